@@ -1,0 +1,73 @@
+/**
+ * The state store port. Shaped like etcd's KV API so that the SQLite adapter (one node) and a
+ * later etcd adapter (many nodes) are interchangeable: every write bumps one global revision,
+ * every key carries the revision of its last change, writes can be compare-and-swap, a watch
+ * replays history from a revision and then streams live changes, and keys can hang off leases.
+ */
+
+/** A lease id; keys attached to a lease vanish when it expires or is revoked. */
+export type LeaseId = string & { readonly __brand: "LeaseId" };
+
+export interface KeyValue {
+  readonly key: string;
+  /** The value as text; typed records above the store encode JSON here. */
+  readonly value: string;
+  /** Store revision at which the key was created (since its last deletion). */
+  readonly createRevision: number;
+  /** Store revision of the key's last change; the handle for compare-and-swap. */
+  readonly modRevision: number;
+  /** Number of writes since creation, starting at 1. */
+  readonly version: number;
+  readonly lease: LeaseId | undefined;
+}
+
+export interface PutOptions {
+  /**
+   * Compare-and-swap: the write happens only if the key's current modRevision equals this.
+   * 0 means "the key must not exist". Omitted means unconditional.
+   */
+  readonly expectModRevision?: number;
+  readonly lease?: LeaseId;
+}
+
+/** Outcome of a conditional write: a failed compare is an expected value, not an exception. */
+export type WriteResult =
+  | { readonly ok: true; readonly revision: number; readonly kv: KeyValue | undefined }
+  | { readonly ok: false; readonly revision: number; readonly current: KeyValue | undefined };
+
+export type WatchEvent =
+  | { readonly type: "put"; readonly revision: number; readonly kv: KeyValue }
+  | { readonly type: "delete"; readonly revision: number; readonly key: string };
+
+export interface Watch {
+  /** Stops delivery; no event is delivered after the returned promise resolves. */
+  cancel(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /**
+   * Deliver every change with revision > this first (from history), then live changes.
+   * Omitted: live changes only. Throws STORE_COMPACTED if that history is gone.
+   */
+  readonly afterRevision?: number;
+}
+
+export interface Store {
+  /** The store's current revision (0 for an empty, never-written store). */
+  revision(): Promise<number>;
+  get(key: string): Promise<KeyValue | undefined>;
+  /** All keys starting with prefix, sorted by key, read at one revision. */
+  list(prefix: string): Promise<{ readonly items: KeyValue[]; readonly revision: number }>;
+  put(key: string, value: string, options?: PutOptions): Promise<WriteResult>;
+  delete(key: string, options?: { readonly expectModRevision?: number }): Promise<WriteResult>;
+  /** Events for keys starting with prefix, in revision order, each delivered once per watch. */
+  watch(prefix: string, onEvent: (event: WatchEvent) => void, options?: WatchOptions): Promise<Watch>;
+  /** Grants a lease that expires ttlMs after its last keep-alive. */
+  grantLease(ttlMs: number): Promise<LeaseId>;
+  /** Throws LEASE_NOT_FOUND if the lease has expired or was revoked. */
+  keepAlive(lease: LeaseId): Promise<void>;
+  /** Revokes the lease and deletes every key attached to it. */
+  revokeLease(lease: LeaseId): Promise<void>;
+  /** Graceful: cancels watches, flushes, releases files or connections. */
+  close(): Promise<void>;
+}
