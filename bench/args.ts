@@ -1,0 +1,96 @@
+import { parseArgs } from "node:util";
+
+export const ALL_CANDIDATES = ["direct", "teal", "nginx", "haproxy", "http-proxy"] as const;
+export const ALL_SCENARIOS = ["throughput", "switch", "visibility", "memory"] as const;
+export type CandidateName = (typeof ALL_CANDIDATES)[number];
+export type ScenarioName = (typeof ALL_SCENARIOS)[number];
+
+export interface BenchOptions {
+  runs: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  only: CandidateName[];
+  scenarios: ScenarioName[];
+  json: boolean;
+  tealWorkers: number;
+  accessLog: boolean;
+  transferMb: number;
+  idleConnections: number;
+  switchEveryMs: number;
+  extra: boolean;
+  keepTmp: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [flags]
+  --runs N            throughput runs per candidate, median reported (default 3)
+  --duration S        seconds per wrk run, also the switch-scenario length (default 10)
+  --warmup S          unreported warm-up per candidate before the runs (default 2, 0 = none)
+  --connections N     wrk connections (default 50)
+  --only a,b          candidates: ${ALL_CANDIDATES.join(",")} (default all)
+  --scenarios a,b     scenarios: ${ALL_SCENARIOS.join(",")} (default all)
+  --json              print only a JSON array on stdout (progress on stderr)
+  --teal-workers N    teal proxy worker processes (default 2)
+  --access-log        turn teal's access log on (default off)
+  --transfer-mb N     size of the memory-scenario upload/download in MiB (default 1024)
+  --idle-connections N  idle keep-alive connections in the memory scenario (default 1000)
+  --extra             also run the teal-only scenarios (visibility, memory) on the peer proxies
+  --keep-tmp          keep the temp dir (configs, logs) instead of deleting it
+  -h, --help`;
+
+function list<T extends string>(value: string | undefined, all: readonly T[], flag: string): T[] {
+  if (!value) return [...all];
+  const names = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of names) if (!all.includes(n as T)) throw new Error(`${flag}: unknown name "${n}"`);
+  return all.filter((n) => names.includes(n));
+}
+
+function num(value: string | undefined, def: number, flag: string, min = 0): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${flag}: expected a number >= ${min}, got "${value}"`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): BenchOptions | null {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      runs: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      connections: { type: "string" },
+      only: { type: "string" },
+      scenarios: { type: "string" },
+      json: { type: "boolean", default: false },
+      "teal-workers": { type: "string" },
+      "access-log": { type: "boolean", default: false },
+      "transfer-mb": { type: "string" },
+      "idle-connections": { type: "string" },
+      extra: { type: "boolean", default: false },
+      "keep-tmp": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (v.help) return null;
+  return {
+    runs: Math.floor(num(v.runs, 3, "--runs", 1)),
+    durationS: Math.floor(num(v.duration, 10, "--duration", 1)),
+    warmupS: Math.floor(num(v.warmup, 2, "--warmup")),
+    connections: Math.floor(num(v.connections, 50, "--connections", 1)),
+    only: list(v.only, ALL_CANDIDATES, "--only"),
+    scenarios: list(v.scenarios, ALL_SCENARIOS, "--scenarios"),
+    json: v.json,
+    tealWorkers: Math.floor(num(v["teal-workers"], 2, "--teal-workers", 1)),
+    accessLog: v["access-log"],
+    transferMb: num(v["transfer-mb"], 1024, "--transfer-mb", 1),
+    idleConnections: Math.floor(num(v["idle-connections"], 1000, "--idle-connections", 1)),
+    switchEveryMs: 250,
+    extra: v.extra,
+    keepTmp: v["keep-tmp"],
+  };
+}

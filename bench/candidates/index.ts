@@ -1,0 +1,15 @@
+import type { CandidateName } from "../args.ts";
+import { direct } from "./direct.ts";
+import { haproxy } from "./haproxy.ts";
+import { httpProxy } from "./httpProxy.ts";
+import { nginx } from "./nginx.ts";
+import { teal } from "./teal.ts";
+import type { CandidateFactory } from "./types.ts";
+
+export const FACTORIES: Record<CandidateName, CandidateFactory> = {
+  direct,
+  teal,
+  nginx,
+  haproxy,
+  "http-proxy": httpProxy,
+};

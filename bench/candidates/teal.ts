@@ -1,0 +1,78 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { startProcess, stopProcess, waitReady } from "../procs.ts";
+import { freePorts, repoRoot, waitUntil } from "../util.ts";
+import type { CandidateFactory } from "./types.ts";
+
+/** teal's CLI entry; BENCH_TEAL_MAIN overrides it (e.g. a built dist/cli/main.js). */
+export const TEAL_MAIN = process.env.BENCH_TEAL_MAIN
+  ? path.resolve(repoRoot, process.env.BENCH_TEAL_MAIN)
+  : path.join(repoRoot, "src", "cli", "main.ts");
+
+function tealConfig(p: {
+  proxy: number;
+  admin: number;
+  blue: number;
+  green: number;
+  sink: number;
+  workers: number;
+  accessLog: boolean;
+}): string {
+  return `proxy:
+  listen: 127.0.0.1:${p.proxy}
+  workers: ${p.workers}
+  accessLog: ${p.accessLog}
+admin:
+  listen: 127.0.0.1:${p.admin}
+services:
+  bench:
+    routes:
+      - path: /
+    blue: ["http://127.0.0.1:${p.blue}"]
+    green: ["http://127.0.0.1:${p.green}"]
+  sink:
+    routes:
+      - path: /sink
+    blue: ["http://127.0.0.1:${p.sink}"]
+    green: ["http://127.0.0.1:${p.sink}"]
+`;
+}
+
+/** teal's own proxy, started from src/cli/main.ts; switch = POST /v1/services/bench/switch. */
+export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
+  if (!existsSync(TEAL_MAIN)) throw new Error(`${path.relative(repoRoot, TEAL_MAIN)} does not exist yet`);
+  const [proxyPort, adminPort] = await freePorts(2);
+  const dir = path.join(tmp, "teal");
+  const dataDir = path.join(dir, "data");
+  await mkdir(dataDir, { recursive: true });
+  const config = path.join(dir, "teal.yaml");
+  const c = { proxy: proxyPort!, admin: adminPort!, blue: backends.bluePort, green: backends.greenPort };
+  await writeFile(
+    config,
+    tealConfig({ ...c, sink: backends.sinkPort, workers: opts.tealWorkers, accessLog: opts.accessLog }),
+  );
+  const args = ["--import", "tsx", TEAL_MAIN, "server", "--config", config, "--data-dir", dataDir];
+  const proc = startProcess("teal", process.execPath, args, { cwd: repoRoot, logDir: tmp });
+  const admin = `http://127.0.0.1:${adminPort}`;
+  await waitReady(proc, "teal /v1/health", async () => (await fetch(`${admin}/v1/health`)).ok, 30_000);
+  const tokenFile = path.join(dataDir, "admin.token");
+  await waitUntil("teal admin.token", async () => existsSync(tokenFile), 5000);
+  const token = (await readFile(tokenFile, "utf8")).trim();
+  return {
+    name: "teal",
+    url: `http://127.0.0.1:${proxyPort}`,
+    pids: () => [proc.pid],
+    hasSink: true,
+    switchTo: async (color) => {
+      const res = await fetch(`${admin}/v1/services/bench/switch`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ to: color }),
+      });
+      const body = await res.text();
+      if (!res.ok) throw new Error(`teal switch to ${color}: HTTP ${res.status} ${body.slice(0, 200)}`);
+    },
+    stop: () => stopProcess(proc),
+  };
+};

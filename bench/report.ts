@@ -1,0 +1,89 @@
+import os from "node:os";
+import type { BenchOptions } from "./args.ts";
+import type { ResultRow } from "./scenarios/types.ts";
+
+type Col = [header: string, key: string];
+
+const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
+  {
+    scenario: "throughput",
+    title: "Throughput (medians of the runs; errors = socket errors + non-2xx, summed over runs)",
+    cols: [
+      ["name", "name"],
+      ["rps", "rps"],
+      ["p50 ms", "p50Ms"],
+      ["p99 ms", "p99Ms"],
+      ["errors", "errors"],
+      ["ratioToDirect", "ratioToDirect"],
+      ["ratioToNginx", "ratioToNginx"],
+    ],
+  },
+  {
+    scenario: "switch",
+    title: "Switch under load (blue<->green flips during one wrk run)",
+    cols: [
+      ["name", "name"],
+      ["switches", "switches"],
+      ["errors", "errors"],
+      ["non2xx", "non2xx"],
+      ["rps", "rps"],
+    ],
+  },
+  {
+    scenario: "switch-visibility",
+    title: "Switch visibility (one request on an open keep-alive connection right after the switch call)",
+    cols: [
+      ["name", "name"],
+      ["switches", "switches"],
+      ["sawNewColor", "sawNewColor"],
+      ["p50 ms", "p50Ms"],
+      ["max ms", "maxMs"],
+      ["errors", "errors"],
+      ["newConns", "newConnections"],
+    ],
+  },
+  {
+    scenario: "memory",
+    title: "Memory (RSS of the proxy process tree, MiB; transfers: peak while streaming)",
+    cols: [
+      ["name", "name"],
+      ["case", "case"],
+      ["rssMb", "rssMb"],
+      ["baselineMb", "baselineRssMb"],
+      ["MiB/s", "mbPerSec"],
+    ],
+  },
+];
+
+const cell = (v: unknown): string => (v === undefined || v === null ? "-" : String(v));
+
+function table(rows: ResultRow[], cols: Col[]): string {
+  const body = rows.map((r) => cols.map(([, k]) => cell(r[k])));
+  const head = cols.map(([h]) => h);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+export function header(o: BenchOptions): string {
+  return [
+    `teal bench  ${new Date().toISOString()}  ${os.cpus().length} cores  node ${process.version}`,
+    `load: wrk -t1 -c${o.connections} -d${o.durationS}s --latency, ${o.runs} run(s) per candidate, warm-up ${o.warmupS}s`,
+    `teal: workers=${o.tealWorkers} accessLog=${o.accessLog}; candidates: ${o.only.join(", ")}; scenarios: ${o.scenarios.join(", ")}`,
+  ].join("\n");
+}
+
+export function textReport(o: BenchOptions, rows: ResultRow[]): string {
+  const out = [header(o)];
+  for (const t of TABLES) {
+    const ok = rows.filter((r) => r.scenario === t.scenario && !r.error);
+    if (ok.length) out.push("", t.title, table(ok, t.cols));
+  }
+  const failed = rows.filter((r) => r.error);
+  if (failed.length) {
+    out.push("", "Errors / notes:");
+    for (const r of failed) out.push(`  ${r.scenario} ${r.name}${r.case ? ` ${r.case}` : ""}: ${r.error}`);
+  }
+  return out.join("\n");
+}

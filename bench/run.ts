@@ -1,0 +1,91 @@
+// npm run bench -- [flags]   (see bench/README.md or --help)
+import { type BenchOptions, parseOptions, USAGE } from "./args.ts";
+import { type Backends, startBackends } from "./backends.ts";
+import { FACTORIES } from "./candidates/index.ts";
+import type { Candidate } from "./candidates/types.ts";
+import { killAllSync, stopAll } from "./procs.ts";
+import { header, textReport } from "./report.ts";
+import { memory } from "./scenarios/memory.ts";
+import { switchUnderLoad } from "./scenarios/switch.ts";
+import { throughput } from "./scenarios/throughput.ts";
+import type { ResultRow } from "./scenarios/types.ts";
+import { switchVisibility } from "./scenarios/visibility.ts";
+import { log, makeTmpDir, removeDir } from "./util.ts";
+
+/** Teal-only scenarios run on the peers too with --extra (for comparison). */
+const teaOnly = (c: Candidate, o: BenchOptions) => c.name === "teal" || (o.extra && c.name !== "direct");
+
+async function startCandidates(o: BenchOptions, tmp: string, backends: Backends, rows: ResultRow[]) {
+  const cands: Candidate[] = [];
+  for (const name of o.only) {
+    try {
+      cands.push(await FACTORIES[name]({ tmp, backends, opts: o }));
+      log(`started ${name}`);
+    } catch (e) {
+      log(`could not start ${name}: ${(e as Error).message}`);
+      rows.push({ scenario: "startup", name, error: (e as Error).message.split("\n")[0]! });
+    }
+  }
+  return cands;
+}
+
+let tmpDir = "";
+
+async function main(o: BenchOptions): Promise<ResultRow[]> {
+  const rows: ResultRow[] = [];
+  const tmp = await makeTmpDir();
+  tmpDir = tmp;
+  log(`temp dir ${tmp}`);
+  try {
+    const backends = await startBackends(tmp, o.scenarios.includes("memory"));
+    const cands = await startCandidates(o, tmp, backends, rows);
+    if (o.scenarios.includes("throughput")) rows.push(...(await throughput(cands, o)));
+    if (o.scenarios.includes("switch")) rows.push(...(await switchUnderLoad(cands, o)));
+    if (o.scenarios.includes("visibility")) {
+      for (const c of cands.filter((c) => teaOnly(c, o))) rows.push(await switchVisibility(c));
+    }
+    if (o.scenarios.includes("memory")) {
+      for (const c of cands.filter((c) => teaOnly(c, o))) rows.push(...(await memory(c, o)));
+    }
+    return rows;
+  } finally {
+    await stopAll();
+    if (o.keepTmp) log(`kept ${tmp}`);
+    else await removeDir(tmp);
+  }
+}
+
+let opts: BenchOptions | null;
+try {
+  opts = parseOptions(process.argv.slice(2));
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (!opts) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const o = opts;
+process.on("exit", killAllSync);
+let interrupted: Promise<void> | null = null;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping everything`);
+    interrupted = stopAll(true)
+      .then(() => (tmpDir && !o.keepTmp ? removeDir(tmpDir) : undefined))
+      .finally(() => process.exit(130));
+  });
+}
+if (!o.json) console.log(`${header(o)}\n`);
+else log(header(o).replaceAll("\n", "\n[bench] "));
+try {
+  const rows = await main(o);
+  if (interrupted) await interrupted; // exits 130 without a report
+  if (o.json) console.log(JSON.stringify(rows, null, 2));
+  else console.log(textReport(o, rows).split("\n").slice(3).join("\n"));
+  process.exit(0);
+} catch (e) {
+  log(`failed: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+}

@@ -1,0 +1,69 @@
+import type { BenchOptions } from "../args.ts";
+import type { Candidate } from "../candidates/types.ts";
+import { toMb, treeRssBytes } from "../rss.ts";
+import { log, round, sleep } from "../util.ts";
+import { openIdleConnections } from "./memoryIdle.ts";
+import { mibPerSec, transfer } from "./memoryTransfer.ts";
+import type { ResultRow } from "./types.ts";
+
+const mb = (bytes: number) => round(toMb(bytes), 1);
+
+async function idleCase(c: Candidate, o: BenchOptions): Promise<ResultRow> {
+  const caseName = `${o.idleConnections}-idle-keepalive`;
+  const base = treeRssBytes(c.pids());
+  const port = Number(new URL(c.url).port);
+  const set = await openIdleConnections(port, o.idleConnections);
+  try {
+    await sleep(500); // let the proxy settle
+    const rss = treeRssBytes(c.pids());
+    const open = set.sockets.filter((s) => !set.closed.has(s)).length;
+    log(`memory: ${c.name} ${caseName}: ${mb(rss)} MiB (baseline ${mb(base)}), ${open} open`);
+    return {
+      scenario: "memory",
+      name: c.name,
+      case: caseName,
+      rssMb: mb(rss),
+      baselineRssMb: mb(base),
+      openConnections: open,
+      ...(set.errors ? { connectErrors: set.errors, error: set.firstError } : {}),
+    };
+  } finally {
+    set.close();
+  }
+}
+
+async function transferCase(c: Candidate, o: BenchOptions, kind: "upload" | "download"): Promise<ResultRow> {
+  const label = o.transferMb === 1024 ? "1GB" : `${o.transferMb}MiB`;
+  const caseName = `${kind}-${label}`;
+  const base = treeRssBytes(c.pids());
+  try {
+    const r = await transfer(kind, c.url, c.pids(), Math.round(o.transferMb * 1024 * 1024));
+    log(`memory: ${c.name} ${caseName}: peak ${mb(r.peakRssBytes)} MiB, ${mibPerSec(r).toFixed(0)} MiB/s`);
+    return {
+      scenario: "memory",
+      name: c.name,
+      case: caseName,
+      rssMb: mb(r.peakRssBytes),
+      baselineRssMb: mb(base),
+      mbPerSec: round(mibPerSec(r), 1),
+      seconds: round(r.seconds, 2),
+    };
+  } catch (e) {
+    return { scenario: "memory", name: c.name, case: caseName, error: (e as Error).message };
+  }
+}
+
+/** Memory: RSS of the proxy process tree with idle keep-alive connections, and during big transfers. */
+export async function memory(c: Candidate, o: BenchOptions): Promise<ResultRow[]> {
+  const rows: ResultRow[] = [];
+  try {
+    rows.push(await idleCase(c, o));
+  } catch (e) {
+    rows.push({ scenario: "memory", name: c.name, case: "idle-keepalive", error: (e as Error).message });
+  }
+  if (!c.hasSink) return rows;
+  await sleep(300);
+  rows.push(await transferCase(c, o, "upload"));
+  rows.push(await transferCase(c, o, "download"));
+  return rows;
+}

@@ -1,0 +1,92 @@
+import { spawn } from "node:child_process";
+
+export interface WrkResult {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** socket errors: connect + read + write + timeout */
+  errors: number;
+  non2xx: number;
+  requests: number;
+  raw: string;
+}
+
+export interface WrkOptions {
+  url: string;
+  durationS: number;
+  connections: number;
+  threads?: number;
+}
+
+const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function toMs(value: string, unit: string): number {
+  const f = UNIT_MS[unit];
+  if (f === undefined) throw new Error(`unknown wrk time unit ${unit}`);
+  return Number(value) * f;
+}
+
+/** Parse wrk 4.x output (run with --latency). */
+export function parseWrk(out: string): WrkResult {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  if (!rps) throw new Error(`could not parse wrk output:\n${out}`);
+  const pct = (p: string) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, "m").exec(out);
+    return m ? toMs(m[1]!, m[2]!) : Number.NaN;
+  };
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = sock ? sock.slice(1, 5).reduce((a, b) => a + Number(b), 0) : 0;
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const reqs = /(\d+) requests in/.exec(out);
+  return {
+    rps: Number(rps[1]),
+    p50Ms: pct("50"),
+    p99Ms: pct("99"),
+    errors,
+    non2xx: non2xx ? Number(non2xx[1]) : 0,
+    requests: reqs ? Number(reqs[1]) : 0,
+    raw: out,
+  };
+}
+
+/** Run wrk once; it stops by itself after `durationS` (plus a hard kill as a bound). */
+export function runWrk(o: WrkOptions): Promise<WrkResult> {
+  const args = [
+    `-t${o.threads ?? 1}`,
+    `-c${o.connections}`,
+    `-d${o.durationS}s`,
+    "--latency",
+    "-H",
+    "Connection: keep-alive",
+    o.url,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    const hardStop = setTimeout(() => child.kill("SIGKILL"), (o.durationS + 30) * 1000);
+    const onSignal = () => child.kill("SIGKILL");
+    process.once("exit", onSignal);
+    child.once("error", (e) => {
+      clearTimeout(hardStop);
+      process.off("exit", onSignal);
+      reject(e);
+    });
+    child.once("close", (code) => {
+      clearTimeout(hardStop);
+      process.off("exit", onSignal);
+      if (code !== 0) return reject(new Error(`wrk exited ${code}: ${err || out}`));
+      try {
+        resolve(parseWrk(out));
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}

@@ -1,0 +1,58 @@
+/** POST /v1/services/:name/{switch,split,pause,resume,maintenance}: the traffic commands. */
+
+import { Hono } from "hono";
+import { z } from "zod";
+import { type Color, otherColor } from "../../domain/color.ts";
+import type { RoutingCommand } from "../../domain/routing.ts";
+import type { RoutingController } from "../../control/routing-controller.ts";
+import type { DataPlanePort } from "../../control/data-plane-port.ts";
+import { readBody } from "../body.ts";
+import { waitForDrain } from "./drain-wait.ts";
+
+const colorSchema = z.enum(["blue", "green"], { message: 'must be "blue" or "green"' });
+const switchBody = z.strictObject({
+  to: colorSchema.optional(),
+  /** Answer only after the old color has drained (or its deadline passed). */
+  waitForDrain: z.boolean().default(false),
+});
+const splitBody = z.strictObject({
+  greenPercent: z
+    .number({ message: "must be a whole number from 0 to 100" })
+    .int("must be a whole number from 0 to 100")
+    .min(0, "must be at least 0")
+    .max(100, "must be at most 100"),
+});
+const maintenanceBody = z.strictObject({ enabled: z.boolean({ message: "must be true or false" }) });
+
+export function routingRoutes(controller: RoutingController, dataPlane: DataPlanePort): Hono {
+  const app = new Hono();
+  const run = async (service: string, command: RoutingCommand, actor: string) => {
+    const change = await controller.command(service, command, actor);
+    return { service, routing: change.after, previous: change.before, generation: change.generation };
+  };
+
+  app.post("/:name/switch", async (c) => {
+    const name = c.req.param("name");
+    const body = await readBody(c, switchBody);
+    const from: Color = controller.routing(name).live;
+    const to = body.to ?? otherColor(from);
+    const result = await run(name, { kind: "switch", to }, actorOf(c.req.header("user-agent")));
+    const drain = body.waitForDrain && from !== to ? await waitForDrain(dataPlane, name, from) : undefined;
+    return c.json({ ...result, drain });
+  });
+  app.post("/:name/split", async (c) => {
+    const { greenPercent } = await readBody(c, splitBody);
+    return c.json(await run(c.req.param("name"), { kind: "split", greenPercent }, actorOf(c.req.header("user-agent"))));
+  });
+  app.post("/:name/pause", async (c) => c.json(await run(c.req.param("name"), { kind: "pause" }, actorOf(c.req.header("user-agent")))));
+  app.post("/:name/resume", async (c) => c.json(await run(c.req.param("name"), { kind: "resume" }, actorOf(c.req.header("user-agent")))));
+  app.post("/:name/maintenance", async (c) => {
+    const { enabled } = await readBody(c, maintenanceBody);
+    return c.json(await run(c.req.param("name"), { kind: "maintenance", enabled }, actorOf(c.req.header("user-agent"))));
+  });
+  return app;
+}
+
+function actorOf(userAgent: string | undefined): string {
+  return userAgent?.startsWith("teal-cli") ? "cli" : "api";
+}

@@ -1,0 +1,23 @@
+/** `teal server`: runs the proxy, the controller and the admin API until SIGINT/SIGTERM. */
+
+import { createLogger } from "../../log/logger.ts";
+import { startServer } from "../../server/teal-server.ts";
+import { type GlobalOptions, resolveConfig, resolveDataDir } from "../context.ts";
+
+export async function serverCommand(opts: GlobalOptions): Promise<number> {
+  const { config } = await resolveConfig(opts, true);
+  const log = createLogger({ name: "teal" });
+  const server = await startServer(config, resolveDataDir(opts, config).path, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, "shutting down: draining in-flight requests");
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await server.close();
+  log.info("stopped");
+  log.flush();
+  return 0;
+}

@@ -1,0 +1,45 @@
+/** `teal status`: every service's routing, endpoints, drains and traffic. */
+
+import type { ServiceStatusView, StatusView, TrafficView } from "../../api/status-view.ts";
+import { adminClient, type GlobalOptions } from "../context.ts";
+import { color, colorName, emit } from "../output.ts";
+
+export async function statusCommand(opts: GlobalOptions): Promise<number> {
+  const client = await adminClient(opts);
+  const status = await client.get<StatusView>("/v1/status");
+  emit(opts.json, status, () => renderStatus(status));
+  return 0;
+}
+
+export function renderStatus(status: StatusView): string {
+  const lines = [color.dim(`proxy ${status.proxy} · generation ${status.generation}`)];
+  if (status.services.length === 0) lines.push("no services configured");
+  for (const s of status.services) lines.push("", ...renderService(s));
+  return lines.join("\n");
+}
+
+function renderService(s: ServiceStatusView): string[] {
+  const flags = [s.routing.paused ? color.yellow("PAUSED") : "", s.routing.maintenance ? color.red("MAINTENANCE") : ""]
+    .filter(Boolean)
+    .join(" ");
+  const out = [
+    `${color.bold(s.name)}  live ${colorName(s.routing.live)}  split blue ${s.weights.blue}% / green ${s.weights.green}%${flags ? `  ${flags}` : ""}${s.held ? `  (${s.held} held)` : ""}`,
+  ];
+  for (const r of s.routes) out.push(`  route   ${r.host ?? "*"}${r.path}${r.stripPrefix ? " (strip)" : ""}`);
+  for (const c of ["blue", "green"] as const) {
+    const eps = s.endpoints.filter((e) => e.color === c);
+    const health = eps.length === 0 ? color.dim("no endpoints") : eps.map((e) => `${e.url} ${e.healthy ? color.green("up") : color.red("down")}`).join(", ");
+    const drain = s.drains.find((d) => d.color === c);
+    const drainText = drain ? `  drain ${drain.state}${drain.remaining ? ` (${drain.remaining} left)` : ""}${drain.forced ? ` (${drain.forced} cut)` : ""}` : "";
+    out.push(`  ${colorName(c).padEnd(c === "blue" ? 6 : 5)}${" ".repeat(c === "blue" ? 1 : 2)}${health}${drainText}`);
+    out.push(`          ${traffic(s.traffic[c])}`);
+  }
+  return out;
+}
+
+function traffic(t: TrafficView): string {
+  const ms = (v: number | null) => (v === null ? "-" : `${v.toFixed(1)}ms`);
+  return color.dim(
+    `${t.requests} req · 5xx ${t.byClass["5xx"]} · 4xx ${t.byClass["4xx"]} · in flight ${t.inFlight} · p50 ${ms(t.p50Ms)} p90 ${ms(t.p90Ms)} p99 ${ms(t.p99Ms)}`,
+  );
+}

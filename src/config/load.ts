@@ -1,0 +1,75 @@
+/** Reads teal.yaml and turns every problem into one CONFIG_INVALID error naming the exact path. */
+
+import { readFile } from "node:fs/promises";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { TealError } from "../domain/errors.ts";
+import { configSchema, type TealConfig } from "./schema.ts";
+
+export async function loadConfigFile(path: string): Promise<TealConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new TealError("CONFIG_NOT_FOUND", `cannot read config file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return parseConfigText(text, path);
+}
+
+export function parseConfigText(text: string, source = "teal.yaml"): TealConfig {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    throw new TealError("CONFIG_INVALID", `${source}: YAML syntax error: ${first.message.split("\n")[0]}`, {
+      details: { problems: doc.errors.map((e) => ({ path: "", message: e.message.split("\n")[0] })) },
+    });
+  }
+  return validateConfig(doc.toJS() ?? {}, source);
+}
+
+export function validateConfig(raw: unknown, source = "config"): TealConfig {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = describeIssues(result.error.issues);
+  const lines = problems.map((p) => `  ${p.path || "(top level)"}: ${p.message}`).join("\n");
+  throw new TealError("CONFIG_INVALID", `${source} is invalid:\n${lines}`, { details: { problems } });
+}
+
+export interface Problem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): Problem[] {
+  return issues.map((issue) => ({ path: formatPath(issue.path), message: humanMessage(issue) }));
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+function humanMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove or fix the spelling`;
+    case "invalid_type":
+      return issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}`;
+    case "invalid_key":
+      return `invalid name: ${issue.issues[0]?.message ?? issue.message}`;
+    default:
+      return issue.message;
+  }
+}
+
+function article(expected: string): string {
+  if (expected === "array") return "a list";
+  if (expected === "object") return "a mapping";
+  return `a ${expected}`;
+}

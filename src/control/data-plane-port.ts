@@ -1,0 +1,20 @@
+/**
+ * How the control plane drives traffic. Implemented in-process (one proxy in this process), by
+ * a cluster of proxy worker processes, and later by nodes that follow a shared store.
+ */
+
+import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { DataPlaneSpec } from "../proxy/spec.ts";
+
+export interface DataPlanePort {
+  /** Resolves once every request that starts from now on is routed by this spec. */
+  apply(spec: DataPlaneSpec): Promise<void>;
+  /** Runtime view per service, merged across processes. */
+  status(): Promise<ServiceRuntimeStatus[]>;
+  /**
+   * Starts serving. The caller applies the first spec before this, so the very first request
+   * is routed by the stored state. Returns the listening address, e.g. 127.0.0.1:8080.
+   */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,111 @@
+/**
+ * The control plane for traffic: applies operator commands to a service's routing. Every
+ * command runs the same steps: check it against the service, persist it (compare-and-swap),
+ * then push the new spec to the data plane and wait until it is in force everywhere. Persisting
+ * first means an acknowledged command survives a crash; a crash between the two steps is healed
+ * at start, which serves whatever the store holds.
+ */
+
+import type { TealConfig } from "../config/schema.ts";
+import type { Color } from "../domain/color.ts";
+import { TealError } from "../domain/errors.ts";
+import { applyRoutingCommand, type RoutingCommand, type RoutingState, weightOf } from "../domain/routing.ts";
+import type { DataPlanePort } from "./data-plane-port.ts";
+import type { RoutingRepository } from "./routing-repository.ts";
+import { buildSpec } from "./spec-builder.ts";
+
+export interface RoutingChange {
+  readonly service: string;
+  readonly before: RoutingState;
+  readonly after: RoutingState;
+  readonly generation: number;
+}
+
+export interface RoutingControllerOptions {
+  readonly config: TealConfig;
+  readonly repository: RoutingRepository;
+  readonly dataPlane: DataPlanePort;
+  readonly onChange?: (change: RoutingChange & { actor: string }) => void;
+  readonly onWarning?: (message: string) => void;
+}
+
+export class RoutingController {
+  readonly #options: RoutingControllerOptions;
+  readonly #routing = new Map<string, RoutingState>();
+  readonly #revisions = new Map<string, number>();
+  #generation = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: RoutingControllerOptions) {
+    this.#options = options;
+  }
+
+  get config(): TealConfig {
+    return this.#options.config;
+  }
+
+  /** Loads the last routing of every configured service and puts it in force. */
+  async start(): Promise<void> {
+    for (const name of Object.keys(this.config.services)) {
+      const stored = await this.#options.repository.load(name);
+      if (stored.corrupt !== undefined) {
+        this.#options.onWarning?.(`routing record of ${name} is unreadable; serving the default (blue)`);
+      }
+      this.#routing.set(name, stored.state);
+      this.#revisions.set(name, stored.revision);
+    }
+    await this.#push();
+  }
+
+  routing(service: string): RoutingState {
+    const state = this.#routing.get(service);
+    if (!state) throw serviceNotFound(service, Object.keys(this.config.services));
+    return state;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Applies one command; resolves when it is persisted and in force in every proxy process. */
+  command(service: string, command: RoutingCommand, actor = "api"): Promise<RoutingChange> {
+    const run = this.#queue.then(() => this.#run(service, command, actor));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #run(service: string, command: RoutingCommand, actor: string): Promise<RoutingChange> {
+    const before = this.routing(service);
+    const after = applyRoutingCommand(before, command);
+    this.#checkEndpoints(service, after);
+    const revision = await this.#options.repository.save(service, after, this.#revisions.get(service) ?? 0);
+    this.#revisions.set(service, revision);
+    this.#routing.set(service, after);
+    await this.#push();
+    const change = { service, before, after, generation: this.#generation };
+    this.#options.onChange?.({ ...change, actor });
+    return change;
+  }
+
+  #checkEndpoints(service: string, state: RoutingState): void {
+    const svc = this.config.services[service]!;
+    for (const color of ["blue", "green"] as const satisfies Color[]) {
+      if (weightOf(state, color) > 0 && svc[color].length === 0) {
+        throw new TealError(
+          "CONFLICT",
+          `service ${service} has no ${color} endpoints, so it cannot receive traffic: add services.${service}.${color} to the config first`,
+        );
+      }
+    }
+  }
+
+  async #push(): Promise<void> {
+    this.#generation++;
+    await this.#options.dataPlane.apply(buildSpec(this.config, this.#routing, this.#generation));
+  }
+}
+
+export function serviceNotFound(service: string, known: string[]): TealError {
+  const list = known.length > 0 ? `known services: ${known.join(", ")}` : "no services are configured";
+  return new TealError("SERVICE_NOT_FOUND", `no service named "${service}" (${list})`, { details: { service } });
+}

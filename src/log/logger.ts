@@ -1,0 +1,21 @@
+/** JSON-lines logs (pino), pretty when stdout is a terminal. Secrets are redacted by key. */
+
+import { type Logger, pino } from "pino";
+import pretty from "pino-pretty";
+
+export type { Logger };
+
+export type LogFormat = "auto" | "json" | "pretty";
+
+export function createLogger(options: { format?: LogFormat; level?: string; name?: string } = {}): Logger {
+  const format = options.format ?? (process.env.TEAL_LOG_FORMAT as LogFormat | undefined) ?? "auto";
+  const level = options.level ?? process.env.TEAL_LOG_LEVEL ?? "info";
+  const base = {
+    level,
+    base: options.name ? { name: options.name } : {},
+    redact: { paths: ["token", "*.token", "authorization", "*.authorization", "headers.authorization"], censor: "[redacted]" },
+  };
+  const usePretty = format === "pretty" || (format === "auto" && process.stdout.isTTY === true);
+  if (usePretty) return pino(base, pretty({ colorize: true, sync: true, ignore: "pid,hostname" }));
+  return pino(base, pino.destination({ dest: 1, sync: false, minLength: 0 }));
+}

@@ -1,0 +1,88 @@
+/**
+ * Draining a color that stopped receiving new traffic: the requests that were in flight on it
+ * at the switch finish on it; past the deadline the rest are cut and counted.
+ */
+
+import type { Color } from "../domain/color.ts";
+
+export interface InFlight {
+  /** Ends the exchange now (drain deadline passed). */
+  forceClose(): void;
+}
+
+export type DrainState = "draining" | "drained" | "forced";
+
+export interface DrainReport {
+  readonly color: Color;
+  readonly state: DrainState;
+  readonly startedAtMs: number;
+  readonly deadlineAtMs: number;
+  readonly finishedAtMs: number | undefined;
+  /** Requests still running on the old color. */
+  readonly remaining: number;
+  /** Requests cut at the deadline. */
+  readonly forced: number;
+}
+
+export class Drain {
+  readonly color: Color;
+  readonly #pending: Set<InFlight>;
+  readonly #startedAt: number;
+  readonly #deadlineAt: number;
+  readonly #onDone: (report: DrainReport) => void;
+  #state: DrainState = "draining";
+  #forced = 0;
+  #finishedAt: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(color: Color, inFlight: Iterable<InFlight>, timeoutMs: number, onDone: (r: DrainReport) => void) {
+    this.color = color;
+    this.#pending = new Set(inFlight);
+    this.#startedAt = Date.now();
+    this.#deadlineAt = this.#startedAt + timeoutMs;
+    this.#onDone = onDone;
+    if (this.#pending.size === 0) this.#finish("drained");
+    else this.#timer = setTimeout(() => this.#expire(), timeoutMs).unref();
+  }
+
+  /** Called when an exchange on this color ends. */
+  settle(exchange: InFlight): void {
+    if (this.#pending.delete(exchange) && this.#pending.size === 0 && this.#state === "draining") {
+      this.#finish("drained");
+    }
+  }
+
+  /** Stops tracking without cutting anything (the color receives traffic again). */
+  cancel(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#pending.clear();
+  }
+
+  report(): DrainReport {
+    return {
+      color: this.color,
+      state: this.#state,
+      startedAtMs: this.#startedAt,
+      deadlineAtMs: this.#deadlineAt,
+      finishedAtMs: this.#finishedAt,
+      remaining: this.#pending.size,
+      forced: this.#forced,
+    };
+  }
+
+  #expire(): void {
+    if (this.#state !== "draining") return;
+    const cut = [...this.#pending];
+    this.#forced = cut.length;
+    this.#pending.clear();
+    this.#finish("forced");
+    for (const exchange of cut) exchange.forceClose();
+  }
+
+  #finish(state: DrainState): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#state = state;
+    this.#finishedAt = Date.now();
+    this.#onDone(this.report());
+  }
+}

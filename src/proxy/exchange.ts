@@ -1,0 +1,235 @@
+/**
+ * One proxied request: dispatches to an endpoint through undici's low-level handler API and
+ * streams the response straight to the client with backpressure. A connection that fails before
+ * any byte reached the upstream is retried once on another endpoint.
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { Dispatcher } from "undici";
+import type { Color } from "../domain/color.ts";
+import type { InFlight } from "./drain.ts";
+import type { Endpoint } from "./endpoint.ts";
+import { downstreamHeaders } from "./headers.ts";
+import { classifyUpstreamError } from "./upstream-errors.ts";
+import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
+import type { ServiceTarget } from "./service-target.ts";
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+export interface ExchangeEnv {
+  readonly requestIdHeader: string;
+  readonly accessLog: ((entry: AccessEntry) => void) | undefined;
+}
+
+export interface AccessEntry {
+  readonly service: string;
+  readonly color: Color;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly ms: number;
+  readonly requestId: string;
+  readonly upstream: string | undefined;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly error?: ProxyErrorCode;
+  readonly retried?: boolean;
+}
+
+export class Exchange implements InFlight, Dispatcher.DispatchHandler {
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #service: ServiceTarget;
+  readonly #env: ExchangeEnv;
+  readonly #options: Dispatcher.DispatchOptions;
+  readonly #requestId: string;
+  readonly #pinned: boolean;
+  readonly #start = performance.now();
+  #color: Color;
+  #endpoint: Endpoint | undefined;
+  #abort: ((err?: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
+  #waitingDrain = false;
+  #retried = false;
+  #done = false;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #status = 0;
+  #error: ProxyErrorCode | undefined;
+
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: ServiceTarget,
+    color: Color,
+    pinned: boolean,
+    options: Dispatcher.DispatchOptions,
+    requestId: string,
+    env: ExchangeEnv,
+  ) {
+    this.#req = req;
+    this.#res = res;
+    this.#service = service;
+    this.#color = color;
+    this.#pinned = pinned;
+    this.#options = options;
+    this.#requestId = requestId;
+    this.#env = env;
+    res.on("close", this.#onClientClose);
+  }
+
+  start(): void {
+    this.#service.inFlight[this.#color].add(this);
+    this.#service.stats[this.#color].inFlight++;
+    const endpoint = this.#service.groups[this.#color].pick(Date.now());
+    if (endpoint === undefined) {
+      this.#fail(503, "no_endpoints", `service ${this.#service.name} has no ${this.#color} endpoints`);
+      return;
+    }
+    this.#dispatch(endpoint);
+  }
+
+  forceClose(): void {
+    if (this.#done) return;
+    this.#fail(502, "drain_deadline", "the old version was stopped at its drain deadline");
+    this.#abort?.(new Error("drain deadline passed"));
+    this.#res.destroy();
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.#done) abort();
+    else this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true;
+    if (this.#done) return false;
+    this.#status = statusCode;
+    this.#resume = resume;
+    this.#endpoint!.markSuccess();
+    const headers = downstreamHeaders(rawHeaders, this.#env.requestIdHeader, this.#requestId);
+    this.#res.writeHead(statusCode, statusText || undefined, headers);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#done) return false;
+    this.#bytesOut += chunk.length;
+    if (this.#res.write(chunk)) return true;
+    if (!this.#waitingDrain) {
+      this.#waitingDrain = true;
+      this.#res.once("drain", this.#onClientDrain);
+    }
+    return false;
+  }
+
+  onBodySent(chunkSize: number): void {
+    this.#bytesIn += chunkSize;
+  }
+
+  onComplete(): void {
+    if (this.#done) return;
+    this.#res.end();
+    this.#finish(this.#status);
+  }
+
+  onError(err: Error): void {
+    if (this.#done) return;
+    const failure = classifyUpstreamError(err);
+    if (this.#status !== 0) {
+      // Headers already went out: all we can do is cut the client connection.
+      this.#error = failure.code;
+      this.#res.destroy();
+      this.#finish(this.#status);
+      return;
+    }
+    if (failure.endpointDown) this.#endpoint!.markFailure(Date.now());
+    const next = failure.retryable && this.#canRetry(failure.staleSocket) ? this.#retryTarget(failure.staleSocket) : undefined;
+    if (next) {
+      this.#retried = true;
+      this.#dispatch(next);
+      return;
+    }
+    this.#fail(failure.status, failure.code, `${failure.message} (service ${this.#service.name}, ${this.#color})`);
+  }
+
+  #dispatch(endpoint: Endpoint): void {
+    this.#endpoint = endpoint;
+    this.#abort = undefined;
+    endpoint.pool.dispatch(this.#options, this);
+  }
+
+  #canRetry(staleSocket: boolean): boolean {
+    if (this.#retried) return false;
+    // A dropped keep-alive socket may have delivered the request: only repeat what is idempotent.
+    if (staleSocket && !IDEMPOTENT.has(this.#req.method ?? "")) return false;
+    const body = this.#options.body;
+    return body === null || body === undefined || !(this.#req.readableDidRead || this.#bytesIn > 0);
+  }
+
+  /** Another endpoint of the same color; the same one for a stale keep-alive socket; else the live color. */
+  #retryTarget(staleSocket: boolean): Endpoint | undefined {
+    const failed = this.#endpoint!;
+    const now = Date.now();
+    const other = this.#service.groups[this.#color].pick(now, failed);
+    if (other !== undefined && other !== failed && other.isAvailable(now)) return other;
+    if (staleSocket) return failed;
+    const live = this.#service.routing.live;
+    if (this.#pinned || live === this.#color) return undefined;
+    const fallback = this.#service.groups[live].pick(now);
+    if (fallback !== undefined) this.#moveTo(live);
+    return fallback;
+  }
+
+  #moveTo(color: Color): void {
+    this.#service.stats[this.#color].inFlight--;
+    this.#service.settle(this.#color, this);
+    this.#color = color;
+    this.#service.inFlight[color].add(this);
+    this.#service.stats[color].inFlight++;
+  }
+
+  #fail(status: number, code: ProxyErrorCode, message: string): void {
+    this.#error = code;
+    sendProxyError(this.#res, status, code, message, { [this.#env.requestIdHeader]: this.#requestId });
+    this.#finish(status);
+  }
+
+  #finish(status: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#res.off("close", this.#onClientClose);
+    const ms = performance.now() - this.#start;
+    const stats = this.#service.stats[this.#color];
+    stats.inFlight--;
+    stats.record(status, ms, this.#bytesIn, this.#bytesOut);
+    this.#service.settle(this.#color, this);
+    this.#env.accessLog?.({
+      service: this.#service.name,
+      color: this.#color,
+      method: this.#req.method ?? "",
+      path: this.#req.url ?? "",
+      status,
+      ms: Math.round(ms * 1000) / 1000,
+      requestId: this.#requestId,
+      upstream: this.#endpoint?.url,
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#bytesOut,
+      ...(this.#error ? { error: this.#error } : {}),
+      ...(this.#retried ? { retried: true } : {}),
+    });
+  }
+
+  readonly #onClientDrain = (): void => {
+    this.#waitingDrain = false;
+    this.#resume?.();
+  };
+
+  readonly #onClientClose = (): void => {
+    if (this.#done || this.#res.writableFinished) return;
+    // The client went away before the response was complete: log 499, stop the upstream side.
+    this.#finish(499);
+    this.#abort?.(new Error("client closed the request"));
+  };
+}

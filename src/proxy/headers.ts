@@ -1,0 +1,116 @@
+/** Header rewriting between client and upstream: hop-by-hop removal, X-Forwarded-*, request ids. */
+
+import { randomBytes } from "node:crypto";
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  // Handled by the proxy itself (Node answers 100-continue to the client).
+  "expect",
+]);
+const FORWARDED = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]);
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface ForwardContext {
+  readonly clientIp: string;
+  readonly proto: "http" | "https";
+  /** Trust X-Forwarded-* sent by this client (it is a known proxy). */
+  readonly trusted: boolean;
+  readonly requestIdHeader: string;
+  /** Keep Connection/Upgrade (for an upgrade request tunnelled as-is). */
+  readonly keepUpgrade: boolean;
+}
+
+/** Returns the upstream header list (flat name, value pairs) and the request id used. */
+export function upstreamHeaders(raw: readonly string[], ctx: ForwardContext): { headers: string[]; requestId: string } {
+  const out: string[] = [];
+  const dropped = connectionTokens(raw);
+  let priorFor: string | undefined;
+  let priorProto: string | undefined;
+  let priorHost: string | undefined;
+  let host: string | undefined;
+  let requestId: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === "host") host = value;
+    if (lower === ctx.requestIdHeader) {
+      if (requestId === undefined && REQUEST_ID.test(value)) requestId = value;
+      continue;
+    }
+    if (FORWARDED.has(lower)) {
+      if (ctx.trusted) {
+        if (lower === "x-forwarded-for") priorFor = priorFor === undefined ? value : `${priorFor}, ${value}`;
+        else if (lower === "x-forwarded-proto") priorProto ??= value;
+        else if (lower === "x-forwarded-host") priorHost ??= value;
+        else out.push(name, value);
+      }
+      continue;
+    }
+    if (ctx.keepUpgrade && (lower === "connection" || lower === "upgrade")) {
+      out.push(name, value);
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower) || (dropped !== undefined && dropped.has(lower))) continue;
+    out.push(name, value);
+  }
+  requestId ??= newRequestId();
+  out.push("x-forwarded-for", priorFor === undefined ? ctx.clientIp : `${priorFor}, ${ctx.clientIp}`);
+  out.push("x-forwarded-proto", priorProto ?? ctx.proto);
+  if (priorHost !== undefined || host !== undefined) out.push("x-forwarded-host", priorHost ?? host!);
+  out.push(ctx.requestIdHeader, requestId);
+  return { headers: out, requestId };
+}
+
+/** Upstream response headers for the client: hop-by-hop removed; rawHeaders are Buffers from undici. */
+export function downstreamHeaders(raw: readonly Buffer[], requestIdHeader: string, requestId: string): string[] {
+  const out: string[] = [];
+  let dropped: Set<string> | undefined;
+  let hasId = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toString("latin1").toLowerCase();
+    if (lower === "connection") dropped = tokens(raw[i + 1]!.toString("latin1"), dropped);
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString("latin1");
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (dropped !== undefined && dropped.has(lower))) continue;
+    if (lower === requestIdHeader) hasId = true;
+    out.push(name, raw[i + 1]!.toString("latin1"));
+  }
+  if (!hasId) out.push(requestIdHeader, requestId);
+  return out;
+}
+
+function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+  let set: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === "connection") set = tokens(raw[i + 1]!, set);
+  }
+  return set;
+}
+
+function tokens(value: string, into: Set<string> | undefined): Set<string> {
+  const set = into ?? new Set<string>();
+  for (const t of value.split(",")) {
+    const token = t.trim().toLowerCase();
+    if (token !== "" && token !== "close" && token !== "keep-alive") set.add(token);
+  }
+  return set;
+}
+
+const ID_PREFIX = randomBytes(4).toString("hex");
+let idCounter = 0;
+
+export function newRequestId(): string {
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${ID_PREFIX}-${idCounter.toString(36)}`;
+}

@@ -1,0 +1,61 @@
+/** Answers the proxy gives itself (no upstream involved), each with a clear body and a stable code. */
+
+import type { ServerResponse } from "node:http";
+
+export type ProxyErrorCode =
+  | "no_route"
+  | "no_endpoints"
+  | "maintenance"
+  | "paused_too_long"
+  | "upstream_unreachable"
+  | "upstream_connect_timeout"
+  | "upstream_timeout"
+  | "upstream_closed"
+  | "upstream_bad_response"
+  | "drain_deadline"
+  | "shutting_down";
+
+const REASONS: Record<number, string> = { 404: "Not Found", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout" };
+
+/**
+ * Writes a proxy-generated response. HTML for browsers, JSON for clients that ask for it, plain
+ * text otherwise. Never throws, even if the client has gone.
+ */
+export function sendProxyError(
+  res: ServerResponse,
+  status: number,
+  code: ProxyErrorCode,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const accept = res.req?.headers.accept ?? "";
+  let type = "text/plain; charset=utf-8";
+  let body = `${status} ${REASONS[status] ?? ""}: ${message}\n`;
+  if (accept.includes("application/json")) {
+    type = "application/json";
+    body = JSON.stringify({ error: { code, message } });
+  } else if (accept.includes("text/html")) {
+    type = "text/html; charset=utf-8";
+    body = `<!doctype html><html><head><meta charset="utf-8"><title>${status} ${REASONS[status] ?? ""}</title></head><body style="font-family:system-ui;margin:3rem"><h1>${status} ${REASONS[status] ?? ""}</h1><p>${escapeHtml(message)}</p></body></html>\n`;
+  }
+  try {
+    res.writeHead(status, {
+      "content-type": type,
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+      "x-teal-error": code,
+      ...extraHeaders,
+    });
+    res.end(res.req?.method === "HEAD" ? undefined : body);
+  } catch {
+    res.destroy();
+  }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

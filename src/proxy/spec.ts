@@ -1,0 +1,42 @@
+/**
+ * What the control plane hands the data plane: the whole routing world at one generation.
+ * It is plain data so it can cross a process boundary (cluster workers) or come from a store.
+ */
+
+import type { RouteConfig } from "../config/schema.ts";
+import type { Color } from "../domain/color.ts";
+import type { RoutingState } from "../domain/routing.ts";
+
+export interface ServiceSpec {
+  readonly name: string;
+  readonly routes: readonly RouteConfig[];
+  readonly endpoints: Readonly<Record<Color, readonly string[]>>;
+  readonly routing: RoutingState;
+  readonly drainTimeoutMs: number;
+  readonly pauseTimeoutMs: number;
+  readonly override: { readonly header: string; readonly allowFrom: readonly string[] } | false;
+  readonly sticky: { readonly cookie?: string; readonly header?: string; readonly setCookie: boolean } | undefined;
+  readonly allowlist: readonly string[];
+}
+
+export interface DataPlaneSpec {
+  /** Increases with every change; a data plane ignores a spec older than the one it has. */
+  readonly generation: number;
+  readonly services: readonly ServiceSpec[];
+}
+
+/** Settings fixed for the life of a data plane process. */
+export interface ProxySettings {
+  readonly listen: string;
+  readonly trustForwardedFrom: readonly string[];
+  readonly accessLog: boolean;
+  readonly requestIdHeader: string;
+  readonly maxHeaderBytes: number;
+  readonly upstreamConnections: number;
+  readonly timeouts: {
+    readonly connectMs: number;
+    readonly headersMs: number;
+    readonly idleMs: number;
+    readonly clientKeepAliveMs: number;
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The data directory: the state database, the admin token (mode 0600) and server.json, which
+ * tells the CLI where the running server's admin API listens.
+ */
+
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { TealError } from "../domain/errors.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
+
+export interface ServerInfo {
+  readonly pid: number;
+  readonly admin: string;
+  readonly proxy: string;
+  readonly startedAt: string;
+}
+
+export class DataDir {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  get databasePath(): string {
+    return join(this.path, "teal.db");
+  }
+
+  get tokenPath(): string {
+    return join(this.path, "admin.token");
+  }
+
+  get serverInfoPath(): string {
+    return join(this.path, "server.json");
+  }
+
+  async ensure(): Promise<void> {
+    await mkdir(this.path, { recursive: true, mode: 0o700 });
+  }
+
+  /** The admin token, generated on first start. */
+  async token(): Promise<string> {
+    try {
+      const existing = (await readFile(this.tokenPath, "utf8")).trim();
+      if (existing !== "") {
+        await chmod(this.tokenPath, 0o600);
+        return existing;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    const token = randomBytes(32).toString("base64url");
+    await writeFileAtomic(this.tokenPath, `${token}\n`, 0o600);
+    return token;
+  }
+
+  async readServerInfo(): Promise<ServerInfo | undefined> {
+    try {
+      return JSON.parse(await readFile(this.serverInfoPath, "utf8")) as ServerInfo;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Refuses to start a second server on the same data directory. */
+  async claim(): Promise<void> {
+    const info = await this.readServerInfo();
+    if (info && info.pid !== process.pid && isAlive(info.pid)) {
+      throw new TealError(
+        "CONFLICT",
+        `another teal server (pid ${info.pid}, admin ${info.admin}) is using data dir ${this.path}; stop it or use another --data-dir`,
+      );
+    }
+  }
+
+  async writeServerInfo(info: ServerInfo): Promise<void> {
+    await writeFileAtomic(this.serverInfoPath, `${JSON.stringify(info, null, 2)}\n`, 0o644);
+  }
+
+  async clearServerInfo(): Promise<void> {
+    await rm(this.serverInfoPath, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The composition root: picks the adapters (SQLite store, in-process or clustered proxy) and
+ * wires the controller and the admin API. Start order matters: routing is loaded and applied
+ * before the proxy listens, so the first request after a restart already sees the last state.
+ */
+
+import { availableParallelism } from "node:os";
+import { serve, type ServerType } from "@hono/node-server";
+import { createAdminApp } from "../api/app.ts";
+import type { TealConfig } from "../config/schema.ts";
+import type { DataPlanePort } from "../control/data-plane-port.ts";
+import { RoutingController } from "../control/routing-controller.ts";
+import { RoutingRepository } from "../control/routing-repository.ts";
+import { proxySettings } from "../control/spec-builder.ts";
+import type { Logger } from "../log/logger.ts";
+import { splitHostPort } from "../proxy/data-plane.ts";
+import type { DrainReport } from "../proxy/drain.ts";
+import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import { ClusterDataPlane } from "../workers/cluster-data-plane.ts";
+import { LocalDataPlane } from "../workers/local-data-plane.ts";
+import { DataDir } from "./data-dir.ts";
+
+export interface TealServer {
+  readonly proxyAddress: string;
+  readonly adminUrl: string;
+  readonly controller: RoutingController;
+  readonly dataPlane: DataPlanePort;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: TealConfig, dataDirPath: string, log: Logger): Promise<TealServer> {
+  const dataDir = new DataDir(dataDirPath);
+  await dataDir.ensure();
+  await dataDir.claim();
+  const token = await dataDir.token();
+  const store = await SqliteStore.open({ path: dataDir.databasePath, onError: (err) => log.error({ err }, "store error") });
+  const dataPlane = createDataPlane(config, log);
+  const controller = new RoutingController({
+    config,
+    repository: new RoutingRepository(store),
+    dataPlane,
+    onChange: (c) => log.info({ service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation }, "routing changed"),
+    onWarning: (message) => log.warn(message),
+  });
+  try {
+    await controller.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const proxyAddress = await dataPlane.listen();
+  const app = createAdminApp({
+    controller,
+    dataPlane,
+    token,
+    proxyAddress: () => proxyAddress,
+    publicMetrics: config.admin.publicMetrics,
+    onInternalError: (err) => log.error({ err }, "admin API internal error"),
+  });
+  const admin = await listenAdmin(app.fetch, config.admin.listen);
+  const adminUrl = `http://${admin.address}`;
+  await dataDir.writeServerInfo({ pid: process.pid, admin: adminUrl, proxy: proxyAddress, startedAt: new Date().toISOString() });
+  log.info({ proxy: proxyAddress, admin: adminUrl, dataDir: dataDir.path, services: Object.keys(config.services) }, "teal listening");
+
+  return {
+    proxyAddress,
+    adminUrl,
+    controller,
+    dataPlane,
+    async close() {
+      await new Promise<void>((resolve) => admin.server.close(() => resolve()));
+      await dataPlane.close();
+      await store.close();
+      await dataDir.clearServerInfo();
+    },
+  };
+}
+
+function createDataPlane(config: TealConfig, log: Logger): DataPlanePort {
+  const settings = proxySettings(config);
+  const onDrained = (service: string, report: DrainReport) =>
+    log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
+  const workers = config.proxy.workers === "auto" ? Math.min(availableParallelism(), 8) : config.proxy.workers;
+  if (workers <= 1) {
+    return new LocalDataPlane(settings, {
+      accessLog: (entry) => log.info(entry, "request"),
+      drained: onDrained,
+      clientError: (code, message) => log.debug({ code, message }, "client error"),
+    });
+  }
+  return new ClusterDataPlane(settings, workers, log, onDrained);
+}
+
+async function listenAdmin(
+  fetch: (req: Request) => Response | Promise<Response>,
+  listen: string,
+): Promise<{ server: ServerType; address: string }> {
+  const { host, port } = splitHostPort(listen);
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, (info) => {
+      const address = info.family === "IPv6" ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+      resolve({ server, address });
+    });
+    server.once("error", reject);
+  });
+}

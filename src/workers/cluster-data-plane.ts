@@ -1,0 +1,115 @@
+/**
+ * The data plane as N proxy worker processes sharing one listening socket (node:cluster).
+ * A switch is sent to every worker and acknowledged by each before `apply` resolves, so it is
+ * in force for every new request, whichever worker accepts it. A worker that dies is replaced
+ * and starts from the latest spec.
+ */
+
+import cluster, { type Worker } from "node:cluster";
+import { fileURLToPath } from "node:url";
+import type { DataPlanePort } from "../control/data-plane-port.ts";
+import type { Logger } from "../log/logger.ts";
+import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { DrainReport } from "../proxy/drain.ts";
+import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
+import { mergeStatus } from "./merge-status.ts";
+import { type FromWorker, SETTINGS_ENV, type ToWorker } from "./messages.ts";
+
+const REPLY_TIMEOUT_MS = 10_000;
+type Pending = { worker: Worker; resolve: (data: unknown) => void; timer: NodeJS.Timeout };
+
+export class ClusterDataPlane implements DataPlanePort {
+  readonly #settings: ProxySettings;
+  readonly #count: number;
+  readonly #log: Logger;
+  readonly #onDrained: ((service: string, report: DrainReport) => void) | undefined;
+  readonly #workers = new Set<Worker>();
+  readonly #pending = new Map<number, Pending>();
+  #spec: DataPlaneSpec | undefined;
+  #nextId = 1;
+  #closing = false;
+
+  constructor(
+    settings: ProxySettings,
+    count: number,
+    log: Logger,
+    onDrained?: (service: string, report: DrainReport) => void,
+  ) {
+    this.#settings = settings;
+    this.#count = count;
+    this.#log = log;
+    this.#onDrained = onDrained;
+  }
+
+  async apply(spec: DataPlaneSpec): Promise<void> {
+    this.#spec = spec;
+    await Promise.all([...this.#workers].map((w) => this.#request(w, { t: "apply", id: 0, spec })));
+  }
+
+  async listen(): Promise<string> {
+    const fromSource = import.meta.url.endsWith(".ts");
+    cluster.setupPrimary({
+      exec: fileURLToPath(new URL(`./proxy-worker${fromSource ? ".ts" : ".js"}`, import.meta.url)),
+      // Running from TypeScript sources: workers need the same loader, found from here, not the cwd.
+      execArgv: fromSource ? [...process.execArgv, "--import", import.meta.resolve("tsx")] : process.execArgv,
+    });
+    const addresses = await Promise.all(Array.from({ length: this.#count }, () => this.#fork()));
+    return addresses[0]!;
+  }
+
+  async status(): Promise<ServiceRuntimeStatus[]> {
+    const parts = await Promise.all([...this.#workers].map((w) => this.#request(w, { t: "status", id: 0 })));
+    return mergeStatus(parts.filter((p) => p !== undefined) as ServiceRuntimeStatus[][]);
+  }
+
+  async close(graceMs = 10_000): Promise<void> {
+    this.#closing = true;
+    await Promise.allSettled([...this.#workers].map((w) => this.#request(w, { t: "close", id: 0, graceMs })));
+    for (const w of this.#workers) w.kill();
+  }
+
+  /** Forks one worker; resolves with its address once it listens with the latest spec. */
+  #fork(): Promise<string> {
+    const worker = cluster.fork({ [SETTINGS_ENV]: JSON.stringify(this.#settings) });
+    return new Promise((resolve, reject) => {
+      worker.on("message", (message: FromWorker) => {
+        if (message.t === "ready") {
+          if (this.#spec) worker.send({ t: "apply", id: 0, spec: this.#spec } satisfies ToWorker);
+        } else if (message.t === "listening") {
+          this.#workers.add(worker);
+          resolve(message.address);
+        } else if (message.t === "reply") this.#settle(message.id, message.data);
+        else if (message.t === "drained") this.#onDrained?.(message.service, message.report);
+      });
+      worker.once("exit", (code, signal) => {
+        const known = this.#workers.delete(worker);
+        // Its replacement starts from the latest spec, so nobody needs to wait for this one.
+        for (const [id, p] of this.#pending) if (p.worker === worker) this.#settle(id, undefined);
+        if (!known) reject(new Error(`proxy worker exited before listening (code ${code}, signal ${signal})`));
+        if (this.#closing || !known) return;
+        this.#log.error({ pid: worker.process.pid, code, signal }, "proxy worker died; starting a new one");
+        this.#fork().catch((err: Error) => this.#log.error({ err: err.message }, "could not restart proxy worker"));
+      });
+    });
+  }
+
+  #request(worker: Worker, message: ToWorker): Promise<unknown> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`proxy worker ${worker.process.pid} did not answer "${message.t}"`));
+      }, REPLY_TIMEOUT_MS);
+      this.#pending.set(id, { worker, resolve, timer });
+      worker.send({ ...message, id });
+    });
+  }
+
+  #settle(id: number, data: unknown): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.#pending.delete(id);
+    pending.resolve(data);
+  }
+}

@@ -1,0 +1,34 @@
+/** The data plane in this very process: one proxy, no IPC. Used for `workers: 1` and in tests. */
+
+import type { DataPlanePort } from "../control/data-plane-port.ts";
+import type { AddressInfo } from "node:net";
+import { DataPlane, type DataPlaneEvents, type ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
+
+export class LocalDataPlane implements DataPlanePort {
+  readonly #plane: DataPlane;
+
+  constructor(settings: ProxySettings, events: DataPlaneEvents = {}) {
+    this.#plane = new DataPlane(settings, events);
+  }
+
+  async listen(): Promise<string> {
+    return formatAddress(await this.#plane.listen());
+  }
+
+  async apply(spec: DataPlaneSpec): Promise<void> {
+    this.#plane.apply(spec);
+  }
+
+  async status(): Promise<ServiceRuntimeStatus[]> {
+    return this.#plane.status();
+  }
+
+  close(): Promise<void> {
+    return this.#plane.close();
+  }
+}
+
+export function formatAddress(a: AddressInfo): string {
+  return a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}

@@ -1,0 +1,48 @@
+/** Entry point of a proxy worker process: a DataPlane driven by its parent over IPC. */
+
+import { createLogger } from "../log/logger.ts";
+import { DataPlane } from "../proxy/data-plane.ts";
+import type { ProxySettings } from "../proxy/spec.ts";
+import { formatAddress } from "./local-data-plane.ts";
+import { type FromWorker, SETTINGS_ENV, type ToWorker } from "./messages.ts";
+
+const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as ProxySettings | null;
+if (!settings || !process.send) {
+  console.error("proxy-worker must be started by teal server");
+  process.exit(2);
+}
+
+const log = createLogger({ name: "proxy" });
+const send = (message: FromWorker) => process.send!(message);
+const plane = new DataPlane(settings, {
+  accessLog: (entry) => log.info(entry, "request"),
+  drained: (service, report) => send({ t: "drained", service, report }),
+  clientError: (code, message) => log.debug({ code, message }, "client error"),
+});
+let listening = false;
+
+process.on("message", async (message: ToWorker) => {
+  switch (message.t) {
+    case "apply": {
+      plane.apply(message.spec);
+      send({ t: "reply", id: message.id });
+      if (!listening) {
+        listening = true;
+        send({ t: "listening", address: formatAddress(await plane.listen()) });
+      }
+      return;
+    }
+    case "status":
+      send({ t: "reply", id: message.id, data: plane.status() });
+      return;
+    case "close":
+      await plane.close(message.graceMs);
+      send({ t: "reply", id: message.id });
+      log.flush();
+      process.disconnect();
+      return;
+  }
+});
+
+// Only now is the message listener in place: ask for the first spec.
+send({ t: "ready" });

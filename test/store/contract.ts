@@ -1,0 +1,28 @@
+/**
+ * The one behaviour contract every Store adapter passes, real or fake. An adapter's test file
+ * calls runStoreContract with a factory; nothing here knows which adapter it is testing.
+ */
+
+import { describe } from "node:test";
+import type { StoreFactory } from "./contract/harness.ts";
+import { kvCases } from "./contract/kv.cases.ts";
+import { leaseCases } from "./contract/lease.cases.ts";
+import { lifecycleCases } from "./contract/lifecycle.cases.ts";
+import { watchCases } from "./contract/watch.cases.ts";
+
+export type { StoreFactory, StoreHarness } from "./contract/harness.ts";
+export { ManualClock } from "./contract/harness.ts";
+
+/**
+ * Registers the contract suite for one adapter.
+ * @param makeStore builds a fresh, empty store on the given clock for each test; it must disable
+ * background lease sweeps so only the test moves time.
+ */
+export function runStoreContract(name: string, makeStore: StoreFactory): void {
+  describe(`${name} store contract`, () => {
+    kvCases(makeStore);
+    watchCases(makeStore);
+    leaseCases(makeStore);
+    lifecycleCases(makeStore);
+  });
+}

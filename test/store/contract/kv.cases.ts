@@ -1,0 +1,128 @@
+/** Contract cases for reads, writes, revisions and compare-and-swap. */
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type StoreFactory, useFixture } from "./harness.ts";
+
+export function kvCases(makeStore: StoreFactory): void {
+  describe("keys and revisions", () => {
+    const fixture = useFixture(makeStore);
+
+    it("starts empty at revision 0", async () => {
+      const { store } = fixture();
+      assert.equal(await store.revision(), 0);
+      assert.equal(await store.get("missing"), undefined);
+      assert.deepEqual(await store.list(""), { items: [], revision: 0 });
+    });
+
+    it("returns what was put, stamped with the revision of the write", async () => {
+      const { store } = fixture();
+      const result = await store.put("svc/api", '{"port":8080}');
+      assert.deepEqual(result, {
+        ok: true,
+        revision: 1,
+        kv: {
+          key: "svc/api",
+          value: '{"port":8080}',
+          createRevision: 1,
+          modRevision: 1,
+          version: 1,
+          lease: undefined,
+        },
+      });
+      assert.deepEqual(await store.get("svc/api"), result.kv);
+    });
+
+    it("bumps one revision, shared by all keys, on every write", async () => {
+      const { store } = fixture();
+      const revisions = [];
+      for (const key of ["a", "b", "a", "c"]) revisions.push((await store.put(key, "x")).revision);
+      assert.deepEqual(revisions, [1, 2, 3, 4]);
+      assert.equal(await store.revision(), 4);
+      assert.equal((await store.get("b"))?.modRevision, 2);
+    });
+
+    it("counts versions from 1 and keeps createRevision across updates", async () => {
+      const { store } = fixture();
+      await store.put("other", "x");
+      await store.put("k", "1");
+      await store.put("k", "2");
+      const kv = await store.get("k");
+      assert.deepEqual([kv?.value, kv?.version, kv?.createRevision, kv?.modRevision], ["2", 2, 2, 3]);
+    });
+
+    it("starts createRevision and version over when a deleted key is put again", async () => {
+      const { store } = fixture();
+      await store.put("k", "1");
+      await store.put("k", "2");
+      await store.delete("k");
+      assert.equal(await store.get("k"), undefined);
+      await store.put("k", "3");
+      const kv = await store.get("k");
+      assert.deepEqual([kv?.version, kv?.createRevision, kv?.modRevision], [1, 4, 4]);
+    });
+
+    it("writes when expectModRevision matches the key's modRevision", async () => {
+      const { store } = fixture();
+      const first = await store.put("k", "1");
+      assert.ok(first.ok);
+      const second = await store.put("k", "2", { expectModRevision: first.revision });
+      assert.equal(second.ok, true);
+      assert.equal((await store.get("k"))?.value, "2");
+    });
+
+    it("refuses a stale compare-and-swap, returning the current value and changing nothing", async () => {
+      const { store } = fixture();
+      await store.put("k", "1");
+      await store.put("k", "2");
+      const current = await store.get("k");
+      const result = await store.put("k", "lost update", { expectModRevision: 1 });
+      assert.deepEqual(result, { ok: false, revision: 2, current });
+      assert.equal(await store.revision(), 2);
+      assert.deepEqual(await store.get("k"), current);
+    });
+
+    it("with expectModRevision 0, creates a missing key but never overwrites an existing one", async () => {
+      const { store } = fixture();
+      assert.equal((await store.put("lock", "me", { expectModRevision: 0 })).ok, true);
+      const second = await store.put("lock", "you", { expectModRevision: 0 });
+      assert.equal(second.ok, false);
+      assert.equal(second.ok ? undefined : second.current?.value, "me");
+      assert.equal(await store.revision(), 1);
+    });
+
+    it("deletes with compare-and-swap only when the modRevision matches", async () => {
+      const { store } = fixture();
+      await store.put("k", "1");
+      await store.put("k", "2");
+      const stale = await store.delete("k", { expectModRevision: 1 });
+      assert.equal(stale.ok, false);
+      assert.equal((await store.get("k"))?.value, "2");
+      const fresh = await store.delete("k", { expectModRevision: 2 });
+      assert.deepEqual(fresh, { ok: true, revision: 3, kv: undefined });
+      assert.equal(await store.get("k"), undefined);
+    });
+
+    it("does not bump the revision when deleting a key that does not exist", async () => {
+      const { store } = fixture();
+      await store.put("k", "1");
+      assert.deepEqual(await store.delete("ghost"), { ok: true, revision: 1, kv: undefined });
+      assert.equal((await store.delete("ghost", { expectModRevision: 5 })).ok, false);
+      assert.equal(await store.revision(), 1);
+    });
+
+    it("lists only keys under the prefix, sorted by key, with the revision they were read at", async () => {
+      const { store } = fixture();
+      for (const key of ["svc/b", "svcx", "svc/a", "job/a", "svc/c/1", "svc/é", "svc/z"])
+        await store.put(key, key);
+      await store.delete("svc/z");
+      const { items, revision } = await store.list("svc/");
+      assert.deepEqual(
+        items.map((kv) => kv.key),
+        ["svc/a", "svc/b", "svc/c/1", "svc/é"],
+      );
+      assert.equal(revision, 8);
+      assert.ok(items.every((kv) => kv.modRevision <= revision));
+    });
+  });
+}

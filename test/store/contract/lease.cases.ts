@@ -1,0 +1,97 @@
+/** Contract cases for leases: expiry on the injected clock, keep-alive and revoke. */
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { LeaseId } from "../../../src/store/store.ts";
+import { EventRecorder, rejectsWith, type StoreFactory, useFixture } from "./harness.ts";
+
+export function leaseCases(makeStore: StoreFactory): void {
+  describe("leases", () => {
+    const fixture = useFixture(makeStore);
+
+    it("removes a leased key once its TTL has passed on the clock, with a delete event", async () => {
+      const { store, clock } = fixture();
+      const seen = new EventRecorder();
+      await store.watch("hosts/", seen.onEvent);
+      const lease = await store.grantLease(1_000);
+      const put = await store.put("hosts/a", "up", { lease });
+      assert.equal(put.ok && put.kv?.lease, lease);
+      clock.advance(999);
+      assert.equal((await store.get("hosts/a"))?.value, "up");
+      clock.advance(1);
+      assert.equal(await store.get("hosts/a"), undefined);
+      assert.deepEqual(await seen.waitFor(2), ["put hosts/a=up @1", "delete hosts/a @2"]);
+    });
+
+    it("hides expired keys from list even before anything else notices the expiry", async () => {
+      const { store, clock } = fixture();
+      const lease = await store.grantLease(500);
+      await store.put("hosts/a", "up", { lease });
+      await store.put("hosts/b", "static");
+      clock.advance(500);
+      const { items } = await store.list("hosts/");
+      assert.deepEqual(
+        items.map((kv) => kv.key),
+        ["hosts/b"],
+      );
+    });
+
+    it("keepAlive pushes the deadline a full TTL past now", async () => {
+      const { store, clock } = fixture();
+      const lease = await store.grantLease(1_000);
+      await store.put("hosts/a", "up", { lease });
+      clock.advance(800);
+      await store.keepAlive(lease);
+      clock.advance(800);
+      assert.equal((await store.get("hosts/a"))?.value, "up");
+      clock.advance(200);
+      assert.equal(await store.get("hosts/a"), undefined);
+    });
+
+    it("revoking a lease deletes all its keys and emits a delete event for each", async () => {
+      const { store } = fixture();
+      const seen = new EventRecorder();
+      const lease = await store.grantLease(60_000);
+      await store.put("hosts/b", "up", { lease });
+      await store.put("hosts/a", "up", { lease });
+      await store.put("hosts/c", "static");
+      await store.watch("hosts/", seen.onEvent);
+      await store.revokeLease(lease);
+      const lines = await seen.waitFor(2);
+      assert.deepEqual(
+        lines.map((line) => line.replace(/ @\d+$/, "")),
+        ["delete hosts/a", "delete hosts/b"],
+      );
+      assert.deepEqual(
+        (await store.list("hosts/")).items.map((kv) => kv.key),
+        ["hosts/c"],
+      );
+      await rejectsWith(store.keepAlive(lease), "LEASE_NOT_FOUND");
+    });
+
+    it("keepAlive on an expired lease fails with LEASE_NOT_FOUND", async () => {
+      const { store, clock } = fixture();
+      const lease = await store.grantLease(1_000);
+      clock.advance(1_000);
+      await rejectsWith(store.keepAlive(lease), "LEASE_NOT_FOUND");
+      await rejectsWith(store.revokeLease(lease), "LEASE_NOT_FOUND");
+    });
+
+    it("refuses a put on an unknown lease with LEASE_NOT_FOUND and writes nothing", async () => {
+      const { store } = fixture();
+      await rejectsWith(store.put("hosts/a", "up", { lease: "no-such-lease" as LeaseId }), "LEASE_NOT_FOUND");
+      assert.equal(await store.get("hosts/a"), undefined);
+      assert.equal(await store.revision(), 0);
+    });
+
+    it("detaches a key from its lease when it is put again without one", async () => {
+      const { store, clock } = fixture();
+      const lease = await store.grantLease(1_000);
+      await store.put("hosts/a", "leased", { lease });
+      await store.put("hosts/a", "permanent");
+      clock.advance(5_000);
+      const kv = await store.get("hosts/a");
+      assert.deepEqual([kv?.value, kv?.lease], ["permanent", undefined]);
+    });
+  });
+}

@@ -1,0 +1,117 @@
+/** Runs the store contract against SQLite, and checks that acknowledged writes survive kill -9. */
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { isTealError } from "../../src/domain/errors.ts";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import type { Store } from "../../src/store/store.ts";
+import { runStoreContract } from "./contract.ts";
+
+const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+const crashWriter = fileURLToPath(new URL("./fixtures/crash-writer.ts", import.meta.url));
+
+runStoreContract("sqlite", async (clock, { historyLimit }) => {
+  const dir = await mkdtemp(join(tmpdir(), "teal-store-"));
+  const open = () =>
+    SqliteStore.open({ path: join(dir, "state.db"), clock, historyLimit, leaseSweepIntervalMs: 0 });
+  let current: Store = await open();
+  return {
+    store: current,
+    reopen: async () => {
+      await current.close();
+      current = await open();
+      return current;
+    },
+    cleanup: async () => {
+      await current.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("sqlite store durability", () => {
+  it("keeps every acknowledged write when the writing process is killed with SIGKILL", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-crash-"));
+    const path = join(dir, "state.db");
+    try {
+      const child = spawn(process.execPath, ["--import", "tsx", crashWriter, path], {
+        cwd: projectRoot,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const exited = once(child, "exit");
+      const acked: number[] = [];
+      for await (const line of createInterface({ input: child.stdout })) {
+        const match = /^acked (\d+)$/.exec(line);
+        assert.ok(match, `unexpected line from the writer: ${line}`);
+        acked.push(Number(match[1]));
+        if (acked.length === 200) break;
+      }
+      child.kill("SIGKILL");
+      const [code, signal] = await exited;
+      assert.deepEqual([code, signal], [null, "SIGKILL"]);
+
+      const store = await SqliteStore.open({ path, leaseSweepIntervalMs: 0 });
+      try {
+        const revision = await store.revision();
+        assert.ok(revision >= 200, `revision ${revision} is behind the 200 acknowledged writes`);
+        for (const ackedRevision of acked) {
+          const kv = await store.get(`crash/${ackedRevision}`);
+          assert.deepEqual([kv?.value, kv?.modRevision], [`value ${ackedRevision}`, ackedRevision]);
+        }
+        assert.equal((await store.list("crash/")).items.length, revision);
+      } finally {
+        await store.close();
+      }
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.equal(db.pragma("integrity_check", { simple: true }), "ok");
+      } finally {
+        db.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sqlite store file", () => {
+  it("opens its file in WAL mode with full fsync and records the schema version", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-file-"));
+    const path = join(dir, "state.db");
+    try {
+      await (await SqliteStore.open({ path, leaseSweepIntervalMs: 0 })).close();
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+        assert.ok((db.pragma("user_version", { simple: true }) as number) >= 1);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to open a database written by a newer schema", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-file-"));
+    const path = join(dir, "state.db");
+    try {
+      const db = new Database(path);
+      db.pragma("user_version = 999");
+      db.close();
+      await assert.rejects(SqliteStore.open({ path, leaseSweepIntervalMs: 0 }), (err) =>
+        isTealError(err, "INTERNAL"),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,52 @@
+/** Starts a DataPlane on 127.0.0.1:0 with test-friendly settings and a spec builder. */
+
+import type { Color } from "../../src/domain/color.ts";
+import { INITIAL_ROUTING, type RoutingState } from "../../src/domain/routing.ts";
+import { DataPlane, type DataPlaneEvents } from "../../src/proxy/data-plane.ts";
+import type { ProxySettings, ServiceSpec } from "../../src/proxy/spec.ts";
+
+export const testSettings: ProxySettings = {
+  listen: "127.0.0.1:0",
+  trustForwardedFrom: [],
+  accessLog: true,
+  requestIdHeader: "x-request-id",
+  maxHeaderBytes: 16_384,
+  upstreamConnections: 64,
+  timeouts: { connectMs: 2_000, headersMs: 5_000, idleMs: 5_000, clientKeepAliveMs: 30_000 },
+};
+
+export function serviceSpec(
+  name: string,
+  endpoints: Record<Color, string[]>,
+  extra: Partial<Omit<ServiceSpec, "routing">> & { routing?: Partial<RoutingState> } = {},
+): ServiceSpec {
+  return {
+    name,
+    routes: [{ path: "/", stripPrefix: false }],
+    drainTimeoutMs: 5_000,
+    pauseTimeoutMs: 5_000,
+    override: { header: "x-teal-color", allowFrom: ["127.0.0.0/8", "::1/128"] },
+    sticky: undefined,
+    allowlist: [],
+    ...extra,
+    endpoints,
+    routing: { ...INITIAL_ROUTING, ...extra.routing },
+  };
+}
+
+export async function startDataPlane(
+  services: ServiceSpec[],
+  settings: Partial<ProxySettings> = {},
+  events: DataPlaneEvents = {},
+): Promise<{ plane: DataPlane; url: string; port: number; generation: { next: () => number } }> {
+  const plane = new DataPlane({ ...testSettings, ...settings }, events);
+  let gen = 1;
+  plane.apply({ generation: gen, services });
+  const address = await plane.listen();
+  return {
+    plane,
+    url: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    generation: { next: () => ++gen },
+  };
+}
