@@ -4,6 +4,7 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TealError } from "../domain/errors.ts";
@@ -83,7 +84,12 @@ export class DataDir {
   }
 }
 
+/** True for a running process; a zombie (killed, not yet reaped) does not count. */
 function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {}
   try {
     process.kill(pid, 0);
     return true;

@@ -65,7 +65,7 @@ export class ClusterDataPlane implements DataPlanePort {
   async close(graceMs = 10_000): Promise<void> {
     this.#closing = true;
     await Promise.allSettled([...this.#workers].map((w) => this.#request(w, { t: "close", id: 0, graceMs })));
-    for (const w of this.#workers) w.kill();
+    for (const w of this.#workers) w.process.kill();
   }
 
   /** Forks one worker; resolves with its address once it listens with the latest spec. */

@@ -44,5 +44,11 @@ process.on("message", async (message: ToWorker) => {
   }
 });
 
+// The control process is gone (even by kill -9): the shared listening socket went with it.
+process.on("disconnect", () => {
+  log.flush();
+  process.exit(0);
+});
+
 // Only now is the message listener in place: ask for the first spec.
 send({ t: "ready" });
