@@ -15,7 +15,7 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
       throw new TealError("INVALID_REQUEST", "the request body must be JSON");
     }
   }
-  const result = schema.safeParse(raw);
+  const result = schema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
   const problems = describeIssues(result.error.issues);
   const message = problems.map((p) => `${p.path || "body"}: ${p.message}`).join("; ");

@@ -30,7 +30,7 @@ export function parseConfigText(text: string, source = "teal.yaml"): TealConfig 
 }
 
 export function validateConfig(raw: unknown, source = "config"): TealConfig {
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
   const problems = describeIssues(result.error.issues);
   const lines = problems.map((p) => `  ${p.path || "(top level)"}: ${p.message}`).join("\n");
@@ -60,7 +60,8 @@ function humanMessage(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove or fix the spelling`;
     case "invalid_type":
-      return issue.input === undefined ? `is required (${issue.expected})` : `must be ${article(issue.expected)}`;
+      if (issue.input === undefined) return `is required (${article(issue.expected)})`;
+      return issue.message.startsWith("Invalid input") ? `must be ${article(issue.expected)}` : issue.message;
     case "invalid_key":
       return `invalid name: ${issue.issues[0]?.message ?? issue.message}`;
     default:

@@ -19,7 +19,14 @@ export async function get(url: string, headers: Record<string, string> = {}, dis
  */
 export async function load(
   url: string,
-  options: { total: number; connections: number; headers?: (i: number) => Record<string, string>; onReply?: (r: Reply, i: number) => void | Promise<void> },
+  options: {
+    total: number;
+    connections: number;
+    headers?: (i: number) => Record<string, string>;
+    onReply?: (r: Reply, i: number) => void | Promise<void>;
+    /** Checked before each request: true ends the load early. */
+    stop?: () => boolean;
+  },
 ): Promise<{ ok: number; errors: number; non2xx: number; statuses: Map<number, number>; bodies: Map<string, number> }> {
   const agent = new Agent({ connections: options.connections, pipelining: 1 });
   const statuses = new Map<number, number>();
@@ -31,7 +38,7 @@ export async function load(
   const worker = async () => {
     for (;;) {
       const i = next++;
-      if (i >= options.total) return;
+      if (i >= options.total || options.stop?.()) return;
       try {
         const r = await get(url, options.headers?.(i) ?? {}, agent);
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);

@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { BUCKET_BOUNDS_MS, bucketIndex, emptyCounts, quantileMs } from "../../src/domain/latency-histogram.ts";
+
+describe("latency histogram", () => {
+  it("puts each value in the first bucket whose bound is not below it", () => {
+    for (const ms of [0.05, 0.1, 0.11, 1, 3.3, 42, 999, 30_000]) {
+      const i = bucketIndex(ms);
+      assert.ok(ms <= BUCKET_BOUNDS_MS[i]!, `${ms} <= bound ${BUCKET_BOUNDS_MS[i]}`);
+      if (i > 0) assert.ok(ms > BUCKET_BOUNDS_MS[i - 1]!, `${ms} > previous bound`);
+    }
+    assert.equal(bucketIndex(1e9), BUCKET_BOUNDS_MS.length - 1);
+  });
+
+  it("estimates quantiles within one bucket (25%) of the truth", () => {
+    const counts = emptyCounts();
+    const values = Array.from({ length: 1_000 }, (_, i) => 1 + i / 10);
+    for (const v of values) counts[bucketIndex(v)]!++;
+    for (const q of [0.5, 0.9, 0.99]) {
+      const truth = values[Math.ceil(q * values.length) - 1]!;
+      const estimate = quantileMs(counts, q)!;
+      assert.ok(Math.abs(estimate - truth) / truth < 0.25, `q${q}: ${estimate} vs ${truth}`);
+    }
+  });
+
+  it("has no quantile when empty", () => {
+    assert.equal(quantileMs(emptyCounts(), 0.5), undefined);
+  });
+});

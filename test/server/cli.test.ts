@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type Backend, startBackend } from "../support/backends.ts";
+import { get } from "../support/http.ts";
+import { runCli, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
+
+const configFor = (blue: Backend, green: Backend, workers = 1) => `
+proxy:
+  listen: 127.0.0.1:0
+  workers: ${workers}
+admin:
+  listen: 127.0.0.1:0
+services:
+  web:
+    routes: [{ path: / }]
+    blue: [${blue.url}]
+    green: [${green.url}]
+    drainTimeoutMs: 2000
+`;
+
+describe("teal CLI against a running server", () => {
+  let blue: Backend;
+  let green: Backend;
+  let dir: { path: string; remove: () => Promise<void> };
+  let teal: TealProcess;
+  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
+
+  before(async () => {
+    blue = await startBackend("blue");
+    green = await startBackend("green");
+    dir = await tempDir();
+    teal = await startTeal(configFor(blue, green), dir.path);
+  });
+  after(async () => {
+    await teal.stop();
+    await Promise.all([blue.close(), green.close(), dir.remove()]);
+  });
+
+  it("stores the admin token with mode 0600", async () => {
+    assert.equal((await stat(join(dir.path, "admin.token"))).mode & 0o777, 0o600);
+  });
+
+  it("shows status as text and as JSON", async () => {
+    const text = await cli("status");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /web\s+live blue\s+split blue 100% \/ green 0%/);
+    const json = await cli("status", "--json");
+    const status = JSON.parse(json.stdout);
+    assert.equal(status.services[0].routing.live, "blue");
+    assert.equal(status.services[0].endpoints.length, 2);
+  });
+
+  it("switches, waits for the drain, and the proxy serves the new color", async () => {
+    const r = await cli("switch", "web", "--to", "green");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /live blue → green/);
+    assert.match(r.stdout, /blue drained/);
+    assert.equal((await get(`${teal.proxyUrl}/`)).body, "green");
+    const back = await cli("switch", "web", "--json", "--no-wait");
+    assert.equal(JSON.parse(back.stdout).routing.live, "blue");
+    assert.equal((await get(`${teal.proxyUrl}/`)).body, "blue");
+  });
+
+  it("sets a split and reports it", async () => {
+    const r = await cli("split", "web", "--green", "25", "--json");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).routing.greenPercent, 25);
+    await cli("split", "web", "--green", "0");
+  });
+
+  it("turns maintenance on and off", async () => {
+    assert.equal((await cli("maintenance", "web", "on")).code, 0);
+    assert.equal((await get(`${teal.proxyUrl}/`)).status, 503);
+    assert.equal((await cli("maintenance", "web", "off")).code, 0);
+    assert.equal((await get(`${teal.proxyUrl}/`)).status, 200);
+  });
+
+  it("pauses and resumes a service", async () => {
+    assert.equal((await cli("pause", "web")).code, 0);
+    const held = get(`${teal.proxyUrl}/`);
+    const resumed = await cli("resume", "web");
+    assert.equal(resumed.code, 0);
+    assert.equal((await held).status, 200);
+  });
+
+  it("rejects bad input with a clear message and exit code 2, without a stack trace", async () => {
+    const r = await cli("split", "web", "--green", "130");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--green must be a whole number from 0 to 100/);
+    assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+    const m = await cli("maintenance", "web", "maybe");
+    assert.equal(m.code, 2);
+    assert.match(m.stderr, /must be "on" or "off"/);
+    const unknown = await cli("frobnicate");
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command/);
+  });
+
+  it("names the known services when a service does not exist, exit code 1", async () => {
+    const r = await cli("switch", "shop");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /no service named "shop" \(known services: web\)/);
+  });
+
+  it("refuses a wrong token with UNAUTHORIZED", async () => {
+    const r = await cli("status", "--token", "nope", "--json");
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).error.code, "UNAUTHORIZED");
+  });
+
+  it("says when no server is reachable, exit code 3", async () => {
+    const r = await runCli(["status", "--admin", "http://127.0.0.1:1"]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /cannot reach the teal server at http:\/\/127.0.0.1:1/);
+  });
+
+  it("prints help", async () => {
+    const r = await runCli(["--help"]);
+    assert.equal(r.code, 0);
+    for (const cmd of ["server", "status", "switch", "split", "pause", "resume", "maintenance", "validate"]) {
+      assert.match(r.stdout, new RegExp(`\\b${cmd}\\b`));
+    }
+  });
+});
+
+describe("teal validate and server start-up errors", () => {
+  it("validates a good config and rejects a bad one naming the field, exit code 2", async () => {
+    const dir = await tempDir();
+    const good = join(dir.path, "good.yaml");
+    const bad = join(dir.path, "bad.yaml");
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(good, "services:\n  web:\n    routes: [{path: /}]\n    blue: [http://127.0.0.1:9001]\n");
+    await writeFile(bad, "services:\n  web:\n    routes: [{path: /}]\n    drainTimeoutMs: -1\n");
+    const ok = await runCli(["validate", "--config", good]);
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, /valid \(1 service: web\)/);
+    for (const command of ["validate", "server"]) {
+      const r = await runCli([command, "--config", bad, "--data-dir", dir.path]);
+      assert.equal(r.code, 2, `${command}: ${r.stderr}`);
+      assert.match(r.stderr, /services\.web\.drainTimeoutMs: must be > 0/);
+      assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
+    }
+    const missing = await runCli(["validate", "--config", join(dir.path, "nope.yaml")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read config file/);
+    await dir.remove();
+  });
+});

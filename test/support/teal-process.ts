@@ -1,0 +1,90 @@
+/** Runs the real `teal` command as child processes: the server, and CLI invocations against it. */
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.url));
+
+export interface TealProcess {
+  readonly child: ChildProcess;
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly token: string;
+  readonly dataDir: string;
+  readonly logs: Record<string, unknown>[];
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill9(): Promise<void>;
+}
+
+export async function tempDir(prefix = "teal-test-"): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Starts `teal server` and resolves once it logs "teal listening". */
+export async function startTeal(configYaml: string, dataDir: string): Promise<TealProcess> {
+  const configPath = join(dataDir, "teal.yaml");
+  await writeFile(configPath, configYaml);
+  const child = spawn(process.execPath, [BIN, "server", "--config", configPath, "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TEAL_LOG_FORMAT: "json" },
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = once(child, "exit");
+  const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === "teal listening") resolve(entry);
+      } catch {}
+    });
+    exited.then(([code]) => reject(new Error(`teal server exited with ${code} before listening:\n${stderr}`)));
+  });
+  const ready = await listening;
+  const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
+  return {
+    child,
+    proxyUrl: `http://${ready.proxy}`,
+    adminUrl: String(ready.admin),
+    token,
+    dataDir,
+    logs,
+    async stop() {
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      return code as number | null;
+    },
+    async kill9() {
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `teal ARGS…` to completion. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+    });
+  });
+}
