@@ -26,7 +26,12 @@ export function createAdminApp(options: AdminApiOptions): Hono {
   const auth = requireToken(options.token);
 
   app.onError((err, c) => errorResponse(c, err, options.onInternalError));
-  app.notFound((c) => errorResponse(c, new TealError("NOT_FOUND", `no such endpoint: ${c.req.method} ${c.req.path}; see /v1/openapi.json`)));
+  app.notFound((c) =>
+    errorResponse(
+      c,
+      new TealError("NOT_FOUND", `no such endpoint: ${c.req.method} ${c.req.path}; see /v1/openapi.json`),
+    ),
+  );
 
   app.get("/v1/health", (c) => c.json({ ok: true }));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument));
@@ -37,13 +42,25 @@ export function createAdminApp(options: AdminApiOptions): Hono {
   app.use("/v1/*", auth);
   app.get("/v1/status", async (c) =>
     c.json(
-      statusView(controller.config, (s) => controller.routing(s), await dataPlane.status(), options.proxyAddress(), controller.generation),
+      statusView(
+        controller.config,
+        (s) => controller.routing(s),
+        await dataPlane.status(),
+        options.proxyAddress(),
+        controller.generation,
+      ),
     ),
   );
   app.get("/v1/services/:name", async (c) => {
     const name = c.req.param("name");
     controller.routing(name);
-    const view = statusView(controller.config, (s) => controller.routing(s), await dataPlane.status(), options.proxyAddress(), controller.generation);
+    const view = statusView(
+      controller.config,
+      (s) => controller.routing(s),
+      await dataPlane.status(),
+      options.proxyAddress(),
+      controller.generation,
+    );
     return c.json(view.services.find((s) => s.name === name));
   });
   app.route("/v1/services", routingRoutes(controller, dataPlane));

@@ -6,22 +6,48 @@ import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
 
 const CLASSES = ["", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
-export function prometheusText(runtime: readonly ServiceRuntimeStatus[], routing: (s: string) => RoutingState): string {
+export function prometheusText(
+  runtime: readonly ServiceRuntimeStatus[],
+  routing: (s: string) => RoutingState,
+): string {
   const out: string[] = [];
-  const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  const family = (name: string, type: string, help: string) =>
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
   family("teal_requests_total", "counter", "Completed proxied requests by status class.");
   for (const r of runtime) {
     for (const color of ["blue", "green"] as const) {
       r.stats[color].byClass.forEach((n, i) => {
-        if (i > 0) out.push(`teal_requests_total{service="${r.service}",color="${color}",code="${CLASSES[i]}"} ${n}`);
+        if (i > 0)
+          out.push(`teal_requests_total{service="${r.service}",color="${color}",code="${CLASSES[i]}"} ${n}`);
       });
     }
   }
-  simple(out, runtime, "teal_requests_client_aborted_total", "counter", "Requests the client abandoned (logged as 499).", (s) => s.clientAborted);
+  simple(
+    out,
+    runtime,
+    "teal_requests_client_aborted_total",
+    "counter",
+    "Requests the client abandoned (logged as 499).",
+    (s) => s.clientAborted,
+  );
   simple(out, runtime, "teal_requests_in_flight", "gauge", "Requests being proxied now.", (s) => s.inFlight);
-  simple(out, runtime, "teal_request_bytes_total", "counter", "Request body bytes sent upstream.", (s) => s.bytesIn);
-  simple(out, runtime, "teal_response_bytes_total", "counter", "Response body bytes sent to clients.", (s) => s.bytesOut);
+  simple(
+    out,
+    runtime,
+    "teal_request_bytes_total",
+    "counter",
+    "Request body bytes sent upstream.",
+    (s) => s.bytesIn,
+  );
+  simple(
+    out,
+    runtime,
+    "teal_response_bytes_total",
+    "counter",
+    "Response body bytes sent to clients.",
+    (s) => s.bytesOut,
+  );
 
   family("teal_request_duration_seconds", "histogram", "Time from request start to the end of the response.");
   for (const r of runtime) {
@@ -46,10 +72,14 @@ export function prometheusText(runtime: readonly ServiceRuntimeStatus[], routing
     for (const color of ["blue", "green"] as const) {
       const labels = `service="${r.service}",color="${color}"`;
       out.push(`teal_live_color{${labels}} ${state.live === color ? 1 : 0}`);
-      out.push(`teal_traffic_weight_percent{${labels}} ${color === "green" ? state.greenPercent : 100 - state.greenPercent}`);
+      out.push(
+        `teal_traffic_weight_percent{${labels}} ${color === "green" ? state.greenPercent : 100 - state.greenPercent}`,
+      );
     }
     for (const e of r.endpoints) {
-      out.push(`teal_endpoint_healthy{service="${r.service}",color="${e.color}",endpoint="${e.url}"} ${e.healthy ? 1 : 0}`);
+      out.push(
+        `teal_endpoint_healthy{service="${r.service}",color="${e.color}",endpoint="${e.url}"} ${e.healthy ? 1 : 0}`,
+      );
     }
   }
   return `${out.join("\n")}\n`;

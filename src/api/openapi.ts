@@ -14,7 +14,13 @@ const command = (summary: string, body?: object) => ({
     summary,
     parameters: [service],
     ...(body ? { requestBody: { required: true, ...json(body) } } : {}),
-    responses: { "200": { description: "Applied in every proxy process", ...json({ $ref: "#/components/schemas/RoutingResult" }) }, ...errors },
+    responses: {
+      "200": {
+        description: "Applied in every proxy process",
+        ...json({ $ref: "#/components/schemas/RoutingResult" }),
+      },
+      ...errors,
+    },
   },
 });
 
@@ -57,9 +63,18 @@ export const openApiDocument = {
   },
   security: [{ token: [] }],
   paths: {
-    "/v1/health": { get: { summary: "Liveness (no token)", security: [], responses: { "200": { description: "Up" } } } },
-    "/v1/status": { get: { summary: "Every service: routing, endpoints, drains, traffic", responses: { "200": { description: "Status" }, ...errors } } },
-    "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { description: "Text exposition format" } } } },
+    "/v1/health": {
+      get: { summary: "Liveness (no token)", security: [], responses: { "200": { description: "Up" } } },
+    },
+    "/v1/status": {
+      get: {
+        summary: "Every service: routing, endpoints, drains, traffic",
+        responses: { "200": { description: "Status" }, ...errors },
+      },
+    },
+    "/metrics": {
+      get: { summary: "Prometheus metrics", responses: { "200": { description: "Text exposition format" } } },
+    },
     "/v1/services/{name}/switch": command("Send all traffic to one color (default: the other one)", {
       type: "object",
       properties: { to: { enum: ["blue", "green"] }, waitForDrain: { type: "boolean" } },

@@ -1,6 +1,6 @@
 /** The CLI's HTTP client for the admin API; the CLI has no other way into the server. */
 
-import { TealError, type ErrorCode } from "../domain/errors.ts";
+import { type ErrorCode, TealError } from "../domain/errors.ts";
 
 export class AdminClient {
   readonly baseUrl: string;
@@ -45,7 +45,9 @@ export class AdminClient {
       throw new TealError("INTERNAL", `unexpected answer from ${this.baseUrl}${path}: HTTP ${res.status}`);
     }
     if (!res.ok) {
-      const e = (json as { error?: { code?: ErrorCode; message?: string; details?: Record<string, unknown> } }).error;
+      const e = (
+        json as { error?: { code?: ErrorCode; message?: string; details?: Record<string, unknown> } }
+      ).error;
       throw new TealError(e?.code ?? "INTERNAL", e?.message ?? `HTTP ${res.status}`, { details: e?.details });
     }
     return json as T;

@@ -6,9 +6,8 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { loadConfigFile } from "../config/load.ts";
+import { loadConfigFile, validateConfig } from "../config/load.ts";
 import type { TealConfig } from "../config/schema.ts";
-import { validateConfig } from "../config/load.ts";
 import { DataDir } from "../server/data-dir.ts";
 import { AdminClient } from "./client.ts";
 
@@ -23,8 +22,12 @@ export interface GlobalOptions {
 const DEFAULT_CONFIG = "teal.yaml";
 
 /** The config named by --config, or ./teal.yaml if present, else all defaults. */
-export async function resolveConfig(opts: GlobalOptions, required: boolean): Promise<{ config: TealConfig; path?: string }> {
-  const path = opts.config ?? process.env.TEAL_CONFIG ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+export async function resolveConfig(
+  opts: GlobalOptions,
+  required: boolean,
+): Promise<{ config: TealConfig; path?: string }> {
+  const path =
+    opts.config ?? process.env.TEAL_CONFIG ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
   if (path === undefined) {
     if (required) return { config: await loadConfigFile(DEFAULT_CONFIG) };
     return { config: validateConfig({}) };

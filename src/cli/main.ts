@@ -22,7 +22,8 @@ const program = new Command("teal")
 
 const globals = (cmd: Command): GlobalOptions => cmd.optsWithGlobals();
 let exitCode: number = EXIT.ok;
-const run = (fn: (...args: never[]) => Promise<number>) =>
+const run =
+  (fn: (...args: never[]) => Promise<number>) =>
   async (...args: unknown[]) => {
     exitCode = await (fn as (...a: unknown[]) => Promise<number>)(...args);
   };
@@ -44,22 +45,36 @@ program
   .description("send all traffic to one color (default: the other one), then wait for the old one to drain")
   .option("--to <color>", "blue or green")
   .option("--no-wait", "return as soon as the switch is in force, without waiting for the drain")
-  .action(run(async (service: string, _o: unknown, cmd: Command) => switchCommand(service, globals(cmd) as never)));
+  .action(
+    run(async (service: string, _o: unknown, cmd: Command) => switchCommand(service, globals(cmd) as never)),
+  );
 program
   .command("split <service>")
   .description("send a share of traffic to green and the rest to blue")
   .requiredOption("--green <percent>", "0..100")
-  .action(run(async (service: string, _o: unknown, cmd: Command) => splitCommand(service, globals(cmd) as never)));
+  .action(
+    run(async (service: string, _o: unknown, cmd: Command) => splitCommand(service, globals(cmd) as never)),
+  );
 for (const action of ["pause", "resume"] as const) {
   program
     .command(`${action} <service>`)
-    .description(action === "pause" ? "hold new requests (up to the service's pauseTimeoutMs)" : "release held requests in order")
-    .action(run(async (service: string, _o: unknown, cmd: Command) => simpleCommand(service, action, globals(cmd))));
+    .description(
+      action === "pause"
+        ? "hold new requests (up to the service's pauseTimeoutMs)"
+        : "release held requests in order",
+    )
+    .action(
+      run(async (service: string, _o: unknown, cmd: Command) => simpleCommand(service, action, globals(cmd))),
+    );
 }
 program
   .command("maintenance <service> <on|off>")
   .description("serve a 503 maintenance page, or stop")
-  .action(run(async (service: string, mode: string, _o: unknown, cmd: Command) => maintenanceCommand(service, mode, globals(cmd))));
+  .action(
+    run(async (service: string, mode: string, _o: unknown, cmd: Command) =>
+      maintenanceCommand(service, mode, globals(cmd)),
+    ),
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -1,12 +1,17 @@
 /** How the CLI speaks: results on stdout (JSON with --json), errors on stderr, stable exit codes. */
 
 import pc from "picocolors";
-import { isTealError, type ErrorCode } from "../domain/errors.ts";
+import { type ErrorCode, isTealError } from "../domain/errors.ts";
 
 /** 0 ok, 1 refused or failed, 2 bad usage or invalid input/config, 3 server unreachable. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(["USAGE", "CONFIG_INVALID", "CONFIG_NOT_FOUND", "INVALID_REQUEST"]);
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
+  "USAGE",
+  "CONFIG_INVALID",
+  "CONFIG_NOT_FOUND",
+  "INVALID_REQUEST",
+]);
 
 export const color = pc;
 
@@ -17,7 +22,9 @@ export function emit(json: boolean | undefined, data: unknown, human: () => stri
 /** Prints an error the way a user can act on it and returns the exit code. */
 export function report(err: unknown, json: boolean | undefined): number {
   const code: ErrorCode = isTealError(err) ? err.code : "INTERNAL";
-  const message = isTealError(err) ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
+  const message = isTealError(err)
+    ? err.message
+    : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   else process.stderr.write(`${pc.red("error")}: ${message} ${pc.dim(`[${code}]`)}\n`);
   if (code === "SERVER_UNREACHABLE") return EXIT.unreachable;

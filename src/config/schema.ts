@@ -53,11 +53,17 @@ export const overrideSchema = z.strictObject({
 
 export const stickySchema = z
   .strictObject({
-    cookie: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a cookie name").optional(),
+    cookie: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, "must be a cookie name")
+      .optional(),
     header: headerName.optional(),
     setCookie: z.boolean().default(false),
   })
-  .refine((v) => v.cookie !== undefined || v.header !== undefined, "needs a cookie or a header to read the user key from");
+  .refine(
+    (v) => v.cookie !== undefined || v.header !== undefined,
+    "needs a cookie or a header to read the user key from",
+  );
 
 export const serviceNameSchema = z
   .string()

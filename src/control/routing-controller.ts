@@ -107,5 +107,7 @@ export class RoutingController {
 
 export function serviceNotFound(service: string, known: string[]): TealError {
   const list = known.length > 0 ? `known services: ${known.join(", ")}` : "no services are configured";
-  return new TealError("SERVICE_NOT_FOUND", `no service named "${service}" (${list})`, { details: { service } });
+  return new TealError("SERVICE_NOT_FOUND", `no service named "${service}" (${list})`, {
+    details: { service },
+  });
 }

@@ -32,7 +32,9 @@ export class RoutingRepository {
 
   /** Writes only if nobody changed the record since `revision`; returns the new revision. */
   async save(service: string, state: RoutingState, revision: number): Promise<number> {
-    const result = await this.#store.put(PREFIX + service, JSON.stringify(state), { expectModRevision: revision });
+    const result = await this.#store.put(PREFIX + service, JSON.stringify(state), {
+      expectModRevision: revision,
+    });
     if (!result.ok) {
       throw new TealError("CONFLICT", `routing of ${service} was changed concurrently; retry the command`);
     }

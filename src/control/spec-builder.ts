@@ -25,12 +25,29 @@ export function buildSpec(
 ): DataPlaneSpec {
   return {
     generation,
-    services: Object.entries(config.services).map(([name, svc]) => serviceSpec(name, svc, routing.get(name)!)),
+    services: Object.entries(config.services).map(([name, svc]) =>
+      serviceSpec(name, svc, routing.get(name)!),
+    ),
   };
 }
 
 export function proxySettings(config: TealConfig): ProxySettings {
-  const { listen, trustForwardedFrom, accessLog, requestIdHeader, maxHeaderBytes, upstreamConnections, timeouts } =
-    config.proxy;
-  return { listen, trustForwardedFrom, accessLog, requestIdHeader, maxHeaderBytes, upstreamConnections, timeouts };
+  const {
+    listen,
+    trustForwardedFrom,
+    accessLog,
+    requestIdHeader,
+    maxHeaderBytes,
+    upstreamConnections,
+    timeouts,
+  } = config.proxy;
+  return {
+    listen,
+    trustForwardedFrom,
+    accessLog,
+    requestIdHeader,
+    maxHeaderBytes,
+    upstreamConnections,
+    timeouts,
+  };
 }

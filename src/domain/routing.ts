@@ -14,7 +14,12 @@ export interface RoutingState {
   readonly maintenance: boolean;
 }
 
-export const INITIAL_ROUTING: RoutingState = { live: "blue", greenPercent: 0, paused: false, maintenance: false };
+export const INITIAL_ROUTING: RoutingState = {
+  live: "blue",
+  greenPercent: 0,
+  paused: false,
+  maintenance: false,
+};
 
 export type RoutingCommand =
   | { readonly kind: "switch"; readonly to: Color }

@@ -13,7 +13,10 @@ export function createLogger(options: { format?: LogFormat; level?: string; name
   const base = {
     level,
     base: options.name ? { name: options.name } : {},
-    redact: { paths: ["token", "*.token", "authorization", "*.authorization", "headers.authorization"], censor: "[redacted]" },
+    redact: {
+      paths: ["token", "*.token", "authorization", "*.authorization", "headers.authorization"],
+      censor: "[redacted]",
+    },
   };
   const usePretty = format === "pretty" || (format === "auto" && process.stdout.isTTY === true);
   if (usePretty) return pino(base, pretty({ colorize: true, sync: true, ignore: "pid,hostname" }));

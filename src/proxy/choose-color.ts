@@ -36,16 +36,22 @@ export function chooseColor(
     const value = headers[policy.stickyHeader];
     if (typeof value === "string" && value !== "") key = value;
   }
-  if (key === undefined && policy.stickyCookie !== undefined) key = readCookie(headers.cookie, policy.stickyCookie);
+  if (key === undefined && policy.stickyCookie !== undefined)
+    key = readCookie(headers.cookie, policy.stickyCookie);
   if (key !== undefined) {
-    if (policy.allowlist.has(key)) return { color: otherColor(routing.live), reason: "allowlist", newStickyKey: undefined };
+    if (policy.allowlist.has(key))
+      return { color: otherColor(routing.live), reason: "allowlist", newStickyKey: undefined };
     return { color: colorForKey(key, routing.greenPercent), reason: "sticky", newStickyKey: undefined };
   }
   if (policy.setStickyCookie && policy.stickyCookie !== undefined) {
     const fresh = randomKey();
     return { color: colorForKey(fresh, routing.greenPercent), reason: "sticky", newStickyKey: fresh };
   }
-  return { color: colorForRandom(Math.random(), routing.greenPercent), reason: "weight", newStickyKey: undefined };
+  return {
+    color: colorForRandom(Math.random(), routing.greenPercent),
+    reason: "weight",
+    newStickyKey: undefined,
+  };
 }
 
 /** `blue`/`green` name a color; `true`/`canary`/`new` mean the non-live one; `false`/`stable`/`live` the live one. */

@@ -14,7 +14,8 @@ export function answerClientError(
   }
   let status = "400 Bad Request";
   if (code === "HPE_HEADER_OVERFLOW") status = "431 Request Header Fields Too Large";
-  else if (code === "ERR_HTTP_REQUEST_TIMEOUT" || code === "HPE_HEADERS_TIMEOUT") status = "408 Request Timeout";
+  else if (code === "ERR_HTTP_REQUEST_TIMEOUT" || code === "HPE_HEADERS_TIMEOUT")
+    status = "408 Request Timeout";
   const body = `${status}: ${describe(code)}\n`;
   report?.(code, err.message);
   socket.end(
@@ -25,6 +26,7 @@ export function answerClientError(
 function describe(code: string): string {
   if (code === "HPE_HEADER_OVERFLOW") return "request headers are too large";
   if (code === "HPE_UNEXPECTED_CONTENT_LENGTH") return "conflicting Content-Length and Transfer-Encoding";
-  if (code.startsWith("ERR_HTTP_REQUEST_TIMEOUT") || code === "HPE_HEADERS_TIMEOUT") return "request took too long";
+  if (code.startsWith("ERR_HTTP_REQUEST_TIMEOUT") || code === "HPE_HEADERS_TIMEOUT")
+    return "request took too long";
   return "malformed HTTP request";
 }

@@ -12,14 +12,14 @@ import type { Dispatcher } from "undici";
 import type { Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
+import { answerClientError } from "./client-errors.ts";
 import type { ColorStatsSnapshot } from "./color-stats.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
 import { upstreamHeaders } from "./headers.ts";
-import { answerClientError } from "./client-errors.ts";
 import { sendProxyError } from "./responses.ts";
-import { RouteTable, type RouteMatch } from "./route-table.ts";
+import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
 import type { DataPlaneSpec, ProxySettings } from "./spec.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
@@ -53,7 +53,10 @@ export class DataPlane {
     this.#settings = settings;
     this.#events = events;
     this.#trusted = new AddressList(settings.trustForwardedFrom);
-    this.#env = { requestIdHeader: settings.requestIdHeader, accessLog: settings.accessLog ? events.accessLog : undefined };
+    this.#env = {
+      requestIdHeader: settings.requestIdHeader,
+      accessLog: settings.accessLog ? events.accessLog : undefined,
+    };
   }
 
   get generation(): number {
@@ -68,7 +71,10 @@ export class DataPlane {
     for (const s of spec.services) {
       const existing = this.#services.get(s.name);
       if (existing) retired.push(...existing.update(s));
-      next.set(s.name, existing ?? new ServiceTarget(s, this.#settings, (name, r) => this.#events.drained?.(name, r)));
+      next.set(
+        s.name,
+        existing ?? new ServiceTarget(s, this.#settings, (name, r) => this.#events.drained?.(name, r)),
+      );
     }
     for (const [name, old] of this.#services) {
       if (!next.has(name)) {
@@ -145,14 +151,25 @@ export class DataPlane {
     const url = req.url ?? "/";
     const match = this.#table.match(req.headers.host, url);
     if (match === undefined) {
-      sendProxyError(res, 404, "no_route", `no service is configured for host "${req.headers.host ?? ""}" and path ${pathOf(url)}`);
+      sendProxyError(
+        res,
+        404,
+        "no_route",
+        `no service is configured for host "${req.headers.host ?? ""}" and path ${pathOf(url)}`,
+      );
       return;
     }
     const { service } = match;
     if (service.routing.maintenance) {
-      sendProxyError(res, 503, "maintenance", `${service.name} is down for maintenance; please try again shortly`, {
-        "retry-after": "30",
-      });
+      sendProxyError(
+        res,
+        503,
+        "maintenance",
+        `${service.name} is down for maintenance; please try again shortly`,
+        {
+          "retry-after": "30",
+        },
+      );
       return;
     }
     if (service.routing.paused) {
@@ -162,7 +179,8 @@ export class DataPlane {
           res.off("close", cancel);
           this.#onRequest(req, res);
         },
-        () => sendProxyError(res, 503, "paused_too_long", `${service.name} is paused and did not resume in time`),
+        () =>
+          sendProxyError(res, 503, "paused_too_long", `${service.name} is paused and did not resume in time`),
       );
       res.once("close", cancel);
       return;
@@ -182,16 +200,31 @@ export class DataPlane {
       keepUpgrade: false,
     });
     if (choice.newStickyKey !== undefined) {
-      res.setHeader("set-cookie", `${service.policy.stickyCookie}=${choice.newStickyKey}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax`);
+      res.setHeader(
+        "set-cookie",
+        `${service.policy.stickyCookie}=${choice.newStickyKey}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax`,
+      );
     }
-    const hasBody = req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined;
+    const hasBody =
+      req.headers["content-length"] !== undefined
+        ? req.headers["content-length"] !== "0"
+        : req.headers["transfer-encoding"] !== undefined;
     const options: Dispatcher.DispatchOptions = {
       method: (req.method ?? "GET") as Dispatcher.HttpMethod,
       path: stripPath(req.url ?? "/", match.strip),
       headers,
       body: hasBody ? req : null,
     };
-    new Exchange(req, res, service, choice.color, choice.reason === "override", options, requestId, this.#env).start();
+    new Exchange(
+      req,
+      res,
+      service,
+      choice.color,
+      choice.reason === "override",
+      options,
+      requestId,
+      this.#env,
+    ).start();
   }
 
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -212,7 +245,13 @@ export class DataPlane {
       requestIdHeader: this.#settings.requestIdHeader,
       keepUpgrade: true,
     });
-    const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts.connectMs);
+    const tunnel = new UpgradeTunnel(
+      socket,
+      match.service,
+      choice.color,
+      head,
+      this.#settings.timeouts.connectMs,
+    );
     tunnel.start(requestHead(req.method ?? "GET", stripPath(url, match.strip), headers));
   };
 }

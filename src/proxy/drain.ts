@@ -35,7 +35,12 @@ export class Drain {
   #finishedAt: number | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(color: Color, inFlight: Iterable<InFlight>, timeoutMs: number, onDone: (r: DrainReport) => void) {
+  constructor(
+    color: Color,
+    inFlight: Iterable<InFlight>,
+    timeoutMs: number,
+    onDone: (r: DrainReport) => void,
+  ) {
     this.color = color;
     this.#pending = new Set(inFlight);
     this.#startedAt = Date.now();

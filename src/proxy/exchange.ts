@@ -11,9 +11,9 @@ import type { Color } from "../domain/color.ts";
 import type { InFlight } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { downstreamHeaders } from "./headers.ts";
-import { classifyUpstreamError } from "./upstream-errors.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
 import type { ServiceTarget } from "./service-target.ts";
+import { classifyUpstreamError } from "./upstream-errors.ts";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -145,13 +145,20 @@ export class Exchange implements InFlight, Dispatcher.DispatchHandler {
       return;
     }
     if (failure.endpointDown) this.#endpoint!.markFailure(Date.now());
-    const next = failure.retryable && this.#canRetry(failure.staleSocket) ? this.#retryTarget(failure.staleSocket) : undefined;
+    const next =
+      failure.retryable && this.#canRetry(failure.staleSocket)
+        ? this.#retryTarget(failure.staleSocket)
+        : undefined;
     if (next) {
       this.#retried = true;
       this.#dispatch(next);
       return;
     }
-    this.#fail(failure.status, failure.code, `${failure.message} (service ${this.#service.name}, ${this.#color})`);
+    this.#fail(
+      failure.status,
+      failure.code,
+      `${failure.message} (service ${this.#service.name}, ${this.#color})`,
+    );
   }
 
   #dispatch(endpoint: Endpoint): void {

@@ -29,7 +29,10 @@ export interface ForwardContext {
 }
 
 /** Returns the upstream header list (flat name, value pairs) and the request id used. */
-export function upstreamHeaders(raw: readonly string[], ctx: ForwardContext): { headers: string[]; requestId: string } {
+export function upstreamHeaders(
+  raw: readonly string[],
+  ctx: ForwardContext,
+): { headers: string[]; requestId: string } {
   const out: string[] = [];
   const dropped = connectionTokens(raw);
   let priorFor: string | undefined;
@@ -71,7 +74,11 @@ export function upstreamHeaders(raw: readonly string[], ctx: ForwardContext): { 
 }
 
 /** Upstream response headers for the client: hop-by-hop removed; rawHeaders are Buffers from undici. */
-export function downstreamHeaders(raw: readonly Buffer[], requestIdHeader: string, requestId: string): string[] {
+export function downstreamHeaders(
+  raw: readonly Buffer[],
+  requestIdHeader: string,
+  requestId: string,
+): string[] {
   const out: string[] = [];
   let dropped: Set<string> | undefined;
   let hasId = false;

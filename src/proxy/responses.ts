@@ -15,7 +15,12 @@ export type ProxyErrorCode =
   | "drain_deadline"
   | "shutting_down";
 
-const REASONS: Record<number, string> = { 404: "Not Found", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout" };
+const REASONS: Record<number, string> = {
+  404: "Not Found",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
 
 /**
  * Writes a proxy-generated response. HTML for browsers, JSON for clients that ask for it, plain

@@ -59,7 +59,10 @@ export class RouteTable {
     else if (route.host.startsWith("*.")) {
       const suffix = route.host.slice(1);
       let w = this.#wildcards.find((x) => x.suffix === suffix);
-      if (!w) this.#wildcards.push((w = { suffix, entries: [] }));
+      if (!w) {
+        w = { suffix, entries: [] };
+        this.#wildcards.push(w);
+      }
       w.entries.push(entry);
     } else {
       const list = this.#exact.get(route.host) ?? [];

@@ -37,13 +37,20 @@ export class ServiceTarget {
   readonly #settings: ProxySettings;
   readonly #onDrained: (service: string, report: DrainReport) => void;
 
-  constructor(spec: ServiceSpec, settings: ProxySettings, onDrained: (service: string, r: DrainReport) => void) {
+  constructor(
+    spec: ServiceSpec,
+    settings: ProxySettings,
+    onDrained: (service: string, r: DrainReport) => void,
+  ) {
     this.name = spec.name;
     this.#settings = settings;
     this.#onDrained = onDrained;
     this.routing = spec.routing;
     this.policy = policyOf(spec);
-    this.groups = { blue: this.#group(spec.endpoints.blue, []), green: this.#group(spec.endpoints.green, []) };
+    this.groups = {
+      blue: this.#group(spec.endpoints.blue, []),
+      green: this.#group(spec.endpoints.green, []),
+    };
   }
 
   /** Applies a new spec; returns endpoints no longer used, for the caller to close. */
@@ -51,7 +58,10 @@ export class ServiceTarget {
     const before = this.routing;
     const old = [...this.groups.blue.endpoints, ...this.groups.green.endpoints];
     this.policy = policyOf(spec);
-    this.groups = { blue: this.#group(spec.endpoints.blue, old), green: this.#group(spec.endpoints.green, old) };
+    this.groups = {
+      blue: this.#group(spec.endpoints.blue, old),
+      green: this.#group(spec.endpoints.green, old),
+    };
     this.routing = spec.routing;
     this.#reconcileDrains(before, spec.routing);
     if (before.paused && !spec.routing.paused) this.gate.releaseAll();

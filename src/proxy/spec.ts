@@ -15,7 +15,9 @@ export interface ServiceSpec {
   readonly drainTimeoutMs: number;
   readonly pauseTimeoutMs: number;
   readonly override: { readonly header: string; readonly allowFrom: readonly string[] } | false;
-  readonly sticky: { readonly cookie?: string; readonly header?: string; readonly setCookie: boolean } | undefined;
+  readonly sticky:
+    | { readonly cookie?: string; readonly header?: string; readonly setCookie: boolean }
+    | undefined;
   readonly allowlist: readonly string[];
 }
 

@@ -49,7 +49,8 @@ export class UpgradeTunnel implements InFlight {
     this.#upstream = upstream;
     upstream.setNoDelay(true);
     upstream.setTimeout(this.#connectTimeoutMs, () => {
-      if (!this.#connected) upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
+      if (!this.#connected)
+        upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
     });
     upstream.once("connect", () => {
       this.#connected = true;
@@ -68,7 +69,10 @@ export class UpgradeTunnel implements InFlight {
         this.#retried = true;
         return this.#connect(next, requestHead);
       }
-      this.#reject(err.code === "ETIMEDOUT" ? 504 : 502, `could not connect to the upstream (${err.code ?? err.message})`);
+      this.#reject(
+        err.code === "ETIMEDOUT" ? 504 : 502,
+        `could not connect to the upstream (${err.code ?? err.message})`,
+      );
     });
     upstream.on("close", () => {
       if (this.#connected) this.#close();
@@ -76,7 +80,8 @@ export class UpgradeTunnel implements InFlight {
   }
 
   #reject(status: number, message: string): void {
-    const reason = status === 503 ? "Service Unavailable" : status === 504 ? "Gateway Timeout" : "Bad Gateway";
+    const reason =
+      status === 503 ? "Service Unavailable" : status === 504 ? "Gateway Timeout" : "Bad Gateway";
     const body = `${status} ${reason}: ${message}\n`;
     if (this.#client.writable) {
       this.#client.end(

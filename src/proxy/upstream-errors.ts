@@ -14,7 +14,14 @@ export interface UpstreamFailure {
   readonly staleSocket: boolean;
 }
 
-const UNREACHABLE = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"]);
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EADDRNOTAVAIL",
+]);
 
 export function classifyUpstreamError(err: Error): UpstreamFailure {
   const code = (err as { code?: string }).code ?? "";
@@ -31,9 +38,18 @@ export function classifyUpstreamError(err: Error): UpstreamFailure {
     return fail(504, "upstream_timeout", "the upstream stopped sending its response", false, false);
   }
   if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") {
-    return { ...fail(502, "upstream_closed", "the upstream closed the connection", true, false), staleSocket: true };
+    return {
+      ...fail(502, "upstream_closed", "the upstream closed the connection", true, false),
+      staleSocket: true,
+    };
   }
-  return fail(502, "upstream_bad_response", `the upstream sent an invalid response (${code || err.message})`, false, false);
+  return fail(
+    502,
+    "upstream_bad_response",
+    `the upstream sent an invalid response (${code || err.message})`,
+    false,
+    false,
+  );
 }
 
 function fail(

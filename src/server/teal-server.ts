@@ -5,7 +5,7 @@
  */
 
 import { availableParallelism } from "node:os";
-import { serve, type ServerType } from "@hono/node-server";
+import { type ServerType, serve } from "@hono/node-server";
 import { createAdminApp } from "../api/app.ts";
 import type { TealConfig } from "../config/schema.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
@@ -33,13 +33,20 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
   await dataDir.ensure();
   await dataDir.claim();
   const token = await dataDir.token();
-  const store = await SqliteStore.open({ path: dataDir.databasePath, onError: (err) => log.error({ err }, "store error") });
+  const store = await SqliteStore.open({
+    path: dataDir.databasePath,
+    onError: (err) => log.error({ err }, "store error"),
+  });
   const dataPlane = createDataPlane(config, log);
   const controller = new RoutingController({
     config,
     repository: new RoutingRepository(store),
     dataPlane,
-    onChange: (c) => log.info({ service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation }, "routing changed"),
+    onChange: (c) =>
+      log.info(
+        { service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation },
+        "routing changed",
+      ),
     onWarning: (message) => log.warn(message),
   });
   try {
@@ -59,8 +66,16 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
   });
   const admin = await listenAdmin(app.fetch, config.admin.listen);
   const adminUrl = `http://${admin.address}`;
-  await dataDir.writeServerInfo({ pid: process.pid, admin: adminUrl, proxy: proxyAddress, startedAt: new Date().toISOString() });
-  log.info({ proxy: proxyAddress, admin: adminUrl, dataDir: dataDir.path, services: Object.keys(config.services) }, "teal listening");
+  await dataDir.writeServerInfo({
+    pid: process.pid,
+    admin: adminUrl,
+    proxy: proxyAddress,
+    startedAt: new Date().toISOString(),
+  });
+  log.info(
+    { proxy: proxyAddress, admin: adminUrl, dataDir: dataDir.path, services: Object.keys(config.services) },
+    "teal listening",
+  );
 
   return {
     proxyAddress,
@@ -80,7 +95,8 @@ function createDataPlane(config: TealConfig, log: Logger): DataPlanePort {
   const settings = proxySettings(config);
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  const workers = config.proxy.workers === "auto" ? Math.min(availableParallelism(), 8) : config.proxy.workers;
+  const workers =
+    config.proxy.workers === "auto" ? Math.min(availableParallelism(), 8) : config.proxy.workers;
   if (workers <= 1) {
     return new LocalDataPlane(settings, {
       accessLog: (entry) => log.info(entry, "request"),
@@ -98,7 +114,8 @@ async function listenAdmin(
   const { host, port } = splitHostPort(listen);
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port }, (info) => {
-      const address = info.family === "IPv6" ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
+      const address =
+        info.family === "IPv6" ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
       resolve({ server, address });
     });
     server.once("error", reject);

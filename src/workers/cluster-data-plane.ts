@@ -85,10 +85,13 @@ export class ClusterDataPlane implements DataPlanePort {
         const known = this.#workers.delete(worker);
         // Its replacement starts from the latest spec, so nobody needs to wait for this one.
         for (const [id, p] of this.#pending) if (p.worker === worker) this.#settle(id, undefined);
-        if (!known) reject(new Error(`proxy worker exited before listening (code ${code}, signal ${signal})`));
+        if (!known)
+          reject(new Error(`proxy worker exited before listening (code ${code}, signal ${signal})`));
         if (this.#closing || !known) return;
         this.#log.error({ pid: worker.process.pid, code, signal }, "proxy worker died; starting a new one");
-        this.#fork().catch((err: Error) => this.#log.error({ err: err.message }, "could not restart proxy worker"));
+        this.#fork().catch((err: Error) =>
+          this.#log.error({ err: err.message }, "could not restart proxy worker"),
+        );
       });
     });
   }

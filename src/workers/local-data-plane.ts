@@ -1,7 +1,7 @@
 /** The data plane in this very process: one proxy, no IPC. Used for `workers: 1` and in tests. */
 
-import type { DataPlanePort } from "../control/data-plane-port.ts";
 import type { AddressInfo } from "node:net";
+import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { DataPlane, type DataPlaneEvents, type ServiceRuntimeStatus } from "../proxy/data-plane.ts";
 import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
 

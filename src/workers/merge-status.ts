@@ -2,8 +2,8 @@
 
 import type { Color } from "../domain/color.ts";
 import { mergeSnapshots } from "../proxy/color-stats.ts";
-import type { DrainReport } from "../proxy/drain.ts";
 import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { DrainReport } from "../proxy/drain.ts";
 
 export function mergeStatus(perWorker: readonly ServiceRuntimeStatus[][]): ServiceRuntimeStatus[] {
   const byService = new Map<string, ServiceRuntimeStatus[]>();

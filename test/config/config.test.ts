@@ -8,14 +8,18 @@ function problems(yaml: string): string[] {
     parseConfigText(yaml);
   } catch (err) {
     assert.ok(isTealError(err, "CONFIG_INVALID"), `expected CONFIG_INVALID, got ${err}`);
-    return (err.details!.problems as { path: string; message: string }[]).map((p) => `${p.path}: ${p.message}`);
+    return (err.details!.problems as { path: string; message: string }[]).map(
+      (p) => `${p.path}: ${p.message}`,
+    );
   }
   assert.fail("config was accepted");
 }
 
 describe("teal.yaml validation", () => {
   it("accepts a minimal service and fills in the defaults", () => {
-    const config = parseConfigText("services:\n  web:\n    routes: [{ path: / }]\n    blue: [http://127.0.0.1:9001]\n");
+    const config = parseConfigText(
+      "services:\n  web:\n    routes: [{ path: / }]\n    blue: [http://127.0.0.1:9001]\n",
+    );
     const web = config.services.web!;
     assert.deepEqual(web.green, []);
     assert.equal(web.drainTimeoutMs, 30_000);
@@ -24,35 +28,80 @@ describe("teal.yaml validation", () => {
   });
 
   const cases: [string, string, string][] = [
-    ["a negative timeout", "services:\n  web:\n    routes: [{path: /}]\n    drainTimeoutMs: -5\n", "services.web.drainTimeoutMs: must be > 0"],
-    ["a fractional timeout", "services:\n  web:\n    routes: [{path: /}]\n    pauseTimeoutMs: 1.5\n", "services.web.pauseTimeoutMs: must be a whole number of milliseconds"],
-    ["an endpoint that is not an http URL", "services:\n  web:\n    routes: [{path: /}]\n    blue: [\"127.0.0.1:9001\"]\n", "services.web.blue[0]: must be a plain http:// URL"],
-    ["a service without routes", "services:\n  web:\n    blue: [http://127.0.0.1:1]\n", "services.web.routes: is required"],
-    ["an unknown field", "services:\n  web:\n    routes: [{path: /}]\n    colour: blue\n", 'services.web: unknown field "colour"'],
-    ["a bad service name", "services:\n  Web App:\n    routes: [{path: /}]\n", "services.Web App: invalid name: must be lowercase"],
-    ["a path without a leading slash", "services:\n  web:\n    routes: [{path: api}]\n", "services.web.routes[0].path: must start with /"],
+    [
+      "a negative timeout",
+      "services:\n  web:\n    routes: [{path: /}]\n    drainTimeoutMs: -5\n",
+      "services.web.drainTimeoutMs: must be > 0",
+    ],
+    [
+      "a fractional timeout",
+      "services:\n  web:\n    routes: [{path: /}]\n    pauseTimeoutMs: 1.5\n",
+      "services.web.pauseTimeoutMs: must be a whole number of milliseconds",
+    ],
+    [
+      "an endpoint that is not an http URL",
+      'services:\n  web:\n    routes: [{path: /}]\n    blue: ["127.0.0.1:9001"]\n',
+      "services.web.blue[0]: must be a plain http:// URL",
+    ],
+    [
+      "a service without routes",
+      "services:\n  web:\n    blue: [http://127.0.0.1:1]\n",
+      "services.web.routes: is required",
+    ],
+    [
+      "an unknown field",
+      "services:\n  web:\n    routes: [{path: /}]\n    colour: blue\n",
+      'services.web: unknown field "colour"',
+    ],
+    [
+      "a bad service name",
+      "services:\n  Web App:\n    routes: [{path: /}]\n",
+      "services.Web App: invalid name: must be lowercase",
+    ],
+    [
+      "a path without a leading slash",
+      "services:\n  web:\n    routes: [{path: api}]\n",
+      "services.web.routes[0].path: must start with /",
+    ],
     ["a bad listen address", "proxy:\n  listen: localhost\n", "proxy.listen: must be HOST:PORT"],
     ["a port out of range", "admin:\n  listen: 127.0.0.1:70000\n", "admin.listen: port must be 0..65535"],
-    ["a bad CIDR in allowFrom", "services:\n  web:\n    routes: [{path: /}]\n    override: { allowFrom: [10.0.0.0/99] }\n", "services.web.override.allowFrom[0]: must be an IP address or CIDR"],
-    ["sticky without a key source", "services:\n  web:\n    routes: [{path: /}]\n    sticky: { setCookie: true }\n", "services.web.sticky: needs a cookie or a header"],
+    [
+      "a bad CIDR in allowFrom",
+      "services:\n  web:\n    routes: [{path: /}]\n    override: { allowFrom: [10.0.0.0/99] }\n",
+      "services.web.override.allowFrom[0]: must be an IP address or CIDR",
+    ],
+    [
+      "sticky without a key source",
+      "services:\n  web:\n    routes: [{path: /}]\n    sticky: { setCookie: true }\n",
+      "services.web.sticky: needs a cookie or a header",
+    ],
     ["a wrong type", "proxy:\n  workers: many\n", "proxy.workers:"],
   ];
   for (const [what, yaml, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {
       const found = problems(yaml);
-      assert.ok(found.some((p) => p.startsWith(expected)), `expected "${expected}" in ${JSON.stringify(found)}`);
+      assert.ok(
+        found.some((p) => p.startsWith(expected)),
+        `expected "${expected}" in ${JSON.stringify(found)}`,
+      );
     });
   }
 
   it("reports every problem at once, not just the first", () => {
-    assert.equal(problems("proxy:\n  listen: x\nservices:\n  web:\n    routes: []\n    drainTimeoutMs: 0\n").length, 3);
+    assert.equal(
+      problems("proxy:\n  listen: x\nservices:\n  web:\n    routes: []\n    drainTimeoutMs: 0\n").length,
+      3,
+    );
   });
 
   it("reports YAML syntax errors with the line", () => {
-    assert.throws(() => parseConfigText("services: [\n  - a\n b: c"), (err: unknown) => {
-      assert.ok(isTealError(err, "CONFIG_INVALID"));
-      assert.match(err.message, /YAML syntax error: .* at line \d+/);
-      return true;
-    });
+    assert.throws(
+      () => parseConfigText("services: [\n  - a\n b: c"),
+      (err: unknown) => {
+        assert.ok(isTealError(err, "CONFIG_INVALID"));
+        assert.match(err.message, /YAML syntax error: .* at line \d+/);
+        return true;
+      },
+    );
   });
 });

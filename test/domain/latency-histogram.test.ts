@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BUCKET_BOUNDS_MS, bucketIndex, emptyCounts, quantileMs } from "../../src/domain/latency-histogram.ts";
+import {
+  BUCKET_BOUNDS_MS,
+  bucketIndex,
+  emptyCounts,
+  quantileMs,
+} from "../../src/domain/latency-histogram.ts";
 
 describe("latency histogram", () => {
   it("puts each value in the first bucket whose bound is not below it", () => {

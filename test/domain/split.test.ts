@@ -18,7 +18,8 @@ describe("traffic split", () => {
   for (const percent of [1, 10, 50, 90]) {
     it(`keeps ${percent}% within ±2 points for random-looking keys`, () => {
       let green = 0;
-      for (let i = 0; i < 10_000; i++) if (colorForKey(`${i * 7919}:${(i * 104_729) % 65_536}`, percent) === "green") green++;
+      for (let i = 0; i < 10_000; i++)
+        if (colorForKey(`${i * 7919}:${(i * 104_729) % 65_536}`, percent) === "green") green++;
       assert.ok(Math.abs(green / 100 - percent) <= 2, `got ${green / 100}%`);
     });
   }

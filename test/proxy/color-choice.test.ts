@@ -14,7 +14,11 @@ describe("choosing a color per request", () => {
   after(async () => Promise.all([blue.close(), green.close()]));
 
   it("splits unpinned traffic by weight", async () => {
-    const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, { routing: { greenPercent: 30 } });
+    const spec = serviceSpec(
+      "web",
+      { blue: [blue.url], green: [green.url] },
+      { routing: { greenPercent: 30 } },
+    );
     const { plane, url } = await startDataPlane([spec]);
     const r = await load(`${url}/`, { total: 2_000, connections: 16 });
     await plane.close();
@@ -31,22 +35,35 @@ describe("choosing a color per request", () => {
   });
 
   it("supports an x-canary: true style header that means the non-live color", async () => {
-    const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, {
-      override: { header: "x-canary", allowFrom: ["127.0.0.1/32"] },
-    });
+    const spec = serviceSpec(
+      "web",
+      { blue: [blue.url], green: [green.url] },
+      {
+        override: { header: "x-canary", allowFrom: ["127.0.0.1/32"] },
+      },
+    );
     const { plane, url } = await startDataPlane([spec]);
     assert.equal((await get(`${url}/`, { "x-canary": "true" })).body, "green");
     assert.equal((await get(`${url}/`, { "x-canary": "false" })).body, "blue");
-    assert.equal((await get(`${url}/`, { "x-teal-color": "green" })).body, "blue", "the default header is off");
+    assert.equal(
+      (await get(`${url}/`, { "x-teal-color": "green" })).body,
+      "blue",
+      "the default header is off",
+    );
     await plane.close();
   });
 
   it("ignores the override header from clients outside allowFrom, so outsiders cannot reach an unreleased color", async () => {
-    const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, {
-      override: { header: "x-teal-color", allowFrom: ["10.0.0.0/8"] },
-    });
+    const spec = serviceSpec(
+      "web",
+      { blue: [blue.url], green: [green.url] },
+      {
+        override: { header: "x-teal-color", allowFrom: ["10.0.0.0/8"] },
+      },
+    );
     const { plane, url } = await startDataPlane([spec]);
-    for (let i = 0; i < 20; i++) assert.equal((await get(`${url}/`, { "x-teal-color": "green" })).body, "blue");
+    for (let i = 0; i < 20; i++)
+      assert.equal((await get(`${url}/`, { "x-teal-color": "green" })).body, "blue");
     await plane.close();
   });
 
@@ -58,15 +75,20 @@ describe("choosing a color per request", () => {
   });
 
   it("keeps each user on one color by the sticky cookie, at the configured share", async () => {
-    const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, {
-      sticky: { cookie: "uid", setCookie: false },
-      routing: { greenPercent: 30 },
-    });
+    const spec = serviceSpec(
+      "web",
+      { blue: [blue.url], green: [green.url] },
+      {
+        sticky: { cookie: "uid", setCookie: false },
+        routing: { greenPercent: 30 },
+      },
+    );
     const { plane, url } = await startDataPlane([spec]);
     let greens = 0;
     for (let user = 0; user < 200; user++) {
       const seen = new Set<string>();
-      for (let j = 0; j < 3; j++) seen.add((await get(`${url}/`, { cookie: `theme=dark; uid=user-${user}` })).body);
+      for (let j = 0; j < 3; j++)
+        seen.add((await get(`${url}/`, { cookie: `theme=dark; uid=user-${user}` })).body);
       assert.equal(seen.size, 1, `user-${user} saw ${[...seen]}`);
       if (seen.has("green")) greens++;
     }
@@ -75,10 +97,14 @@ describe("choosing a color per request", () => {
   });
 
   it("keeps each user on one color by a sticky header", async () => {
-    const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, {
-      sticky: { header: "x-user-id", setCookie: false },
-      routing: { greenPercent: 50 },
-    });
+    const spec = serviceSpec(
+      "web",
+      { blue: [blue.url], green: [green.url] },
+      {
+        sticky: { header: "x-user-id", setCookie: false },
+        routing: { greenPercent: 50 },
+      },
+    );
     const { plane, url } = await startDataPlane([spec]);
     for (let user = 0; user < 50; user++) {
       const a = (await get(`${url}/`, { "x-user-id": `u${user}` })).body;
@@ -89,10 +115,14 @@ describe("choosing a color per request", () => {
   });
 
   it("issues a sticky cookie to new users when asked, and honours it afterwards", async () => {
-    const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, {
-      sticky: { cookie: "teal_user", setCookie: true },
-      routing: { greenPercent: 50 },
-    });
+    const spec = serviceSpec(
+      "web",
+      { blue: [blue.url], green: [green.url] },
+      {
+        sticky: { cookie: "teal_user", setCookie: true },
+        routing: { greenPercent: 50 },
+      },
+    );
     const { plane, url } = await startDataPlane([spec]);
     const first = await get(`${url}/`);
     const cookie = String(first.headers["set-cookie"]).split(";")[0]!;
@@ -102,10 +132,14 @@ describe("choosing a color per request", () => {
   });
 
   it("sends allowlisted users to the new color even at 0%", async () => {
-    const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, {
-      sticky: { cookie: "uid", setCookie: false },
-      allowlist: ["alice"],
-    });
+    const spec = serviceSpec(
+      "web",
+      { blue: [blue.url], green: [green.url] },
+      {
+        sticky: { cookie: "uid", setCookie: false },
+        allowlist: ["alice"],
+      },
+    );
     const { plane, url } = await startDataPlane([spec]);
     assert.equal((await get(`${url}/`, { cookie: "uid=alice" })).body, "green");
     assert.equal((await get(`${url}/`, { cookie: "uid=bob" })).body, "blue");

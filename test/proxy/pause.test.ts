@@ -24,7 +24,10 @@ describe("pause, resume and maintenance", () => {
     assert.equal(blue.seen.length, 0, "nothing reached the backend while paused");
     plane.apply({ generation: generation.next(), services: [spec] });
     assert.deepEqual(await Promise.all(replies), ["/1", "/2", "/3"]);
-    assert.deepEqual(blue.seen.map((r) => r.url), ["/1", "/2", "/3"]);
+    assert.deepEqual(
+      blue.seen.map((r) => r.url),
+      ["/1", "/2", "/3"],
+    );
     await plane.close();
     await blue.close();
   });
@@ -71,7 +74,10 @@ describe("traffic statistics", () => {
     assert.deepEqual(stats.byClass, [0, 0, 2, 0, 1, 1]);
     assert.equal(stats.bytesOut, 40);
     assert.equal(stats.inFlight, 0);
-    assert.equal(stats.latencyBuckets.reduce((a, b) => a + b, 0), 4);
+    assert.equal(
+      stats.latencyBuckets.reduce((a, b) => a + b, 0),
+      4,
+    );
     assert.deepEqual(plane.status()[0]!.stats.green.byClass, [0, 0, 0, 0, 0, 0]);
     await plane.close();
     await blue.close();

@@ -11,14 +11,32 @@ describe("routing by host and path", () => {
 
   before(async () => {
     const [shop, api, wild, fallback] = await Promise.all(
-      ["shop", "api", "wild", "fallback"].map((n) => startBackend(n, (req, res, name) => res.end(`${name} ${req.url}`))),
+      ["shop", "api", "wild", "fallback"].map((n) =>
+        startBackend(n, (req, res, name) => res.end(`${name} ${req.url}`)),
+      ),
     );
     backends.push(shop!, api!, wild!, fallback!);
     const started = await startDataPlane([
-      serviceSpec("shop", { blue: [shop!.url], green: [] }, { routes: [{ host: "shop.example.com", path: "/", stripPrefix: false }] }),
-      serviceSpec("api", { blue: [api!.url], green: [] }, { routes: [{ host: "shop.example.com", path: "/api", stripPrefix: true }] }),
-      serviceSpec("wild", { blue: [wild!.url], green: [] }, { routes: [{ host: "*.example.com", path: "/", stripPrefix: false }] }),
-      serviceSpec("fallback", { blue: [fallback!.url], green: [] }, { routes: [{ host: "other.test", path: "/docs", stripPrefix: false }] }),
+      serviceSpec(
+        "shop",
+        { blue: [shop!.url], green: [] },
+        { routes: [{ host: "shop.example.com", path: "/", stripPrefix: false }] },
+      ),
+      serviceSpec(
+        "api",
+        { blue: [api!.url], green: [] },
+        { routes: [{ host: "shop.example.com", path: "/api", stripPrefix: true }] },
+      ),
+      serviceSpec(
+        "wild",
+        { blue: [wild!.url], green: [] },
+        { routes: [{ host: "*.example.com", path: "/", stripPrefix: false }] },
+      ),
+      serviceSpec(
+        "fallback",
+        { blue: [fallback!.url], green: [] },
+        { routes: [{ host: "other.test", path: "/docs", stripPrefix: false }] },
+      ),
     ]);
     url = started.url;
     close = () => started.plane.close();
@@ -37,7 +55,10 @@ describe("routing by host and path", () => {
   });
 
   it("sends the longest matching path prefix to its service and strips the prefix when asked", async () => {
-    assert.equal((await get(`${url}/api/orders?id=7`, { host: "shop.example.com" })).body, "api /orders?id=7");
+    assert.equal(
+      (await get(`${url}/api/orders?id=7`, { host: "shop.example.com" })).body,
+      "api /orders?id=7",
+    );
     assert.equal((await get(`${url}/api`, { host: "shop.example.com" })).body, "api /");
     assert.equal((await get(`${url}/api?q=1`, { host: "shop.example.com" })).body, "api /?q=1");
   });

@@ -9,8 +9,14 @@ import { startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
 import { get, load } from "../support/http.ts";
 
-const toGreen = (spec: ServiceSpec): ServiceSpec => ({ ...spec, routing: { ...spec.routing, live: "green", greenPercent: 100 } });
-const toBlue = (spec: ServiceSpec): ServiceSpec => ({ ...spec, routing: { ...spec.routing, live: "blue", greenPercent: 0 } });
+const toGreen = (spec: ServiceSpec): ServiceSpec => ({
+  ...spec,
+  routing: { ...spec.routing, live: "green", greenPercent: 100 },
+});
+const toBlue = (spec: ServiceSpec): ServiceSpec => ({
+  ...spec,
+  routing: { ...spec.routing, live: "blue", greenPercent: 0 },
+});
 
 describe("switching colors", () => {
   it("loses no request while the live color flips 40 times under keep-alive load", async () => {
@@ -25,7 +31,10 @@ describe("switching colors", () => {
       onReply: (_r, i) => {
         if (i % 100 === 99 && flips < 40) {
           flips++;
-          plane.apply({ generation: generation.next(), services: [flips % 2 ? toGreen(spec) : toBlue(spec)] });
+          plane.apply({
+            generation: generation.next(),
+            services: [flips % 2 ? toGreen(spec) : toBlue(spec)],
+          });
         }
       },
     });
@@ -34,7 +43,10 @@ describe("switching colors", () => {
     assert.equal(flips, 40);
     assert.equal(result.errors, 0);
     assert.equal(result.non2xx, 0);
-    assert.ok((result.bodies.get("blue") ?? 0) > 500 && (result.bodies.get("green") ?? 0) > 500, "both colors served");
+    assert.ok(
+      (result.bodies.get("blue") ?? 0) > 500 && (result.bodies.get("green") ?? 0) > 500,
+      "both colors served",
+    );
   });
 
   it("routes the very next request to the new color once apply returns", async () => {
@@ -84,12 +96,16 @@ describe("switching colors", () => {
     const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] });
     const drains: DrainReport[] = [];
     const drained = new EventTarget();
-    const { plane, url, generation } = await startDataPlane([spec], {}, {
-      drained: (_s, r) => {
-        drains.push(r);
-        drained.dispatchEvent(new Event("done"));
+    const { plane, url, generation } = await startDataPlane(
+      [spec],
+      {},
+      {
+        drained: (_s, r) => {
+          drains.push(r);
+          drained.dispatchEvent(new Event("done"));
+        },
       },
-    });
+    );
     const slow = get(`${url}/slow`);
     await once(arrived, "request");
     plane.apply({ generation: generation.next(), services: [toGreen(spec)] });
@@ -114,12 +130,16 @@ describe("switching colors", () => {
     const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] }, { drainTimeoutMs: 150 });
     const drained = new EventTarget();
     let report: DrainReport | undefined;
-    const { plane, url, generation } = await startDataPlane([spec], {}, {
-      drained: (_s, r) => {
-        report = r;
-        drained.dispatchEvent(new Event("done"));
+    const { plane, url, generation } = await startDataPlane(
+      [spec],
+      {},
+      {
+        drained: (_s, r) => {
+          report = r;
+          drained.dispatchEvent(new Event("done"));
+        },
       },
-    });
+    );
     const stuck = get(`${url}/forever`).then(
       (r) => r.status,
       () => "connection cut",
@@ -129,7 +149,7 @@ describe("switching colors", () => {
     await once(drained, "done");
     assert.equal(report?.state, "forced");
     assert.equal(report?.forced, 1);
-    assert.ok(["connection cut", 502].includes(await stuck as never));
+    assert.ok(["connection cut", 502].includes((await stuck) as never));
     await plane.close();
     await Promise.all([blue.close(), green.close()]);
   });

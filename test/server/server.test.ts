@@ -18,13 +18,16 @@ services:
     green: [${green.url}]
 `;
 
+// biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON documents
+type Json = Record<string, any>;
+
 async function api(adminUrl: string, token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(adminUrl + path, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Json };
 }
 
 describe("teal server", () => {
@@ -49,7 +52,7 @@ describe("teal server", () => {
     const green = await startBackend("green");
     const dir = await tempDir();
     const teal = await startTeal(configFor(blue, green, 2), dir.path);
-    const probe = new Client(teal.proxyUrl, { connections: 1 });
+    const probe = new Client(teal.proxyUrl);
     let switching = true;
     const background = load(`${teal.proxyUrl}/`, { total: 200_000, connections: 16, stop: () => !switching });
     let visible = 0;
@@ -85,9 +88,11 @@ describe("teal server", () => {
     assert.equal((await fetch(`${teal.adminUrl}/v1/health`)).status, 200);
     const denied = await fetch(`${teal.adminUrl}/v1/status`);
     assert.equal(denied.status, 401);
-    assert.equal(((await denied.json()) as any).error.code, "UNAUTHORIZED");
+    assert.equal(((await denied.json()) as Json).error.code, "UNAUTHORIZED");
     assert.equal((await fetch(`${teal.adminUrl}/metrics`)).status, 401);
-    const metrics = await fetch(`${teal.adminUrl}/metrics`, { headers: { authorization: `Bearer ${teal.token}` } });
+    const metrics = await fetch(`${teal.adminUrl}/metrics`, {
+      headers: { authorization: `Bearer ${teal.token}` },
+    });
     const text = await metrics.text();
     assert.match(text, /teal_requests_total\{service="web",color="blue",code="2xx"\} 1/);
     assert.match(text, /teal_request_duration_seconds_bucket\{service="web",color="blue",le="\+Inf"\} 1/);
@@ -97,7 +102,9 @@ describe("teal server", () => {
     const badJson = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/split", "{nope");
     assert.equal(badJson.status, 400);
     assert.equal(badJson.body.error.code, "INVALID_REQUEST");
-    const badField = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/switch", { to: "purple" });
+    const badField = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/switch", {
+      to: "purple",
+    });
     assert.equal(badField.status, 400);
     assert.match(badField.body.error.message, /^to: must be "blue" or "green"/);
     const unknown = await api(teal.adminUrl, teal.token, "POST", "/v1/services/nope/pause");
@@ -111,14 +118,17 @@ describe("teal server", () => {
   it("refuses to send traffic to a color without endpoints", async () => {
     const blue = await startBackend("blue");
     const dir = await tempDir();
-    const teal = await startTeal(`
+    const teal = await startTeal(
+      `
 proxy: { listen: "127.0.0.1:0", workers: 1 }
 admin: { listen: "127.0.0.1:0" }
 services:
   web:
     routes: [{ path: / }]
     blue: [${blue.url}]
-`, dir.path);
+`,
+      dir.path,
+    );
     const r = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/switch", { to: "green" });
     assert.equal(r.status, 409);
     assert.match(r.body.error.message, /has no green endpoints/);

@@ -8,7 +8,11 @@ export interface Reply {
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
-export async function get(url: string, headers: Record<string, string> = {}, dispatcher?: Agent): Promise<Reply> {
+export async function get(
+  url: string,
+  headers: Record<string, string> = {},
+  dispatcher?: Agent,
+): Promise<Reply> {
   const res = await request(url, { headers, dispatcher });
   return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
 }
@@ -27,7 +31,13 @@ export async function load(
     /** Checked before each request: true ends the load early. */
     stop?: () => boolean;
   },
-): Promise<{ ok: number; errors: number; non2xx: number; statuses: Map<number, number>; bodies: Map<string, number> }> {
+): Promise<{
+  ok: number;
+  errors: number;
+  non2xx: number;
+  statuses: Map<number, number>;
+  bodies: Map<string, number>;
+}> {
   const agent = new Agent({ connections: options.connections, pipelining: 1 });
   const statuses = new Map<number, number>();
   const bodies = new Map<string, number>();

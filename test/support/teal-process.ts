@@ -50,7 +50,9 @@ export async function startTeal(configYaml: string, dataDir: string): Promise<Te
         if (entry.msg === "teal listening") resolve(entry);
       } catch {}
     });
-    exited.then(([code]) => reject(new Error(`teal server exited with ${code} before listening:\n${stderr}`)));
+    exited.then(([code]) =>
+      reject(new Error(`teal server exited with ${code} before listening:\n${stderr}`)),
+    );
   });
   const ready = await listening;
   const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();

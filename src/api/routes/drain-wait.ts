@@ -6,12 +6,18 @@ import type { DrainReport } from "../../proxy/drain.ts";
 
 const POLL_MS = 20;
 
-export async function waitForDrain(dataPlane: DataPlanePort, service: string, color: Color): Promise<DrainReport | undefined> {
+export async function waitForDrain(
+  dataPlane: DataPlanePort,
+  service: string,
+  color: Color,
+): Promise<DrainReport | undefined> {
   for (;;) {
     const status = (await dataPlane.status()).find((s) => s.service === service);
     const drain = status?.drains.find((d) => d.color === color);
-    if (!drain || drain.state !== "draining") return drain;
+    if (drain?.state !== "draining") return drain;
     // Bounded: the drain itself ends at its deadline, after which state is no longer "draining".
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(1, drain.deadlineAtMs - Date.now()))));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(POLL_MS, Math.max(1, drain.deadlineAtMs - Date.now()))),
+    );
   }
 }

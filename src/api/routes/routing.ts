@@ -2,10 +2,10 @@
 
 import { Hono } from "hono";
 import { z } from "zod";
+import type { DataPlanePort } from "../../control/data-plane-port.ts";
+import type { RoutingController } from "../../control/routing-controller.ts";
 import { type Color, otherColor } from "../../domain/color.ts";
 import type { RoutingCommand } from "../../domain/routing.ts";
-import type { RoutingController } from "../../control/routing-controller.ts";
-import type { DataPlanePort } from "../../control/data-plane-port.ts";
 import { readBody } from "../body.ts";
 import { waitForDrain } from "./drain-wait.ts";
 
@@ -42,13 +42,21 @@ export function routingRoutes(controller: RoutingController, dataPlane: DataPlan
   });
   app.post("/:name/split", async (c) => {
     const { greenPercent } = await readBody(c, splitBody);
-    return c.json(await run(c.req.param("name"), { kind: "split", greenPercent }, actorOf(c.req.header("user-agent"))));
+    return c.json(
+      await run(c.req.param("name"), { kind: "split", greenPercent }, actorOf(c.req.header("user-agent"))),
+    );
   });
-  app.post("/:name/pause", async (c) => c.json(await run(c.req.param("name"), { kind: "pause" }, actorOf(c.req.header("user-agent")))));
-  app.post("/:name/resume", async (c) => c.json(await run(c.req.param("name"), { kind: "resume" }, actorOf(c.req.header("user-agent")))));
+  app.post("/:name/pause", async (c) =>
+    c.json(await run(c.req.param("name"), { kind: "pause" }, actorOf(c.req.header("user-agent")))),
+  );
+  app.post("/:name/resume", async (c) =>
+    c.json(await run(c.req.param("name"), { kind: "resume" }, actorOf(c.req.header("user-agent")))),
+  );
   app.post("/:name/maintenance", async (c) => {
     const { enabled } = await readBody(c, maintenanceBody);
-    return c.json(await run(c.req.param("name"), { kind: "maintenance", enabled }, actorOf(c.req.header("user-agent"))));
+    return c.json(
+      await run(c.req.param("name"), { kind: "maintenance", enabled }, actorOf(c.req.header("user-agent"))),
+    );
   });
   return app;
 }

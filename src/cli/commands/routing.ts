@@ -16,13 +16,19 @@ interface RoutingResult {
 
 const path = (service: string, action: string) => `/v1/services/${encodeURIComponent(service)}/${action}`;
 
-export async function switchCommand(service: string, opts: GlobalOptions & { to?: string; wait: boolean }): Promise<number> {
+export async function switchCommand(
+  service: string,
+  opts: GlobalOptions & { to?: string; wait: boolean },
+): Promise<number> {
   if (opts.to !== undefined && opts.to !== "blue" && opts.to !== "green") {
     throw new TealError("USAGE", `--to must be blue or green, not "${opts.to}"`);
   }
   const client = await adminClient(opts);
   if (!opts.json && opts.wait) process.stderr.write(color.dim(`switching ${service}…\n`));
-  const result = await client.post<RoutingResult>(path(service, "switch"), { to: opts.to, waitForDrain: opts.wait });
+  const result = await client.post<RoutingResult>(path(service, "switch"), {
+    to: opts.to,
+    waitForDrain: opts.wait,
+  });
   emit(opts.json, result, () => {
     const head = `${service}: live ${colorName(result.previous.live)} → ${colorName(result.routing.live)} (generation ${result.generation})`;
     const d = result.drain;
@@ -33,28 +39,53 @@ export async function switchCommand(service: string, opts: GlobalOptions & { to?
   return 0;
 }
 
-export async function splitCommand(service: string, opts: GlobalOptions & { green: string }): Promise<number> {
+export async function splitCommand(
+  service: string,
+  opts: GlobalOptions & { green: string },
+): Promise<number> {
   const greenPercent = Number(opts.green);
   if (!Number.isInteger(greenPercent) || greenPercent < 0 || greenPercent > 100) {
     throw new TealError("USAGE", `--green must be a whole number from 0 to 100, not "${opts.green}"`);
   }
   const client = await adminClient(opts);
   const result = await client.post<RoutingResult>(path(service, "split"), { greenPercent });
-  emit(opts.json, result, () => `${service}: blue ${100 - result.routing.greenPercent}% / green ${result.routing.greenPercent}%`);
+  emit(
+    opts.json,
+    result,
+    () => `${service}: blue ${100 - result.routing.greenPercent}% / green ${result.routing.greenPercent}%`,
+  );
   return 0;
 }
 
-export async function simpleCommand(service: string, action: "pause" | "resume", opts: GlobalOptions): Promise<number> {
+export async function simpleCommand(
+  service: string,
+  action: "pause" | "resume",
+  opts: GlobalOptions,
+): Promise<number> {
   const client = await adminClient(opts);
   const result = await client.post<RoutingResult>(path(service, action), {});
-  emit(opts.json, result, () => `${service}: ${action === "pause" ? "paused: new requests are held" : "resumed: held requests released"}`);
+  emit(
+    opts.json,
+    result,
+    () =>
+      `${service}: ${action === "pause" ? "paused: new requests are held" : "resumed: held requests released"}`,
+  );
   return 0;
 }
 
-export async function maintenanceCommand(service: string, mode: string, opts: GlobalOptions): Promise<number> {
-  if (mode !== "on" && mode !== "off") throw new TealError("USAGE", `maintenance mode must be "on" or "off", not "${mode}"`);
+export async function maintenanceCommand(
+  service: string,
+  mode: string,
+  opts: GlobalOptions,
+): Promise<number> {
+  if (mode !== "on" && mode !== "off")
+    throw new TealError("USAGE", `maintenance mode must be "on" or "off", not "${mode}"`);
   const client = await adminClient(opts);
   const result = await client.post<RoutingResult>(path(service, "maintenance"), { enabled: mode === "on" });
-  emit(opts.json, result, () => `${service}: maintenance ${mode === "on" ? color.yellow("on (serving 503)") : "off"}`);
+  emit(
+    opts.json,
+    result,
+    () => `${service}: maintenance ${mode === "on" ? color.yellow("on (serving 503)") : "off"}`,
+  );
   return 0;
 }

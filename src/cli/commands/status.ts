@@ -19,19 +19,30 @@ export function renderStatus(status: StatusView): string {
 }
 
 function renderService(s: ServiceStatusView): string[] {
-  const flags = [s.routing.paused ? color.yellow("PAUSED") : "", s.routing.maintenance ? color.red("MAINTENANCE") : ""]
+  const flags = [
+    s.routing.paused ? color.yellow("PAUSED") : "",
+    s.routing.maintenance ? color.red("MAINTENANCE") : "",
+  ]
     .filter(Boolean)
     .join(" ");
   const out = [
     `${color.bold(s.name)}  live ${colorName(s.routing.live)}  split blue ${s.weights.blue}% / green ${s.weights.green}%${flags ? `  ${flags}` : ""}${s.held ? `  (${s.held} held)` : ""}`,
   ];
-  for (const r of s.routes) out.push(`  route   ${r.host ?? "*"}${r.path}${r.stripPrefix ? " (strip)" : ""}`);
+  for (const r of s.routes)
+    out.push(`  route   ${r.host ?? "(any host)"} ${r.path}${r.stripPrefix ? " (prefix stripped)" : ""}`);
   for (const c of ["blue", "green"] as const) {
     const eps = s.endpoints.filter((e) => e.color === c);
-    const health = eps.length === 0 ? color.dim("no endpoints") : eps.map((e) => `${e.url} ${e.healthy ? color.green("up") : color.red("down")}`).join(", ");
+    const health =
+      eps.length === 0
+        ? color.dim("no endpoints")
+        : eps.map((e) => `${e.url} ${e.healthy ? color.green("up") : color.red("down")}`).join(", ");
     const drain = s.drains.find((d) => d.color === c);
-    const drainText = drain ? `  drain ${drain.state}${drain.remaining ? ` (${drain.remaining} left)` : ""}${drain.forced ? ` (${drain.forced} cut)` : ""}` : "";
-    out.push(`  ${colorName(c).padEnd(c === "blue" ? 6 : 5)}${" ".repeat(c === "blue" ? 1 : 2)}${health}${drainText}`);
+    const drainText = drain
+      ? `  drain ${drain.state}${drain.remaining ? ` (${drain.remaining} left)` : ""}${drain.forced ? ` (${drain.forced} cut)` : ""}`
+      : "";
+    out.push(
+      `  ${colorName(c).padEnd(c === "blue" ? 6 : 5)}${" ".repeat(c === "blue" ? 1 : 2)}${health}${drainText}`,
+    );
     out.push(`          ${traffic(s.traffic[c])}`);
   }
   return out;

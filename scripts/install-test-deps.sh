@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages teal's tests and benchmarks start for real: nginx, HAProxy, wrk.
+# Idempotent; uses sudo when not root.
+set -euo pipefail
+packages=(nginx haproxy wrk)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -eq 0 ]; then echo "test dependencies present: ${packages[*]}"; exit 0; fi
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packages start system services we do not use; tests run their own instances.
+$SUDO systemctl disable --now nginx haproxy >/dev/null 2>&1 || true
+echo "installed: ${missing[*]}"
