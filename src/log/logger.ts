@@ -1,7 +1,7 @@
 /** JSON-lines logs (pino), pretty when stdout is a terminal. Secrets are redacted by key. */
 
 import { type Logger, pino } from "pino";
-import pretty from "pino-pretty";
+import { createRequire } from "node:module";
 
 export type { Logger };
 
@@ -19,6 +19,10 @@ export function createLogger(options: { format?: LogFormat; level?: string; name
     },
   };
   const usePretty = format === "pretty" || (format === "auto" && process.stdout.isTTY === true);
-  if (usePretty) return pino(base, pretty({ colorize: true, sync: true, ignore: "pid,hostname" }));
+  if (usePretty) {
+    // Loaded only for a terminal: JSON-logging processes (workers, services) skip its weight.
+    const pretty = createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty");
+    return pino(base, pretty({ colorize: true, sync: true, ignore: "pid,hostname" }));
+  }
   return pino(base, pino.destination({ dest: 1, sync: false, minLength: 0 }));
 }

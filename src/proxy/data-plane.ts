@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
+import { splitHostPort } from "../config/listen-address.ts";
 import type { Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
@@ -265,10 +266,4 @@ function stripPath(url: string, prefix: string): string {
 function pathOf(url: string): string {
   const q = url.indexOf("?");
   return q < 0 ? url : url.slice(0, q);
-}
-
-export function splitHostPort(listen: string): { host: string; port: number } {
-  const colon = listen.lastIndexOf(":");
-  const host = listen.slice(0, colon).replace(/^\[|\]$/g, "");
-  return { host: host === "" ? "0.0.0.0" : host, port: Number(listen.slice(colon + 1)) };
 }

@@ -7,17 +7,15 @@
 import { availableParallelism } from "node:os";
 import { type ServerType, serve } from "@hono/node-server";
 import { createAdminApp } from "../api/app.ts";
+import { splitHostPort } from "../config/listen-address.ts";
 import type { TealConfig } from "../config/schema.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { RoutingController } from "../control/routing-controller.ts";
 import { RoutingRepository } from "../control/routing-repository.ts";
 import { proxySettings } from "../control/spec-builder.ts";
 import type { Logger } from "../log/logger.ts";
-import { splitHostPort } from "../proxy/data-plane.ts";
 import type { DrainReport } from "../proxy/drain.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
-import { ClusterDataPlane } from "../workers/cluster-data-plane.ts";
-import { LocalDataPlane } from "../workers/local-data-plane.ts";
 import { DataDir } from "./data-dir.ts";
 
 export interface TealServer {
@@ -37,7 +35,7 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
     path: dataDir.databasePath,
     onError: (err) => log.error({ err }, "store error"),
   });
-  const dataPlane = createDataPlane(config, log);
+  const dataPlane = await createDataPlane(config, log);
   const controller = new RoutingController({
     config,
     repository: new RoutingRepository(store),
@@ -91,19 +89,22 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
   };
 }
 
-function createDataPlane(config: TealConfig, log: Logger): DataPlanePort {
+/** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */
+async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPlanePort> {
   const settings = proxySettings(config);
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
   const workers =
     config.proxy.workers === "auto" ? Math.min(availableParallelism(), 8) : config.proxy.workers;
   if (workers <= 1) {
+    const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {
       accessLog: (entry) => log.info(entry, "request"),
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
     });
   }
+  const { ClusterDataPlane } = await import("../workers/cluster-data-plane.ts");
   return new ClusterDataPlane(settings, workers, log, onDrained);
 }
 

@@ -51,7 +51,10 @@ export class ClusterDataPlane implements DataPlanePort {
     cluster.setupPrimary({
       exec: fileURLToPath(new URL(`./proxy-worker${fromSource ? ".ts" : ".js"}`, import.meta.url)),
       // Running from TypeScript sources: workers need the same loader, found from here, not the cwd.
-      execArgv: fromSource ? [...process.execArgv, "--import", import.meta.resolve("tsx")] : process.execArgv,
+      execArgv:
+        fromSource && !process.execArgv.some((a) => a.includes("tsx"))
+          ? [...process.execArgv, "--import", import.meta.resolve("tsx")]
+          : process.execArgv,
     });
     const addresses = await Promise.all(Array.from({ length: this.#count }, () => this.#fork()));
     return addresses[0]!;

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.url));
+// The sources, not bin/teal.js, which would prefer a possibly stale dist/ build.
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const TSX = ["--import", import.meta.resolve("tsx")];
 
 export interface TealProcess {
   readonly child: ChildProcess;
@@ -32,7 +34,7 @@ export async function tempDir(prefix = "teal-test-"): Promise<{ path: string; re
 export async function startTeal(configYaml: string, dataDir: string): Promise<TealProcess> {
   const configPath = join(dataDir, "teal.yaml");
   await writeFile(configPath, configYaml);
-  const child = spawn(process.execPath, [BIN, "server", "--config", configPath, "--data-dir", dataDir], {
+  const child = spawn(process.execPath, [...TSX, MAIN, "server", "--config", configPath, "--data-dir", dataDir], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, TEAL_LOG_FORMAT: "json" },
   });
@@ -84,7 +86,7 @@ export interface CliResult {
 /** Runs `teal ARGS…` to completion. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...TSX, MAIN, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
       resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
     });
