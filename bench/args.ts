@@ -13,7 +13,7 @@ export interface BenchOptions {
   only: CandidateName[];
   scenarios: ScenarioName[];
   json: boolean;
-  tealWorkers: number;
+  tealWorkers: number | undefined;
   accessLog: boolean;
   transferMb: number;
   idleConnections: number;
@@ -30,7 +30,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --only a,b          candidates: ${ALL_CANDIDATES.join(",")} (default all)
   --scenarios a,b     scenarios: ${ALL_SCENARIOS.join(",")} (default all)
   --json              print only a JSON array on stdout (progress on stderr)
-  --teal-workers N    teal proxy worker processes (default 2)
+  --teal-workers N    teal proxy worker processes (default: teal's own default, "auto")
   --access-log        turn teal's access log on (default off)
   --transfer-mb N     size of the memory-scenario upload/download in MiB (default 1024)
   --idle-connections N  idle keep-alive connections in the memory scenario (default 1000)
@@ -85,7 +85,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     only: list(v.only, ALL_CANDIDATES, "--only"),
     scenarios: list(v.scenarios, ALL_SCENARIOS, "--scenarios"),
     json: v.json,
-    tealWorkers: Math.floor(num(v["teal-workers"], 2, "--teal-workers", 1)),
+    tealWorkers: v["teal-workers"] === undefined ? undefined : Math.floor(num(v["teal-workers"], 1, "--teal-workers", 1)),
     accessLog: v["access-log"],
     transferMb: num(v["transfer-mb"], 1024, "--transfer-mb", 1),
     idleConnections: Math.floor(num(v["idle-connections"], 1000, "--idle-connections", 1)),

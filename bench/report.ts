@@ -70,7 +70,7 @@ export function header(o: BenchOptions): string {
   return [
     `teal bench  ${new Date().toISOString()}  ${os.cpus().length} cores  node ${process.version}`,
     `load: wrk -t1 -c${o.connections} -d${o.durationS}s --latency, ${o.runs} run(s) per candidate, warm-up ${o.warmupS}s`,
-    `teal: workers=${o.tealWorkers} accessLog=${o.accessLog}; candidates: ${o.only.join(", ")}; scenarios: ${o.scenarios.join(", ")}`,
+    `teal: workers=${o.tealWorkers ?? "auto"} accessLog=${o.accessLog}; candidates: ${o.only.join(", ")}; scenarios: ${o.scenarios.join(", ")}`,
   ].join("\n");
 }
 

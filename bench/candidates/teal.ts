@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -5,10 +6,18 @@ import { startProcess, stopProcess, waitReady } from "../procs.ts";
 import { freePorts, repoRoot, waitUntil } from "../util.ts";
 import type { CandidateFactory } from "./types.ts";
 
-/** teal's CLI entry; BENCH_TEAL_MAIN overrides it (e.g. a built dist/cli/main.js). */
-export const TEAL_MAIN = process.env.BENCH_TEAL_MAIN
-  ? path.resolve(repoRoot, process.env.BENCH_TEAL_MAIN)
-  : path.join(repoRoot, "src", "cli", "main.ts");
+/**
+ * teal runs as users run it in production: the compiled JavaScript (`npm run build`, done by the
+ * bench first), without the TypeScript loader. BENCH_TEAL_MAIN=src/cli/main.ts runs the sources.
+ */
+export const TEAL_MAIN = path.resolve(repoRoot, process.env.BENCH_TEAL_MAIN ?? "dist/cli/main.js");
+
+function buildTeal(): void {
+  execFileSync(process.execPath, [path.join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+    cwd: repoRoot,
+    stdio: "inherit",
+  });
+}
 
 function tealConfig(p: {
   proxy: number;
@@ -16,12 +25,12 @@ function tealConfig(p: {
   blue: number;
   green: number;
   sink: number;
-  workers: number;
+  workers: number | undefined;
   accessLog: boolean;
 }): string {
   return `proxy:
   listen: 127.0.0.1:${p.proxy}
-  workers: ${p.workers}
+  workers: ${p.workers ?? "auto"}
   accessLog: ${p.accessLog}
 admin:
   listen: 127.0.0.1:${p.admin}
@@ -41,7 +50,8 @@ services:
 
 /** teal's own proxy, started from src/cli/main.ts; switch = POST /v1/services/bench/switch. */
 export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
-  if (!existsSync(TEAL_MAIN)) throw new Error(`${path.relative(repoRoot, TEAL_MAIN)} does not exist yet`);
+  if (!process.env.BENCH_TEAL_MAIN) buildTeal();
+  if (!existsSync(TEAL_MAIN)) throw new Error(`${path.relative(repoRoot, TEAL_MAIN)} does not exist`);
   const [proxyPort, adminPort] = await freePorts(2);
   const dir = path.join(tmp, "teal");
   const dataDir = path.join(dir, "data");
@@ -52,7 +62,8 @@ export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
     config,
     tealConfig({ ...c, sink: backends.sinkPort, workers: opts.tealWorkers, accessLog: opts.accessLog }),
   );
-  const args = ["--import", "tsx", TEAL_MAIN, "server", "--config", config, "--data-dir", dataDir];
+  const loader = TEAL_MAIN.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const args = [...loader, TEAL_MAIN, "server", "--config", config, "--data-dir", dataDir];
   const proc = startProcess("teal", process.execPath, args, { cwd: repoRoot, logDir: tmp });
   const admin = `http://127.0.0.1:${adminPort}`;
   await waitReady(proc, "teal /v1/health", async () => (await fetch(`${admin}/v1/health`)).ok, 30_000);

@@ -45,7 +45,8 @@ function upload(url: string, total: number, timeoutMs: number): Promise<number> 
       });
       res.once("end", () => {
         clearTimeout(timer);
-        if (res.statusCode !== 200) reject(new Error(`upload: HTTP ${res.statusCode} ${body.slice(0, 200)}`));
+        if (res.statusCode !== 200)
+          reject(new Error(`upload: HTTP ${res.statusCode} ${body.slice(0, 200).trim()}`));
         else if (Number(body) !== total) reject(new Error(`upload: sink counted ${body} of ${total} bytes`));
         else resolve(total);
       });

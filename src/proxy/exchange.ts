@@ -37,7 +37,7 @@ export interface AccessEntry {
   readonly retried?: boolean;
 }
 
-export class Exchange implements InFlight, Dispatcher.DispatchHandler {
+export class Exchange implements InFlight {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #service: ServiceTarget;
@@ -124,8 +124,9 @@ export class Exchange implements InFlight, Dispatcher.DispatchHandler {
     return false;
   }
 
-  onBodySent(chunkSize: number): void {
-    this.#bytesIn += chunkSize;
+  /** undici passes the chunk itself here (its typings say a size). */
+  onBodySent(chunk: Buffer | string): void {
+    this.#bytesIn += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
   }
 
   onComplete(): void {
@@ -164,7 +165,8 @@ export class Exchange implements InFlight, Dispatcher.DispatchHandler {
   #dispatch(endpoint: Endpoint): void {
     this.#endpoint = endpoint;
     this.#abort = undefined;
-    endpoint.pool.dispatch(this.#options, this);
+    // The legacy handler shape (raw header buffers, no header object) is the cheapest one.
+    endpoint.pool.dispatch(this.#options, this as unknown as Dispatcher.DispatchHandler);
   }
 
   #canRetry(staleSocket: boolean): boolean {
