@@ -85,7 +85,10 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     only: list(v.only, ALL_CANDIDATES, "--only"),
     scenarios: list(v.scenarios, ALL_SCENARIOS, "--scenarios"),
     json: v.json,
-    tealWorkers: v["teal-workers"] === undefined ? undefined : Math.floor(num(v["teal-workers"], 1, "--teal-workers", 1)),
+    tealWorkers:
+      v["teal-workers"] === undefined
+        ? undefined
+        : Math.floor(num(v["teal-workers"], 1, "--teal-workers", 1)),
     accessLog: v["access-log"],
     transferMb: num(v["transfer-mb"], 1024, "--transfer-mb", 1),
     idleConnections: Math.floor(num(v["idle-connections"], 1000, "--idle-connections", 1)),

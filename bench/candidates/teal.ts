@@ -13,10 +13,14 @@ import type { CandidateFactory } from "./types.ts";
 export const TEAL_MAIN = path.resolve(repoRoot, process.env.BENCH_TEAL_MAIN ?? "dist/cli/main.js");
 
 function buildTeal(): void {
-  execFileSync(process.execPath, [path.join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: repoRoot,
-    stdio: "inherit",
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: repoRoot,
+      stdio: "inherit",
+    },
+  );
 }
 
 function tealConfig(p: {

@@ -94,8 +94,15 @@ export const proxySchema = z.strictObject({
       headersMs: positiveMs.default(60_000),
       idleMs: positiveMs.default(60_000),
       clientKeepAliveMs: positiveMs.default(65_000),
+      clientHeadersMs: positiveMs.default(30_000),
     })
-    .default(() => ({ connectMs: 5_000, headersMs: 60_000, idleMs: 60_000, clientKeepAliveMs: 65_000 })),
+    .default(() => ({
+      connectMs: 5_000,
+      headersMs: 60_000,
+      idleMs: 60_000,
+      clientKeepAliveMs: 65_000,
+      clientHeadersMs: 30_000,
+    })),
 });
 
 export const adminSchema = z.strictObject({

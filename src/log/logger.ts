@@ -1,7 +1,7 @@
 /** JSON-lines logs (pino), pretty when stdout is a terminal. Secrets are redacted by key. */
 
-import { type Logger, pino } from "pino";
 import { createRequire } from "node:module";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 

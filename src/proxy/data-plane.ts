@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
 import { splitHostPort } from "../config/listen-address.ts";
-import type { Color } from "../domain/color.ts";
+import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
 import { answerClientError } from "./client-errors.ts";
@@ -96,7 +96,7 @@ export class DataPlane {
     const server = createServer({
       maxHeaderSize: this.#settings.maxHeaderBytes,
       keepAliveTimeout: this.#settings.timeouts.clientKeepAliveMs,
-      headersTimeout: 30_000,
+      headersTimeout: this.#settings.timeouts.clientHeadersMs,
       // Long uploads and streams are bounded by the idle timeout upstream, not a total.
       requestTimeout: 0,
     });
@@ -136,7 +136,7 @@ export class DataPlane {
       generation: this.#generation,
       held: s.gate.size,
       drains: s.drainReports(),
-      endpoints: (["blue", "green"] as const).flatMap((color) =>
+      endpoints: COLORS.flatMap((color) =>
         s.groups[color].endpoints.map((e) => ({
           color,
           url: e.url,
@@ -246,13 +246,7 @@ export class DataPlane {
       requestIdHeader: this.#settings.requestIdHeader,
       keepUpgrade: true,
     });
-    const tunnel = new UpgradeTunnel(
-      socket,
-      match.service,
-      choice.color,
-      head,
-      this.#settings.timeouts.connectMs,
-    );
+    const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method ?? "GET", stripPath(url, match.strip), headers));
   };
 }

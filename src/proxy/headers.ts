@@ -62,7 +62,7 @@ export function upstreamHeaders(
       out.push(name, value);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || (dropped !== undefined && dropped.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || dropped?.has(lower)) continue;
     out.push(name, value);
   }
   requestId ??= newRequestId();
@@ -89,7 +89,7 @@ export function downstreamHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString("latin1");
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (dropped !== undefined && dropped.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || dropped?.has(lower)) continue;
     if (lower === requestIdHeader) hasId = true;
     out.push(name, raw[i + 1]!.toString("latin1"));
   }

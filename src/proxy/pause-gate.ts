@@ -8,7 +8,6 @@ interface Held {
 
 export class PauseGate {
   readonly #held: Held[] = [];
-  #closed = false;
 
   get size(): number {
     return this.#held.length;
@@ -41,16 +40,11 @@ export class PauseGate {
   }
 
   shedAll(): void {
-    this.#closed = true;
     const held = this.#held.splice(0);
     for (const entry of held) {
       clearTimeout(entry.timer);
       entry.shed();
     }
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   #remove(entry: Held): void {

@@ -40,5 +40,7 @@ export interface ProxySettings {
     readonly headersMs: number;
     readonly idleMs: number;
     readonly clientKeepAliveMs: number;
+    /** How long a client may take to send its request headers (slowloris guard). */
+    readonly clientHeadersMs: number;
   };
 }

@@ -15,18 +15,25 @@ export class UpgradeTunnel implements InFlight {
   readonly #service: ServiceTarget;
   readonly #color: Color;
   readonly #head: Buffer;
-  readonly #connectTimeoutMs: number;
+  readonly #timeouts: { readonly connectMs: number; readonly headersMs: number };
   #upstream: Socket | undefined;
   #connected = false;
+  #answered = false;
   #retried = false;
   #done = false;
 
-  constructor(client: Duplex, service: ServiceTarget, color: Color, head: Buffer, connectTimeoutMs: number) {
+  constructor(
+    client: Duplex,
+    service: ServiceTarget,
+    color: Color,
+    head: Buffer,
+    timeouts: { readonly connectMs: number; readonly headersMs: number },
+  ) {
     this.#client = client;
     this.#service = service;
     this.#color = color;
     this.#head = head;
-    this.#connectTimeoutMs = connectTimeoutMs;
+    this.#timeouts = timeouts;
     client.on("error", () => this.#close());
     client.on("close", () => this.#close());
   }
@@ -36,8 +43,8 @@ export class UpgradeTunnel implements InFlight {
     this.#service.inFlight[this.#color].add(this);
     this.#service.stats[this.#color].inFlight++;
     const endpoint = this.#service.groups[this.#color].pick(Date.now());
-    if (!endpoint) return this.#reject(503, `service ${this.#service.name} has no ${this.#color} endpoints`);
-    this.#connect(endpoint, requestHead);
+    if (endpoint) this.#connect(endpoint, requestHead);
+    else this.#reject(503, `service ${this.#service.name} has no ${this.#color} endpoints`);
   }
 
   forceClose(): void {
@@ -48,13 +55,21 @@ export class UpgradeTunnel implements InFlight {
     const upstream = connect({ host: endpoint.host, port: endpoint.port });
     this.#upstream = upstream;
     upstream.setNoDelay(true);
-    upstream.setTimeout(this.#connectTimeoutMs, () => {
+    upstream.setTimeout(this.#timeouts.connectMs, () => {
       if (!this.#connected)
         upstream.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
     });
     upstream.once("connect", () => {
       this.#connected = true;
-      upstream.setTimeout(0);
+      // Until the upstream answers the handshake, the headers timeout applies; then none.
+      upstream.setTimeout(this.#timeouts.headersMs, () => {
+        upstream.destroy();
+        this.#reject(504, "the upstream did not answer the upgrade in time");
+      });
+      upstream.once("data", () => {
+        this.#answered = true;
+        upstream.setTimeout(0);
+      });
       endpoint.markSuccess();
       upstream.write(requestHead);
       if (this.#head.length > 0) upstream.write(this.#head);
@@ -93,7 +108,8 @@ export class UpgradeTunnel implements InFlight {
 
   #close(): void {
     this.#upstream?.destroy();
-    this.#client.destroy();
+    // After a rejection the client socket is already ending with our answer: let it flush.
+    if (!this.#done) this.#client.destroy();
     this.#finish(101);
   }
 
@@ -102,7 +118,7 @@ export class UpgradeTunnel implements InFlight {
     this.#done = true;
     const stats = this.#service.stats[this.#color];
     stats.inFlight--;
-    stats.record(this.#connected ? 101 : status, 0, 0, 0);
+    stats.record(this.#answered ? 101 : status, 0, 0, 0);
     this.#service.settle(this.#color, this);
   }
 }

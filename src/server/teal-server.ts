@@ -94,8 +94,7 @@ async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPla
   const settings = proxySettings(config);
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  const workers =
-    config.proxy.workers === "auto" ? Math.min(availableParallelism(), 8) : config.proxy.workers;
+  const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {

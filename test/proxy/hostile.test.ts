@@ -1,17 +1,22 @@
 /** Malformed and hostile traffic from both sides: the proxy answers it correctly and keeps serving. */
 
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { get, type IncomingMessage, type ServerResponse } from "node:http";
+import { EventEmitter, once } from "node:events";
+import { type IncomingMessage, request, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { DataPlane } from "../../src/proxy/data-plane.ts";
 import { AccessLogRecorder } from "../support/access-log.ts";
 import { type Backend, echoName, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
-import { httpRequest } from "../support/http-client.ts";
-import { sendRaw } from "../support/raw-client.ts";
+import { get } from "../support/http.ts";
+import { parseResponse, sendRaw } from "../support/raw-client.ts";
 import { type RawUpstream, startRawUpstream } from "../support/raw-upstream.ts";
+
+/** Resolves when `emitter` closes, whatever error came first. */
+function closeOf(emitter: EventEmitter): Promise<void> {
+  return new Promise((resolve) => emitter.once("close", () => resolve()));
+}
 
 /** A request head with the given header lines (each without CRLF), closing the connection after. */
 function head(lines: string[], requestLine = "GET / HTTP/1.1"): string {
@@ -24,22 +29,31 @@ describe("a client that sends a malformed or hostile request", () => {
   let port: number;
   const log = new AccessLogRecorder();
   const clientErrors: string[] = [];
+  /** Emits "reported" for each client error the proxy reports. */
+  const clientErrorReports = new EventEmitter();
 
   before(async () => {
     backend = await startBackend("blue", (req, res, name) => {
-      if (req.url === "/stream") {
+      if (req.url === "/stream" || req.url === "/held") {
         // Sends a first chunk and then keeps the response open until the proxy lets go of it.
         res.writeHead(200, { "content-type": "text/plain" });
         res.write("first chunk\n");
         return;
       }
-      if (req.url === "/upload") return; // Reads nothing and never answers: the client gives up.
+      if (req.url?.startsWith("/upload")) return; // Reads nothing and never answers: the client gives up.
       echoName(req, res, name);
     });
-    ({ plane, port } = await startDataPlane([serviceSpec("app", { blue: [backend.url], green: [] })], {}, {
-      accessLog: log.record,
-      clientError: (code) => clientErrors.push(code),
-    }));
+    ({ plane, port } = await startDataPlane(
+      [serviceSpec("app", { blue: [backend.url], green: [] })],
+      {},
+      {
+        accessLog: log.record,
+        clientError: (code) => {
+          clientErrors.push(code);
+          clientErrorReports.emit("reported", code);
+        },
+      },
+    ));
   });
 
   after(async () => {
@@ -49,19 +63,25 @@ describe("a client that sends a malformed or hostile request", () => {
 
   it("gets 400 when it sends both Content-Length and Transfer-Encoding, and nothing reaches the upstream", async () => {
     const before = backend.seen.length;
-    const res = await sendRaw(
-      port,
-      `${head(["Content-Length: 5", "Transfer-Encoding: chunked"], "POST / HTTP/1.1")}0\r\n\r\n`,
-    );
-    assert.equal(res?.status, 400);
-    assert.match(res.body, /Content-Length/);
+    for (const framing of [
+      ["Content-Length: 5", "Transfer-Encoding: chunked"],
+      ["Transfer-Encoding: chunked", "Content-Length: 5"],
+    ]) {
+      const res = await sendRaw(port, `${head(framing, "POST / HTTP/1.1")}0\r\n\r\n`);
+      assert.equal(res?.status, 400);
+      assert.match(res.body, /Transfer-Encoding with Content-Length|Content-Length with Transfer-Encoding/);
+    }
     assert.equal(backend.seen.length, before);
   });
 
   it("gets 400 when it sends two different Content-Length values", async () => {
     const before = backend.seen.length;
-    const res = await sendRaw(port, `${head(["Content-Length: 5", "Content-Length: 7"], "POST / HTTP/1.1")}hello`);
+    const res = await sendRaw(
+      port,
+      `${head(["Content-Length: 5", "Content-Length: 7"], "POST / HTTP/1.1")}hello`,
+    );
     assert.equal(res?.status, 400);
+    assert.match(res.body, /more than one Content-Length/);
     assert.equal(backend.seen.length, before);
   });
 
@@ -84,18 +104,23 @@ describe("a client that sends a malformed or hostile request", () => {
   });
 
   it("gets 400 for binary garbage instead of a request", async () => {
-    const res = await sendRaw(port, Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03]));
+    const res = await sendRaw(
+      port,
+      Buffer.from([0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03]),
+    );
     assert.equal(res?.status, 400);
   });
 
   it("gets 400 for a NUL byte in a header value", async () => {
     const res = await sendRaw(port, head(["X-Evil: a\0b"]));
     assert.equal(res?.status, 400);
+    assert.match(res.body, /invalid character in a header/);
   });
 
   it("gets 400 for a bare CR in a header value", async () => {
     const res = await sendRaw(port, head(["X-Evil: a\rInjected: yes"]));
     assert.equal(res?.status, 400);
+    assert.match(res.body, /invalid character in a header/);
   });
 
   it("gets 400 for a space before the colon of a header name", async () => {
@@ -103,13 +128,23 @@ describe("a client that sends a malformed or hostile request", () => {
     assert.equal(res?.status, 400);
   });
 
+  it("gets 400 for a malformed chunked body, even after the request went upstream", async () => {
+    const res = await sendRaw(
+      port,
+      `${head(["Transfer-Encoding: chunked"], "POST /upload-chunked HTTP/1.1")}zz\r\nhello\r\n`,
+    );
+    assert.equal(res?.status, 400);
+    assert.match(res.body, /malformed HTTP request/);
+  });
+
   it("that sends half a request head and disconnects costs nothing upstream", async () => {
     const before = backend.seen.length;
     const socket = connect({ host: "127.0.0.1", port });
     socket.on("error", () => {});
     await once(socket, "connect");
+    socket.resume();
     socket.end("GET / HTTP/1.1\r\nHost: app.test\r\nX-Partial: ye");
-    await once(socket, "close");
+    await closeOf(socket);
     assert.equal(backend.seen.length, before);
   });
 
@@ -120,7 +155,8 @@ describe("a client that sends a malformed or hostile request", () => {
     const arrived = once(backend.server, "request") as Promise<[IncomingMessage, ServerResponse]>;
     socket.write(`${head(["Content-Length: 100000"], "POST /upload HTTP/1.1")}${"x".repeat(1000)}`);
     const [upstreamReq] = await arrived;
-    const upstreamClosed = once(upstreamReq, "close");
+    upstreamReq.on("error", () => {}); // "aborted", which is the point
+    const upstreamClosed = closeOf(upstreamReq);
     socket.destroy();
     const entry = await log.waitFor((e) => e.path === "/upload");
     assert.equal(entry.status, 499);
@@ -131,13 +167,20 @@ describe("a client that sends a malformed or hostile request", () => {
   it("that disconnects mid-response is logged with status 499 and counted as clientAborted", async () => {
     const abortedBefore = plane.status()[0]!.stats.blue.clientAborted;
     const arrived = once(backend.server, "request") as Promise<[IncomingMessage, ServerResponse]>;
-    const req = get({ host: "127.0.0.1", port, path: "/stream", headers: { host: "app.test" }, agent: false });
+    const req = request({
+      host: "127.0.0.1",
+      port,
+      path: "/stream",
+      headers: { host: "app.test" },
+      agent: false,
+    });
     req.on("error", () => {});
+    req.end();
     const [res] = (await once(req, "response")) as [IncomingMessage];
     assert.equal(res.statusCode, 200);
     await once(res, "data");
     const [, upstreamRes] = await arrived;
-    const upstreamClosed = once(upstreamRes, "close");
+    const upstreamClosed = closeOf(upstreamRes);
     req.destroy();
 
     const entry = await log.waitFor((e) => e.path === "/stream");
@@ -148,11 +191,73 @@ describe("a client that sends a malformed or hostile request", () => {
     assert.equal(upstreamRes.writableFinished, false);
   });
 
+  /**
+   * Pipelines GET /held and then garbage on one connection; the garbage goes out either right
+   * behind the good request or once the good response has started streaming.
+   */
+  async function pipelineGarbage(whenGoodResponseStarted: boolean): Promise<string> {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.on("error", () => {});
+    socket.setEncoding("latin1");
+    let received = "";
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    const closed = closeOf(socket);
+    await once(socket, "connect");
+    const arrived = once(backend.server, "request") as Promise<[IncomingMessage, ServerResponse]>;
+    const reported = once(clientErrorReports, "reported");
+    const good = "GET /held HTTP/1.1\r\nHost: app.test\r\n\r\n";
+    const garbage = "GARBAGE GARBAGE\r\n\r\n";
+    if (whenGoodResponseStarted) {
+      socket.write(good);
+      await once(socket, "data");
+      socket.write(garbage);
+    } else {
+      socket.write(good + garbage);
+    }
+    const [, upstreamRes] = await arrived;
+    await reported;
+    upstreamRes.end("last chunk\n");
+    await closed;
+    return received;
+  }
+
+  for (const started of [false, true]) {
+    const when = started ? "once the good response has started" : "right behind it";
+    it(`that pipelines garbage behind a good request (${when}) gets the good response whole, then 400`, async () => {
+      const received = await pipelineGarbage(started);
+      const at = received.indexOf("HTTP/1.1 400 ");
+      assert.ok(at > 0, `the 400 follows the good response: ${JSON.stringify(received)}`);
+      const good = parseResponse(Buffer.from(received.slice(0, at), "latin1"));
+      assert.equal(good?.status, 200);
+      assert.equal(good.complete, true);
+      assert.equal(good.body, "first chunk\nlast chunk\n");
+      assert.match(
+        received.slice(at),
+        /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*\r\n\r\n400 Bad Request: malformed HTTP request\n$/,
+      );
+    });
+  }
+
   it("still serves a normal request afterwards, and reported every rejected request", async () => {
-    const res = await httpRequest(`http://127.0.0.1:${port}/`, { headers: { host: "app.test" } });
+    const res = await get(`http://127.0.0.1:${port}/`, { host: "app.test" });
     assert.equal(res.status, 200);
     assert.equal(res.body, "blue");
-    assert.ok(clientErrors.length >= 9, `client errors reported: ${clientErrors.join(", ")}`);
+    assert.deepEqual(
+      new Set(clientErrors),
+      new Set([
+        "HPE_INVALID_TRANSFER_ENCODING",
+        "HPE_INVALID_CONTENT_LENGTH",
+        "HPE_UNEXPECTED_CONTENT_LENGTH",
+        "HPE_HEADER_OVERFLOW",
+        "HPE_INVALID_METHOD",
+        "HPE_INVALID_HEADER_TOKEN",
+        "HPE_LF_EXPECTED",
+        "HPE_INVALID_CHUNK_SIZE",
+        "HPE_INVALID_EOF_STATE",
+      ]),
+    );
   });
 });
 
@@ -167,7 +272,9 @@ describe("the headers the proxy sends upstream and back", () => {
     backend = await startBackend("blue");
     const services = [serviceSpec("app", { blue: [backend.url], green: [] })];
     ({ plane, url } = await startDataPlane(services));
-    ({ plane: trustingPlane, url: trustingUrl } = await startDataPlane(services, { trustForwardedFrom: ["127.0.0.1"] }));
+    ({ plane: trustingPlane, url: trustingUrl } = await startDataPlane(services, {
+      trustForwardedFrom: ["127.0.0.1"],
+    }));
   });
 
   after(async () => {
@@ -179,7 +286,7 @@ describe("the headers the proxy sends upstream and back", () => {
   /** Sends one request through `via` and returns what the client saw and what the backend received. */
   async function roundTrip(via: string, headers: Record<string, string>) {
     const arrived = once(backend.server, "request") as Promise<[IncomingMessage]>;
-    const res = await httpRequest(`${via}/`, { headers: { host: "app.test", ...headers } });
+    const res = await get(`${via}/`, { host: "app.test", ...headers });
     const [upstream] = await arrived;
     return { res, upstream: upstream.headers };
   }
@@ -194,7 +301,10 @@ describe("the headers the proxy sends upstream and back", () => {
       "X-Visible: yes",
     ];
     const arrived = once(backend.server, "request") as Promise<[IncomingMessage]>;
-    const res = await sendRaw(Number(new URL(url).port), `GET / HTTP/1.1\r\nHost: app.test\r\n${socketHeaders.join("\r\n")}\r\n\r\n`);
+    const res = await sendRaw(
+      Number(new URL(url).port),
+      `GET / HTTP/1.1\r\nHost: app.test\r\n${socketHeaders.join("\r\n")}\r\n\r\n`,
+    );
     assert.equal(res?.status, 200);
     const [upstream] = await arrived;
     for (const name of ["keep-alive", "te", "proxy-authorization", "x-secret"]) {
@@ -223,7 +333,10 @@ describe("the headers the proxy sends upstream and back", () => {
   });
 
   it("appends to X-Forwarded-For from a client listed in trustForwardedFrom", async () => {
-    const { upstream } = await roundTrip(trustingUrl, { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https" });
+    const { upstream } = await roundTrip(trustingUrl, {
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-proto": "https",
+    });
     assert.equal(upstream["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
     assert.equal(upstream["x-forwarded-proto"], "https");
   });
@@ -240,6 +353,36 @@ describe("the headers the proxy sends upstream and back", () => {
     const { res, upstream } = await roundTrip(url, { "x-request-id": "trace-42.abc:1" });
     assert.equal(upstream["x-request-id"], "trace-42.abc:1");
     assert.equal(res.headers["x-request-id"], "trace-42.abc:1");
+  });
+
+  it("passes every Set-Cookie the upstream sends, and teal's sticky cookie beside them", async () => {
+    const upstreamCookies = ["session=abc; Path=/; HttpOnly", "theme=dark; Path=/"];
+    const cookies = await startBackend("cookies", (_req, res) => {
+      res.setHeader("set-cookie", upstreamCookies);
+      res.end("ok");
+    });
+    const route = (host: string) => ({ routes: [{ host, path: "/", stripPrefix: false }] });
+    const { plane: cookiePlane, url: cookieUrl } = await startDataPlane([
+      serviceSpec("plain", { blue: [cookies.url], green: [] }, route("plain.test")),
+      serviceSpec(
+        "sticky",
+        { blue: [cookies.url], green: [] },
+        { ...route("sticky.test"), sticky: { cookie: "teal-key", setCookie: true } },
+      ),
+    ]);
+
+    const plain = await get(`${cookieUrl}/`, { host: "plain.test" });
+    assert.deepEqual(plain.headers["set-cookie"], upstreamCookies);
+    const sticky = await get(`${cookieUrl}/`, { host: "sticky.test" });
+    const set = sticky.headers["set-cookie"] as string[];
+    assert.deepEqual(
+      set.filter((c) => !c.startsWith("teal-key=")),
+      upstreamCookies,
+    );
+    assert.equal(set.filter((c) => c.startsWith("teal-key=")).length, 1);
+
+    await cookiePlane.close(0);
+    await cookies.close();
   });
 
   it("replaces a request id that is not a safe token", async () => {
@@ -261,12 +404,18 @@ describe("a misbehaving upstream", () => {
       socket.once("data", () => socket.end("HTTP/1.1 TWO HUNDRED OK\r\nContent-Length: 2\r\n\r\nok")),
     );
     const badHeader = await startRawUpstream((socket) =>
-      socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\nX-Bad Header: yes\r\nContent-Length: 2\r\n\r\nok")),
+      socket.once("data", () =>
+        socket.end("HTTP/1.1 200 OK\r\nX-Bad Header: yes\r\nContent-Length: 2\r\n\r\nok"),
+      ),
     );
     upstreams.push(hangsUp, badStatus, badHeader);
     healthy = await startBackend("healthy");
     const service = (name: string, endpoint: string) =>
-      serviceSpec(name, { blue: [endpoint], green: [] }, { routes: [{ host: `${name}.test`, path: "/", stripPrefix: false }] });
+      serviceSpec(
+        name,
+        { blue: [endpoint], green: [] },
+        { routes: [{ host: `${name}.test`, path: "/", stripPrefix: false }] },
+      );
     ({ plane, url } = await startDataPlane([
       service("hangs-up", hangsUp.url),
       service("bad-status", badStatus.url),
@@ -282,28 +431,28 @@ describe("a misbehaving upstream", () => {
   });
 
   it("that closes the connection without answering gets the client a 502 that says so", async () => {
-    const res = await httpRequest(`${url}/`, { headers: { host: "hangs-up.test" } });
+    const res = await get(`${url}/`, { host: "hangs-up.test" });
     assert.equal(res.status, 502);
     assert.equal(res.headers["x-teal-error"], "upstream_closed");
     assert.match(res.body, /upstream closed the connection/);
   });
 
   it("that answers with a malformed status line gets the client a 502 that says so", async () => {
-    const res = await httpRequest(`${url}/`, { headers: { host: "bad-status.test" } });
+    const res = await get(`${url}/`, { host: "bad-status.test" });
     assert.equal(res.status, 502);
     assert.equal(res.headers["x-teal-error"], "upstream_bad_response");
     assert.match(res.body, /invalid response/);
   });
 
   it("that answers with an invalid header gets the client a 502 that says so", async () => {
-    const res = await httpRequest(`${url}/`, { headers: { host: "bad-header.test", accept: "application/json" } });
+    const res = await get(`${url}/`, { host: "bad-header.test", accept: "application/json" });
     assert.equal(res.status, 502);
     assert.equal(res.headers["content-type"], "application/json");
     assert.equal(JSON.parse(res.body).error.code, "upstream_bad_response");
   });
 
   it("does not take the proxy down: other services still answer", async () => {
-    const res = await httpRequest(`${url}/`, { headers: { host: "healthy.test" } });
+    const res = await get(`${url}/`, { host: "healthy.test" });
     assert.equal(res.status, 200);
     assert.equal(res.body, "healthy");
   });

@@ -12,7 +12,13 @@ export const testSettings: ProxySettings = {
   requestIdHeader: "x-request-id",
   maxHeaderBytes: 16_384,
   upstreamConnections: 64,
-  timeouts: { connectMs: 2_000, headersMs: 5_000, idleMs: 5_000, clientKeepAliveMs: 30_000 },
+  timeouts: {
+    connectMs: 2_000,
+    headersMs: 5_000,
+    idleMs: 5_000,
+    clientKeepAliveMs: 30_000,
+    clientHeadersMs: 10_000,
+  },
 };
 
 export function serviceSpec(

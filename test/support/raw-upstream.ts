@@ -8,16 +8,15 @@ export interface RawUpstream {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
-  /** Resolves with the next connection the upstream accepts (or the one already waiting). */
-  nextConnection(): Promise<Socket>;
+  /** Destroys every open connection and stops listening. */
   close(): Promise<void>;
 }
 
 /** A TCP server that hands every accepted connection to `onConnection` and does nothing else. */
-export async function startRawUpstream(onConnection: (socket: Socket) => void = () => {}): Promise<RawUpstream> {
+export async function startRawUpstream(
+  onConnection: (socket: Socket) => void = () => {},
+): Promise<RawUpstream> {
   const sockets = new Set<Socket>();
-  const waiting: Socket[] = [];
-  const waiters: ((s: Socket) => void)[] = [];
   let accepted = 0;
   const server = createServer((socket) => {
     accepted++;
@@ -25,9 +24,6 @@ export async function startRawUpstream(onConnection: (socket: Socket) => void = 
     socket.on("error", () => {});
     socket.on("close", () => sockets.delete(socket));
     onConnection(socket);
-    const waiter = waiters.shift();
-    if (waiter) waiter(socket);
-    else waiting.push(socket);
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -37,10 +33,6 @@ export async function startRawUpstream(onConnection: (socket: Socket) => void = 
     port,
     get accepted() {
       return accepted;
-    },
-    nextConnection: () => {
-      const ready = waiting.shift();
-      return ready ? Promise.resolve(ready) : new Promise((resolve) => waiters.push(resolve));
     },
     close: async () => {
       for (const s of sockets) s.destroy();

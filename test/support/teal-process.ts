@@ -34,10 +34,14 @@ export async function tempDir(prefix = "teal-test-"): Promise<{ path: string; re
 export async function startTeal(configYaml: string, dataDir: string): Promise<TealProcess> {
   const configPath = join(dataDir, "teal.yaml");
   await writeFile(configPath, configYaml);
-  const child = spawn(process.execPath, [...TSX, MAIN, "server", "--config", configPath, "--data-dir", dataDir], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, TEAL_LOG_FORMAT: "json" },
-  });
+  const child = spawn(
+    process.execPath,
+    [...TSX, MAIN, "server", "--config", configPath, "--data-dir", dataDir],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TEAL_LOG_FORMAT: "json" },
+    },
+  );
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
   child.stderr!.on("data", (d) => {
@@ -86,9 +90,14 @@ export interface CliResult {
 /** Runs `teal ARGS…` to completion. */
 export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...TSX, MAIN, ...args], { env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...TSX, MAIN, ...args],
+      { env: { ...process.env, ...env } },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+      },
+    );
   });
 }
