@@ -4,11 +4,7 @@
  */
 
 import type { Color } from "../domain/color.ts";
-
-export interface InFlight {
-  /** Ends the exchange now (drain deadline passed). */
-  forceClose(): void;
-}
+import type { InFlight } from "./in-flight-list.ts";
 
 export type DrainState = "draining" | "drained" | "forced";
 

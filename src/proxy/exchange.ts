@@ -8,9 +8,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Dispatcher } from "undici";
 import type { Color } from "../domain/color.ts";
-import type { InFlight } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { downstreamHeaders } from "./headers.ts";
+import type { InFlight, InFlightList } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
 import type { ServiceTarget } from "./service-target.ts";
 import { classifyUpstreamError } from "./upstream-errors.ts";
@@ -38,6 +38,9 @@ export interface AccessEntry {
 }
 
 export class Exchange implements InFlight {
+  listPrev: InFlight | undefined = undefined;
+  listNext: InFlight | undefined = undefined;
+  list: InFlightList | undefined = undefined;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #service: ServiceTarget;

@@ -8,9 +8,10 @@ import { COLORS, type Color } from "../domain/color.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
 import { AddressList } from "./address-list.ts";
 import { ColorStats } from "./color-stats.ts";
-import { Drain, type DrainReport, type InFlight } from "./drain.ts";
+import { Drain, type DrainReport } from "./drain.ts";
 import { Endpoint } from "./endpoint.ts";
 import { EndpointGroup } from "./endpoint-group.ts";
+import { type InFlight, InFlightList } from "./in-flight-list.ts";
 import { PauseGate } from "./pause-gate.ts";
 import type { ProxySettings, ServiceSpec } from "./spec.ts";
 
@@ -31,7 +32,7 @@ export class ServiceTarget {
   policy: ServicePolicy;
   groups: Record<Color, EndpointGroup>;
   readonly stats: Record<Color, ColorStats> = { blue: new ColorStats(), green: new ColorStats() };
-  readonly inFlight: Record<Color, Set<InFlight>> = { blue: new Set(), green: new Set() };
+  readonly inFlight: Record<Color, InFlightList> = { blue: new InFlightList(), green: new InFlightList() };
   readonly drains = new Map<Color, Drain>();
   readonly gate = new PauseGate();
   readonly #settings: ProxySettings;
@@ -71,7 +72,7 @@ export class ServiceTarget {
 
   /** Called by an exchange when it ends, whatever the outcome. */
   settle(color: Color, exchange: InFlight): void {
-    this.inFlight[color].delete(exchange);
+    this.inFlight[color].remove(exchange);
     this.drains.get(color)?.settle(exchange);
   }
 
@@ -90,7 +91,7 @@ export class ServiceTarget {
       const now = weightOf(after, color) > 0;
       if (was && !now) {
         this.drains.get(color)?.cancel();
-        const drain = new Drain(color, this.inFlight[color], this.policy.drainTimeoutMs, (r) =>
+        const drain = new Drain(color, this.inFlight[color].toArray(), this.policy.drainTimeoutMs, (r) =>
           this.#onDrained(this.name, r),
         );
         this.drains.set(color, drain);

@@ -6,11 +6,14 @@
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Color } from "../domain/color.ts";
-import type { InFlight } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
+import type { InFlight, InFlightList } from "./in-flight-list.ts";
 import type { ServiceTarget } from "./service-target.ts";
 
 export class UpgradeTunnel implements InFlight {
+  listPrev: InFlight | undefined = undefined;
+  listNext: InFlight | undefined = undefined;
+  list: InFlightList | undefined = undefined;
   readonly #client: Duplex;
   readonly #service: ServiceTarget;
   readonly #color: Color;
