@@ -112,11 +112,11 @@ export class Exchange implements InFlight {
     this.#resume = resume;
     this.#endpoint!.markSuccess();
     const headers = downstreamHeaders(rawHeaders, this.#env.requestIdHeader, this.#requestId);
-    if (this.#res.getHeaderNames().length === 0) {
+    if (!this.#res.hasHeader("set-cookie")) {
       this.#res.writeHead(statusCode, statusText || undefined, headers);
       return true;
     }
-    // Once a header was set earlier (teal's sticky cookie), writeHead folds a header list through
+    // Once teal set its sticky cookie, writeHead would fold a header list through
     // setHeader, which keeps only the last of repeated headers (Set-Cookie): append them instead.
     for (let i = 0; i < headers.length; i += 2) this.#res.appendHeader(headers[i]!, headers[i + 1]!);
     this.#res.writeHead(statusCode, statusText || undefined);

@@ -82,18 +82,26 @@ export function downstreamHeaders(
   const out: string[] = [];
   let dropped: Set<string> | undefined;
   let hasId = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i]!.toString("latin1").toLowerCase();
-    if (lower === "connection") dropped = tokens(raw[i + 1]!.toString("latin1"), dropped);
-  }
+  // One pass; names listed in Connection (rare: usually just "keep-alive") are removed after.
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString("latin1");
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || dropped?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === "connection") dropped = tokens(raw[i + 1]!.toString("latin1"), dropped);
+      continue;
+    }
     if (lower === requestIdHeader) hasId = true;
     out.push(name, raw[i + 1]!.toString("latin1"));
   }
   if (!hasId) out.push(requestIdHeader, requestId);
+  return dropped === undefined ? out : withoutNames(out, dropped);
+}
+
+function withoutNames(headers: string[], names: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
   return out;
 }
 
@@ -105,11 +113,14 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   return set;
 }
 
-function tokens(value: string, into: Set<string> | undefined): Set<string> {
-  const set = into ?? new Set<string>();
+/** Extra header names listed in a Connection value; undefined (no allocation) when there are none. */
+function tokens(value: string, into: Set<string> | undefined): Set<string> | undefined {
+  const plain = value.length <= 10 ? value.toLowerCase() : "";
+  if (plain === "keep-alive" || plain === "close") return into;
+  let set = into;
   for (const t of value.split(",")) {
     const token = t.trim().toLowerCase();
-    if (token !== "" && token !== "close" && token !== "keep-alive") set.add(token);
+    if (token !== "" && token !== "close" && token !== "keep-alive") (set ??= new Set<string>()).add(token);
   }
   return set;
 }
