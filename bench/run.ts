@@ -45,7 +45,11 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
       for (const c of cands.filter((c) => teaOnly(c, o))) rows.push(await switchVisibility(c));
     }
     if (o.scenarios.includes("memory")) {
-      for (const c of cands.filter((c) => teaOnly(c, o))) rows.push(...(await memory(c, o)));
+      for (const c of cands.filter((c) => teaOnly(c, o))) {
+        await c.stop(); // memory is the last scenario: each case starts its own fresh instance
+        const start = () => FACTORIES[c.name as keyof typeof FACTORIES]({ tmp, backends, opts: o });
+        rows.push(...(await memory(start, o)));
+      }
     }
     return rows;
   } finally {

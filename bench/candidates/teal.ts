@@ -12,7 +12,11 @@ import type { CandidateFactory } from "./types.ts";
  */
 export const TEAL_MAIN = path.resolve(repoRoot, process.env.BENCH_TEAL_MAIN ?? "dist/cli/main.js");
 
+let built = false;
+
 function buildTeal(): void {
+  if (built) return;
+  built = true;
   execFileSync(
     process.execPath,
     [path.join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],

@@ -53,17 +53,31 @@ async function transferCase(c: Candidate, o: BenchOptions, kind: "upload" | "dow
   }
 }
 
-/** Memory: RSS of the proxy process tree with idle keep-alive connections, and during big transfers. */
-export async function memory(c: Candidate, o: BenchOptions): Promise<ResultRow[]> {
+/**
+ * Memory: RSS of the proxy process tree with idle keep-alive connections, and during big
+ * transfers. Each case runs on a freshly started instance, so one case's leftovers (and the
+ * throughput runs before) don't count against the next.
+ */
+export async function memory(start: () => Promise<Candidate>, o: BenchOptions): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
-  try {
-    rows.push(await idleCase(c, o));
-  } catch (e) {
-    rows.push({ scenario: "memory", name: c.name, case: "idle-keepalive", error: (e as Error).message });
-  }
-  if (!c.hasSink) return rows;
-  await sleep(300);
-  rows.push(await transferCase(c, o, "upload"));
-  rows.push(await transferCase(c, o, "download"));
+  const fresh = async (run: (c: Candidate) => Promise<ResultRow>, caseName: string, name: string) => {
+    let c: Candidate | undefined;
+    try {
+      c = await start();
+      await sleep(300); // let start-up settle
+      rows.push(await run(c));
+    } catch (e) {
+      rows.push({ scenario: "memory", name, case: caseName, error: (e as Error).message });
+    } finally {
+      await c?.stop();
+    }
+  };
+  const probe = await start();
+  const { name, hasSink } = probe;
+  await probe.stop();
+  await fresh((c) => idleCase(c, o), "idle-keepalive", name);
+  if (!hasSink) return rows;
+  await fresh((c) => transferCase(c, o, "upload"), "upload", name);
+  await fresh((c) => transferCase(c, o, "download"), "download", name);
   return rows;
 }

@@ -4,8 +4,15 @@
  * to 10 s); after it, one request probes it again (half-open), and a success restores it.
  */
 
-import { Pool } from "undici";
+import { createRequire } from "node:module";
+import type { Pool as UndiciPool } from "undici";
 import type { ProxySettings } from "./spec.ts";
+
+/**
+ * Only undici's Pool, not its whole bundle (fetch, WebSocket, cache, …): that is ~8 MB less
+ * resident memory in every proxy process. The path is stable within undici 7 (pinned ^7).
+ */
+const Pool = createRequire(import.meta.url)("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;
@@ -14,7 +21,7 @@ export class Endpoint {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly pool: Pool;
+  readonly pool: UndiciPool;
   #failures = 0;
   #downUntil = 0;
 

@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import type { Dispatcher } from "undici";
 import type { Color } from "../domain/color.ts";
 import type { Endpoint } from "./endpoint.ts";
+import { countStreamedBytes } from "./gc-nudge.ts";
 import { downstreamHeaders } from "./headers.ts";
 import type { InFlight, InFlightList } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
@@ -126,6 +127,7 @@ export class Exchange implements InFlight {
   onData(chunk: Buffer): boolean {
     if (this.#done) return false;
     this.#bytesOut += chunk.length;
+    countStreamedBytes(chunk.length);
     if (this.#res.write(chunk)) return true;
     if (!this.#waitingDrain) {
       this.#waitingDrain = true;
@@ -136,7 +138,9 @@ export class Exchange implements InFlight {
 
   /** undici passes the chunk itself here (its typings say a size). */
   onBodySent(chunk: Buffer | string): void {
-    this.#bytesIn += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+    const n = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+    this.#bytesIn += n;
+    countStreamedBytes(n);
   }
 
   onComplete(): void {
