@@ -18,6 +18,18 @@ export interface ColorChoice {
   readonly newStickyKey: string | undefined;
 }
 
+// Shared answers for the common cases, so choosing a color allocates nothing.
+const REASONS: readonly ChoiceReason[] = ["override", "allowlist", "sticky", "weight"];
+const CHOICES = Object.fromEntries(
+  REASONS.map((reason) => [
+    reason,
+    {
+      blue: Object.freeze({ color: "blue", reason, newStickyKey: undefined }),
+      green: Object.freeze({ color: "green", reason, newStickyKey: undefined }),
+    },
+  ]),
+) as Record<ChoiceReason, Record<Color, ColorChoice>>;
+
 export function chooseColor(
   service: ServiceTarget,
   headers: IncomingHttpHeaders,
@@ -28,7 +40,7 @@ export function chooseColor(
     const value = headers[policy.overrideHeader];
     if (typeof value === "string" && policy.overrideFrom.has(remoteAddress)) {
       const color = overrideColor(value, routing.live);
-      if (color) return { color, reason: "override", newStickyKey: undefined };
+      if (color) return CHOICES.override[color];
     }
   }
   let key: string | undefined;
@@ -39,19 +51,14 @@ export function chooseColor(
   if (key === undefined && policy.stickyCookie !== undefined)
     key = readCookie(headers.cookie, policy.stickyCookie);
   if (key !== undefined) {
-    if (policy.allowlist.has(key))
-      return { color: otherColor(routing.live), reason: "allowlist", newStickyKey: undefined };
-    return { color: colorForKey(key, routing.greenPercent), reason: "sticky", newStickyKey: undefined };
+    if (policy.allowlist.has(key)) return CHOICES.allowlist[otherColor(routing.live)];
+    return CHOICES.sticky[colorForKey(key, routing.greenPercent)];
   }
   if (policy.setStickyCookie && policy.stickyCookie !== undefined) {
     const fresh = randomKey();
     return { color: colorForKey(fresh, routing.greenPercent), reason: "sticky", newStickyKey: fresh };
   }
-  return {
-    color: colorForRandom(Math.random(), routing.greenPercent),
-    reason: "weight",
-    newStickyKey: undefined,
-  };
+  return CHOICES.weight[colorForRandom(Math.random(), routing.greenPercent)];
 }
 
 /** `blue`/`green` name a color; `true`/`canary`/`new` mean the non-live one; `false`/`stable`/`live` the live one. */

@@ -38,6 +38,18 @@ export interface AccessEntry {
   readonly retried?: boolean;
 }
 
+// Shared listeners that find their exchange on the response: no closures allocated per request.
+const EXCHANGE = Symbol("teal.exchange");
+type ExchangeResponse = ServerResponse & { [EXCHANGE]?: Exchange };
+
+function onClientClose(this: ExchangeResponse): void {
+  this[EXCHANGE]?.clientClosed();
+}
+
+function onClientDrain(this: ExchangeResponse): void {
+  this[EXCHANGE]?.clientDrained();
+}
+
 export class Exchange implements InFlight {
   listPrev: InFlight | undefined = undefined;
   listNext: InFlight | undefined = undefined;
@@ -80,7 +92,8 @@ export class Exchange implements InFlight {
     this.#options = options;
     this.#requestId = requestId;
     this.#env = env;
-    res.on("close", this.#onClientClose);
+    (res as ExchangeResponse)[EXCHANGE] = this;
+    res.on("close", onClientClose);
   }
 
   start(): void {
@@ -131,7 +144,7 @@ export class Exchange implements InFlight {
     if (this.#res.write(chunk)) return true;
     if (!this.#waitingDrain) {
       this.#waitingDrain = true;
-      this.#res.once("drain", this.#onClientDrain);
+      this.#res.once("drain", onClientDrain);
     }
     return false;
   }
@@ -222,7 +235,7 @@ export class Exchange implements InFlight {
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
-    this.#res.off("close", this.#onClientClose);
+    this.#res.off("close", onClientClose);
     const ms = performance.now() - this.#start;
     const stats = this.#service.stats[this.#color];
     stats.inFlight--;
@@ -244,15 +257,16 @@ export class Exchange implements InFlight {
     });
   }
 
-  readonly #onClientDrain = (): void => {
+  /** The client's socket drained: let undici read from the upstream again. */
+  clientDrained(): void {
     this.#waitingDrain = false;
     this.#resume?.();
-  };
+  }
 
-  readonly #onClientClose = (): void => {
+  /** The client connection closed: if the response was not complete, log 499 and stop upstream. */
+  clientClosed(): void {
     if (this.#done || this.#res.writableFinished) return;
-    // The client went away before the response was complete: log 499, stop the upstream side.
     this.#finish(499);
     this.#abort?.(new Error("client closed the request"));
-  };
+  }
 }

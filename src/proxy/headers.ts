@@ -120,7 +120,9 @@ function tokens(value: string, into: Set<string> | undefined): Set<string> | und
   let set = into;
   for (const t of value.split(",")) {
     const token = t.trim().toLowerCase();
-    if (token !== "" && token !== "close" && token !== "keep-alive") (set ??= new Set<string>()).add(token);
+    if (token === "" || token === "close" || token === "keep-alive") continue;
+    set ??= new Set<string>();
+    set.add(token);
   }
   return set;
 }
