@@ -12,13 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import pc from "picocolors";
+import { createColors } from "picocolors";
 import { Agent, request } from "undici";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = join(root, "bin/teal.js");
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), "teal-demo-"));
+const pc = createColors(process.stdout.isTTY === true && !("NO_COLOR" in process.env));
 const say = (text: string) => console.log(`${pc.bold("==>")} ${text}`);
 
 async function freePort(): Promise<number> {

@@ -1,6 +1,6 @@
 /** How the CLI speaks: results on stdout (JSON with --json), errors on stderr, stable exit codes. */
 
-import pc from "picocolors";
+import { createColors } from "picocolors";
 import { type ErrorCode, isTealError } from "../domain/errors.ts";
 
 /** 0 ok, 1 refused or failed, 2 bad usage or invalid input/config, 3 server unreachable. */
@@ -13,7 +13,12 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   "INVALID_REQUEST",
 ]);
 
-export const color = pc;
+/**
+ * Colors only on a terminal (and never with NO_COLOR). picocolors alone also colors whenever CI is
+ * set, which would put escape codes into piped output.
+ */
+export const color = createColors(process.stdout.isTTY === true && !("NO_COLOR" in process.env));
+const errColor = createColors(process.stderr.isTTY === true && !("NO_COLOR" in process.env));
 
 export function emit(json: boolean | undefined, data: unknown, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
@@ -26,11 +31,11 @@ export function report(err: unknown, json: boolean | undefined): number {
     ? err.message
     : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
-  else process.stderr.write(`${pc.red("error")}: ${message} ${pc.dim(`[${code}]`)}\n`);
+  else process.stderr.write(`${errColor.red("error")}: ${message} ${errColor.dim(`[${code}]`)}\n`);
   if (code === "SERVER_UNREACHABLE") return EXIT.unreachable;
   return USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed;
 }
 
 export function colorName(name: string): string {
-  return name === "blue" ? pc.blue(name) : name === "green" ? pc.green(name) : name;
+  return name === "blue" ? color.blue(name) : name === "green" ? color.green(name) : name;
 }

@@ -31,23 +31,8 @@ export function buildSpec(
   };
 }
 
+/** The proxy section minus what only the process host needs (the worker count). */
 export function proxySettings(config: TealConfig): ProxySettings {
-  const {
-    listen,
-    trustForwardedFrom,
-    accessLog,
-    requestIdHeader,
-    maxHeaderBytes,
-    upstreamConnections,
-    timeouts,
-  } = config.proxy;
-  return {
-    listen,
-    trustForwardedFrom,
-    accessLog,
-    requestIdHeader,
-    maxHeaderBytes,
-    upstreamConnections,
-    timeouts,
-  };
+  const { workers: _workers, ...settings } = config.proxy;
+  return settings;
 }

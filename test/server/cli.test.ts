@@ -4,21 +4,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { get } from "../support/http.ts";
-import { runCli, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
+import { runCli, startTeal, type TealProcess, tempDir, webServiceConfig } from "../support/teal-process.ts";
 
-const configFor = (blue: Backend, green: Backend, workers = 1) => `
-proxy:
-  listen: 127.0.0.1:0
-  workers: ${workers}
-admin:
-  listen: 127.0.0.1:0
-services:
-  web:
-    routes: [{ path: / }]
-    blue: [${blue.url}]
-    green: [${green.url}]
-    drainTimeoutMs: 2000
-`;
+const configFor = (blue: Backend, green: Backend) =>
+  webServiceConfig(blue, green, { service: "    drainTimeoutMs: 2000" });
 
 describe("teal CLI against a running server", () => {
   let blue: Backend;

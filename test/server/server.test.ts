@@ -3,20 +3,10 @@ import { describe, it } from "node:test";
 import { Client } from "undici";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { get, load } from "../support/http.ts";
-import { startTeal, tempDir } from "../support/teal-process.ts";
+import { startTeal, tempDir, webServiceConfig } from "../support/teal-process.ts";
 
-const configFor = (blue: Backend, green: Backend, workers: number) => `
-proxy:
-  listen: 127.0.0.1:0
-  workers: ${workers}
-admin:
-  listen: 127.0.0.1:0
-services:
-  web:
-    routes: [{ path: / }]
-    blue: [${blue.url}]
-    green: [${green.url}]
-`;
+const configFor = (blue: Backend, green: Backend, workers: number) =>
+  webServiceConfig(blue, green, { workers });
 
 // biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON documents
 type Json = Record<string, any>;

@@ -101,3 +101,23 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     );
   });
 }
+
+/** A teal.yaml with one service "web" on the given blue and green backends, ports chosen by the OS. */
+export function webServiceConfig(
+  blue: { url: string },
+  green: { url: string },
+  options: { workers?: number; service?: string } = {},
+): string {
+  return `
+proxy:
+  listen: 127.0.0.1:0
+  workers: ${options.workers ?? 1}
+admin:
+  listen: 127.0.0.1:0
+services:
+  web:
+    routes: [{ path: / }]
+    blue: [${blue.url}]
+    green: [${green.url}]
+${options.service ?? ""}`;
+}
