@@ -29,6 +29,8 @@ export interface DataPlaneEvents {
   readonly accessLog?: (entry: AccessEntry) => void;
   readonly drained?: (service: string, report: DrainReport) => void;
   readonly clientError?: (code: string, message: string) => void;
+  /** A bug in teal while handling one request (answered 502; the proxy keeps running). */
+  readonly internalError?: (err: unknown) => void;
 }
 
 export interface ServiceRuntimeStatus {
@@ -148,7 +150,17 @@ export class DataPlane {
     }));
   }
 
+  /** A bug in teal answers 502 and is logged; it never takes the proxy down with it. */
   readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#route(req, res);
+    } catch (err) {
+      this.#events.internalError?.(err);
+      sendProxyError(res, 502, "internal_error", "teal failed to handle this request; see its log");
+    }
+  };
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? "/";
     const match = this.#table.match(req.headers.host, url);
     if (match === undefined) {
@@ -187,7 +199,7 @@ export class DataPlane {
       return;
     }
     this.#forward(req, res, match);
-  };
+  }
 
   #forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch): void {
     const { service } = match;
@@ -230,6 +242,15 @@ export class DataPlane {
 
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
+    try {
+      this.#upgrade(req, socket, head);
+    } catch (err) {
+      this.#events.internalError?.(err);
+      socket.destroy();
+    }
+  };
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = req.url ?? "/";
     const match = this.#table.match(req.headers.host, url);
     if (!match || match.service.routing.maintenance || match.service.routing.paused) {
@@ -248,7 +269,7 @@ export class DataPlane {
     });
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method ?? "GET", stripPath(url, match.strip), headers));
-  };
+  }
 }
 
 function stripPath(url: string, prefix: string): string {

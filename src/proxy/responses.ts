@@ -13,7 +13,7 @@ export type ProxyErrorCode =
   | "upstream_closed"
   | "upstream_bad_response"
   | "drain_deadline"
-  | "shutting_down";
+  | "internal_error";
 
 const REASONS: Record<number, string> = {
   404: "Not Found",

@@ -101,6 +101,7 @@ async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPla
       accessLog: (entry) => log.info(entry, "request"),
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
+      internalError: (err) => log.error({ err }, "internal error while proxying a request"),
     });
   }
   const { ClusterDataPlane } = await import("../workers/cluster-data-plane.ts");
