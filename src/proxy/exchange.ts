@@ -11,7 +11,7 @@ import type { Color } from "../domain/color.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { countStreamedBytes } from "./gc-nudge.ts";
 import { downstreamHeaders } from "./headers.ts";
-import type { InFlight, InFlightList } from "./in-flight-list.ts";
+import { InFlight } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
 import type { ServiceTarget } from "./service-target.ts";
 import { classifyUpstreamError } from "./upstream-errors.ts";
@@ -50,10 +50,7 @@ function onClientDrain(this: ExchangeResponse): void {
   this[EXCHANGE]?.clientDrained();
 }
 
-export class Exchange implements InFlight {
-  listPrev: InFlight | undefined = undefined;
-  listNext: InFlight | undefined = undefined;
-  list: InFlightList | undefined = undefined;
+export class Exchange extends InFlight {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #service: ServiceTarget;
@@ -84,6 +81,7 @@ export class Exchange implements InFlight {
     requestId: string,
     env: ExchangeEnv,
   ) {
+    super();
     this.#req = req;
     this.#res = res;
     this.#service = service;

@@ -5,13 +5,15 @@
  * the exchanges themselves: O(1) add and remove, no hash table to churn.
  */
 
-export interface InFlight {
-  /** Ends the exchange now (drain deadline passed). */
-  forceClose(): void;
+/** Anything that runs on a color and can be cut at a drain deadline: a request or a tunnel. */
+export abstract class InFlight {
   /** Links owned by InFlightList; undefined when not in a list. */
-  listPrev: InFlight | undefined;
-  listNext: InFlight | undefined;
-  list: InFlightList | undefined;
+  listPrev: InFlight | undefined = undefined;
+  listNext: InFlight | undefined = undefined;
+  list: InFlightList | undefined = undefined;
+
+  /** Ends the exchange now (drain deadline passed). */
+  abstract forceClose(): void;
 }
 
 export class InFlightList {

@@ -7,13 +7,10 @@ import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Color } from "../domain/color.ts";
 import type { Endpoint } from "./endpoint.ts";
-import type { InFlight, InFlightList } from "./in-flight-list.ts";
+import { InFlight } from "./in-flight-list.ts";
 import type { ServiceTarget } from "./service-target.ts";
 
-export class UpgradeTunnel implements InFlight {
-  listPrev: InFlight | undefined = undefined;
-  listNext: InFlight | undefined = undefined;
-  list: InFlightList | undefined = undefined;
+export class UpgradeTunnel extends InFlight {
   readonly #client: Duplex;
   readonly #service: ServiceTarget;
   readonly #color: Color;
@@ -32,6 +29,7 @@ export class UpgradeTunnel implements InFlight {
     head: Buffer,
     timeouts: { readonly connectMs: number; readonly headersMs: number },
   ) {
+    super();
     this.#client = client;
     this.#service = service;
     this.#color = color;
