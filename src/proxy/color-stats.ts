@@ -16,7 +16,6 @@ export interface ColorStatsSnapshot {
 export class ColorStats {
   readonly byClass = [0, 0, 0, 0, 0, 0];
   clientAborted = 0;
-  inFlight = 0;
   bytesIn = 0;
   bytesOut = 0;
   readonly latencyBuckets = emptyCounts();
@@ -29,11 +28,12 @@ export class ColorStats {
     this.bytesOut += bytesOut;
   }
 
-  snapshot(): ColorStatsSnapshot {
+  /** `inFlight` comes from the service's in-flight list, the one place that knows it. */
+  snapshot(inFlight: number): ColorStatsSnapshot {
     return {
       byClass: [...this.byClass],
       clientAborted: this.clientAborted,
-      inFlight: this.inFlight,
+      inFlight,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
       latencyBuckets: [...this.latencyBuckets],

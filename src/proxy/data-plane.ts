@@ -146,7 +146,10 @@ export class DataPlane {
           consecutiveFailures: e.consecutiveFailures,
         })),
       ),
-      stats: { blue: s.stats.blue.snapshot(), green: s.stats.green.snapshot() },
+      stats: {
+        blue: s.stats.blue.snapshot(s.inFlight.blue.size),
+        green: s.stats.green.snapshot(s.inFlight.green.size),
+      },
     }));
   }
 
@@ -205,13 +208,7 @@ export class DataPlane {
     const { service } = match;
     const remote = req.socket.remoteAddress;
     const choice = chooseColor(service, req.headers, remote);
-    const { headers, requestId } = upstreamHeaders(req.rawHeaders, {
-      clientIp: remote ?? "",
-      proto: (req.socket as Socket & { encrypted?: boolean }).encrypted ? "https" : "http",
-      trusted: this.#trusted.has(remote),
-      requestIdHeader: this.#settings.requestIdHeader,
-      keepUpgrade: false,
-    });
+    const { headers, requestId } = this.#upstreamHeaders(req, false);
     if (choice.newStickyKey !== undefined) {
       res.setHeader(
         "set-cookie",
@@ -240,6 +237,17 @@ export class DataPlane {
     ).start();
   }
 
+  #upstreamHeaders(req: IncomingMessage, keepUpgrade: boolean): { headers: string[]; requestId: string } {
+    const remote = req.socket.remoteAddress;
+    return upstreamHeaders(req.rawHeaders, {
+      clientIp: remote ?? "",
+      proto: (req.socket as Socket & { encrypted?: boolean }).encrypted ? "https" : "http",
+      trusted: this.#trusted.has(remote),
+      requestIdHeader: this.#settings.requestIdHeader,
+      keepUpgrade,
+    });
+  }
+
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
     try {
@@ -260,13 +268,7 @@ export class DataPlane {
     }
     const remote = req.socket.remoteAddress;
     const choice = chooseColor(match.service, req.headers, remote);
-    const { headers } = upstreamHeaders(req.rawHeaders, {
-      clientIp: remote ?? "",
-      proto: "http",
-      trusted: this.#trusted.has(remote),
-      requestIdHeader: this.#settings.requestIdHeader,
-      keepUpgrade: true,
-    });
+    const { headers } = this.#upstreamHeaders(req, true);
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method ?? "GET", stripPath(url, match.strip), headers));
   }

@@ -95,8 +95,7 @@ export class Exchange extends InFlight {
   }
 
   start(): void {
-    this.#service.inFlight[this.#color].add(this);
-    this.#service.stats[this.#color].inFlight++;
+    this.#service.track(this.#color, this);
     const endpoint = this.#service.groups[this.#color].pick(Date.now());
     if (endpoint === undefined) {
       this.#fail(503, "no_endpoints", `service ${this.#service.name} has no ${this.#color} endpoints`);
@@ -217,11 +216,9 @@ export class Exchange extends InFlight {
   }
 
   #moveTo(color: Color): void {
-    this.#service.stats[this.#color].inFlight--;
     this.#service.settle(this.#color, this);
     this.#color = color;
-    this.#service.inFlight[color].add(this);
-    this.#service.stats[color].inFlight++;
+    this.#service.track(color, this);
   }
 
   #fail(status: number, code: ProxyErrorCode, message: string): void {
@@ -235,9 +232,7 @@ export class Exchange extends InFlight {
     this.#done = true;
     this.#res.off("close", onClientClose);
     const ms = performance.now() - this.#start;
-    const stats = this.#service.stats[this.#color];
-    stats.inFlight--;
-    stats.record(status, ms, this.#bytesIn, this.#bytesOut);
+    this.#service.stats[this.#color].record(status, ms, this.#bytesIn, this.#bytesOut);
     this.#service.settle(this.#color, this);
     this.#env.accessLog?.({
       service: this.#service.name,

@@ -70,7 +70,12 @@ export class ServiceTarget {
     return old.filter((e) => !kept.has(e));
   }
 
-  /** Called by an exchange when it ends, whatever the outcome. */
+  /** Called by an exchange or tunnel when it starts on a color. */
+  track(color: Color, exchange: InFlight): void {
+    this.inFlight[color].add(exchange);
+  }
+
+  /** Called by an exchange when it ends (or moves to another color), whatever the outcome. */
   settle(color: Color, exchange: InFlight): void {
     this.inFlight[color].remove(exchange);
     this.drains.get(color)?.settle(exchange);

@@ -41,8 +41,7 @@ export class UpgradeTunnel extends InFlight {
 
   /** `requestHead` is the request line and headers, ready to send, ending with an empty line. */
   start(requestHead: string): void {
-    this.#service.inFlight[this.#color].add(this);
-    this.#service.stats[this.#color].inFlight++;
+    this.#service.track(this.#color, this);
     const endpoint = this.#service.groups[this.#color].pick(Date.now());
     if (endpoint) this.#connect(endpoint, requestHead);
     else this.#reject(503, `service ${this.#service.name} has no ${this.#color} endpoints`);
@@ -117,9 +116,7 @@ export class UpgradeTunnel extends InFlight {
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
-    const stats = this.#service.stats[this.#color];
-    stats.inFlight--;
-    stats.record(this.#answered ? 101 : status, 0, 0, 0);
+    this.#service.stats[this.#color].record(this.#answered ? 101 : status, 0, 0, 0);
     this.#service.settle(this.#color, this);
   }
 }

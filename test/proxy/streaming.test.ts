@@ -12,6 +12,13 @@ import { RssPeak, writeRepeated } from "../support/bulk-data.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
 import { get } from "../support/http.ts";
 
+async function readText(res: IncomingMessage): Promise<string> {
+  res.setEncoding("utf8");
+  let body = "";
+  for await (const chunk of res) body += chunk;
+  return body;
+}
+
 const GIGABYTE = 1024 ** 3;
 /** Generous: the point is that a 1 GB body is never held, not a precise footprint. */
 const MAX_RSS_GROWTH_MB = 150;
@@ -100,9 +107,7 @@ describe("streaming through the proxy", () => {
     await writeRepeated(req, GIGABYTE);
     req.end();
     const [res] = await response;
-    res.setEncoding("utf8");
-    let body = "";
-    for await (const chunk of res) body += chunk;
+    const body = await readText(res);
 
     assert.equal(res.statusCode, 200);
     assert.equal(Number(body), GIGABYTE, "bytes the upstream received");
@@ -197,9 +202,7 @@ describe("streaming through the proxy", () => {
     }
     req.end();
     const [res] = await response;
-    res.setEncoding("utf8");
-    let body = "";
-    for await (const chunk of res) body += chunk;
+    const body = await readText(res);
 
     assert.equal(res.statusCode, 200);
     assert.deepEqual(JSON.parse(body), {
