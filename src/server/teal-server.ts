@@ -13,6 +13,7 @@ import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { RoutingController } from "../control/routing-controller.ts";
 import { RoutingRepository } from "../control/routing-repository.ts";
 import { proxySettings } from "../control/spec-builder.ts";
+import { TealError } from "../domain/errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
@@ -47,22 +48,30 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
       ),
     onWarning: (message) => log.warn(message),
   });
+  let proxyAddress: string;
+  let admin: { server: ServerType; address: string };
   try {
     await controller.start();
+    proxyAddress = await dataPlane.listen().catch((err) => {
+      throw listenError(err, "proxy.listen", config.proxy.listen);
+    });
+    const app = createAdminApp({
+      controller,
+      dataPlane,
+      token,
+      proxyAddress: () => proxyAddress,
+      publicMetrics: config.admin.publicMetrics,
+      onInternalError: (err) => log.error({ err }, "admin API internal error"),
+    });
+    admin = await listenAdmin(app.fetch, config.admin.listen).catch((err) => {
+      throw listenError(err, "admin.listen", config.admin.listen);
+    });
   } catch (err) {
+    // Nothing half-started may keep the process alive after a failed start.
+    await dataPlane.close().catch(() => {});
     await store.close();
     throw err;
   }
-  const proxyAddress = await dataPlane.listen();
-  const app = createAdminApp({
-    controller,
-    dataPlane,
-    token,
-    proxyAddress: () => proxyAddress,
-    publicMetrics: config.admin.publicMetrics,
-    onInternalError: (err) => log.error({ err }, "admin API internal error"),
-  });
-  const admin = await listenAdmin(app.fetch, config.admin.listen);
   const adminUrl = `http://${admin.address}`;
   await dataDir.writeServerInfo({
     pid: process.pid,
@@ -87,6 +96,20 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
       await dataDir.clearServerInfo();
     },
   };
+}
+
+function listenError(err: NodeJS.ErrnoException, field: string, address: string): TealError {
+  const why =
+    err.code === "EADDRINUSE"
+      ? "is already in use"
+      : err.code === "EACCES"
+        ? "needs privileges (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+        : err.code === "EADDRNOTAVAIL"
+          ? "is not an address of this machine"
+          : `cannot be listened on (${err.message})`;
+  return new TealError("LISTEN_FAILED", `${field}: ${address} ${why}; choose another address in the config`, {
+    cause: err,
+  });
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { stat } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Backend, startBackend } from "../support/backends.ts";
@@ -131,6 +133,19 @@ describe("teal validate and server start-up errors", () => {
       assert.match(r.stderr, /services\.web\.drainTimeoutMs: must be > 0/);
       assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
     }
+    const busy = createServer().listen(0, "127.0.0.1");
+    await once(busy, "listening");
+    const port = (busy.address() as AddressInfo).port;
+    const taken = join(dir.path, "taken.yaml");
+    await writeFile(
+      taken,
+      `proxy: { listen: "127.0.0.1:0", workers: 1 }\nadmin: { listen: "127.0.0.1:${port}" }\n`,
+    );
+    // The server must exit (not hang with its proxy still listening) and name the field.
+    const inUse = await runCli(["server", "--config", taken, "--data-dir", join(dir.path, "data")]);
+    busy.close();
+    assert.equal(inUse.code, 1);
+    assert.match(inUse.stderr, new RegExp(`admin.listen: 127.0.0.1:${port} is already in use`));
     const missing = await runCli(["validate", "--config", join(dir.path, "nope.yaml")]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read config file/);
