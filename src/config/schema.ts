@@ -69,16 +69,141 @@ export const serviceNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _ (at most 63)");
 
-export const serviceSchema = z.strictObject({
-  routes: z.array(routeSchema).min(1, "needs at least one route, e.g. [{ path: / }]"),
-  blue: z.array(endpointUrl).default([]),
-  green: z.array(endpointUrl).default([]),
-  drainTimeoutMs: positiveMs.default(30_000),
-  pauseTimeoutMs: positiveMs.default(30_000),
-  override: z.union([overrideSchema, z.literal(false)]).default(() => overrideSchema.parse({})),
-  sticky: stickySchema.optional(),
-  allowlist: z.array(z.string().min(1)).default([]),
+/** A shell command line (run by /bin/sh -c) or an argv list (run directly, no shell). */
+export const commandSchema = z.union(
+  [z.string().trim().min(1, "must not be empty"), z.array(z.string().min(1)).min(1, "must not be empty")],
+  { message: 'must be a command line ("node app.js") or a list (["node", "app.js"])' },
+);
+
+export const envSchema = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name like API_URL"),
+  z.union([z.string(), z.number(), z.boolean()]).transform(String),
+);
+
+const statusCode = z.number().int().min(100, "must be an HTTP status 100..599").max(599, "must be an HTTP status 100..599");
+
+export const healthSchema = z.strictObject({
+  path: z.string().startsWith("/", "must start with /").default("/health"),
+  intervalMs: positiveMs.default(1_000),
+  timeoutMs: positiveMs.default(5_000),
+  /** Consecutive successful probes before an instance counts as healthy. */
+  healthyThreshold: z.number().int().min(1).max(100).default(2),
+  /** Consecutive failed probes before a healthy instance counts as unhealthy. */
+  unhealthyThreshold: z.number().int().min(1).max(100).default(3),
+  expectStatus: z
+    .union([statusCode, z.array(statusCode).min(1)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .default([200]),
+  /**
+   * A dotted path into the JSON health body (e.g. "version" or "build.version") whose value must
+   * equal the version being deployed, so a deploy proves the new version really answers.
+   */
+  versionField: z
+    .string()
+    .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "must be a dotted field path like version or build.version")
+    .optional(),
 });
+
+const smokeBase = {
+  name: z.string().min(1).optional(),
+  timeoutMs: positiveMs.default(10_000),
+};
+
+export const smokeCheckSchema = z.union(
+  [
+    z.strictObject({
+      ...smokeBase,
+      http: z.strictObject({
+        path: z.string().startsWith("/", "must start with /"),
+        method: z.enum(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]).default("GET"),
+        headers: z.record(z.string(), z.string()).default({}),
+        body: z.string().optional(),
+        expectStatus: z
+          .union([statusCode, z.array(statusCode).min(1)])
+          .transform((v) => (Array.isArray(v) ? v : [v]))
+          .default([200]),
+        /** A text the response body must contain. */
+        expectBody: z.string().optional(),
+      }),
+    }),
+    z.strictObject({ ...smokeBase, command: commandSchema }),
+  ],
+  { message: 'must be { http: { path: /... } } or { command: "..." }' },
+);
+
+export const deploymentSchema = z.strictObject({
+  /** How long new instances get to become healthy. */
+  timeoutMs: positiveMs.default(30_000),
+  /** How long the old color's in-flight requests get after a switch. */
+  drainTimeoutMs: positiveMs.default(30_000),
+  /** How long the previous color stays running after a switch, for an instant rollback. */
+  scaleDownDelayMs: z.number().int("must be a whole number of milliseconds").min(0, "must be >= 0").default(30_000),
+  smoke: z.array(smokeCheckSchema).default([]),
+});
+
+export const processRuntimeSchema = z.strictObject({
+  type: z.literal("process"),
+  command: commandSchema,
+  /** Working directory, relative to the config file's directory. */
+  cwd: z.string().min(1).optional(),
+  env: envSchema.default({}),
+  instances: z.number().int().min(1, "must be at least 1").max(32, "must be at most 32").default(1),
+  stopSignal: z.enum(["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2"]).default("SIGTERM"),
+  stopTimeoutMs: positiveMs.default(10_000),
+  /** Each instance's captured output is rotated past this size (one old file is kept). */
+  logMaxBytes: z.number().int().min(4096).default(10 * 1024 * 1024),
+});
+
+/** Built by a later version; declared so that configs can be written and validated now. */
+export const dockerRuntimeSchema = z.strictObject({
+  type: z.literal("docker"),
+  image: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+  command: commandSchema.optional(),
+  env: envSchema.default({}),
+  instances: z.number().int().min(1).max(32).default(1),
+  volumes: z.array(z.string().min(1)).default([]),
+  network: z.string().min(1).optional(),
+  labels: z.record(z.string(), z.string()).default({}),
+  memory: z.string().optional(),
+  cpus: z.number().positive().optional(),
+  stopTimeoutMs: positiveMs.default(10_000),
+});
+
+export const runtimeSchema = z.discriminatedUnion(
+  "type",
+  [z.strictObject({ type: z.literal("static") }), processRuntimeSchema, dockerRuntimeSchema],
+  { message: 'type must be "process", "static" or "docker"' },
+);
+
+export const serviceSchema = z
+  .strictObject({
+    routes: z.array(routeSchema).min(1, "needs at least one route, e.g. [{ path: / }]"),
+    /** Instances teal starts and stops; default: static endpoints (blue/green) that you run. */
+    runtime: runtimeSchema.default({ type: "static" }),
+    /** Static endpoints; only for runtime static. */
+    blue: z.array(endpointUrl).default([]),
+    green: z.array(endpointUrl).default([]),
+    /** Active health checks; always on for managed runtimes, opt-in for static endpoints. */
+    health: healthSchema.optional(),
+    deployment: deploymentSchema.default(() => deploymentSchema.parse({})),
+    pauseTimeoutMs: positiveMs.default(30_000),
+    override: z.union([overrideSchema, z.literal(false)]).default(() => overrideSchema.parse({})),
+    sticky: stickySchema.optional(),
+    allowlist: z.array(z.string().min(1)).default([]),
+  })
+  .superRefine((svc, ctx) => {
+    if (svc.runtime.type === "static") return;
+    for (const color of ["blue", "green"] as const) {
+      if (svc[color].length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: [color],
+          message: `static endpoints only go with runtime type static; a ${svc.runtime.type} service gets its endpoints from the instances teal starts: remove ${color}`,
+        });
+      }
+    }
+  });
 
 export const proxySchema = z.strictObject({
   listen: hostPort.default("0.0.0.0:8080"),
@@ -120,4 +245,14 @@ export const configSchema = z.strictObject({
 export type TealConfig = z.infer<typeof configSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
+export type HealthConfig = z.infer<typeof healthSchema>;
+export type DeploymentConfig = z.infer<typeof deploymentSchema>;
+export type SmokeCheckConfig = z.infer<typeof smokeCheckSchema>;
+export type RuntimeConfig = z.infer<typeof runtimeSchema>;
+export type ProcessRuntimeConfig = z.infer<typeof processRuntimeSchema>;
+
+/** The health check a service runs: configured, or the defaults for a managed runtime. */
+export function effectiveHealth(svc: ServiceConfig): HealthConfig | undefined {
+  return svc.health ?? (svc.runtime.type === "static" ? undefined : healthSchema.parse({}));
+}
 export type ProxyConfig = z.infer<typeof proxySchema>;

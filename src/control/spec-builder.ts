@@ -10,7 +10,7 @@ export function serviceSpec(name: string, config: ServiceConfig, routing: Routin
     routes: config.routes,
     endpoints: { blue: config.blue, green: config.green },
     routing,
-    drainTimeoutMs: config.drainTimeoutMs,
+    drainTimeoutMs: config.deployment.drainTimeoutMs,
     pauseTimeoutMs: config.pauseTimeoutMs,
     override: config.override,
     sticky: config.sticky,

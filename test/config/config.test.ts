@@ -22,7 +22,10 @@ describe("teal.yaml validation", () => {
     );
     const web = config.services.web!;
     assert.deepEqual(web.green, []);
-    assert.equal(web.drainTimeoutMs, 30_000);
+    assert.equal(web.deployment.drainTimeoutMs, 30_000);
+    assert.equal(web.deployment.scaleDownDelayMs, 30_000);
+    assert.equal(web.runtime.type, "static");
+    assert.equal(web.health, undefined);
     assert.deepEqual(web.override, { header: "x-teal-color", allowFrom: ["127.0.0.0/8", "::1/128"] });
     assert.equal(config.admin.listen, "127.0.0.1:7070");
   });
@@ -30,8 +33,8 @@ describe("teal.yaml validation", () => {
   const cases: [string, string, string][] = [
     [
       "a negative timeout",
-      "services:\n  web:\n    routes: [{path: /}]\n    drainTimeoutMs: -5\n",
-      "services.web.drainTimeoutMs: must be > 0",
+      "services:\n  web:\n    routes: [{path: /}]\n    deployment: { drainTimeoutMs: -5 }\n",
+      "services.web.deployment.drainTimeoutMs: must be > 0",
     ],
     [
       "a fractional timeout",
@@ -89,7 +92,7 @@ describe("teal.yaml validation", () => {
 
   it("reports every problem at once, not just the first", () => {
     assert.equal(
-      problems("proxy:\n  listen: x\nservices:\n  web:\n    routes: []\n    drainTimeoutMs: 0\n").length,
+      problems("proxy:\n  listen: x\nservices:\n  web:\n    routes: []\n    pauseTimeoutMs: 0\n").length,
       3,
     );
   });

@@ -9,7 +9,7 @@ import { get } from "../support/http.ts";
 import { runCli, startTeal, type TealProcess, tempDir, webServiceConfig } from "../support/teal-process.ts";
 
 const configFor = (blue: Backend, green: Backend) =>
-  webServiceConfig(blue, green, { service: "    drainTimeoutMs: 2000" });
+  webServiceConfig(blue, green, { service: "    deployment: { drainTimeoutMs: 2000 }" });
 
 describe("teal CLI against a running server", () => {
   let blue: Backend;
@@ -123,14 +123,14 @@ describe("teal validate and server start-up errors", () => {
     const bad = join(dir.path, "bad.yaml");
     const { writeFile } = await import("node:fs/promises");
     await writeFile(good, "services:\n  web:\n    routes: [{path: /}]\n    blue: [http://127.0.0.1:9001]\n");
-    await writeFile(bad, "services:\n  web:\n    routes: [{path: /}]\n    drainTimeoutMs: -1\n");
+    await writeFile(bad, "services:\n  web:\n    routes: [{path: /}]\n    deployment: { drainTimeoutMs: -1 }\n");
     const ok = await runCli(["validate", "--config", good]);
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /valid \(1 service: web\)/);
     for (const command of ["validate", "server"]) {
       const r = await runCli([command, "--config", bad, "--data-dir", dir.path]);
       assert.equal(r.code, 2, `${command}: ${r.stderr}`);
-      assert.match(r.stderr, /services\.web\.drainTimeoutMs: must be > 0/);
+      assert.match(r.stderr, /services\.web\.deployment\.drainTimeoutMs: must be > 0/);
       assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/);
     }
     const busy = createServer().listen(0, "127.0.0.1");
