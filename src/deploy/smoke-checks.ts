@@ -1,0 +1,218 @@
+/** Smoke checks: the last proof, after health, that a new color works before it gets traffic. */
+
+import { spawn } from "node:child_process";
+import type { SmokeCheckConfig } from "../config/schema.ts";
+import { requestOnce } from "../health/request-once.ts";
+
+export interface SmokeTarget {
+  readonly service: string;
+  readonly color: string;
+  readonly version: string;
+  /** Every instance of the new color, http://host:port. */
+  readonly urls: readonly string[];
+  /** Working directory for command checks. */
+  readonly cwd: string;
+}
+
+export interface SmokeResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  /** One line for people: "GET /api/ping on http://127.0.0.1:4001: 200", "exit code 3". */
+  readonly detail: string;
+  /** Command checks: the last lines of combined stdout and stderr. */
+  readonly output?: string[];
+}
+
+export interface SmokeReport {
+  readonly ok: boolean;
+  /** Only the checks that ran: the run stops at the first failure. */
+  readonly results: SmokeResult[];
+}
+
+/** Response bodies are searched for expectBody within their first this-many bytes. */
+const MAX_SMOKE_BODY_BYTES = 1024 * 1024;
+const OUTPUT_LINES = 20;
+/** A single output line is cut at this many characters. */
+const MAX_LINE_CHARS = 2_000;
+
+/**
+ * Runs checks in order and stops at the first failure. An http check asks every instance; a
+ * command check runs once. Rejects only with the signal's reason when aborted (after killing any
+ * running command).
+ */
+export async function runSmokeChecks(
+  checks: readonly SmokeCheckConfig[],
+  target: SmokeTarget,
+  signal?: AbortSignal,
+): Promise<SmokeReport> {
+  const results: SmokeResult[] = [];
+  for (const check of checks) {
+    signal?.throwIfAborted();
+    const startedMs = performance.now();
+    const outcome =
+      "http" in check
+        ? await runHttpCheck(check, target, signal)
+        : await runCommandCheck(check, target, signal);
+    signal?.throwIfAborted();
+    const name = check.name ?? defaultName(check);
+    results.push({ name, ...outcome, durationMs: Math.round(performance.now() - startedMs) });
+    if (!outcome.ok) return { ok: false, results };
+  }
+  return { ok: true, results };
+}
+
+type HttpCheck = Extract<SmokeCheckConfig, { http: unknown }>;
+type CommandCheck = Extract<SmokeCheckConfig, { command: unknown }>;
+type CheckOutcome = Omit<SmokeResult, "name" | "durationMs">;
+
+function defaultName(check: SmokeCheckConfig): string {
+  if ("http" in check) return `${check.http.method} ${check.http.path}`;
+  return typeof check.command === "string" ? check.command : check.command.join(" ");
+}
+
+async function runHttpCheck(
+  check: HttpCheck,
+  target: SmokeTarget,
+  signal?: AbortSignal,
+): Promise<CheckOutcome> {
+  const { method, path } = check.http;
+  if (target.urls.length === 0) return { ok: false, detail: `${method} ${path}: no instances to check` };
+  // Every instance at once; the report names the first failing one in instance order.
+  const answers = await Promise.all(target.urls.map((url) => askInstance(check, url, signal)));
+  const failed = answers.find((answer) => !answer.ok);
+  const lines = failed ? [failed] : answers;
+  return { ok: !failed, detail: lines.map((a) => `${method} ${path} on ${a.url}: ${a.text}`).join("; ") };
+}
+
+async function askInstance(
+  check: HttpCheck,
+  url: string,
+  signal?: AbortSignal,
+): Promise<{ url: string; ok: boolean; text: string }> {
+  const { method, path, headers, body, expectStatus, expectBody } = check.http;
+  const result = await requestOnce(`${url.replace(/\/+$/, "")}${path}`, {
+    method,
+    headers,
+    body,
+    timeoutMs: check.timeoutMs,
+    maxBodyBytes: MAX_SMOKE_BODY_BYTES,
+    signal,
+  });
+  if (!result.ok) return { url, ok: false, text: result.reason };
+  const { status, body: received } = result.reply;
+  if (!expectStatus.includes(status)) {
+    return { url, ok: false, text: `status ${status} (expected ${expectStatus.join(" or ")})` };
+  }
+  if (expectBody !== undefined && !received.toString("utf8").includes(expectBody)) {
+    return { url, ok: false, text: `body does not contain ${JSON.stringify(expectBody)}` };
+  }
+  return { url, ok: true, text: String(status) };
+}
+
+/** The command's environment: teal's own minus its API token, plus where the new color answers. */
+function commandEnv(target: SmokeTarget): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.TEAL_TOKEN;
+  return {
+    ...env,
+    TEAL_URL: target.urls[0] ?? "",
+    TEAL_URLS: target.urls.join(" "),
+    TEAL_SERVICE: target.service,
+    TEAL_COLOR: target.color,
+    TEAL_VERSION: target.version,
+  };
+}
+
+function runCommandCheck(
+  check: CommandCheck,
+  target: SmokeTarget,
+  signal?: AbortSignal,
+): Promise<CheckOutcome> {
+  const [file, ...args] =
+    typeof check.command === "string" ? ["/bin/sh", "-c", check.command] : check.command;
+  const tail = new OutputTail(OUTPUT_LINES);
+  return new Promise((resolve) => {
+    // Its own process group, so a timeout kills the command and everything it started.
+    const child = spawn(file!, args, {
+      cwd: target.cwd,
+      env: commandEnv(target),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let ending: CheckOutcome | undefined;
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // ESRCH: the group is already gone.
+      }
+    };
+    const finish = (outcome: CheckOutcome) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      resolve({ ...outcome, output: tail.lines() });
+    };
+    // On timeout or abort the pipes may be held by a process outside the group: stop reading them.
+    const cutShort = (outcome: CheckOutcome) => {
+      ending ??= outcome;
+      killGroup();
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+    const timer = setTimeout(
+      () => cutShort({ ok: false, detail: `timed out after ${check.timeoutMs} ms` }),
+      check.timeoutMs,
+    );
+    const onAbort = () => cutShort({ ok: false, detail: "aborted" });
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    child.stdout.on("data", (chunk: Buffer) => tail.write("stdout", chunk));
+    child.stderr.on("data", (chunk: Buffer) => tail.write("stderr", chunk));
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      ending ??= { ok: false, detail: `could not run ${file}: ${err.code ?? err.message}` };
+    });
+    // The check is over when its main process exits; leftovers in its group are killed too.
+    child.on("exit", () => killGroup());
+    child.on("close", (code, exitSignal) => {
+      tail.flush();
+      if (ending) return finish(ending);
+      if (code === 0) return finish({ ok: true, detail: "exit code 0" });
+      finish({ ok: false, detail: code !== null ? `exit code ${code}` : `killed by ${exitSignal}` });
+    });
+  });
+}
+
+/** The last lines of a child's combined stdout and stderr, without holding all of it. */
+class OutputTail {
+  readonly #max: number;
+  readonly #lines: string[] = [];
+  readonly #partial = { stdout: "", stderr: "" };
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  write(stream: "stdout" | "stderr", chunk: Buffer): void {
+    const parts = (this.#partial[stream] + chunk.toString("utf8")).split("\n");
+    this.#partial[stream] = parts.pop()!.slice(0, MAX_LINE_CHARS);
+    for (const line of parts.slice(-this.#max)) this.#push(line);
+  }
+
+  flush(): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      if (this.#partial[stream] !== "") this.#push(this.#partial[stream]);
+      this.#partial[stream] = "";
+    }
+  }
+
+  lines(): string[] {
+    return [...this.#lines];
+  }
+
+  #push(line: string): void {
+    this.#lines.push(line.replace(/\r$/, "").slice(0, MAX_LINE_CHARS));
+    if (this.#lines.length > this.#max) this.#lines.shift();
+  }
+}
