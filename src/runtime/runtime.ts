@@ -57,5 +57,8 @@ export interface InstanceHandle {
    * Sends `signal` to the instance's whole process group, waits up to timeoutMs for it to exit,
    * then SIGKILLs the group. Resolves when it is gone; idempotent.
    */
-  stop(signal: NodeJS.Signals, timeoutMs: number): Promise<{ readonly forced: boolean; readonly exit: InstanceExit }>;
+  stop(
+    signal: NodeJS.Signals,
+    timeoutMs: number,
+  ): Promise<{ readonly forced: boolean; readonly exit: InstanceExit }>;
 }

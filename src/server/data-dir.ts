@@ -4,10 +4,10 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { TealError } from "../domain/errors.ts";
+import { isAlive } from "../runtime/process/proc-info.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 
 export interface ServerInfo {
@@ -81,19 +81,5 @@ export class DataDir {
 
   async clearServerInfo(): Promise<void> {
     await rm(this.serverInfoPath, { force: true });
-  }
-}
-
-/** True for a running process; a zombie (killed, not yet reaped) does not count. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {}
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
