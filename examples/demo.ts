@@ -1,7 +1,7 @@
 /**
- * `npm run demo`: a blue-green switch you can watch. Starts the example app as v1 (blue) and v2
- * (green), teal in front of them, a keep-alive load loop through teal, switches blue -> green
- * -> blue -> green through the CLI while the load runs, and prints what the clients saw.
+ * `npm run demo`: a blue-green deployment you can watch. Starts `teal server` with the example
+ * app as a managed service, deploys v1 (it lands on blue), starts a keep-alive load loop through
+ * teal, deploys v2 to green with the CLI while the load runs, and prints what the clients saw.
  */
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -16,7 +16,8 @@ import { createColors } from "picocolors";
 import { Agent, request } from "undici";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const bin = join(root, "bin/teal.js");
+// The sources through tsx, never a possibly stale dist/ build.
+const teal = ["--import", "tsx", join(root, "src/cli/main.ts")];
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), "teal-demo-"));
 const pc = createColors(process.stdout.isTTY === true && !("NO_COLOR" in process.env));
@@ -43,26 +44,38 @@ async function startUntil(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp):
 }
 
 function cli(...args: string[]): string {
-  return execFileSync(process.execPath, [bin, ...args, "--data-dir", dir], { encoding: "utf8" }).trim();
+  return execFileSync(process.execPath, [...teal, ...args, "--data-dir", dir], { encoding: "utf8" }).trim();
+}
+
+function cliLive(...args: string[]): Promise<number> {
+  const child = spawn(process.execPath, [...teal, ...args, "--data-dir", dir], { stdio: "inherit" });
+  return once(child, "exit").then(([code]) => code as number);
 }
 
 async function main(): Promise<void> {
-  const [bluePort, greenPort, proxyPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const proxyPort = await freePort();
   const app = join(root, "examples/app.mjs");
-  await startUntil([app], { PORT: String(bluePort), TEAL_COLOR: "blue", TEAL_VERSION: "v1" }, /listening/);
-  await startUntil([app], { PORT: String(greenPort), TEAL_COLOR: "green", TEAL_VERSION: "v2" }, /listening/);
-  say(`example app v1 on blue (:${bluePort}), v2 on green (:${greenPort})`);
   const config = join(dir, "teal.yaml");
   writeFileSync(
     config,
-    `proxy: { listen: "127.0.0.1:${proxyPort}", accessLog: false }\nadmin: { listen: "127.0.0.1:0" }\nservices:\n  hello:\n    routes: [{ path: / }]\n    blue: [http://127.0.0.1:${bluePort}]\n    green: [http://127.0.0.1:${greenPort}]\n`,
+    `proxy: { listen: "127.0.0.1:${proxyPort}", accessLog: false }
+admin: { listen: "127.0.0.1:0" }
+services:
+  hello:
+    routes: [{ path: / }]
+    runtime: { type: process, command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(app)}] }
+    health: { intervalMs: 200, versionField: version }
+    deployment: { scaleDownDelayMs: 30000 }
+`,
   );
   await startUntil(
-    [bin, "server", "--config", config, "--data-dir", dir],
+    [...teal, "server", "--config", config, "--data-dir", dir],
     { TEAL_LOG_FORMAT: "json" },
     /teal listening/,
   );
-  say(`teal proxy on http://127.0.0.1:${proxyPort}\n${cli("status")}`);
+  say(`teal server: proxy on http://127.0.0.1:${proxyPort}, the example app as service "hello"`);
+  say("teal deploy hello --version v1");
+  if ((await cliLive("deploy", "hello", "--version", "v1")) !== 0) throw new Error("deploying v1 failed");
 
   const agent = new Agent({ connections: 20 });
   const seen = new Map<string, number>();
@@ -81,20 +94,21 @@ async function main(): Promise<void> {
       }
     }
   };
-  say("load loop: 20 keep-alive clients");
+  say("load loop: 20 keep-alive clients through teal");
   const load = Promise.all(Array.from({ length: 20 }, worker));
-  for (const to of ["green", "blue", "green"]) {
-    await new Promise((r) => setTimeout(r, 1500));
-    say(`teal switch hello --to ${to}\n${cli("switch", "hello", "--to", to)}`);
-  }
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 1000));
+  say("teal deploy hello --version v2   (while the load runs)");
+  const deployed = await cliLive("deploy", "hello", "--version", "v2");
+  await new Promise((r) => setTimeout(r, 1000));
   running = false;
   await load;
   await agent.close();
+  say(`teal status\n${cli("status")}`);
   const total = [...seen.values()].reduce((a, b) => a + b, 0) + failed;
   say(`what the clients saw: ${[...seen].map(([k, n]) => `${n} × ${k}`).join(", ")}`);
   say(failed === 0 ? pc.green(`${total} requests, 0 failed`) : pc.red(`${total} requests, ${failed} failed`));
-  process.exitCode = failed === 0 ? 0 : 1;
+  say("teal rollback hello would switch back to v1 at once: blue stays warm for 30 s");
+  process.exitCode = failed === 0 && deployed === 0 ? 0 : 1;
 }
 
 try {

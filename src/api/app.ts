@@ -3,16 +3,23 @@
 import { Hono } from "hono";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
+import type { Deployer } from "../deploy/deployer.ts";
+import type { Deployment } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
 import { requireToken } from "./auth.ts";
 import { errorResponse } from "./errors.ts";
 import { prometheusText } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
+import { deploymentRoutes } from "./routes/deployments.ts";
+import { logRoutes } from "./routes/logs.ts";
 import { routingRoutes } from "./routes/routing.ts";
 import { statusView } from "./status-view.ts";
 
 export interface AdminApiOptions {
   readonly controller: RoutingController;
+  readonly deployer: Deployer;
+  /** Where instances' output is captured (for GET …/logs). */
+  readonly logDir: string;
   readonly dataPlane: DataPlanePort;
   readonly token: string;
   readonly proxyAddress: () => string;
@@ -21,7 +28,7 @@ export interface AdminApiOptions {
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {
-  const { controller, dataPlane } = options;
+  const { controller, dataPlane, deployer } = options;
   const app = new Hono();
   const auth = requireToken(options.token);
 
@@ -40,29 +47,32 @@ export function createAdminApp(options: AdminApiOptions): Hono {
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
   app.use("/v1/*", auth);
-  app.get("/v1/status", async (c) =>
-    c.json(
-      statusView(
-        controller.config,
-        (s) => controller.routing(s),
-        await dataPlane.status(),
-        options.proxyAddress(),
-        controller.generation,
-      ),
-    ),
-  );
+  const status = async () => {
+    const deployments = new Map<string, Deployment>();
+    for (const name of Object.keys(controller.config.services)) {
+      const { runningSeq } = deployer.view(name);
+      const all = await deployer.journal.repository.list(name);
+      const d = all.find((t) => t.value.seq === runningSeq) ?? all.at(-1);
+      if (d) deployments.set(name, d.value);
+    }
+    return statusView({
+      config: controller.config,
+      routing: (s) => controller.routing(s),
+      runtime: await dataPlane.status(),
+      deploy: (s) => deployer.view(s),
+      deployments,
+      proxy: options.proxyAddress(),
+      generation: controller.generation,
+    });
+  };
+  app.get("/v1/status", async (c) => c.json(await status()));
   app.get("/v1/services/:name", async (c) => {
     const name = c.req.param("name");
     controller.routing(name);
-    const view = statusView(
-      controller.config,
-      (s) => controller.routing(s),
-      await dataPlane.status(),
-      options.proxyAddress(),
-      controller.generation,
-    );
-    return c.json(view.services.find((s) => s.name === name));
+    return c.json((await status()).services.find((s) => s.name === name));
   });
   app.route("/v1/services", routingRoutes(controller, dataPlane));
+  app.route("/v1/services", deploymentRoutes(deployer));
+  app.route("/v1/services", logRoutes(deployer, options.logDir));
   return app;
 }

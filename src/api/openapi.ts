@@ -6,9 +6,15 @@ const errors = {
   "400": { description: "Invalid input; the message names the field", ...json(error) },
   "401": { description: "Missing or wrong token", ...json(error) },
   "404": { description: "Unknown service", ...json(error) },
-  "409": { description: "Refused in the current state", ...json(error) },
+  "409": {
+    description: "Refused in the current state (e.g. DEPLOYMENT_RUNNING, NOT_HEALTHY)",
+    ...json(error),
+  },
+  "422": { description: "Cannot be done for this service (e.g. UNSUPPORTED runtime)", ...json(error) },
 };
 const service = { name: "name", in: "path", required: true, schema: { type: "string" } };
+const seq = { name: "seq", in: "path", required: true, schema: { type: "integer", minimum: 1 } };
+const deployment = { $ref: "#/components/schemas/Deployment" };
 const command = (summary: string, body?: object) => ({
   post: {
     summary,
@@ -50,6 +56,39 @@ export const openApiDocument = {
           maintenance: { type: "boolean" },
         },
       },
+      Deployment: {
+        type: "object",
+        description: "One deployment, with every event that explains it",
+        properties: {
+          service: { type: "string" },
+          seq: { type: "integer", description: "1, 2, 3… per service" },
+          kind: { enum: ["deploy", "rollback"] },
+          version: { type: "string" },
+          color: { enum: ["blue", "green"] },
+          from: { type: "object", properties: { color: {}, version: {}, seq: {} } },
+          phase: { enum: ["starting", "health", "smoke", "switching", "draining", "finished"] },
+          outcome: { enum: ["running", "succeeded", "failed", "rolled_back"] },
+          reason: { type: ["string", "null"] },
+          rollbackOf: { type: ["integer", "null"] },
+          rolledBackBy: { type: ["integer", "null"] },
+          actor: { type: "string" },
+          startedAt: { type: "string", format: "date-time" },
+          finishedAt: { type: ["string", "null"], format: "date-time" },
+          events: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                at: { type: "string", format: "date-time" },
+                type: { type: "string" },
+                message: { type: "string" },
+                actor: { type: "string" },
+                data: { type: "object" },
+              },
+            },
+          },
+        },
+      },
       RoutingResult: {
         type: "object",
         properties: {
@@ -77,13 +116,87 @@ export const openApiDocument = {
     },
     "/v1/services/{name}/switch": command("Send all traffic to one color (default: the other one)", {
       type: "object",
-      properties: { to: { enum: ["blue", "green"] }, waitForDrain: { type: "boolean" } },
+      properties: {
+        to: { enum: ["blue", "green"] },
+        waitForDrain: { type: "boolean" },
+        force: { type: "boolean", description: "switch even if the target color is not healthy" },
+      },
     }),
     "/v1/services/{name}/split": command("Set the share of traffic that goes to green", {
       type: "object",
       required: ["greenPercent"],
-      properties: { greenPercent: { type: "integer", minimum: 0, maximum: 100 } },
+      properties: { greenPercent: { type: "integer", minimum: 0, maximum: 100 }, force: { type: "boolean" } },
     }),
+    "/v1/services/{name}/deployments": {
+      post: {
+        summary: "Deploy a version to the idle color (runs in the background; follow …/events)",
+        parameters: [service],
+        requestBody: {
+          required: true,
+          ...json({
+            type: "object",
+            required: ["version"],
+            properties: {
+              version: { type: "string" },
+              command: { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
+              env: { type: "object", additionalProperties: { type: "string" } },
+            },
+          }),
+        },
+        responses: {
+          "202": { description: "Accepted", ...json({ properties: { deployment: deployment } }) },
+          ...errors,
+        },
+      },
+      get: {
+        summary: "The service's deployments, newest first",
+        parameters: [service, { name: "limit", in: "query", schema: { type: "integer", minimum: 1 } }],
+        responses: {
+          "200": {
+            description: "History",
+            ...json({ properties: { deployments: { type: "array", items: deployment } } }),
+          },
+          ...errors,
+        },
+      },
+    },
+    "/v1/services/{name}/deployments/{seq}": {
+      get: {
+        summary: "One deployment",
+        parameters: [service, seq],
+        responses: { "200": { description: "The deployment", ...json(deployment) }, ...errors },
+      },
+    },
+    "/v1/services/{name}/deployments/{seq}/events": {
+      get: {
+        summary:
+          "Server-Sent Events: every event so far (event: event), then live ones, then event: end with the record",
+        parameters: [service, seq],
+        responses: { "200": { description: "text/event-stream" }, ...errors },
+      },
+    },
+    "/v1/services/{name}/rollback": {
+      post: {
+        summary: "Back to the previous version: a switch while it is warm, else a redeploy",
+        parameters: [service],
+        responses: {
+          "202": { description: "Accepted", ...json({ properties: { deployment: deployment } }) },
+          ...errors,
+        },
+      },
+    },
+    "/v1/services/{name}/logs": {
+      get: {
+        summary: "The instances' captured output (text); follow=true keeps streaming",
+        parameters: [
+          service,
+          { name: "color", in: "query", schema: { enum: ["blue", "green"] } },
+          { name: "lines", in: "query", schema: { type: "integer", minimum: 0 } },
+          { name: "follow", in: "query", schema: { type: "boolean" } },
+        ],
+        responses: { "200": { description: "text/plain" }, ...errors },
+      },
+    },
     "/v1/services/{name}/pause": command("Hold new requests until resume (or the pause timeout)"),
     "/v1/services/{name}/resume": command("Release held requests in order"),
     "/v1/services/{name}/maintenance": command("Serve a 503 maintenance page, or stop doing so", {

@@ -1,7 +1,9 @@
 /** The status document served by GET /v1/status and rendered by `teal status`. */
 
 import type { TealConfig } from "../config/schema.ts";
-import type { Color } from "../domain/color.ts";
+import type { ServiceDeployView } from "../deploy/deployer.ts";
+import { COLORS, type Color } from "../domain/color.ts";
+import type { Deployment } from "../domain/deployment.ts";
 import { quantileMs } from "../domain/latency-histogram.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
 import type { ColorStatsSnapshot } from "../proxy/color-stats.ts";
@@ -19,8 +21,27 @@ export interface TrafficView {
   readonly p99Ms: number | null;
 }
 
+/** The deployment facts `teal status` shows: the running one, or else the last one. */
+export interface DeploymentSummary {
+  readonly seq: number;
+  readonly kind: Deployment["kind"];
+  readonly version: string;
+  readonly color: Color;
+  readonly phase: Deployment["phase"];
+  readonly outcome: Deployment["outcome"];
+  readonly reason: string | null;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+}
+
 export interface ServiceStatusView {
   readonly name: string;
+  readonly runtime: string;
+  /** What runs on each color: version, state, instances with health. */
+  readonly colors: ServiceDeployView["colors"];
+  readonly deployment: DeploymentSummary | null;
+  /** Problems an operator must see at once, e.g. a live color with no running instance. */
+  readonly alerts: string[];
   readonly routing: RoutingState;
   readonly weights: Record<Color, number>;
   readonly routes: TealConfig["services"][string]["routes"];
@@ -36,13 +57,19 @@ export interface StatusView {
   readonly services: ServiceStatusView[];
 }
 
-export function statusView(
-  config: TealConfig,
-  routing: (service: string) => RoutingState,
-  runtime: readonly ServiceRuntimeStatus[],
-  proxy: string,
-  generation: number,
-): StatusView {
+export interface StatusSources {
+  readonly config: TealConfig;
+  readonly routing: (service: string) => RoutingState;
+  readonly runtime: readonly ServiceRuntimeStatus[];
+  readonly deploy: (service: string) => ServiceDeployView;
+  /** The running deployment of each service, or its last one. */
+  readonly deployments: ReadonlyMap<string, Deployment>;
+  readonly proxy: string;
+  readonly generation: number;
+}
+
+export function statusView(src: StatusSources): StatusView {
+  const { config, routing, runtime, proxy, generation } = src;
   const byName = new Map(runtime.map((r) => [r.service, r]));
   return {
     proxy,
@@ -50,8 +77,14 @@ export function statusView(
     services: Object.entries(config.services).map(([name, svc]) => {
       const state = routing(name);
       const rt = byName.get(name);
+      const deploy = src.deploy(name);
+      const d = src.deployments.get(name);
       return {
         name,
+        runtime: deploy.runtime,
+        colors: deploy.colors,
+        deployment: d ? summary(d) : null,
+        alerts: alerts(name, state, deploy),
         routing: state,
         weights: { blue: weightOf(state, "blue"), green: weightOf(state, "green") },
         routes: svc.routes,
@@ -62,6 +95,25 @@ export function statusView(
       };
     }),
   };
+}
+
+function summary(d: Deployment): DeploymentSummary {
+  const { seq, kind, version, color, phase, outcome, reason, startedAt, finishedAt } = d;
+  return { seq, kind, version, color, phase, outcome, reason, startedAt, finishedAt };
+}
+
+function alerts(name: string, state: RoutingState, deploy: ServiceDeployView): string[] {
+  const out: string[] = [];
+  for (const color of COLORS) {
+    if (weightOf(state, color) === 0 || deploy.runtime === "static") continue;
+    const instances = deploy.colors[color].instances;
+    if (instances.length === 0 || instances.every((i) => !i.alive)) {
+      out.push(`LIVE COLOR DOWN: ${name} sends traffic to ${color}, which has no running instance`);
+    } else if (!deploy.colors[color].ready) {
+      out.push(`${name} ${color} carries traffic but is not healthy: ${deploy.colors[color].notReadyReason}`);
+    }
+  }
+  return out;
 }
 
 function trafficView(s: ColorStatsSnapshot | undefined): TrafficView {

@@ -19,10 +19,20 @@ export class AdminClient {
     return this.#request<T>("POST", path, body);
   }
 
+  /** A streaming GET (event stream, log follow); non-2xx answers throw like any other call. */
+  async stream(path: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.#fetch("GET", path);
+    if (!res.ok || !res.body) await this.#parse(res, path);
+    return res.body!;
+  }
+
   async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+    return this.#parse<T>(await this.#fetch(method, path, body), path);
+  }
+
+  async #fetch(method: string, path: string, body?: unknown): Promise<Response> {
     try {
-      res = await fetch(this.baseUrl + path, {
+      return await fetch(this.baseUrl + path, {
         method,
         headers: {
           "user-agent": "teal-cli/1",
@@ -37,6 +47,9 @@ export class AdminClient {
         `cannot reach the teal server at ${this.baseUrl} (${causeOf(err)}); is 'teal server' running? Use --admin URL or --data-dir to point at it`,
       );
     }
+  }
+
+  async #parse<T>(res: Response, path: string): Promise<T> {
     const text = await res.text();
     let json: unknown;
     try {

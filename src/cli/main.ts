@@ -2,6 +2,9 @@
 /** The `teal` command line. Every command but `server` and `validate` talks to the admin API. */
 
 import { Command, CommanderError } from "commander";
+import { deployCommand, rollbackCommand } from "./commands/deploy.ts";
+import { historyCommand } from "./commands/history.ts";
+import { logsCommand } from "./commands/logs.ts";
 import { maintenanceCommand, simpleCommand, splitCommand, switchCommand } from "./commands/routing.ts";
 import { serverCommand } from "./commands/server.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -9,9 +12,10 @@ import { validateCommand } from "./commands/validate.ts";
 import type { GlobalOptions } from "./context.ts";
 import { EXIT, report } from "./output.ts";
 
+const VERSION = "0.1.0";
+
 const program = new Command("teal")
   .description("Zero-downtime blue-green and canary deployments for self-hosted services")
-  .version("0.1.0")
   .option("-c, --config <file>", "config file (default: ./teal.yaml, or $TEAL_CONFIG)")
   .option("-d, --data-dir <dir>", "state directory (default: config dataDir, $TEAL_DATA_DIR or ./.teal)")
   .option("--admin <url>", "admin API of a running server (default: from <data-dir>/server.json)")
@@ -41,9 +45,49 @@ program
   .description("show every service: live color, split, endpoints, drains, traffic")
   .action(run(async (_o: unknown, cmd: Command) => statusCommand(globals(cmd))));
 program
+  .command("deploy <service>")
+  .description(
+    "start a version on the idle color, prove it healthy, switch traffic to it, keep the old one warm",
+  )
+  .requiredOption("--version <version>", "the version label to deploy, e.g. v2 (passed as TEAL_VERSION)")
+  .option("--command <command>", "run this command line instead of the configured one")
+  .option("--env <KEY=VALUE...>", "extra environment for the new instances (repeatable)")
+  .option("--no-wait", "return once the deployment is accepted instead of following it")
+  .addHelpText("after", "\nExit status: 0 when the new version is live, 1 when the deployment failed.")
+  .action(
+    run(async (service: string, _o: unknown, cmd: Command) => deployCommand(service, globals(cmd) as never)),
+  );
+program
+  .command("rollback <service>")
+  .description("go back to the previous version: at once while it is warm, else by redeploying it")
+  .option("--no-wait", "return once the rollback is accepted instead of following it")
+  .action(
+    run(async (service: string, _o: unknown, cmd: Command) =>
+      rollbackCommand(service, globals(cmd) as never),
+    ),
+  );
+program
+  .command("history <service>")
+  .description("list the service's deployments, newest first, with their events")
+  .option("--limit <n>", "how many deployments", "20")
+  .option("--no-events", "one line per deployment")
+  .action(
+    run(async (service: string, _o: unknown, cmd: Command) => historyCommand(service, globals(cmd) as never)),
+  );
+program
+  .command("logs <service>")
+  .description("show the output of the service's instances")
+  .option("--color <color>", "only blue or only green")
+  .option("-n, --lines <n>", "lines from the end of each instance's log", "100")
+  .option("-f, --follow", "keep printing new output until interrupted")
+  .action(
+    run(async (service: string, _o: unknown, cmd: Command) => logsCommand(service, globals(cmd) as never)),
+  );
+program
   .command("switch <service>")
   .description("send all traffic to one color (default: the other one), then wait for the old one to drain")
   .option("--to <color>", "blue or green")
+  .option("--force", "switch even if the target color is not healthy")
   .option("--no-wait", "return as soon as the switch is in force, without waiting for the drain")
   .action(
     run(async (service: string, _o: unknown, cmd: Command) => switchCommand(service, globals(cmd) as never)),
@@ -52,6 +96,7 @@ program
   .command("split <service>")
   .description("send a share of traffic to green and the rest to blue")
   .requiredOption("--green <percent>", "0..100")
+  .option("--force", "even if a color that gets traffic is not healthy")
   .action(
     run(async (service: string, _o: unknown, cmd: Command) => splitCommand(service, globals(cmd) as never)),
   );
@@ -76,8 +121,13 @@ program
     ),
   );
 
+// Not commander's .version(): it would take `teal deploy web --version v2` for itself.
+program.addHelpText("after", "\n  -V, --version          print teal's version (as the only argument)");
+const onlyArg = process.argv.length === 3 ? process.argv[2] : undefined;
+
 try {
-  await program.parseAsync(process.argv);
+  if (onlyArg === "--version" || onlyArg === "-V") process.stdout.write(`${VERSION}\n`);
+  else await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
     exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -80,7 +80,11 @@ export const envSchema = z.record(
   z.union([z.string(), z.number(), z.boolean()]).transform(String),
 );
 
-const statusCode = z.number().int().min(100, "must be an HTTP status 100..599").max(599, "must be an HTTP status 100..599");
+const statusCode = z
+  .number()
+  .int()
+  .min(100, "must be an HTTP status 100..599")
+  .max(599, "must be an HTTP status 100..599");
 
 export const healthSchema = z.strictObject({
   path: z.string().startsWith("/", "must start with /").default("/health"),
@@ -100,7 +104,10 @@ export const healthSchema = z.strictObject({
    */
   versionField: z
     .string()
-    .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, "must be a dotted field path like version or build.version")
+    .regex(
+      /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/,
+      "must be a dotted field path like version or build.version",
+    )
     .optional(),
 });
 
@@ -137,7 +144,11 @@ export const deploymentSchema = z.strictObject({
   /** How long the old color's in-flight requests get after a switch. */
   drainTimeoutMs: positiveMs.default(30_000),
   /** How long the previous color stays running after a switch, for an instant rollback. */
-  scaleDownDelayMs: z.number().int("must be a whole number of milliseconds").min(0, "must be >= 0").default(30_000),
+  scaleDownDelayMs: z
+    .number()
+    .int("must be a whole number of milliseconds")
+    .min(0, "must be >= 0")
+    .default(30_000),
   smoke: z.array(smokeCheckSchema).default([]),
 });
 
@@ -151,7 +162,11 @@ export const processRuntimeSchema = z.strictObject({
   stopSignal: z.enum(["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2"]).default("SIGTERM"),
   stopTimeoutMs: positiveMs.default(10_000),
   /** Each instance's captured output is rotated past this size (one old file is kept). */
-  logMaxBytes: z.number().int().min(4096).default(10 * 1024 * 1024),
+  logMaxBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(10 * 1024 * 1024),
 });
 
 /** Built by a later version; declared so that configs can be written and validated now. */

@@ -1,8 +1,8 @@
 /** Waits until a color's drain has finished in every proxy process (bounded by its deadline). */
 
-import type { DataPlanePort } from "../../control/data-plane-port.ts";
-import type { Color } from "../../domain/color.ts";
-import type { DrainReport } from "../../proxy/drain.ts";
+import type { Color } from "../domain/color.ts";
+import type { DrainReport } from "../proxy/drain.ts";
+import type { DataPlanePort } from "./data-plane-port.ts";
 
 const POLL_MS = 20;
 

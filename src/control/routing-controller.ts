@@ -7,12 +7,12 @@
  */
 
 import type { TealConfig } from "../config/schema.ts";
-import type { Color } from "../domain/color.ts";
+import { COLORS, type Color } from "../domain/color.ts";
 import { TealError } from "../domain/errors.ts";
 import { applyRoutingCommand, type RoutingCommand, type RoutingState, weightOf } from "../domain/routing.ts";
 import type { DataPlanePort } from "./data-plane-port.ts";
 import type { RoutingRepository } from "./routing-repository.ts";
-import { buildSpec } from "./spec-builder.ts";
+import { buildSpec, type EndpointSource, staticEndpoints } from "./spec-builder.ts";
 
 export interface RoutingChange {
   readonly service: string;
@@ -25,12 +25,27 @@ export interface RoutingControllerOptions {
   readonly config: TealConfig;
   readonly repository: RoutingRepository;
   readonly dataPlane: DataPlanePort;
+  /** Where each color runs; default: the config's static endpoints. */
+  readonly endpoints?: EndpointSource;
+  /**
+   * Health gate: why a color may not receive traffic right now, or undefined if it may.
+   * Consulted for every command that gives a color traffic it did not have, unless forced.
+   */
+  readonly refuseTraffic?: (service: string, color: Color) => string | undefined;
   readonly onChange?: (change: RoutingChange & { actor: string }) => void;
   readonly onWarning?: (message: string) => void;
 }
 
+export interface CommandOptions {
+  /** Who asked: "cli", "api", "teal". */
+  readonly actor?: string;
+  /** Skip the health gate. */
+  readonly force?: boolean;
+}
+
 export class RoutingController {
   readonly #options: RoutingControllerOptions;
+  readonly #endpoints: EndpointSource;
   readonly #routing = new Map<string, RoutingState>();
   readonly #revisions = new Map<string, number>();
   #generation = 0;
@@ -38,6 +53,7 @@ export class RoutingController {
 
   constructor(options: RoutingControllerOptions) {
     this.#options = options;
+    this.#endpoints = options.endpoints ?? staticEndpoints(options.config);
   }
 
   get config(): TealConfig {
@@ -68,16 +84,27 @@ export class RoutingController {
   }
 
   /** Applies one command; resolves when it is persisted and in force in every proxy process. */
-  command(service: string, command: RoutingCommand, actor = "api"): Promise<RoutingChange> {
-    const run = this.#queue.then(() => this.#run(service, command, actor));
+  command(service: string, command: RoutingCommand, options: CommandOptions = {}): Promise<RoutingChange> {
+    return this.#serialized(() => this.#run(service, command, options));
+  }
+
+  /** Pushes a fresh spec (e.g. after instances changed ports); resolves when it is in force. */
+  refresh(): Promise<void> {
+    return this.#serialized(() => this.#push());
+  }
+
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  async #run(service: string, command: RoutingCommand, actor: string): Promise<RoutingChange> {
+  async #run(service: string, command: RoutingCommand, options: CommandOptions): Promise<RoutingChange> {
+    const actor = options.actor ?? "api";
     const before = this.routing(service);
     const after = applyRoutingCommand(before, command);
     this.#checkEndpoints(service, after);
+    if (!options.force) this.#checkHealth(service, before, after);
     const revision = await this.#options.repository.save(service, after, this.#revisions.get(service) ?? 0);
     this.#revisions.set(service, revision);
     this.#routing.set(service, after);
@@ -88,12 +115,28 @@ export class RoutingController {
   }
 
   #checkEndpoints(service: string, state: RoutingState): void {
-    const svc = this.config.services[service]!;
-    for (const color of ["blue", "green"] as const satisfies Color[]) {
-      if (weightOf(state, color) > 0 && svc[color].length === 0) {
+    const managed = this.config.services[service]!.runtime.type !== "static";
+    for (const color of COLORS) {
+      if (weightOf(state, color) > 0 && this.#endpoints(service, color).length === 0) {
         throw new TealError(
           "CONFLICT",
-          `service ${service} has no ${color} endpoints, so it cannot receive traffic: add services.${service}.${color} to the config first`,
+          managed
+            ? `service ${service} has nothing running on ${color}, so it cannot receive traffic: deploy to it first (teal deploy ${service} --version …)`
+            : `service ${service} has no ${color} endpoints, so it cannot receive traffic: add services.${service}.${color} to the config first`,
+        );
+      }
+    }
+  }
+
+  #checkHealth(service: string, before: RoutingState, after: RoutingState): void {
+    for (const color of COLORS) {
+      if (weightOf(after, color) === 0 || weightOf(before, color) > 0) continue;
+      const reason = this.#options.refuseTraffic?.(service, color);
+      if (reason !== undefined) {
+        throw new TealError(
+          "NOT_HEALTHY",
+          `refusing to send traffic of ${service} to ${color}: ${reason}; fix it, or add --force to switch anyway`,
+          { details: { service, color } },
         );
       }
     }
@@ -101,7 +144,9 @@ export class RoutingController {
 
   async #push(): Promise<void> {
     this.#generation++;
-    await this.#options.dataPlane.apply(buildSpec(this.config, this.#routing, this.#generation));
+    await this.#options.dataPlane.apply(
+      buildSpec(this.config, this.#routing, this.#generation, this.#endpoints),
+    );
   }
 }
 

@@ -1,14 +1,28 @@
 /** Turns configuration plus routing state into the data plane's spec. */
 
 import type { ServiceConfig, TealConfig } from "../config/schema.ts";
+import type { Color } from "../domain/color.ts";
 import type { RoutingState } from "../domain/routing.ts";
 import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "../proxy/spec.ts";
 
-export function serviceSpec(name: string, config: ServiceConfig, routing: RoutingState): ServiceSpec {
+/** Where a service's colors run: static endpoints from the config, or the instances teal started. */
+export type EndpointSource = (service: string, color: Color) => readonly string[];
+
+export const staticEndpoints =
+  (config: TealConfig): EndpointSource =>
+  (service, color) =>
+    config.services[service]?.[color] ?? [];
+
+export function serviceSpec(
+  name: string,
+  config: ServiceConfig,
+  routing: RoutingState,
+  endpoints: Readonly<Record<Color, readonly string[]>> = { blue: config.blue, green: config.green },
+): ServiceSpec {
   return {
     name,
     routes: config.routes,
-    endpoints: { blue: config.blue, green: config.green },
+    endpoints,
     routing,
     drainTimeoutMs: config.deployment.drainTimeoutMs,
     pauseTimeoutMs: config.pauseTimeoutMs,
@@ -22,11 +36,15 @@ export function buildSpec(
   config: TealConfig,
   routing: ReadonlyMap<string, RoutingState>,
   generation: number,
+  endpoints: EndpointSource = staticEndpoints(config),
 ): DataPlaneSpec {
   return {
     generation,
     services: Object.entries(config.services).map(([name, svc]) =>
-      serviceSpec(name, svc, routing.get(name)!),
+      serviceSpec(name, svc, routing.get(name)!, {
+        blue: endpoints(name, "blue"),
+        green: endpoints(name, "green"),
+      }),
     ),
   };
 }

@@ -7,7 +7,10 @@ export interface Timer {
 export interface Clock {
   /** Wall-clock milliseconds, like `Date.now()`. */
   now(): number;
-  /** Runs fn once after ms; the timer never keeps the process alive on its own. */
+  /**
+   * Runs fn once after ms. A pending timer keeps the process alive, like any pending work
+   * (waiting for an instance to exit is work); whoever starts timers cancels them on stop.
+   */
   setTimeout(fn: () => void, ms: number): Timer;
 }
 
@@ -15,7 +18,6 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
-    t.unref();
     return { cancel: () => clearTimeout(t) };
   },
 };

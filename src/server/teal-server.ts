@@ -5,6 +5,7 @@
  */
 
 import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { createAdminApp } from "../api/app.ts";
 import { splitHostPort } from "../config/listen-address.ts";
@@ -13,9 +14,11 @@ import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { RoutingController } from "../control/routing-controller.ts";
 import { RoutingRepository } from "../control/routing-repository.ts";
 import { proxySettings } from "../control/spec-builder.ts";
+import { Deployer } from "../deploy/deployer.ts";
 import { TealError } from "../domain/errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
+import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { DataDir } from "./data-dir.ts";
 
@@ -23,11 +26,22 @@ export interface TealServer {
   readonly proxyAddress: string;
   readonly adminUrl: string;
   readonly controller: RoutingController;
+  readonly deployer: Deployer;
   readonly dataPlane: DataPlanePort;
   close(): Promise<void>;
 }
 
-export async function startServer(config: TealConfig, dataDirPath: string, log: Logger): Promise<TealServer> {
+export interface StartOptions {
+  /** Relative paths in the config (a process runtime's cwd) start here; default: the current directory. */
+  readonly configDir?: string;
+}
+
+export async function startServer(
+  config: TealConfig,
+  dataDirPath: string,
+  log: Logger,
+  options: StartOptions = {},
+): Promise<TealServer> {
   const dataDir = new DataDir(dataDirPath);
   await dataDir.ensure();
   await dataDir.claim();
@@ -37,10 +51,23 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
     onError: (err) => log.error({ err }, "store error"),
   });
   const dataPlane = await createDataPlane(config, log);
+  const logDir = join(dataDir.path, "logs");
+  const deployer = new Deployer({
+    config,
+    configDir: resolve(options.configDir ?? "."),
+    store,
+    runtime: new ProcessRuntime({ logDir }),
+    dataPlane,
+    log,
+  });
+  // Instances a crashed teal left running are taken over before the proxy's first spec.
+  const lost = await deployer.adopt();
   const controller = new RoutingController({
     config,
     repository: new RoutingRepository(store),
     dataPlane,
+    endpoints: deployer.endpoints,
+    refuseTraffic: deployer.refuseTraffic,
     onChange: (c) =>
       log.info(
         { service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation },
@@ -52,11 +79,14 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
   let admin: { server: ServerType; address: string };
   try {
     await controller.start();
+    await deployer.attach(controller, lost);
     proxyAddress = await dataPlane.listen().catch((err) => {
       throw listenError(err, "proxy.listen", config.proxy.listen);
     });
     const app = createAdminApp({
       controller,
+      deployer,
+      logDir,
       dataPlane,
       token,
       proxyAddress: () => proxyAddress,
@@ -68,7 +98,9 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
     });
   } catch (err) {
     // Nothing half-started may keep the process alive after a failed start.
+    await deployer.abortDeployments().catch(() => {});
     await dataPlane.close().catch(() => {});
+    await deployer.stopInstances().catch(() => {});
     await store.close();
     throw err;
   }
@@ -88,10 +120,14 @@ export async function startServer(config: TealConfig, dataDirPath: string, log: 
     proxyAddress,
     adminUrl,
     controller,
+    deployer,
     dataPlane,
     async close() {
       await new Promise<void>((resolve) => admin.server.close(() => resolve()));
+      await deployer.abortDeployments();
+      // The proxy drains its in-flight requests before the instances that serve them stop.
       await dataPlane.close();
+      await deployer.stopInstances();
       await store.close();
       await dataDir.clearServerInfo();
     },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfigText } from "../../src/config/load.ts";
+import { effectiveHealth } from "../../src/config/schema.ts";
 import { isTealError } from "../../src/domain/errors.ts";
 
 function problems(yaml: string): string[] {
@@ -26,6 +27,19 @@ describe("teal.yaml validation", () => {
     assert.equal(web.deployment.scaleDownDelayMs, 30_000);
     assert.equal(web.runtime.type, "static");
     assert.equal(web.health, undefined);
+    const managed = parseConfigText(
+      "services:\n  api:\n    routes: [{ path: / }]\n    runtime: { type: process, command: node app.js }\n",
+    ).services.api!;
+    assert.deepEqual(effectiveHealth(managed), {
+      path: "/health",
+      intervalMs: 1_000,
+      timeoutMs: 5_000,
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+      expectStatus: [200],
+    });
+    assert.equal(managed.deployment.timeoutMs, 30_000);
+    assert.equal(managed.runtime.type === "process" && managed.runtime.instances, 1);
     assert.deepEqual(web.override, { header: "x-teal-color", allowFrom: ["127.0.0.0/8", "::1/128"] });
     assert.equal(config.admin.listen, "127.0.0.1:7070");
   });
@@ -79,6 +93,51 @@ describe("teal.yaml validation", () => {
       "services.web.sticky: needs a cookie or a header",
     ],
     ["a wrong type", "proxy:\n  workers: many\n", "proxy.workers:"],
+    [
+      "a health interval of zero",
+      "services:\n  web:\n    routes: [{path: /}]\n    health: { intervalMs: 0 }\n",
+      "services.web.health.intervalMs: must be > 0",
+    ],
+    [
+      "a process runtime without a command",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process }\n",
+      "services.web.runtime.command: must be a command line",
+    ],
+    [
+      "an unknown runtime type",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: kubernetes }\n",
+      'services.web.runtime.type: type must be "process", "static" or "docker"',
+    ],
+    [
+      "static endpoints on a process service",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: ./app }\n    blue: [http://127.0.0.1:1]\n",
+      "services.web.blue: static endpoints only go with runtime type static",
+    ],
+    [
+      "zero instances",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: ./app, instances: 0 }\n",
+      "services.web.runtime.instances: must be at least 1",
+    ],
+    [
+      "a bad environment variable name",
+      'services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: ./app, env: { "A-B": x } }\n',
+      "services.web.runtime.env.A-B: invalid name: must be an environment variable name",
+    ],
+    [
+      "an expected status that is no HTTP status",
+      "services:\n  web:\n    routes: [{path: /}]\n    health: { expectStatus: 42 }\n",
+      "services.web.health.expectStatus: must be an HTTP status 100..599",
+    ],
+    [
+      "a smoke check that is neither http nor command",
+      "services:\n  web:\n    routes: [{path: /}]\n    deployment: { smoke: [{ url: /x }] }\n",
+      'services.web.deployment.smoke[0]: must be { http: { path: /... } } or { command: "..." }',
+    ],
+    [
+      "a negative scale-down delay",
+      "services:\n  web:\n    routes: [{path: /}]\n    deployment: { scaleDownDelayMs: -1 }\n",
+      "services.web.deployment.scaleDownDelayMs: must be >= 0",
+    ],
   ];
   for (const [what, yaml, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {

@@ -123,7 +123,10 @@ describe("teal validate and server start-up errors", () => {
     const bad = join(dir.path, "bad.yaml");
     const { writeFile } = await import("node:fs/promises");
     await writeFile(good, "services:\n  web:\n    routes: [{path: /}]\n    blue: [http://127.0.0.1:9001]\n");
-    await writeFile(bad, "services:\n  web:\n    routes: [{path: /}]\n    deployment: { drainTimeoutMs: -1 }\n");
+    await writeFile(
+      bad,
+      "services:\n  web:\n    routes: [{path: /}]\n    deployment: { drainTimeoutMs: -1 }\n",
+    );
     const ok = await runCli(["validate", "--config", good]);
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /valid \(1 service: web\)/);

@@ -3,22 +3,10 @@ import { describe, it } from "node:test";
 import { Client } from "undici";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { get, load } from "../support/http.ts";
-import { startTeal, tempDir, webServiceConfig } from "../support/teal-process.ts";
+import { api, type Json, startTeal, tempDir, webServiceConfig } from "../support/teal-process.ts";
 
 const configFor = (blue: Backend, green: Backend, workers: number) =>
   webServiceConfig(blue, green, { workers });
-
-// biome-ignore lint/suspicious/noExplicitAny: test reads arbitrary JSON documents
-type Json = Record<string, any>;
-
-async function api(adminUrl: string, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(adminUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Json };
-}
 
 describe("teal server", () => {
   it("keeps the last routing across kill -9 and serves it from the first request", async () => {
@@ -26,12 +14,12 @@ describe("teal server", () => {
     const green = await startBackend("green");
     const dir = await tempDir();
     const first = await startTeal(configFor(blue, green, 1), dir.path);
-    const r = await api(first.adminUrl, first.token, "POST", "/v1/services/web/split", { greenPercent: 100 });
+    const r = await api(first, "POST", "/v1/services/web/split", { greenPercent: 100 });
     assert.equal(r.status, 200);
     await first.kill9();
     const second = await startTeal(configFor(blue, green, 1), dir.path);
     assert.equal((await get(`${second.proxyUrl}/`)).body, "green");
-    const status = await api(second.adminUrl, second.token, "GET", "/v1/status");
+    const status = await api(second, "GET", "/v1/status");
     assert.equal(status.body.services[0].routing.greenPercent, 100);
     await second.stop();
     await Promise.all([blue.close(), green.close(), dir.remove()]);
@@ -48,7 +36,7 @@ describe("teal server", () => {
     let visible = 0;
     for (let i = 0; i < 20; i++) {
       const to = i % 2 === 0 ? "green" : "blue";
-      const r = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/switch", { to });
+      const r = await api(teal, "POST", "/v1/services/web/switch", { to });
       assert.equal(r.status, 200);
       // Every worker acknowledged before the API answered: a fresh request sees the new color.
       const res = await probe.request({ path: "/", method: "GET", reset: true });
@@ -57,7 +45,7 @@ describe("teal server", () => {
     switching = false;
     const result = await background;
     await probe.close();
-    const status = await api(teal.adminUrl, teal.token, "GET", "/v1/status");
+    const status = await api(teal, "GET", "/v1/status");
     await teal.stop();
     await Promise.all([blue.close(), green.close(), dir.remove()]);
     assert.equal(visible, 20);
@@ -87,17 +75,17 @@ describe("teal server", () => {
     assert.match(text, /teal_requests_total\{service="web",color="blue",code="2xx"\} 1/);
     assert.match(text, /teal_request_duration_seconds_bucket\{service="web",color="blue",le="\+Inf"\} 1/);
     assert.match(text, /teal_live_color\{service="web",color="blue"\} 1/);
-    const openapi = await api(teal.adminUrl, teal.token, "GET", "/v1/openapi.json");
+    const openapi = await api(teal, "GET", "/v1/openapi.json");
     assert.ok(openapi.body.paths["/v1/services/{name}/switch"]);
-    const badJson = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/split", "{nope");
+    const badJson = await api(teal, "POST", "/v1/services/web/split", "{nope");
     assert.equal(badJson.status, 400);
     assert.equal(badJson.body.error.code, "INVALID_REQUEST");
-    const badField = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/switch", {
+    const badField = await api(teal, "POST", "/v1/services/web/switch", {
       to: "purple",
     });
     assert.equal(badField.status, 400);
     assert.match(badField.body.error.message, /^to: must be "blue" or "green"/);
-    const unknown = await api(teal.adminUrl, teal.token, "POST", "/v1/services/nope/pause");
+    const unknown = await api(teal, "POST", "/v1/services/nope/pause");
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error.code, "SERVICE_NOT_FOUND");
     assert.ok(!JSON.stringify(teal.logs).includes(teal.token), "the token never appears in the logs");
@@ -119,7 +107,7 @@ services:
 `,
       dir.path,
     );
-    const r = await api(teal.adminUrl, teal.token, "POST", "/v1/services/web/switch", { to: "green" });
+    const r = await api(teal, "POST", "/v1/services/web/switch", { to: "green" });
     assert.equal(r.status, 409);
     assert.match(r.body.error.message, /has no green endpoints/);
     assert.equal((await get(`${teal.proxyUrl}/`)).body, "blue");

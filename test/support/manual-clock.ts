@@ -25,7 +25,11 @@ export class ManualClock implements Clock {
   setTimeout(fn: () => void, ms: number): Timer {
     const p: Pending = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
     this.#pending.push(p);
-    return { cancel: () => void (p.cancelled = true) };
+    return {
+      cancel: () => {
+        p.cancelled = true;
+      },
+    };
   }
 
   /** Timers still waiting. */

@@ -121,3 +121,43 @@ services:
     green: [${green.url}]
 ${options.service ?? ""}`;
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON documents
+export type Json = Record<string, any>;
+
+/** One admin API call with the server's token. */
+export async function api(
+  teal: Pick<TealProcess, "adminUrl" | "token">,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json }> {
+  const res = await fetch(teal.adminUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${teal.token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Json };
+}
+
+export const FIXTURE_APP = fileURLToPath(new URL("../fixtures/app.mjs", import.meta.url));
+
+/** A teal.yaml with one managed service "web" running the fixture app, probed every 50 ms. */
+export function processServiceConfig(extra = "", options: { instances?: number } = {}): string {
+  return `
+proxy:
+  listen: 127.0.0.1:0
+  workers: 1
+admin:
+  listen: 127.0.0.1:0
+services:
+  web:
+    routes: [{ path: / }]
+    runtime:
+      type: process
+      command: ["${process.execPath}", "${FIXTURE_APP}"]
+      instances: ${options.instances ?? 1}
+      stopTimeoutMs: 2000
+    health: { intervalMs: 50, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2, versionField: version }
+${extra}`;
+}

@@ -3,17 +3,19 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { DataPlanePort } from "../../control/data-plane-port.ts";
+import { waitForDrain } from "../../control/drain-wait.ts";
 import type { RoutingController } from "../../control/routing-controller.ts";
 import { type Color, otherColor } from "../../domain/color.ts";
 import type { RoutingCommand } from "../../domain/routing.ts";
 import { readBody } from "../body.ts";
-import { waitForDrain } from "./drain-wait.ts";
 
 const colorSchema = z.enum(["blue", "green"], { message: 'must be "blue" or "green"' });
 const switchBody = z.strictObject({
   to: colorSchema.optional(),
   /** Answer only after the old color has drained (or its deadline passed). */
   waitForDrain: z.boolean().default(false),
+  /** Switch even if the target color is not healthy. */
+  force: z.boolean().default(false),
 });
 const splitBody = z.strictObject({
   greenPercent: z
@@ -21,13 +23,14 @@ const splitBody = z.strictObject({
     .int("must be a whole number from 0 to 100")
     .min(0, "must be at least 0")
     .max(100, "must be at most 100"),
+  force: z.boolean().default(false),
 });
 const maintenanceBody = z.strictObject({ enabled: z.boolean({ message: "must be true or false" }) });
 
 export function routingRoutes(controller: RoutingController, dataPlane: DataPlanePort): Hono {
   const app = new Hono();
-  const run = async (service: string, command: RoutingCommand, actor: string) => {
-    const change = await controller.command(service, command, actor);
+  const run = async (service: string, command: RoutingCommand, actor: string, force = false) => {
+    const change = await controller.command(service, command, { actor, force });
     return { service, routing: change.after, previous: change.before, generation: change.generation };
   };
 
@@ -36,14 +39,19 @@ export function routingRoutes(controller: RoutingController, dataPlane: DataPlan
     const body = await readBody(c, switchBody);
     const from: Color = controller.routing(name).live;
     const to = body.to ?? otherColor(from);
-    const result = await run(name, { kind: "switch", to }, actorOf(c.req.header("user-agent")));
+    const result = await run(name, { kind: "switch", to }, actorOf(c.req.header("user-agent")), body.force);
     const drain = body.waitForDrain && from !== to ? await waitForDrain(dataPlane, name, from) : undefined;
     return c.json({ ...result, drain });
   });
   app.post("/:name/split", async (c) => {
-    const { greenPercent } = await readBody(c, splitBody);
+    const { greenPercent, force } = await readBody(c, splitBody);
     return c.json(
-      await run(c.req.param("name"), { kind: "split", greenPercent }, actorOf(c.req.header("user-agent"))),
+      await run(
+        c.req.param("name"),
+        { kind: "split", greenPercent },
+        actorOf(c.req.header("user-agent")),
+        force,
+      ),
     );
   });
   app.post("/:name/pause", async (c) =>
@@ -61,6 +69,6 @@ export function routingRoutes(controller: RoutingController, dataPlane: DataPlan
   return app;
 }
 
-function actorOf(userAgent: string | undefined): string {
+export function actorOf(userAgent: string | undefined): string {
   return userAgent?.startsWith("teal-cli") ? "cli" : "api";
 }

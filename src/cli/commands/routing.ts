@@ -18,7 +18,7 @@ const path = (service: string, action: string) => `/v1/services/${encodeURICompo
 
 export async function switchCommand(
   service: string,
-  opts: GlobalOptions & { to?: string; wait: boolean },
+  opts: GlobalOptions & { to?: string; wait: boolean; force?: boolean },
 ): Promise<number> {
   if (opts.to !== undefined && opts.to !== "blue" && opts.to !== "green") {
     throw new TealError("USAGE", `--to must be blue or green, not "${opts.to}"`);
@@ -28,6 +28,7 @@ export async function switchCommand(
   const result = await client.post<RoutingResult>(path(service, "switch"), {
     to: opts.to,
     waitForDrain: opts.wait,
+    force: opts.force === true,
   });
   emit(opts.json, result, () => {
     const head = `${service}: live ${colorName(result.previous.live)} → ${colorName(result.routing.live)} (generation ${result.generation})`;
@@ -41,14 +42,17 @@ export async function switchCommand(
 
 export async function splitCommand(
   service: string,
-  opts: GlobalOptions & { green: string },
+  opts: GlobalOptions & { green: string; force?: boolean },
 ): Promise<number> {
   const greenPercent = Number(opts.green);
   if (!Number.isInteger(greenPercent) || greenPercent < 0 || greenPercent > 100) {
     throw new TealError("USAGE", `--green must be a whole number from 0 to 100, not "${opts.green}"`);
   }
   const client = await adminClient(opts);
-  const result = await client.post<RoutingResult>(path(service, "split"), { greenPercent });
+  const result = await client.post<RoutingResult>(path(service, "split"), {
+    greenPercent,
+    force: opts.force === true,
+  });
   emit(
     opts.json,
     result,

@@ -1,13 +1,16 @@
 /** `teal server`: runs the proxy, the controller and the admin API until SIGINT/SIGTERM. */
 
+import { dirname, resolve } from "node:path";
 import { createLogger } from "../../log/logger.ts";
 import { startServer } from "../../server/teal-server.ts";
 import { type GlobalOptions, resolveConfig, resolveDataDir } from "../context.ts";
 
 export async function serverCommand(opts: GlobalOptions): Promise<number> {
-  const { config } = await resolveConfig(opts, true);
+  const { config, path } = await resolveConfig(opts, true);
   const log = createLogger({ name: "teal" });
-  const server = await startServer(config, resolveDataDir(opts, config).path, log);
+  const server = await startServer(config, resolveDataDir(opts, config).path, log, {
+    configDir: dirname(resolve(path ?? "teal.yaml")),
+  });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, "shutting down: draining in-flight requests");

@@ -1,6 +1,7 @@
 /** `teal status`: every service's routing, endpoints, drains and traffic. */
 
-import type { ServiceStatusView, StatusView, TrafficView } from "../../api/status-view.ts";
+import type { DeploymentSummary, ServiceStatusView, StatusView, TrafficView } from "../../api/status-view.ts";
+import type { MemberView } from "../../deploy/color-group.ts";
 import { adminClient, type GlobalOptions } from "../context.ts";
 import { color, colorName, emit } from "../output.ts";
 
@@ -28,10 +29,23 @@ function renderService(s: ServiceStatusView): string[] {
   const out = [
     `${color.bold(s.name)}  live ${colorName(s.routing.live)}  split blue ${s.weights.blue}% / green ${s.weights.green}%${flags ? `  ${flags}` : ""}${s.held ? `  (${s.held} held)` : ""}`,
   ];
+  for (const a of s.alerts) out.push(`  ${color.red(color.bold(a))}`);
   for (const r of s.routes)
     out.push(`  route   ${r.host ?? "(any host)"} ${r.path}${r.stripPrefix ? " (prefix stripped)" : ""}`);
+  if (s.deployment) out.push(`  deploy  ${deploymentLine(s.deployment)}`);
   for (const c of ["blue", "green"] as const) {
     const eps = s.endpoints.filter((e) => e.color === c);
+    const view = s.colors[c];
+    if (s.runtime !== "static")
+      out.push(
+        `  ${colorName(c).padEnd(c === "blue" ? 6 : 5)}${" ".repeat(c === "blue" ? 1 : 2)}${slotLine(s, c)}`,
+      );
+    for (const i of view.instances)
+      if (s.runtime !== "static" || i.health) out.push(`          ${instanceLine(i)}`);
+    if (s.runtime !== "static") {
+      out.push(`          ${traffic(s.traffic[c])}`);
+      continue;
+    }
     const health =
       eps.length === 0
         ? color.dim("no endpoints")
@@ -46,6 +60,43 @@ function renderService(s: ServiceStatusView): string[] {
     out.push(`          ${traffic(s.traffic[c])}`);
   }
   return out;
+}
+
+function deploymentLine(d: DeploymentSummary): string {
+  const what = `#${d.seq} ${d.kind} ${d.version} → ${colorName(d.color)}`;
+  if (d.outcome === "running") return `${what} ${color.yellow(`running: ${d.phase}`)} since ${d.startedAt}`;
+  const outcome = d.outcome === "succeeded" ? color.green(d.outcome) : color.red(d.outcome.replace("_", " "));
+  return `${what} ${outcome}${d.reason ? `: ${d.reason}` : ""}`;
+}
+
+function slotLine(s: ServiceStatusView, c: "blue" | "green"): string {
+  const v = s.colors[c];
+  const role = s.routing.live === c ? color.bold("live") : v.warmUntil ? `warm until ${v.warmUntil}` : "idle";
+  const version = v.version ?? color.dim("nothing deployed");
+  const ready =
+    v.instances.length === 0
+      ? ""
+      : v.ready
+        ? color.green(" ready")
+        : color.red(` not ready: ${v.notReadyReason}`);
+  return `${version}  ${role}  ${v.state}${ready}`;
+}
+
+function instanceLine(i: MemberView): string {
+  const state = !i.alive
+    ? color.red("exited")
+    : i.health === null
+      ? color.dim("unchecked")
+      : i.health.status === "healthy"
+        ? color.green("healthy")
+        : i.health.status === "unhealthy"
+          ? color.red("unhealthy")
+          : color.yellow("starting");
+  const probe = i.health?.lastProbe;
+  const detail = probe && !probe.ok && probe.reason ? color.dim(` (${probe.reason})`) : "";
+  const pid = i.pid === null ? "" : color.dim(` pid ${i.pid}`);
+  const restarts = i.restarts > 0 ? color.yellow(` restarted ${i.restarts}×`) : "";
+  return `${i.id} ${i.url} ${state}${detail}${pid}${restarts}`;
 }
 
 function traffic(t: TrafficView): string {

@@ -1,0 +1,52 @@
+/** `teal history SERVICE`: every deployment, newest first, with its events. */
+
+import { type Deployment, durationMs } from "../../domain/deployment.ts";
+import { adminClient, type GlobalOptions } from "../context.ts";
+import { color, colorName, emit } from "../output.ts";
+import { renderEvent } from "./deploy.ts";
+
+export async function historyCommand(
+  service: string,
+  opts: GlobalOptions & { limit?: string; events: boolean },
+): Promise<number> {
+  const client = await adminClient(opts);
+  const limit = opts.limit ?? "20";
+  const result = await client.get<{ service: string; deployments: Deployment[] }>(
+    `/v1/services/${encodeURIComponent(service)}/deployments?limit=${encodeURIComponent(limit)}`,
+  );
+  emit(opts.json, result, () => {
+    if (result.deployments.length === 0)
+      return `${service}: no deployments yet (teal deploy ${service} --version …)`;
+    return result.deployments.map((d) => render(d, opts.events)).join("\n\n");
+  });
+  return 0;
+}
+
+function render(d: Deployment, events: boolean): string {
+  const took = durationMs(d);
+  const outcome =
+    d.outcome === "succeeded"
+      ? color.green(d.outcome)
+      : d.outcome === "running"
+        ? color.yellow(`running (${d.phase})`)
+        : color.red(d.outcome.replace("_", " "));
+  const head = [
+    color.bold(`#${d.seq}`),
+    d.kind === "rollback" ? `rollback${d.rollbackOf ? ` of #${d.rollbackOf}` : ""}` : "deploy",
+    d.version,
+    `${colorName(d.from.color)} → ${colorName(d.color)}`,
+    outcome,
+    took === null ? "" : `${(took / 1000).toFixed(1)}s`,
+    color.dim(`${d.startedAt} by ${d.actor}`),
+  ]
+    .filter(Boolean)
+    .join("  ");
+  const lines = [head];
+  if (d.reason) lines.push(`    reason: ${d.reason}`);
+  if (d.rolledBackBy) lines.push(`    rolled back by #${d.rolledBackBy}`);
+  if (events) {
+    const start = Date.parse(d.startedAt);
+    for (const e of d.events) lines.push(renderEvent(e, start).trimEnd());
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,340 @@
+/**
+ * The deployment controller: one deployment at a time per service, a deploy or a rollback
+ * (instant while the previous color is warm), re-adoption of instances at start, and the
+ * status of what runs where. The steps themselves are in runbook.ts.
+ */
+
+import type { TealConfig } from "../config/schema.ts";
+import type { DataPlanePort } from "../control/data-plane-port.ts";
+import { type RoutingController, serviceNotFound } from "../control/routing-controller.ts";
+import { type Clock, systemClock } from "../domain/clock.ts";
+import { type Color, otherColor } from "../domain/color.ts";
+import type { Deployment, DeploymentKind } from "../domain/deployment.ts";
+import { TealError } from "../domain/errors.ts";
+import type { ColorSlot } from "../domain/slot.ts";
+import { HealthMonitor } from "../health/health-monitor.ts";
+import type { Logger } from "../log/logger.ts";
+import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
+import type { Store } from "../store/store.ts";
+import type { MemberView } from "./color-group.ts";
+import { DeploymentLog } from "./deployment-log.ts";
+import { DeploymentRepository } from "./deployment-repository.ts";
+import { groupEvents } from "./group-events.ts";
+import type { DeployContext } from "./lifecycle.ts";
+import { DeployFailure, runDeployment, switchBack } from "./runbook.ts";
+import { ServiceUnit } from "./service-unit.ts";
+import { SlotRepository } from "./slot-repository.ts";
+
+export interface DeployRequest {
+  readonly version: string;
+  readonly command?: string | readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface DeployerOptions {
+  readonly config: TealConfig;
+  readonly configDir: string;
+  readonly store: Store;
+  readonly runtime: ProcessRuntime;
+  readonly dataPlane: DataPlanePort;
+  readonly log: Logger;
+  readonly clock?: Clock;
+}
+
+export interface ColorView {
+  readonly version: string | null;
+  readonly state: ColorSlot["state"] | "static";
+  readonly deploymentSeq: number | null;
+  readonly warmUntil: string | null;
+  /** Whether the health gate lets traffic in now. */
+  readonly ready: boolean;
+  readonly notReadyReason: string | null;
+  readonly instances: MemberView[];
+}
+
+export interface ServiceDeployView {
+  readonly runtime: string;
+  readonly colors: Record<Color, ColorView>;
+  readonly runningSeq: number | null;
+}
+
+export class Deployer implements DeployContext {
+  readonly #options: DeployerOptions;
+  readonly #clock: Clock;
+  readonly #monitor: HealthMonitor;
+  readonly #slots: SlotRepository;
+  readonly journal: DeploymentLog;
+  readonly #units = new Map<string, ServiceUnit>();
+  readonly #runs = new Set<Promise<void>>();
+  #controller: RoutingController | undefined;
+
+  constructor(options: DeployerOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#monitor = new HealthMonitor({ clock: this.#clock });
+    this.#slots = new SlotRepository(options.store);
+    this.journal = new DeploymentLog(new DeploymentRepository(options.store), this.#clock);
+  }
+
+  get log(): Logger {
+    return this.#options.log;
+  }
+
+  get controller(): RoutingController {
+    if (!this.#controller) throw new Error("deployer used before attach()");
+    return this.#controller;
+  }
+
+  /**
+   * Step 1 of a start: loads what each color runs and re-adopts the instances a previous teal
+   * process left running, so the first spec the proxy gets already points at them.
+   */
+  async adopt(): Promise<Map<string, Map<Color, number[]>>> {
+    const lost = new Map<string, Map<Color, number[]>>();
+    for (const [name, config] of Object.entries(this.#options.config.services)) {
+      const { slots, corrupt } = await this.#slots.load(name);
+      if (corrupt) this.log.warn({ service: name }, "slots record unreadable; moved to quarantine/");
+      const unit = new ServiceUnit({
+        name,
+        config,
+        configDir: this.#options.configDir,
+        slots,
+        repository: this.#slots,
+        runtime: config.runtime.type === "process" ? this.#options.runtime : undefined,
+        monitor: this.#monitor,
+        clock: this.#clock,
+        events: (color) => groupEvents(this, name, color),
+      });
+      this.#units.set(name, unit);
+      if (!unit.managed) continue;
+      const perColor = new Map<Color, number[]>();
+      for (const color of ["blue", "green"] as const) {
+        const slot = unit.slot(color);
+        if (slot.state === "stopped" || slot.instances.length === 0) continue;
+        const gone = unit.groups[color].adopt(unit.planOfSlot(color), slot.instances);
+        perColor.set(
+          color,
+          gone.map((r) => r.index),
+        );
+      }
+      lost.set(name, perColor);
+    }
+    return lost;
+  }
+
+  /** Step 2: with the controller running, settles what a crash left half done. */
+  async attach(controller: RoutingController, lost: Map<string, Map<Color, number[]>>): Promise<void> {
+    this.#controller = controller;
+    const { recover } = await import("./recovery.ts");
+    for (const unit of this.#units.values()) await recover(this, unit, lost.get(unit.name) ?? new Map());
+  }
+
+  unit(service: string): ServiceUnit {
+    const unit = this.#units.get(service);
+    if (!unit) throw serviceNotFound(service, [...this.#units.keys()]);
+    return unit;
+  }
+
+  units(): ServiceUnit[] {
+    return [...this.#units.values()];
+  }
+
+  get dataPlane(): DataPlanePort {
+    return this.#options.dataPlane;
+  }
+
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  endpoints = (service: string, color: Color): readonly string[] =>
+    this.#units.get(service)?.groups[color].endpoints() ?? [];
+
+  refuseTraffic = (service: string, color: Color): string | undefined => {
+    const unit = this.#units.get(service);
+    if (!unit) return undefined;
+    if (!unit.managed && unit.config.health === undefined) return undefined;
+    const r = unit.groups[color].readiness();
+    return r.ok ? undefined : r.reason;
+  };
+
+  /** What each color of a service runs, for status views. */
+  view(service: string): ServiceDeployView {
+    const unit = this.unit(service);
+    const colors = Object.fromEntries(
+      (["blue", "green"] as const).map((color) => {
+        const slot = unit.slot(color);
+        const readiness = unit.groups[color].readiness();
+        return [
+          color,
+          {
+            version: unit.managed ? slot.version : null,
+            state: unit.managed ? slot.state : "static",
+            deploymentSeq: slot.deploymentSeq,
+            warmUntil: slot.warmUntil,
+            ready: readiness.ok,
+            notReadyReason: readiness.ok ? null : readiness.reason,
+            instances: unit.groups[color].view(),
+          } satisfies ColorView,
+        ];
+      }),
+    ) as Record<Color, ColorView>;
+    const running = unit.running;
+    return {
+      runtime: unit.config.runtime.type,
+      colors,
+      runningSeq: running === undefined || running === "claiming" ? null : running.seq,
+    };
+  }
+
+  /** Accepts a deployment and runs it in the background; resolves with its record. */
+  async deploy(service: string, request: DeployRequest, actor: string): Promise<Deployment> {
+    const unit = this.#managedUnit(service, "deploy");
+    return this.#begin(unit, actor, "deploy", async () => {
+      const live = this.controller.routing(service).live;
+      // The very first version goes straight onto the live color, which has nothing to protect.
+      const empty = unit.slot(live).version === null && unit.groups[live].size === 0;
+      return {
+        version: request.version,
+        color: empty ? live : otherColor(live),
+        command: request.command ?? null,
+        env: request.env ?? {},
+        rollbackOf: null,
+      };
+    });
+  }
+
+  /**
+   * Undoes the live deployment: an instant switch back while the previous color is warm and
+   * healthy, otherwise a new deployment of the previous version.
+   */
+  async rollback(service: string, actor: string): Promise<Deployment> {
+    const unit = this.#managedUnit(service, "rollback");
+    return this.#begin(unit, actor, "rollback", async () => {
+      const live = this.controller.routing(service).live;
+      const current = unit.slot(live).deploymentSeq;
+      const d = current === null ? undefined : (await this.journal.repository.get(service, current))?.value;
+      if (!d)
+        throw new TealError(
+          "CONFLICT",
+          `nothing teal deployed is live on ${service}; there is nothing to roll back`,
+        );
+      if (d.from.version === null) {
+        throw new TealError(
+          "CONFLICT",
+          `${service} #${d.seq} (${d.version}) was its first deployment; there is no earlier version to roll back to`,
+        );
+      }
+      const earlier =
+        d.from.seq === null ? undefined : (await this.journal.repository.get(service, d.from.seq))?.value;
+      return {
+        version: d.from.version,
+        color: otherColor(live),
+        command: earlier?.command ?? null,
+        env: earlier?.env ?? {},
+        rollbackOf: d.seq,
+      };
+    });
+  }
+
+  async #begin(
+    unit: ServiceUnit,
+    actor: string,
+    kind: DeploymentKind,
+    decide: () => Promise<Pick<Deployment, "version" | "color" | "command" | "env" | "rollbackOf">>,
+  ): Promise<Deployment> {
+    await this.#refuseIfBusy(unit);
+    unit.running = "claiming";
+    try {
+      const target = await decide();
+      const live = this.controller.routing(unit.name).live;
+      const liveSlot = unit.slot(live);
+      const instant =
+        kind === "rollback" &&
+        unit.slot(target.color).version === target.version &&
+        unit.groups[target.color].readiness().ok;
+      const d = await this.journal.create(
+        {
+          service: unit.name,
+          kind,
+          ...target,
+          from: { color: live, version: liveSlot.version, seq: liveSlot.deploymentSeq },
+          actor,
+          phase: instant ? "switching" : "starting",
+          outcome: "running",
+          reason: null,
+          rolledBackBy: null,
+          finishedAt: null,
+        },
+        instant
+          ? `rolling back ${unit.name} to ${target.version}, still warm on ${target.color}: switching back now`
+          : `${kind === "rollback" ? "rolling back" : "deploying"} ${unit.name} ${target.version} to ${target.color} (${liveSlot.version === null ? "its first version" : `live: ${live} ${liveSlot.version}`})`,
+      );
+      const abort = new AbortController();
+      unit.running = { seq: d.seq, abort };
+      const run = (instant ? switchBack(this, unit, d) : runDeployment(this, unit, d, abort.signal)).finally(
+        () => {
+          unit.running = undefined;
+          this.#runs.delete(run);
+        },
+      );
+      this.#runs.add(run);
+      return d;
+    } catch (err) {
+      unit.running = undefined;
+      throw err;
+    }
+  }
+
+  async #refuseIfBusy(unit: ServiceUnit): Promise<void> {
+    const running = unit.running;
+    if (running === undefined) return;
+    const d =
+      running === "claiming" ? undefined : (await this.journal.repository.get(unit.name, running.seq))?.value;
+    const what = d
+      ? `#${d.seq} (${d.kind} of ${d.version} to ${d.color}, started ${d.startedAt} by ${d.actor}, phase ${d.phase})`
+      : "one that is just starting";
+    throw new TealError(
+      "DEPLOYMENT_RUNNING",
+      `a deployment of ${unit.name} is already running: ${what}; wait for it to finish (teal history ${unit.name})`,
+      { details: { service: unit.name, running: d?.seq ?? null } },
+    );
+  }
+
+  #managedUnit(service: string, action: string): ServiceUnit {
+    const unit = this.unit(service);
+    const type = unit.config.runtime.type;
+    if (type === "docker") {
+      throw new TealError(
+        "UNSUPPORTED",
+        `services.${service}.runtime.type docker is not built yet; use runtime type process`,
+      );
+    }
+    if (type === "static") {
+      throw new TealError(
+        "UNSUPPORTED",
+        `${service} runs static endpoints that you start yourself, so teal cannot ${action} it; start the new version on the idle color and run teal switch ${service}`,
+      );
+    }
+    return unit;
+  }
+
+  /** First half of a graceful stop: running deployments end (failed, new instances stopped). */
+  async abortDeployments(): Promise<void> {
+    for (const unit of this.#units.values()) {
+      unit.cancelTimers();
+      if (unit.running !== undefined && unit.running !== "claiming") {
+        unit.running.abort.abort(new DeployFailure("the teal server is shutting down"));
+      }
+    }
+    await Promise.allSettled(this.#runs);
+  }
+
+  /** Second half, once the proxy has drained: every instance is stopped. */
+  async stopInstances(): Promise<void> {
+    this.#monitor.stopAll();
+    await Promise.all(
+      [...this.#units.values()].flatMap((u) => [u.groups.blue.stop(), u.groups.green.stop()]),
+    );
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The deployment runbook: make room on the idle color -> start the new version -> wait until
+ * healthy -> smoke checks -> switch -> drain the old color -> keep it warm. Until the switch,
+ * live traffic is never touched, and any failure stops the new instances and records why.
+ */
+
+import { waitForDrain } from "../control/drain-wait.ts";
+import type { Deployment } from "../domain/deployment.ts";
+import { TealError } from "../domain/errors.ts";
+import { InstanceExitedError, type LaunchPlan } from "./color-group.ts";
+import { type DeployContext, finish, keepWarm, phase, stopColor, succeed } from "./lifecycle.ts";
+import type { ServiceUnit } from "./service-unit.ts";
+import { runSmokeChecks } from "./smoke-checks.ts";
+
+/** A failure before traffic moved: the deployment stops with this reason. */
+export class DeployFailure extends Error {
+  constructor(
+    message: string,
+    readonly data?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+const LOG_LINES_ON_FAILURE = 20;
+
+/** The full runbook, for a deploy and for a rollback whose previous color is gone. */
+export async function runDeployment(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  d: Deployment,
+  signal: AbortSignal,
+): Promise<void> {
+  const { seq } = d;
+  const group = unit.groups[d.color];
+  let switched = false;
+  try {
+    await makeRoom(ctx, unit, d);
+    const plan = unit.plan({ version: d.version, seq, command: d.command, env: d.env });
+    await startInstances(ctx, unit, d, plan);
+    await phase(
+      ctx,
+      unit.name,
+      seq,
+      "health",
+      `waiting up to ${unit.config.deployment.timeoutMs} ms for ${plan.instances} instance(s) on ${d.color} to become healthy`,
+    );
+    await untilHealthy(ctx, unit, d, signal);
+    await smoke(ctx, unit, d, plan);
+    group.restartOnExit = true;
+    if (d.color === d.from.color) {
+      await unit.setSlot(d.color, { state: "running" });
+      await finish(ctx, unit.name, seq, "succeeded", null);
+      return;
+    }
+    await phase(ctx, unit.name, seq, "switching", `switching traffic from ${d.from.color} to ${d.color}`);
+    await unit.setSlot(d.color, { state: "running" });
+    const change = await ctx.controller.command(
+      unit.name,
+      { kind: "switch", to: d.color },
+      { actor: d.actor },
+    );
+    switched = true;
+    await ctx.journal.append(
+      unit.name,
+      seq,
+      "switch",
+      `traffic switched to ${d.color} ${d.version} (generation ${change.generation})`,
+      { actor: d.actor },
+    );
+    await drainAndFinish(ctx, unit, d);
+  } catch (err) {
+    if (switched) {
+      ctx.log.error({ err, service: unit.name, seq }, "deployment failed after the switch");
+      await finish(ctx, unit.name, seq, "failed", `failed after the switch: ${(err as Error).message}`);
+      return;
+    }
+    await failBeforeSwitch(ctx, unit, d, err);
+  }
+}
+
+/** Rollback while the previous color still runs: a switch, no new instances. */
+export async function switchBack(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
+  try {
+    unit.cancelScaleDown(d.color);
+    unit.groups[d.color].restartOnExit = true;
+    await unit.setSlot(d.color, { warmUntil: null });
+    const change = await ctx.controller.command(
+      unit.name,
+      { kind: "switch", to: d.color },
+      { actor: d.actor },
+    );
+    await ctx.journal.append(
+      unit.name,
+      d.seq,
+      "switch",
+      `traffic switched back to ${d.color} ${d.version} (generation ${change.generation})`,
+      { actor: d.actor },
+    );
+    await drainAndFinish(ctx, unit, d);
+  } catch (err) {
+    await finish(ctx, unit.name, d.seq, "failed", (err as Error).message);
+  }
+}
+
+export async function makeRoom(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
+  const slot = unit.slot(d.color);
+  unit.cancelScaleDown(d.color);
+  if (unit.groups[d.color].size === 0 && slot.state === "stopped") return;
+  await ctx.journal.append(
+    unit.name,
+    d.seq,
+    "scale_down",
+    `stopping ${d.color} ${slot.version ?? ""} to make room (its rollback window closes)`.replace("  ", " "),
+  );
+  await stopColor(ctx, unit, d.color);
+}
+
+export async function startInstances(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  d: Deployment,
+  plan: LaunchPlan,
+): Promise<void> {
+  const group = unit.groups[d.color];
+  group.restartOnExit = false;
+  await unit.setSlot(d.color, {
+    state: "starting",
+    version: d.version,
+    deploymentSeq: d.seq,
+    command: d.command,
+    env: d.env,
+    instances: [],
+    warmUntil: null,
+  });
+  try {
+    await group.launch(plan);
+  } catch (err) {
+    throw new DeployFailure((err as Error).message);
+  }
+  await unit.setSlot(d.color, { instances: group.records() });
+  await ctx.controller.refresh();
+  const started = group.records().map((r) => `${r.id} (pid ${r.pid}, port ${r.port})`);
+  await ctx.journal.append(unit.name, d.seq, "instance", `started ${started.join(", ")}`, {
+    data: { instances: group.records() },
+  });
+}
+
+export async function untilHealthy(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  d: Deployment,
+  signal: AbortSignal,
+): Promise<void> {
+  const group = unit.groups[d.color];
+  const timeoutMs = unit.config.deployment.timeoutMs;
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  const timer = ctx.clock.setTimeout(() => ctl.abort(new DeployFailure("timeout")), timeoutMs);
+  try {
+    await group.untilHealthy(ctl.signal);
+  } catch (err) {
+    if (err instanceof InstanceExitedError) throw new DeployFailure(err.message);
+    if (ctl.signal.reason instanceof DeployFailure) {
+      const r = group.readiness();
+      throw new DeployFailure(
+        `${d.color} did not become healthy within ${timeoutMs} ms: ${r.ok ? "timed out" : r.reason}`,
+      );
+    }
+    throw err;
+  } finally {
+    timer.cancel();
+    signal.removeEventListener("abort", onAbort);
+  }
+  const versions = group.view().map((m) => `${m.id} ${m.health?.lastProbe?.version ?? ""}`.trim());
+  await ctx.journal.append(unit.name, d.seq, "health", `all instances healthy: ${versions.join(", ")}`);
+}
+
+export async function smoke(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  d: Deployment,
+  plan: LaunchPlan,
+): Promise<void> {
+  const checks = unit.config.deployment.smoke;
+  if (checks.length === 0) return;
+  await phase(ctx, unit.name, d.seq, "smoke", `running ${checks.length} smoke check(s) against ${d.color}`);
+  const report = await runSmokeChecks(checks, {
+    service: unit.name,
+    color: d.color,
+    version: d.version,
+    urls: unit.groups[d.color].endpoints(),
+    cwd: plan.cwd,
+  });
+  for (const r of report.results) {
+    await ctx.journal.append(
+      unit.name,
+      d.seq,
+      "smoke",
+      `${r.ok ? "passed" : "FAILED"}: ${r.name}: ${r.detail}`,
+      {
+        data: { ...r },
+      },
+    );
+  }
+  const failed = report.results.find((r) => !r.ok);
+  if (failed)
+    throw new DeployFailure(`smoke check "${failed.name}" failed: ${failed.detail}`, {
+      output: failed.output,
+    });
+}
+
+export async function drainAndFinish(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
+  await phase(
+    ctx,
+    unit.name,
+    d.seq,
+    "draining",
+    `draining ${d.from.color} (up to ${unit.config.deployment.drainTimeoutMs} ms)`,
+  );
+  const drain = await waitForDrain(ctx.dataPlane, unit.name, d.from.color);
+  const drained =
+    drain?.state === "forced" ? `drain deadline passed: ${drain.forced} request(s) cut` : "drained";
+  await ctx.journal.append(unit.name, d.seq, "drain", `${d.from.color} ${drained}`, {
+    data: drain ? { ...drain } : undefined,
+  });
+  await keepWarm(ctx, unit, d.from.color, d.seq);
+  await succeed(ctx, d);
+}
+
+export async function failBeforeSwitch(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  d: Deployment,
+  err: unknown,
+): Promise<void> {
+  const reason =
+    err instanceof DeployFailure || err instanceof TealError
+      ? err.message
+      : `unexpected error: ${(err as Error)?.message}`;
+  if (!(err instanceof DeployFailure))
+    ctx.log.error({ err, service: unit.name, seq: d.seq }, "deployment failed");
+  const logs = await unit.groups[d.color].lastLogLines(LOG_LINES_ON_FAILURE).catch(() => []);
+  await stopColor(ctx, unit, d.color).catch((e) => ctx.log.error({ err: e }, "stopping failed instances"));
+  await ctx.journal.append(
+    unit.name,
+    d.seq,
+    "failure",
+    `${reason}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
+    {
+      data: { logs, ...(err instanceof DeployFailure ? err.data : {}) },
+    },
+  );
+  await finish(ctx, unit.name, d.seq, "failed", reason);
+}

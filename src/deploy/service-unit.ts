@@ -1,0 +1,138 @@
+/**
+ * One service as the deployer sees it: its two color groups, what each color runs (the slots
+ * record, kept in memory and in the store), the deployment in progress, and scale-down timers.
+ */
+
+import { resolve } from "node:path";
+import { effectiveHealth, type ServiceConfig } from "../config/schema.ts";
+import type { Clock, Timer } from "../domain/clock.ts";
+import { COLORS, type Color } from "../domain/color.ts";
+import type { ColorSlot, ServiceSlots } from "../domain/slot.ts";
+import type { HealthMonitor } from "../health/health-monitor.ts";
+import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
+import { ColorGroup, type GroupEvents, type LaunchPlan } from "./color-group.ts";
+import type { SlotRepository } from "./slot-repository.ts";
+
+export interface RunningDeployment {
+  readonly seq: number;
+  readonly abort: AbortController;
+}
+
+export class ServiceUnit {
+  readonly name: string;
+  readonly config: ServiceConfig;
+  readonly groups: Readonly<Record<Color, ColorGroup>>;
+  readonly #configDir: string;
+  readonly #repository: SlotRepository;
+  #slots: ServiceSlots;
+  #saving: Promise<unknown> = Promise.resolve();
+  readonly #scaleDown = new Map<Color, Timer>();
+  /** Set from the moment a deployment is accepted until it ends: one at a time per service. */
+  running: RunningDeployment | "claiming" | undefined;
+
+  constructor(options: {
+    name: string;
+    config: ServiceConfig;
+    configDir: string;
+    slots: ServiceSlots;
+    repository: SlotRepository;
+    runtime: ProcessRuntime | undefined;
+    monitor: HealthMonitor;
+    clock: Clock;
+    events: (color: Color) => GroupEvents;
+  }) {
+    this.name = options.name;
+    this.config = options.config;
+    this.#configDir = options.configDir;
+    this.#repository = options.repository;
+    this.#slots = options.slots;
+    const group = (color: Color) =>
+      new ColorGroup({
+        service: options.name,
+        color,
+        runtime: options.runtime,
+        monitor: options.monitor,
+        health: effectiveHealth(options.config),
+        clock: options.clock,
+        events: options.events(color),
+      });
+    this.groups = { blue: group("blue"), green: group("green") };
+    if (this.managed === false) for (const c of COLORS) this.groups[c].useStatic(options.config[c]);
+  }
+
+  /** True when teal starts the instances (process runtime); false for static endpoints. */
+  get managed(): boolean {
+    return this.config.runtime.type === "process";
+  }
+
+  slot(color: Color): ColorSlot {
+    return this.#slots[color];
+  }
+
+  /**
+   * Updates one color's slot in memory at once and in the store in order: writes are queued so
+   * that two updates never race on the record's revision, and each writes the latest state.
+   */
+  setSlot(color: Color, patch: Partial<ColorSlot>): Promise<void> {
+    this.#slots = { ...this.#slots, [color]: { ...this.#slots[color], ...patch } };
+    const save = this.#saving.then(() => this.#repository.save(this.name, this.#slots));
+    this.#saving = save.catch(() => {});
+    return save;
+  }
+
+  /** How this color's version is started; the deploy's command and env override the config's. */
+  plan(p: {
+    version: string;
+    seq: number;
+    command: string | readonly string[] | null;
+    env: Readonly<Record<string, string>>;
+  }): LaunchPlan {
+    const rt = this.config.runtime;
+    if (rt.type !== "process") throw new Error(`${this.name} has no process runtime`);
+    return {
+      version: p.version,
+      seq: p.seq,
+      command: p.command ?? rt.command,
+      cwd: resolve(this.#configDir, rt.cwd ?? "."),
+      env: { ...rt.env, ...p.env },
+      instances: rt.instances,
+      logMaxBytes: rt.logMaxBytes,
+      stopSignal: rt.stopSignal,
+      stopTimeoutMs: rt.stopTimeoutMs,
+    };
+  }
+
+  /** The plan a slot was started with, to re-adopt or restart its instances. */
+  planOfSlot(color: Color): LaunchPlan {
+    const s = this.#slots[color];
+    return this.plan({
+      version: s.version ?? "unknown",
+      seq: s.deploymentSeq ?? 0,
+      command: s.command,
+      env: s.env,
+    });
+  }
+
+  scheduleScaleDown(color: Color, atMs: number, clock: Clock, run: () => void): void {
+    this.cancelScaleDown(color);
+    this.#scaleDown.set(
+      color,
+      clock.setTimeout(
+        () => {
+          this.#scaleDown.delete(color);
+          run();
+        },
+        Math.max(0, atMs - clock.now()),
+      ),
+    );
+  }
+
+  cancelScaleDown(color: Color): void {
+    this.#scaleDown.get(color)?.cancel();
+    this.#scaleDown.delete(color);
+  }
+
+  cancelTimers(): void {
+    for (const c of COLORS) this.cancelScaleDown(c);
+  }
+}

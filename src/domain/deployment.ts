@@ -1,0 +1,107 @@
+/**
+ * A deployment and its lifecycle, as pure data: the phases it walks through in order, how it
+ * ends, and the timestamped events that explain it. The deployer drives it; the store keeps it.
+ */
+
+import type { Color } from "./color.ts";
+
+export type DeploymentKind = "deploy" | "rollback";
+
+/** In order; a deployment only moves forward, and may stop at any phase. */
+export const PHASES = ["starting", "health", "smoke", "switching", "draining", "finished"] as const;
+export type DeploymentPhase = (typeof PHASES)[number];
+
+export type DeploymentOutcome = "running" | "succeeded" | "failed" | "rolled_back";
+
+export type DeploymentEventType =
+  | "phase"
+  | "instance"
+  | "health"
+  | "smoke"
+  | "switch"
+  | "drain"
+  | "scale_down"
+  | "failure"
+  | "rollback"
+  | "recovery"
+  | "crash"
+  | "restart";
+
+export interface DeploymentEvent {
+  /** ISO timestamp. */
+  readonly at: string;
+  readonly type: DeploymentEventType;
+  readonly message: string;
+  /** Who or what caused it: "cli", "api", "teal" (the controller itself). */
+  readonly actor: string;
+  readonly data?: Record<string, unknown>;
+}
+
+export interface Deployment {
+  readonly service: string;
+  /** 1, 2, 3… per service; the deployment's id in the API and the CLI. */
+  readonly seq: number;
+  readonly kind: DeploymentKind;
+  readonly version: string;
+  /** The color the version is deployed to. */
+  readonly color: Color;
+  /** What was live when the deployment started, and the deployment that had put it there. */
+  readonly from: { readonly color: Color; readonly version: string | null; readonly seq: number | null };
+  readonly command: string | readonly string[] | null;
+  /** Extra environment given with the deploy (values are shown only as keys in logs). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly actor: string;
+  readonly phase: DeploymentPhase;
+  readonly outcome: DeploymentOutcome;
+  readonly reason: string | null;
+  /** For a rollback: the deployment it undid. */
+  readonly rollbackOf: number | null;
+  /** Set on a deployment that a later rollback undid. */
+  readonly rolledBackBy: number | null;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly events: readonly DeploymentEvent[];
+}
+
+/** Events kept per deployment; older ones are dropped first (a crash loop must not grow forever). */
+export const MAX_EVENTS = 500;
+
+export function isFinished(d: Deployment): boolean {
+  return d.outcome !== "running";
+}
+
+/** The phase after `phase`, which must not be the last one. */
+export function nextPhase(phase: DeploymentPhase): DeploymentPhase {
+  const i = PHASES.indexOf(phase);
+  if (i < 0 || i === PHASES.length - 1) throw new Error(`no phase after ${phase}`);
+  return PHASES[i + 1]!;
+}
+
+/** True once traffic may have reached the new color: from then on, failing means rolling back. */
+export function trafficMoved(phase: DeploymentPhase): boolean {
+  return PHASES.indexOf(phase) >= PHASES.indexOf("draining");
+}
+
+export function withEvent(d: Deployment, event: DeploymentEvent): Deployment {
+  const events = [...d.events, event];
+  return { ...d, events: events.length > MAX_EVENTS ? events.slice(-MAX_EVENTS) : events };
+}
+
+export function durationMs(d: Deployment): number | null {
+  return d.finishedAt === null ? null : Date.parse(d.finishedAt) - Date.parse(d.startedAt);
+}
+
+/** A loose structural check for records read back from the store. */
+export function isDeployment(v: unknown): v is Deployment {
+  if (typeof v !== "object" || v === null) return false;
+  const d = v as Record<string, unknown>;
+  return (
+    typeof d.service === "string" &&
+    Number.isInteger(d.seq) &&
+    typeof d.version === "string" &&
+    (d.color === "blue" || d.color === "green") &&
+    PHASES.includes(d.phase as DeploymentPhase) &&
+    ["running", "succeeded", "failed", "rolled_back"].includes(d.outcome as string) &&
+    Array.isArray(d.events)
+  );
+}

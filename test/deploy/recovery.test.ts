@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { eventually } from "../support/eventually.ts";
+import { get, load } from "../support/http.ts";
+import { api, type Json, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+type Teal = Awaited<ReturnType<typeof startTeal>>;
+const served = async (teal: Teal) => JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json;
+const service = async (teal: Teal) => (await api(teal, "GET", "/v1/services/web")).body;
+const history = async (teal: Teal) =>
+  (await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[];
+const deploy = async (teal: Teal, version: string, env: Record<string, string> = {}) => {
+  const r = await api(teal, "POST", "/v1/services/web/deployments", { version, env });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  return r.body.deployment.seq as number;
+};
+const finished = (teal: Teal, seq: number) =>
+  eventually(async () => {
+    const d = (await history(teal)).find((x) => x.seq === seq);
+    return d && d.outcome !== "running" && d;
+  }, `deployment #${seq} to end`);
+const pids = (s: Json, color: string) => s.colors[color].instances.map((i: Json) => i.pid) as number[];
+
+describe("teal recovers from crashes", () => {
+  it("kill -9 during a deployment: the restart serves the live version at once and rolls the deployment back", async () => {
+    const dir = await tempDir();
+    const config = processServiceConfig("    deployment: { scaleDownDelayMs: 60000 }");
+    let teal = await startTeal(config, dir.path);
+    try {
+      assert.equal((await finished(teal, await deploy(teal, "v1"))).outcome, "succeeded");
+      const bluePids = pids(await service(teal), "blue");
+      const seq = await deploy(teal, "v2", { APP_START_DELAY_MS: "60000" });
+      const newPids = await eventually(async () => {
+        const s = await service(teal);
+        return s.deployment?.phase === "health" && s.colors.green.instances.length > 0 && pids(s, "green");
+      }, "the deployment to wait for health");
+
+      await teal.kill9();
+      teal = await startTeal(config, dir.path);
+      assert.equal((await served(teal)).version, "v1", "the first request after the restart is served by v1");
+      assert.deepEqual(
+        pids(await service(teal), "blue"),
+        bluePids,
+        "blue's instances were re-adopted, not restarted",
+      );
+
+      const d = await finished(teal, seq);
+      assert.equal(d.outcome, "failed");
+      assert.match(d.reason, /interrupted by a restart of teal during phase health/);
+      const recovery = d.events.find((e: Json) => e.type === "recovery");
+      assert.match(
+        recovery.message,
+        /before traffic moved to green; stopped the new instances of v2; live traffic stayed on blue v1/,
+      );
+      for (const pid of newPids)
+        await eventually(() => !alive(pid), "the interrupted instance to be stopped");
+      assert.equal((await service(teal)).colors.green.state, "stopped");
+
+      assert.equal(
+        (await finished(teal, await deploy(teal, "v3"))).outcome,
+        "succeeded",
+        "deploys work after recovery",
+      );
+      assert.equal((await served(teal)).version, "v3");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+
+  it("kill -9 after a deployment: the restart adopts both colors and keeps the rollback window", async () => {
+    const dir = await tempDir();
+    const config = processServiceConfig("    deployment: { scaleDownDelayMs: 60000 }");
+    let teal = await startTeal(config, dir.path);
+    try {
+      await finished(teal, await deploy(teal, "v1"));
+      await finished(teal, await deploy(teal, "v2"));
+      const before = await service(teal);
+      await teal.kill9();
+      teal = await startTeal(config, dir.path);
+      // Served while teal was down, and served by the same processes after it.
+      assert.equal((await served(teal)).version, "v2");
+      const after = await service(teal);
+      assert.deepEqual(pids(after, "green"), pids(before, "green"));
+      assert.deepEqual(pids(after, "blue"), pids(before, "blue"));
+      assert.equal(after.colors.blue.warmUntil, before.colors.blue.warmUntil);
+      const r = await runCli(["rollback", "web", "--data-dir", dir.path]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /still warm on blue/);
+      assert.equal((await served(teal)).version, "v1");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+
+  it("restarts an instance that crashes, says so in the history and the log, and keeps serving", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(processServiceConfig("", { instances: 2 }), dir.path);
+    try {
+      await finished(teal, await deploy(teal, "v1"));
+      const [first, second] = (await service(teal)).colors.blue.instances as Json[];
+      const follower = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url)),
+          "logs",
+          "web",
+          "-f",
+          "-n",
+          "1",
+          "--data-dir",
+          dir.path,
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let followed = "";
+      follower.stdout.on("data", (d) => {
+        followed += d;
+      });
+      try {
+        let done = false;
+        const traffic = load(`${teal.proxyUrl}/`, { total: 1_000_000, connections: 4, stop: () => done });
+        // The last line of each log arrives first: from then on, the follower is following.
+        await eventually(() => followed.split("\n").length > 2, "teal logs -f to start");
+        const crash = await fetch(`${first!.url}/crash`, { method: "POST" }).catch(() => undefined);
+        assert.equal(crash, undefined, "the instance died mid-request");
+        const restarted = await eventually(async () => {
+          const i = (await service(teal)).colors.blue.instances.find((x: Json) => x.id === first!.id);
+          return i.restarts === 1 && i.alive && i.health.status === "healthy" && i;
+        }, "the crashed instance to be restarted and healthy");
+        done = true;
+        const result = await traffic;
+        assert.equal(result.errors + result.non2xx, 0, "the other instance and the retry hid the crash");
+        assert.notEqual(restarted.pid, first!.pid);
+        assert.equal((await service(teal)).colors.blue.instances[1].pid, second!.pid);
+
+        const events = (await history(teal))[0]!.events.map((e: Json) => `${e.type}: ${e.message}`);
+        assert.ok(
+          events.some((e: string) =>
+            /^crash: instance web-blue-1-0 exited with code 1; restarting in 500 ms/.test(e),
+          ),
+          events.join("\n"),
+        );
+        assert.ok(events.some((e: string) => /^restart: instance web-blue-1-0 restarted/.test(e)));
+        await eventually(
+          () => teal.logs.some((l) => l.msg === "instance exited with code 1; restarting in 500 ms"),
+          "the crash in the server log",
+        );
+        await eventually(
+          () =>
+            followed.includes("fixture app: crashing as asked") &&
+            followed.includes("fixture app v1 (blue) starting"),
+          "teal logs -f to show the crash and the restart",
+        );
+      } finally {
+        follower.kill();
+      }
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+
+  it("says LIVE COLOR DOWN when every live instance has died", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(processServiceConfig(), dir.path);
+    try {
+      await finished(teal, await deploy(teal, "v1"));
+      const [only] = (await service(teal)).colors.blue.instances as Json[];
+      await fetch(`${only!.url}/crash`, { method: "POST" }).catch(() => undefined);
+      const events = await eventually(async () => {
+        const e = (await history(teal))[0]!.events.map((x: Json) => x.message as string);
+        return e.some((m: string) => m.startsWith("LIVE COLOR DOWN")) && e;
+      }, "the alarm in the history");
+      assert.ok(events.some((m: string) => m.includes("every instance of web blue has exited")));
+      await eventually(
+        () => teal.logs.some((l) => String(l.msg).startsWith("LIVE COLOR DOWN")),
+        "the alarm in the log",
+      );
+      await eventually(async () => (await service(teal)).colors.blue.ready, "the instance to be back");
+      assert.equal((await served(teal)).version, "v1");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+});
