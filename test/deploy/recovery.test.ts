@@ -199,3 +199,68 @@ describe("teal recovers from crashes", () => {
     }
   });
 });
+
+describe("teal rollback after the scale-down delay", () => {
+  it("redeploys the previous version as a new deployment once its instances are stopped", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(processServiceConfig("    deployment: { scaleDownDelayMs: 200 }"), dir.path);
+    try {
+      await finished(teal, await deploy(teal, "v1", { APP_MARK: "first" }));
+      const v1Pids = pids(await service(teal), "blue");
+      const second = await deploy(teal, "v2");
+      await eventually(async () => {
+        const d = (await history(teal)).find((x) => x.seq === second);
+        return d?.events.some((e: Json) => e.message === "stopped blue v1 after the scale-down delay");
+      }, "blue to be scaled down");
+      for (const pid of v1Pids) assert.equal(alive(pid), false, "scaled-down instances are gone");
+      assert.equal((await service(teal)).colors.blue.state, "stopped");
+
+      const r = await runCli(["rollback", "web", "--data-dir", dir.path]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /rolling back web v1 to blue/);
+      assert.match(r.stdout, /started web-blue-3-0/);
+      assert.equal((await served(teal)).version, "v1");
+      const [rollback, undone] = (await history(teal)) as [Json, Json];
+      assert.equal(rollback.kind, "rollback");
+      assert.equal(rollback.rollbackOf, second);
+      assert.deepEqual(
+        rollback.env,
+        { APP_MARK: "first" },
+        "v1 comes back with the environment it was deployed with",
+      );
+      assert.equal(undone.outcome, "rolled_back");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+
+  it("refuses to deploy or roll back a static service, and to roll back a first deployment", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(
+      `${processServiceConfig()}  legacy:\n    routes: [{ host: legacy.test }]\n    blue: [http://127.0.0.1:9]\n`,
+      dir.path,
+    );
+    try {
+      const staticDeploy = await api(teal, "POST", "/v1/services/legacy/deployments", { version: "v1" });
+      assert.equal(staticDeploy.status, 422);
+      assert.equal(staticDeploy.body.error.code, "UNSUPPORTED");
+      assert.match(staticDeploy.body.error.message, /teal switch legacy/);
+      const badVersion = await api(teal, "POST", "/v1/services/web/deployments", { version: "v 1" });
+      assert.equal(badVersion.status, 400);
+      assert.match(badVersion.body.error.message, /^version: must be a version label/);
+      const nothing = await api(teal, "POST", "/v1/services/web/rollback");
+      assert.equal(nothing.status, 409);
+      await finished(teal, await deploy(teal, "v1"));
+      const first = await runCli(["rollback", "web", "--data-dir", dir.path]);
+      assert.equal(first.code, 1);
+      assert.match(
+        first.stderr,
+        /web #1 \(v1\) was its first deployment; there is no earlier version to roll back to \[CONFLICT\]/,
+      );
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+});
