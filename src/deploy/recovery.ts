@@ -62,12 +62,14 @@ async function settleInterrupted(
     await succeed(deployer, d);
     return;
   }
-  await stopColor(deployer, unit, d.color);
+  // Only instances this deployment started: an instant rollback targets a warm color it did not start.
+  const startedHere = unit.slot(d.color).deploymentSeq === d.seq;
+  if (startedHere) await stopColor(deployer, unit, d.color);
   await deployer.journal.append(
     unit.name,
     d.seq,
     "recovery",
-    `teal restarted during phase ${d.phase}, before traffic moved to ${d.color}; stopped the new instances of ${d.version}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
+    `teal restarted during phase ${d.phase}, before traffic moved to ${d.color}${startedHere ? `; stopped the new instances of ${d.version}` : ""}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
   );
   await finish(
     deployer,
