@@ -152,6 +152,193 @@ export const deploymentSchema = z.strictObject({
   smoke: z.array(smokeCheckSchema).default([]),
 });
 
+/** A duration: milliseconds, or text like "500ms", "30s", "5m", "1h". */
+export const durationSchema = z
+  .union(
+    [
+      z.number().int("must be a whole number of milliseconds").min(0, "must be >= 0"),
+      z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)$/, 'must be a duration like "30s", "5m" or milliseconds'),
+    ],
+    { message: 'must be a duration like "30s", "5m" or milliseconds' },
+  )
+  .transform((v) => (typeof v === "number" ? v : parseDuration(v)));
+
+function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text)!;
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+const httpUrl = z.string().refine((v) => {
+  try {
+    return ["http:", "https:"].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}, "must be an http:// or https:// URL");
+
+export const METRICS = ["errorRate", "p50", "p95", "p99"] as const;
+
+export const checkSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,63}$/, "must be a short name (letters, digits, _ . -)"),
+    /** teal's own per-color proxy metrics over the analysis window. */
+    metric: z.enum(METRICS, { message: 'must be "errorRate", "p50", "p95" or "p99"' }).optional(),
+    /** Count 4xx as errors too (errorRate). */
+    include4xx: z.boolean().default(false),
+    /** A PromQL query whose first sample is the value; {{color}}, {{version}}, {{service}} are filled in. */
+    prometheus: z.strictObject({ address: httpUrl, query: z.string().min(1) }).optional(),
+    /** An HTTP endpoint answering JSON; jsonPath is a dotted path to the value. */
+    web: z
+      .strictObject({
+        url: httpUrl,
+        jsonPath: z.string().min(1),
+        headers: z.record(z.string(), z.string()).default({}),
+        timeoutMs: positiveMs.default(5_000),
+      })
+      .optional(),
+    max: z.number().optional(),
+    min: z.number().optional(),
+    maxAboveStable: z.number().min(0).optional(),
+    maxRatioToStable: z.number().positive().optional(),
+    /** Time between measurements. */
+    interval: durationSchema.default(5_000),
+    /** Passing measurements needed to pass; default: measure until the analysis ends. */
+    count: z.number().int().min(1).optional(),
+    failureLimit: z.number().int().min(0).default(0),
+    consecutiveErrorLimit: z.number().int().min(0).default(4),
+    /** Fewer requests than this in the window: inconclusive (teal's own metrics). */
+    minRequests: z.number().int().min(0).default(50),
+  })
+  .superRefine((c, ctx) => {
+    const sources = [c.metric, c.prometheus, c.web].filter((x) => x !== undefined).length;
+    if (sources !== 1) {
+      ctx.addIssue({ code: "custom", message: "needs exactly one of metric, prometheus or web" });
+    }
+    if ([c.max, c.min, c.maxAboveStable, c.maxRatioToStable].every((x) => x === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "needs a threshold: max, min, maxAboveStable or maxRatioToStable",
+      });
+    }
+    if (c.metric === undefined && (c.maxAboveStable !== undefined || c.maxRatioToStable !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "maxAboveStable and maxRatioToStable compare teal's own metrics per color; use max or min",
+      });
+    }
+  });
+
+export const analysisSchema = z.strictObject({
+  /** The sliding window every check measures over. */
+  window: durationSchema.default(60_000),
+  checks: z.array(checkSchema).default([]),
+});
+
+export const stepSchema = z.union(
+  [
+    z.strictObject({ setWeight: z.number().int().min(0).max(100) }),
+    /** No duration: wait for `teal promote`. */
+    z.strictObject({ pause: z.strictObject({ duration: durationSchema.optional() }) }),
+    /** Run the service's checks (or the named ones) in the foreground for the duration or their count. */
+    z.strictObject({
+      analysis: z.strictObject({
+        duration: durationSchema.optional(),
+        checks: z.array(z.string()).optional(),
+      }),
+    }),
+  ],
+  { message: "must be { setWeight: N }, { pause: { duration } } or { analysis: { duration } }" },
+);
+
+export const PRESETS = [
+  "AllAtOnce",
+  "Canary10Percent5Minutes",
+  "Canary10Percent10Minutes",
+  "Canary10Percent15Minutes",
+  "Canary10Percent30Minutes",
+  "Linear10PercentEvery1Minute",
+  "Linear10PercentEvery2Minutes",
+  "Linear10PercentEvery3Minutes",
+  "Linear10PercentEvery10Minutes",
+] as const;
+
+export const strategySchema = z.union(
+  [
+    z.strictObject({
+      blueGreen: z
+        .strictObject({
+          /** false: the new color waits (reachable only through the override header) until `teal promote`. */
+          autoPromote: z.boolean().default(true),
+        })
+        .default({ autoPromote: true }),
+      /** Post-promotion analysis: how long the checks keep watching after the switch. */
+      monitor: durationSchema.default(0),
+    }),
+    z.strictObject({
+      canary: z.strictObject({ steps: z.array(stepSchema).min(1, "needs at least one step") }),
+      monitor: durationSchema.default(0),
+    }),
+    z.strictObject({
+      preset: z.enum(PRESETS, { message: `must be one of ${PRESETS.join(", ")}` }),
+      monitor: durationSchema.default(0),
+    }),
+  ],
+  { message: "must be { blueGreen: {…} }, { canary: { steps: […] } } or { preset: Name }" },
+);
+
+export const hookSchema = z.union(
+  [
+    z.strictObject({
+      name: z.string().min(1).optional(),
+      command: commandSchema,
+      timeoutMs: positiveMs.default(30_000),
+    }),
+    z.strictObject({
+      name: z.string().min(1).optional(),
+      http: z.strictObject({
+        url: httpUrl,
+        method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST"),
+        headers: z.record(z.string(), z.string()).default({}),
+        /** Default: a JSON description of the deployment and the hook point. */
+        body: z.string().optional(),
+      }),
+      timeoutMs: positiveMs.default(30_000),
+    }),
+  ],
+  { message: 'must be { command: "..." } or { http: { url: ... } }' },
+);
+
+/** Lifecycle hooks. Before traffic, a failing hook stops the deployment; after, it rolls back. */
+export const hooksSchema = z.strictObject({
+  beforeTraffic: z.array(hookSchema).default([]),
+  afterTraffic: z.array(hookSchema).default([]),
+  onPromote: z.array(hookSchema).default([]),
+  onRollback: z.array(hookSchema).default([]),
+});
+
+export const NOTIFICATION_EVENTS = [
+  "deployment.started",
+  "step.reached",
+  "analysis.failed",
+  "deployment.rolled_back",
+  "deployment.promoted",
+  "deployment.failed",
+  "deployment.succeeded",
+] as const;
+
+export const webhookSchema = z.strictObject({
+  url: httpUrl,
+  /** "slack": a Slack-compatible {text} message; "json": the event itself. */
+  format: z.enum(["json", "slack"]).default("json"),
+  /** Default: every event. */
+  events: z.array(z.enum(NOTIFICATION_EVENTS)).optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+  timeoutMs: positiveMs.default(5_000),
+  /** Delivery attempts, with exponential backoff from 1 s. */
+  maxAttempts: z.number().int().min(1).max(20).default(5),
+});
+
 export const processRuntimeSchema = z.strictObject({
   type: z.literal("process"),
   command: commandSchema,
@@ -202,6 +389,11 @@ export const serviceSchema = z
     /** Active health checks; always on for managed runtimes, opt-in for static endpoints. */
     health: healthSchema.optional(),
     deployment: deploymentSchema.default(() => deploymentSchema.parse({})),
+    /** How traffic moves to a new version; default: blue-green, all at once. */
+    strategy: strategySchema.default(() => strategySchema.parse({ blueGreen: {} })),
+    analysis: analysisSchema.default(() => analysisSchema.parse({})),
+    hooks: hooksSchema.default(() => hooksSchema.parse({})),
+    notifications: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).default({ webhooks: [] }),
     pauseTimeoutMs: positiveMs.default(30_000),
     override: z.union([overrideSchema, z.literal(false)]).default(() => overrideSchema.parse({})),
     sticky: stickySchema.optional(),
@@ -264,6 +456,14 @@ export type HealthConfig = z.infer<typeof healthSchema>;
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type SmokeCheckConfig = z.infer<typeof smokeCheckSchema>;
 export type RuntimeConfig = z.infer<typeof runtimeSchema>;
+export type StrategyConfig = z.infer<typeof strategySchema>;
+export type StepConfig = z.infer<typeof stepSchema>;
+export type CheckConfig = z.infer<typeof checkSchema>;
+export type AnalysisConfig = z.infer<typeof analysisSchema>;
+export type HookConfig = z.infer<typeof hookSchema>;
+export type HooksConfig = z.infer<typeof hooksSchema>;
+export type WebhookConfig = z.infer<typeof webhookSchema>;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 export type ProcessRuntimeConfig = z.infer<typeof processRuntimeSchema>;
 
 /** The health check a service runs: configured, or the defaults for a managed runtime. */
