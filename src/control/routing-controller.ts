@@ -32,6 +32,8 @@ export interface RoutingControllerOptions {
    * Consulted for every command that gives a color traffic it did not have, unless forced.
    */
   readonly refuseTraffic?: (service: string, color: Color) => string | undefined;
+  /** Why traffic may not be moved by hand right now (a deployment runs), or undefined. */
+  readonly busy?: (service: string) => string | undefined;
   readonly onChange?: (change: RoutingChange & { actor: string }) => void;
   readonly onWarning?: (message: string) => void;
 }
@@ -41,6 +43,8 @@ export interface CommandOptions {
   readonly actor?: string;
   /** Skip the health gate. */
   readonly force?: boolean;
+  /** Set when a deployment issues the command; others may not move traffic during one. */
+  readonly deployment?: number;
 }
 
 export class RoutingController {
@@ -103,6 +107,9 @@ export class RoutingController {
     const actor = options.actor ?? "api";
     const before = this.routing(service);
     const after = applyRoutingCommand(before, command);
+    const movesTraffic = command.kind === "switch" || command.kind === "split";
+    const busy = movesTraffic && options.deployment === undefined ? this.#options.busy?.(service) : undefined;
+    if (busy !== undefined) throw new TealError("DEPLOYMENT_RUNNING", busy, { details: { service } });
     this.#checkEndpoints(service, after);
     if (!options.force) this.#checkHealth(service, before, after);
     const revision = await this.#options.repository.save(service, after, this.#revisions.get(service) ?? 0);

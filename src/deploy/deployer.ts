@@ -11,9 +11,11 @@ import { type Clock, systemClock } from "../domain/clock.ts";
 import { type Color, otherColor } from "../domain/color.ts";
 import type { Deployment, DeploymentKind } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
+import { weightOf } from "../domain/routing.ts";
 import type { ColorSlot } from "../domain/slot.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import type { Logger } from "../log/logger.ts";
+import { groupsWritingUnder } from "../runtime/process/proc-info.ts";
 import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Store } from "../store/store.ts";
 import type { MemberView } from "./color-group.ts";
@@ -36,6 +38,8 @@ export interface DeployerOptions {
   readonly configDir: string;
   readonly store: Store;
   readonly runtime: ProcessRuntime;
+  /** Where instances write their output; used to find instances left unrecorded by a crash. */
+  readonly logDir: string;
   readonly dataPlane: DataPlanePort;
   readonly log: Logger;
   readonly clock?: Clock;
@@ -119,7 +123,28 @@ export class Deployer implements DeployContext {
       }
       lost.set(name, perColor);
     }
+    this.killOrphans();
     return lost;
+  }
+
+  /**
+   * Instances nobody recorded (teal crashed between starting one and saving it) would run
+   * forever: every process group writing into the log directory that was not adopted is killed.
+   */
+  killOrphans(): number[] {
+    const adopted = new Set(
+      this.units().flatMap((u) =>
+        [...u.groups.blue.records(), ...u.groups.green.records()].map((r) => r.pid),
+      ),
+    );
+    const orphans = [...groupsWritingUnder(this.#options.logDir)].filter((pgid) => !adopted.has(pgid));
+    for (const pgid of orphans) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {}
+      this.log.warn({ pgid }, "killed an instance no record knew of (left by a crash of teal)");
+    }
+    return orphans;
   }
 
   /** Step 2: with the controller running, settles what a crash left half done. */
@@ -158,6 +183,13 @@ export class Deployer implements DeployContext {
     return r.ok ? undefined : r.reason;
   };
 
+  busy = (service: string): string | undefined => {
+    const running = this.#units.get(service)?.running;
+    if (running === undefined) return undefined;
+    const which = running === "claiming" ? "" : ` (#${running.seq})`;
+    return `a deployment of ${service} is running${which}; traffic moves with it: wait for it to finish, or use teal rollback afterwards`;
+  };
+
   /** What each color of a service runs, for status views. */
   view(service: string): ServiceDeployView {
     const unit = this.unit(service);
@@ -194,6 +226,14 @@ export class Deployer implements DeployContext {
       const live = this.controller.routing(service).live;
       // The very first version goes straight onto the live color, which has nothing to protect.
       const empty = unit.slot(live).version === null && unit.groups[live].size === 0;
+      const idle = otherColor(live);
+      const share = weightOf(this.controller.routing(service), idle);
+      if (!empty && share > 0) {
+        throw new TealError(
+          "CONFLICT",
+          `${service} sends ${share}% of its traffic to ${idle}, where the new version would go; finish or undo the split first (teal switch ${service} --to ${live}, or --to ${idle})`,
+        );
+      }
       return {
         version: request.version,
         color: empty ? live : otherColor(live),
@@ -272,12 +312,14 @@ export class Deployer implements DeployContext {
       );
       const abort = new AbortController();
       unit.running = { seq: d.seq, abort };
-      const run = (instant ? switchBack(this, unit, d) : runDeployment(this, unit, d, abort.signal)).finally(
-        () => {
+      const run = (instant ? switchBack(this, unit, d) : runDeployment(this, unit, d, abort.signal))
+        .catch((err) =>
+          this.log.error({ err, service: unit.name, seq: d.seq }, "deployment could not be recorded"),
+        )
+        .finally(() => {
           unit.running = undefined;
           this.#runs.delete(run);
-        },
-      );
+        });
       this.#runs.add(run);
       return d;
     } catch (err) {

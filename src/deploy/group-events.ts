@@ -23,13 +23,13 @@ export function groupEvents(deployer: Deployer, service: string, color: Color): 
     exited(id, exit, restartInMs) {
       const how = exit.signal ? `on signal ${exit.signal}` : `with code ${exit.code ?? "unknown"}`;
       const then = restartInMs === null ? "" : `; restarting in ${restartInMs} ms`;
-      const group = unit().groups[color];
-      const live = carriesTraffic();
       deployer.log.error(
         { service, color, instance: id, exit, restartInMs },
         `instance exited ${how}${then}`,
       );
       if (restartInMs === null) return; // a deployment in progress reports it as its failure
+      const group = unit().groups[color];
+      const live = carriesTraffic();
       record("crash", `instance ${id} exited ${how}${then}`, { exit });
       if (live && group.endpoints().length === 0) {
         const message = `LIVE COLOR DOWN: every instance of ${service} ${color} has exited; requests fail until they are back`;

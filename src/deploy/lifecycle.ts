@@ -8,6 +8,7 @@ import type { RoutingController } from "../control/routing-controller.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
 import type { Deployment } from "../domain/deployment.ts";
+import { weightOf } from "../domain/routing.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DeploymentLog } from "./deployment-log.ts";
 import type { ServiceUnit } from "./service-unit.ts";
@@ -61,35 +62,60 @@ export async function keepWarm(
   unit.scheduleScaleDown(color, at, ctx.clock, () => void scaleDown(ctx, unit, color, seq));
 }
 
-/** Stops a warm color once its scale-down delay has passed (never the live one). */
+/**
+ * Stops a warm color once its scale-down delay has passed. Checked again when the timer fires:
+ * never a color that carries traffic, nor one a newer deployment or rollback has taken over.
+ */
 export async function scaleDown(
   ctx: DeployContext,
   unit: ServiceUnit,
   color: Color,
   seq: number,
 ): Promise<void> {
-  if (ctx.controller.routing(unit.name).live === color) return;
-  const version = unit.slot(color).version;
+  const slot = unit.slot(color);
+  if (weightOf(ctx.controller.routing(unit.name), color) > 0 || slot.warmUntil === null) return;
   try {
-    await stopColor(ctx, unit, color);
+    if (!(await stopColor(ctx, unit, color))) return;
     await ctx.journal.append(
       unit.name,
       seq,
       "scale_down",
-      `stopped ${color} ${version} after the scale-down delay`,
+      `stopped ${color} ${slot.version} after the scale-down delay`,
     );
   } catch (err) {
     ctx.log.error({ err, service: unit.name, color }, "scale-down failed");
   }
 }
 
-/** Stops a color's instances and records that nothing runs there (its version is kept). */
-export async function stopColor(ctx: DeployContext, unit: ServiceUnit, color: Color): Promise<void> {
-  unit.cancelScaleDown(color);
-  await unit.setSlot(color, { state: "stopping" });
-  await unit.groups[color].stop();
-  await unit.setSlot(color, { state: "stopped", instances: [], warmUntil: null });
-  await ctx.controller.refresh();
+/**
+ * Stops a color's instances and records that nothing runs there (its version is kept). A stop
+ * already in progress is joined, not repeated; a color that carries traffic is never stopped.
+ * Resolves false when it refused.
+ */
+export function stopColor(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  color: Color,
+  options: { evenWithTraffic?: boolean } = {},
+): Promise<boolean> {
+  const inProgress = unit.stopping.get(color);
+  if (inProgress) return inProgress;
+  const carries = weightOf(ctx.controller.routing(unit.name), color) > 0;
+  if (carries && !options.evenWithTraffic) return Promise.resolve(false);
+  const run = (async () => {
+    unit.cancelScaleDown(color);
+    const seq = unit.slot(color).deploymentSeq;
+    await unit.setSlot(color, { state: "stopping" });
+    await unit.groups[color].stop();
+    // A deployment that started on this color meanwhile owns the slot now.
+    if (unit.slot(color).deploymentSeq === seq) {
+      await unit.setSlot(color, { state: "stopped", instances: [], warmUntil: null });
+    }
+    await ctx.controller.refresh();
+    return true;
+  })().finally(() => unit.stopping.delete(color));
+  unit.stopping.set(color, run);
+  return run;
 }
 
 export async function phase(

@@ -88,7 +88,15 @@ async function replaceLost(
   routing: RoutingState,
 ): Promise<void> {
   const slot = unit.slot(color);
-  if (indexes.length === 0 || slot.state !== "running") return;
+  if (slot.state !== "running" || slot.version === null) return;
+  // Gone since the crash, or never recorded at all (a crash between a start and its save).
+  const present = new Set(unit.groups[color].records().map((r) => r.index));
+  const wanted = unit.planOfSlot(color).instances;
+  const missing = [...new Set([...indexes, ...Array.from({ length: wanted }, (_, i) => i)])].filter(
+    (i) => !present.has(i),
+  );
+  if (missing.length === 0) return;
+  indexes = missing;
   const warm = slot.warmUntil !== null && Date.parse(slot.warmUntil) > deployer.clock.now();
   const seq = slot.deploymentSeq;
   if (weightOf(routing, color) === 0 && !warm) {

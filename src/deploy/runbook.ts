@@ -36,6 +36,7 @@ export async function runDeployment(
   let switched = false;
   try {
     await makeRoom(ctx, unit, d);
+    signal.throwIfAborted();
     const plan = unit.plan({ version: d.version, seq, command: d.command, env: d.env });
     await startInstances(ctx, unit, d, plan);
     await phase(
@@ -46,7 +47,8 @@ export async function runDeployment(
       `waiting up to ${unit.config.deployment.timeoutMs} ms for ${plan.instances} instance(s) on ${d.color} to become healthy`,
     );
     await untilHealthy(ctx, unit, d, signal);
-    await smoke(ctx, unit, d, plan);
+    await smoke(ctx, unit, d, plan, signal);
+    signal.throwIfAborted();
     group.restartOnExit = true;
     if (d.color === d.from.color) {
       await unit.setSlot(d.color, { state: "running" });
@@ -58,7 +60,7 @@ export async function runDeployment(
     const change = await ctx.controller.command(
       unit.name,
       { kind: "switch", to: d.color },
-      { actor: d.actor },
+      { actor: d.actor, deployment: seq },
     );
     switched = true;
     await ctx.journal.append(
@@ -82,14 +84,15 @@ export async function runDeployment(
 /** Rollback while the previous color still runs: a switch, no new instances. */
 export async function switchBack(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
   try {
-    unit.cancelScaleDown(d.color);
     unit.groups[d.color].restartOnExit = true;
-    await unit.setSlot(d.color, { warmUntil: null });
     const change = await ctx.controller.command(
       unit.name,
       { kind: "switch", to: d.color },
-      { actor: d.actor },
+      { actor: d.actor, deployment: d.seq },
     );
+    // Only now: if the switch was refused, the color stays warm and is still scaled down on time.
+    unit.cancelScaleDown(d.color);
+    await unit.setSlot(d.color, { warmUntil: null });
     await ctx.journal.append(
       unit.name,
       d.seq,
@@ -155,14 +158,16 @@ export async function untilHealthy(
   const group = unit.groups[d.color];
   const timeoutMs = unit.config.deployment.timeoutMs;
   const ctl = new AbortController();
+  signal.throwIfAborted();
   const onAbort = () => ctl.abort(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
-  const timer = ctx.clock.setTimeout(() => ctl.abort(new DeployFailure("timeout")), timeoutMs);
+  const timedOut = new Error("timeout");
+  const timer = ctx.clock.setTimeout(() => ctl.abort(timedOut), timeoutMs);
   try {
     await group.untilHealthy(ctl.signal);
   } catch (err) {
     if (err instanceof InstanceExitedError) throw new DeployFailure(err.message);
-    if (ctl.signal.reason instanceof DeployFailure) {
+    if (ctl.signal.reason === timedOut) {
       const r = group.readiness();
       throw new DeployFailure(
         `${d.color} did not become healthy within ${timeoutMs} ms: ${r.ok ? "timed out" : r.reason}`,
@@ -182,17 +187,22 @@ export async function smoke(
   unit: ServiceUnit,
   d: Deployment,
   plan: LaunchPlan,
+  signal: AbortSignal,
 ): Promise<void> {
   const checks = unit.config.deployment.smoke;
   if (checks.length === 0) return;
   await phase(ctx, unit.name, d.seq, "smoke", `running ${checks.length} smoke check(s) against ${d.color}`);
-  const report = await runSmokeChecks(checks, {
-    service: unit.name,
-    color: d.color,
-    version: d.version,
-    urls: unit.groups[d.color].endpoints(),
-    cwd: plan.cwd,
-  });
+  const report = await runSmokeChecks(
+    checks,
+    {
+      service: unit.name,
+      color: d.color,
+      version: d.version,
+      urls: unit.groups[d.color].endpoints(),
+      cwd: plan.cwd,
+    },
+    signal,
+  );
   for (const r of report.results) {
     await ctx.journal.append(
       unit.name,
@@ -242,7 +252,16 @@ export async function failBeforeSwitch(
   if (!(err instanceof DeployFailure))
     ctx.log.error({ err, service: unit.name, seq: d.seq }, "deployment failed");
   const logs = await unit.groups[d.color].lastLogLines(LOG_LINES_ON_FAILURE).catch(() => []);
-  await stopColor(ctx, unit, d.color).catch((e) => ctx.log.error({ err: e }, "stopping failed instances"));
+  try {
+    // The first version of a service is deployed onto the live color: stop it there too.
+    await stopColor(ctx, unit, d.color, { evenWithTraffic: d.color === d.from.color });
+    // A version that never went live is not what runs there, nor what a rollback returns to.
+    if (unit.slot(d.color).deploymentSeq === d.seq) {
+      await unit.setSlot(d.color, { version: null, deploymentSeq: null, command: null, env: {} });
+    }
+  } catch (e) {
+    ctx.log.error({ err: e, service: unit.name }, "stopping the failed instances failed");
+  }
   await ctx.journal.append(
     unit.name,
     d.seq,

@@ -27,6 +27,9 @@ export class ServiceUnit {
   #slots: ServiceSlots;
   #saving: Promise<unknown> = Promise.resolve();
   readonly #scaleDown = new Map<Color, Timer>();
+  #closed = false;
+  /** Stops in progress per color, so that a second stop joins the first. */
+  readonly stopping = new Map<Color, Promise<boolean>>();
   /** Set from the moment a deployment is accepted until it ends: one at a time per service. */
   running: RunningDeployment | "claiming" | undefined;
 
@@ -115,6 +118,7 @@ export class ServiceUnit {
 
   scheduleScaleDown(color: Color, atMs: number, clock: Clock, run: () => void): void {
     this.cancelScaleDown(color);
+    if (this.#closed) return;
     this.#scaleDown.set(
       color,
       clock.setTimeout(
@@ -132,7 +136,9 @@ export class ServiceUnit {
     this.#scaleDown.delete(color);
   }
 
+  /** No timer starts after this (teal is shutting down). */
   cancelTimers(): void {
+    this.#closed = true;
     for (const c of COLORS) this.cancelScaleDown(c);
   }
 }

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import type { SmokeCheckConfig } from "../config/schema.ts";
 import { requestOnce } from "../health/request-once.ts";
+import { inheritedEnv } from "../runtime/process/child-env.ts";
 
 export interface SmokeTarget {
   readonly service: string;
@@ -110,12 +111,10 @@ async function askInstance(
   return { url, ok: true, text: String(status) };
 }
 
-/** The command's environment: teal's own minus its API token, plus where the new color answers. */
+/** The command's environment: teal's own minus its settings and secrets, plus where the new color answers. */
 function commandEnv(target: SmokeTarget): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.TEAL_TOKEN;
   return {
-    ...env,
+    ...inheritedEnv(),
     TEAL_URL: target.urls[0] ?? "",
     TEAL_URLS: target.urls.join(" "),
     TEAL_SERVICE: target.service,

@@ -57,6 +57,7 @@ export async function startServer(
     configDir: resolve(options.configDir ?? "."),
     store,
     runtime: new ProcessRuntime({ logDir }),
+    logDir,
     dataPlane,
     log,
   });
@@ -68,6 +69,7 @@ export async function startServer(
     dataPlane,
     endpoints: deployer.endpoints,
     refuseTraffic: deployer.refuseTraffic,
+    busy: deployer.busy,
     onChange: (c) =>
       log.info(
         { service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation },
@@ -123,8 +125,11 @@ export async function startServer(
     deployer,
     dataPlane,
     async close() {
-      await new Promise<void>((resolve) => admin.server.close(() => resolve()));
+      const adminClosed = new Promise<void>((resolve) => admin.server.close(() => resolve()));
       await deployer.abortDeployments();
+      // Followers of logs and event streams would otherwise hold the admin server open forever.
+      (admin.server as import("node:http").Server).closeAllConnections();
+      await adminClosed;
       // The proxy drains its in-flight requests before the instances that serve them stop.
       await dataPlane.close();
       await deployer.stopInstances();

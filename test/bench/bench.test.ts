@@ -13,6 +13,23 @@ interface Row {
   non2xx?: number;
   switches?: number;
   error?: string;
+  requests?: number;
+  succeeded?: number;
+  instant?: number;
+  p50Ms?: number;
+  samePids?: number;
+  firstOkP50Ms?: number;
+}
+
+function bench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Row[]> {
+  return new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "bench/run.ts", "--json", ...args],
+      { cwd: root, env, maxBuffer: 10_000_000 },
+      (err, out, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(out)),
+    ),
+  ).then((out) => JSON.parse(out) as Row[]);
 }
 
 /** A short run of `npm run bench` with real nginx, HAProxy and wrk: the harness works, and teal switches cleanly. */
@@ -20,11 +37,7 @@ describe("npm run bench (short run)", () => {
   it("measures every candidate and switches teal 8 times under load with no failed request", {
     timeout: 180_000,
   }, async () => {
-    const args = [
-      "--import",
-      "tsx",
-      "bench/run.ts",
-      "--json",
+    const rows = await bench([
       "--runs",
       "1",
       "--duration",
@@ -33,13 +46,7 @@ describe("npm run bench (short run)", () => {
       "0",
       "--scenarios",
       "throughput,switch",
-    ];
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, args, { cwd: root, maxBuffer: 10_000_000 }, (err, out, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(out),
-      ),
-    );
-    const rows = JSON.parse(stdout) as Row[];
+    ]);
     assert.deepEqual(
       rows.filter((r) => r.error !== undefined),
       [],
@@ -58,5 +65,33 @@ describe("npm run bench (short run)", () => {
       rows.some((r) => r.scenario === "switch" && r.name === "nginx"),
       "nginx's reload switch was measured",
     );
+  });
+
+  // The case above builds and runs dist/; this one runs the sources (no second build) to stay short.
+  it("deploys twice under load, rolls back once and survives one kill -9 of teal, with no failed request", {
+    timeout: 60_000,
+  }, async () => {
+    const rows = await bench(
+      ["--only", "teal", "--scenarios", "deploy", "--deploys", "2", "--rollbacks", "1", "--restarts", "1"],
+      { ...process.env, BENCH_TEAL_MAIN: "src/cli/main.ts" },
+    );
+    assert.deepEqual(
+      rows.filter((r) => r.error !== undefined),
+      [],
+      "no part failed, and no app instance outlived teal",
+    );
+    const deploy = rows.find((r) => r.scenario === "deploy")!;
+    assert.equal(deploy.succeeded, 2);
+    assert.ok(deploy.requests! > 0, "the load ran during the deploys");
+    assert.equal(deploy.errors, 0);
+    assert.equal(deploy.non2xx, 0);
+    const rollback = rows.find((r) => r.scenario === "deploy-rollback")!;
+    assert.equal(rollback.instant, 1, "the previous color was still warm");
+    assert.ok(rollback.p50Ms! > 0);
+    assert.equal(rollback.errors, 0);
+    assert.equal(rollback.non2xx, 0);
+    const recovery = rows.find((r) => r.scenario === "deploy-recovery")!;
+    assert.equal(recovery.samePids, 1, "the instances were re-adopted after kill -9");
+    assert.ok(recovery.firstOkP50Ms! > 0);
   });
 });

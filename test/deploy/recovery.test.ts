@@ -223,9 +223,10 @@ describe("teal rollback after the scale-down delay", () => {
       const [rollback, undone] = (await history(teal)) as [Json, Json];
       assert.equal(rollback.kind, "rollback");
       assert.equal(rollback.rollbackOf, second);
-      assert.deepEqual(
-        rollback.env,
-        { APP_MARK: "first" },
+      assert.deepEqual(rollback.env, { APP_MARK: "(hidden)" }, "the API shows env names, never values");
+      assert.equal(
+        (await served(teal)).mark,
+        "first",
         "v1 comes back with the environment it was deployed with",
       );
       assert.equal(undone.outcome, "rolled_back");
@@ -257,6 +258,102 @@ describe("teal rollback after the scale-down delay", () => {
       assert.match(
         first.stderr,
         /web #1 \(v1\) was its first deployment; there is no earlier version to roll back to \[CONFLICT\]/,
+      );
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+});
+
+describe("teal's own lifecycle around its instances", () => {
+  it("a graceful stop ends log followers, then stops every instance", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(
+      processServiceConfig("    deployment: { scaleDownDelayMs: 60000 }"),
+      dir.path,
+    );
+    await finished(teal, await deploy(teal, "v1"));
+    await finished(teal, await deploy(teal, "v2"));
+    const s = await service(teal);
+    const all = [...pids(s, "blue"), ...pids(s, "green")];
+    const follower = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url)),
+        "logs",
+        "web",
+        "-f",
+        "--data-dir",
+        dir.path,
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    let followed = "";
+    follower.stdout.on("data", (d) => {
+      followed += d;
+    });
+    try {
+      await eventually(() => followed.includes("fixture app v2"), "the follower to start");
+      const code = await Promise.race([
+        teal.stop(),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error("teal did not stop within 10 s")), 10_000).unref(),
+        ),
+      ]);
+      assert.equal(code, 0);
+      for (const pid of all) assert.equal(alive(pid), false, `instance ${pid} was stopped`);
+      await eventually(() => follower.exitCode !== null, "the follower to end with the server");
+    } finally {
+      follower.kill();
+      await dir.remove();
+    }
+  });
+
+  it("at start, kills an instance that no record knows (a crash between its start and its save)", async () => {
+    const dir = await tempDir();
+    const config = processServiceConfig();
+    let teal = await startTeal(config, dir.path);
+    try {
+      await finished(teal, await deploy(teal, "v1"));
+      await teal.kill9();
+      // What a crash right after a spawn leaves: a process writing into teal's log directory.
+      const { openSync, closeSync } = await import("node:fs");
+      const out = openSync(`${dir.path}/logs/web/green-0.log`, "a");
+      const orphan = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
+        detached: true,
+        stdio: ["ignore", out, out],
+      });
+      closeSync(out);
+      orphan.unref();
+      teal = await startTeal(config, dir.path);
+      await eventually(() => !alive(orphan.pid!), "the orphan to be killed");
+      assert.ok(teal.logs.some((l) => String(l.msg).startsWith("killed an instance no record knew of")));
+      assert.equal((await served(teal)).version, "v1", "the recorded instance was adopted, not killed");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+
+  it("refuses to move traffic by hand during a deployment, and to deploy onto a color that carries a split", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(processServiceConfig(), dir.path);
+    try {
+      await finished(teal, await deploy(teal, "v1"));
+      const seq = await deploy(teal, "v2", { APP_START_DELAY_MS: "1500" });
+      const during = await api(teal, "POST", "/v1/services/web/switch", { to: "green", force: true });
+      assert.equal(during.status, 409);
+      assert.equal(during.body.error.code, "DEPLOYMENT_RUNNING");
+      await finished(teal, seq);
+      assert.equal((await api(teal, "POST", "/v1/services/web/split", { greenPercent: 50 })).status, 200);
+      const onto = await api(teal, "POST", "/v1/services/web/deployments", { version: "v3" });
+      assert.equal(onto.status, 409);
+      assert.match(
+        onto.body.error.message,
+        /web sends 50% of its traffic to blue, where the new version would go/,
       );
     } finally {
       await teal.stop();

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { commandSchema, envSchema } from "../../config/schema.ts";
 import type { Deployer } from "../../deploy/deployer.ts";
 import type { FeedItem } from "../../deploy/deployment-log.ts";
-import { type Deployment, isFinished } from "../../domain/deployment.ts";
+import { type Deployment, type DeploymentEvent, isFinished } from "../../domain/deployment.ts";
 import { TealError } from "../../domain/errors.ts";
 import { readBody } from "../body.ts";
 import { actorOf } from "./routing.ts";
@@ -34,12 +34,12 @@ export function deploymentRoutes(deployer: Deployer): Hono {
   app.post("/:name/deployments", async (c) => {
     const body = await readBody(c, deployBody);
     const d = await deployer.deploy(c.req.param("name"), body, actorOf(c.req.header("user-agent")));
-    return c.json({ deployment: d }, 202);
+    return c.json({ deployment: redact(d) }, 202);
   });
   app.post("/:name/rollback", async (c) => {
     await readBody(c, z.strictObject({}));
     const d = await deployer.rollback(c.req.param("name"), actorOf(c.req.header("user-agent")));
-    return c.json({ deployment: d }, 202);
+    return c.json({ deployment: redact(d) }, 202);
   });
   app.get("/:name/deployments", async (c) => {
     const name = c.req.param("name");
@@ -49,36 +49,46 @@ export function deploymentRoutes(deployer: Deployer): Hono {
       throw new TealError("INVALID_REQUEST", "limit: must be a whole number >= 1");
     }
     const all = (await repo.list(name)).map((t) => t.value).reverse();
-    return c.json({ service: name, deployments: all.slice(0, limit) });
+    return c.json({ service: name, deployments: all.slice(0, limit).map(redact) });
   });
   app.get("/:name/deployments/:seq", async (c) =>
-    c.json(await find(c.req.param("name"), c.req.param("seq"))),
+    c.json(redact(await find(c.req.param("name"), c.req.param("seq")))),
   );
   app.get("/:name/deployments/:seq/events", async (c) => {
-    const first = await find(c.req.param("name"), c.req.param("seq"));
+    const service = c.req.param("name");
+    // Subscribe before reading, so that no write between the two is missed.
+    let latest: Deployment | undefined;
+    let wake: () => void = () => {};
+    const unsubscribe = deployer.journal.follow(service, parseSeq(c.req.param("seq")), (item: FeedItem) => {
+      latest = item.deployment;
+      wake();
+    });
+    try {
+      latest ??= await find(service, c.req.param("seq"));
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
     return streamSSE(c, async (stream) => {
       let sent = 0;
+      let lastSent: DeploymentEvent | undefined;
       let done = false;
-      let wake: () => void = () => {};
-      let latest: Deployment = first;
-      const unsubscribe = deployer.journal.follow(first.service, first.seq, (item: FeedItem) => {
-        latest = item.deployment;
-        wake();
-      });
       stream.onAbort(() => {
         done = true;
         wake();
       });
       try {
         while (!done) {
-          const events = latest.events.slice(sent);
-          for (const e of events)
+          const current = latest!;
+          for (const e of unsent(current, lastSent)) {
             await stream.writeSSE({ event: "event", data: JSON.stringify(e), id: String(++sent) });
-          if (isFinished(latest)) {
-            await stream.writeSSE({ event: "end", data: JSON.stringify(latest) });
+            lastSent = e;
+          }
+          if (isFinished(current)) {
+            await stream.writeSSE({ event: "end", data: JSON.stringify(redact(current)) });
             break;
           }
-          if (latest.events.length > sent) continue; // arrived while we were writing
+          if (latest !== current) continue; // changed while we were writing
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
@@ -91,8 +101,8 @@ export function deploymentRoutes(deployer: Deployer): Hono {
 
   async function find(service: string, seqText: string): Promise<Deployment> {
     deployer.unit(service);
-    const seq = Number(seqText.replace(/^#/, ""));
-    const d = Number.isInteger(seq) && seq > 0 ? await repo.get(service, seq) : undefined;
+    const seq = parseSeq(seqText);
+    const d = seq > 0 ? await repo.get(service, seq) : undefined;
     if (!d)
       throw new TealError(
         "NOT_FOUND",
@@ -101,4 +111,21 @@ export function deploymentRoutes(deployer: Deployer): Hono {
     return d.value;
   }
   return app;
+}
+
+function parseSeq(text: string): number {
+  const seq = Number(text.replace(/^#/, ""));
+  return Number.isInteger(seq) ? seq : 0;
+}
+
+/** Events after the last one sent; by identity, since old events are trimmed past MAX_EVENTS. */
+function unsent(d: Deployment, last: DeploymentEvent | undefined): readonly DeploymentEvent[] {
+  if (last === undefined) return d.events;
+  const i = d.events.findLastIndex((e) => e.at === last.at && e.message === last.message);
+  return d.events.slice(i + 1);
+}
+
+/** Values given with --env can be secrets: the API shows only their names. */
+export function redact(d: Deployment): Deployment {
+  return { ...d, env: Object.fromEntries(Object.keys(d.env).map((k) => [k, "(hidden)"])) };
 }

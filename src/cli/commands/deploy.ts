@@ -63,18 +63,21 @@ async function follow(
   }
   let final: Deployment | undefined;
   const stream = await client.stream(`${servicePath(d.service)}/deployments/${d.seq}/events`);
-  for await (const msg of readSse(stream)) {
-    if (msg.event === "end") {
-      final = JSON.parse(msg.data) as Deployment;
-      break;
+  try {
+    for await (const msg of readSse(stream)) {
+      if (msg.event === "end") {
+        final = JSON.parse(msg.data) as Deployment;
+        break;
+      }
+      if (!opts.json) process.stdout.write(renderEvent(JSON.parse(msg.data) as DeploymentEvent, start));
     }
-    if (!opts.json) process.stdout.write(renderEvent(JSON.parse(msg.data) as DeploymentEvent, start));
-  }
-  if (!final)
+  } catch {}
+  if (!final) {
     throw new TealError(
       "SERVER_UNREACHABLE",
-      "the server closed the event stream before the deployment ended; see teal history",
+      `lost the connection to the server while following ${d.service} #${d.seq}; it may still be running: see teal history ${d.service}`,
     );
+  }
   if (opts.json) process.stdout.write(`${JSON.stringify(final, null, 2)}\n`);
   else process.stdout.write(`${renderOutcome(final)}\n`);
   return final.outcome === "succeeded" ? EXIT.ok : EXIT.failed;

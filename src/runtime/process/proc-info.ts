@@ -1,6 +1,6 @@
 /** What /proc says about a pid: whether it still runs, when it started, and who is in its group. */
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** The /proc/<pid>/stat fields from field 3 (state) on, or null when there is no such process. */
 function statFields(pid: number): string[] | null {
@@ -60,4 +60,32 @@ function signalZeroReaches(target: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * Process groups with a live member whose stdout is a file under `dir`: the instances teal
+ * started there, including any it never got to record (a crash between spawn and save).
+ */
+export function groupsWritingUnder(dir: string): Set<number> {
+  const groups = new Set<number>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return groups;
+  }
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${entry}/fd/1`);
+    } catch {
+      continue;
+    }
+    if (!target.startsWith(prefix)) continue;
+    const fields = statFields(Number(entry));
+    if (fields && fields[0] !== "Z") groups.add(Number(fields[2]));
+  }
+  return groups;
 }

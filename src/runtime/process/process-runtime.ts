@@ -11,6 +11,7 @@ import { type Clock, sleep, systemClock, type Timer } from "../../domain/clock.t
 import { TealError } from "../../domain/errors.ts";
 import { rotateIfOver } from "../log-files.ts";
 import type { InstanceExit, InstanceHandle, InstanceRecord, LaunchSpec } from "../runtime.ts";
+import { inheritedEnv } from "./child-env.ts";
 import { freePort } from "./free-port.ts";
 import { groupHasLiveMembers, isAlive, isSameProcess, pidStartTime } from "./proc-info.ts";
 
@@ -29,16 +30,6 @@ export interface InstanceOptions {
 
 type StopOutcome = Awaited<ReturnType<InstanceHandle["stop"]>>;
 
-/** teal's own settings and secrets: an app never sees them. */
-const TEAL_OWN_ENV = new Set([
-  "TEAL_TOKEN",
-  "TEAL_ADMIN",
-  "TEAL_CONFIG",
-  "TEAL_DATA_DIR",
-  "TEAL_LOG_FORMAT",
-  "TEAL_LOG_LEVEL",
-  "TEAL_PROXY_SETTINGS",
-]);
 const LOG_CHECK_MS = 1000;
 const GROUP_POLL_MS = 50;
 
@@ -236,12 +227,8 @@ async function startChild(
 
 /** teal's environment without its own secrets, then the service's, then what the runtime sets. */
 function instanceEnv(spec: LaunchSpec, port: number, id: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value !== undefined && !TEAL_OWN_ENV.has(key)) env[key] = value;
-  }
   return {
-    ...env,
+    ...inheritedEnv(),
     ...spec.env,
     PORT: String(port),
     TEAL_COLOR: spec.color,
