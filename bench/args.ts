@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 
 export const ALL_CANDIDATES = ["direct", "teal", "nginx", "haproxy", "http-proxy"] as const;
-export const ALL_SCENARIOS = ["throughput", "switch", "visibility", "memory"] as const;
+export const ALL_SCENARIOS = ["throughput", "switch", "visibility", "memory", "deploy"] as const;
 export type CandidateName = (typeof ALL_CANDIDATES)[number];
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
@@ -18,6 +18,10 @@ export interface BenchOptions {
   transferMb: number;
   idleConnections: number;
   switchEveryMs: number;
+  /** deploy scenario: back-to-back deploys under load, instant rollbacks, kill -9 restarts */
+  deploys: number;
+  rollbacks: number;
+  restarts: number;
   extra: boolean;
   keepTmp: boolean;
 }
@@ -34,6 +38,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --access-log        turn teal's access log on (default off)
   --transfer-mb N     size of the memory-scenario upload/download in MiB (default 1024)
   --idle-connections N  idle keep-alive connections in the memory scenario (default 1000)
+  --deploys N         deploy scenario: back-to-back deploys under load (default 5, at most 50)
+  --rollbacks N       deploy scenario: instant rollbacks to time (default 3, 0 = none, at most 20)
+  --restarts N        deploy scenario: kill -9 + restarts of teal to time (default 3, 0 = none, at most 20)
   --extra             also run the teal-only scenarios (visibility, memory) on the peer proxies
   --keep-tmp          keep the temp dir (configs, logs) instead of deleting it
   -h, --help`;
@@ -48,10 +55,11 @@ function list<T extends string>(value: string | undefined, all: readonly T[], fl
   return all.filter((n) => names.includes(n));
 }
 
-function num(value: string | undefined, def: number, flag: string, min = 0): number {
+function num(value: string | undefined, def: number, flag: string, min = 0, max = Infinity): number {
   if (value === undefined) return def;
   const n = Number(value);
   if (!Number.isFinite(n) || n < min) throw new Error(`${flag}: expected a number >= ${min}, got "${value}"`);
+  if (n > max) throw new Error(`${flag}: expected a number <= ${max}, got "${value}"`);
   return n;
 }
 
@@ -70,6 +78,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       "access-log": { type: "boolean", default: false },
       "transfer-mb": { type: "string" },
       "idle-connections": { type: "string" },
+      deploys: { type: "string" },
+      rollbacks: { type: "string" },
+      restarts: { type: "string" },
       extra: { type: "boolean", default: false },
       "keep-tmp": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -93,6 +104,9 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     transferMb: num(v["transfer-mb"], 1024, "--transfer-mb", 1),
     idleConnections: Math.floor(num(v["idle-connections"], 1000, "--idle-connections", 1)),
     switchEveryMs: 250,
+    deploys: Math.floor(num(v.deploys, 5, "--deploys", 1, 50)),
+    rollbacks: Math.floor(num(v.rollbacks, 3, "--rollbacks", 0, 20)),
+    restarts: Math.floor(num(v.restarts, 3, "--restarts", 0, 20)),
     extra: v.extra,
     keepTmp: v["keep-tmp"],
   };

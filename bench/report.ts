@@ -53,6 +53,52 @@ const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
       ["MiB/s", "mbPerSec"],
     ],
   },
+  {
+    scenario: "deploy",
+    title:
+      "Deploys under load (teal only: no peer here deploys processes, so no anchor; wrk across N back-to-back deploys; ms = record startedAt -> finishedAt)",
+    cols: [
+      ["name", "name"],
+      ["deploys", "deploys"],
+      ["succeeded", "succeeded"],
+      ["p50 ms", "p50Ms"],
+      ["max ms", "maxMs"],
+      ["requests", "requests"],
+      ["errors", "errors"],
+      ["non2xx", "non2xx"],
+      ["rps", "rps"],
+    ],
+  },
+  {
+    scenario: "deploy-rollback",
+    title:
+      "Instant rollback under load (teal only; ms = POST /rollback -> first answer of the old version through the proxy)",
+    cols: [
+      ["name", "name"],
+      ["rollbacks", "rollbacks"],
+      ["instant", "instant"],
+      ["p50 ms", "p50Ms"],
+      ["max ms", "maxMs"],
+      ["requests", "requests"],
+      ["errors", "errors"],
+      ["non2xx", "non2xx"],
+      ["rps", "rps"],
+    ],
+  },
+  {
+    scenario: "deploy-recovery",
+    title:
+      "Recovery after kill -9 (teal only; ms from the restart's spawn; samePids = restarts that re-adopted the same instances)",
+    cols: [
+      ["name", "name"],
+      ["restarts", "restarts"],
+      ["listening p50", "listeningP50Ms"],
+      ["listening max", "listeningMaxMs"],
+      ["first 200 p50", "firstOkP50Ms"],
+      ["first 200 max", "firstOkMaxMs"],
+      ["samePids", "samePids"],
+    ],
+  },
 ];
 
 const cell = (v: unknown): string => (v === undefined || v === null ? "-" : String(v));

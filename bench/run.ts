@@ -5,6 +5,7 @@ import { FACTORIES } from "./candidates/index.ts";
 import type { Candidate } from "./candidates/types.ts";
 import { killAllSync, stopAll } from "./procs.ts";
 import { header, textReport } from "./report.ts";
+import { deployScenario } from "./scenarios/deploy.ts";
 import { memory } from "./scenarios/memory.ts";
 import { switchUnderLoad } from "./scenarios/switch.ts";
 import { throughput } from "./scenarios/throughput.ts";
@@ -37,8 +38,10 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
   tmpDir = tmp;
   log(`temp dir ${tmp}`);
   try {
-    const backends = await startBackends(tmp, o.scenarios.includes("memory"));
-    const cands = await startCandidates(o, tmp, backends, rows);
+    // The deploy scenario brings its own teal and app processes: no shared backend or candidates.
+    const shared = o.scenarios.some((s) => s !== "deploy");
+    const backends = shared ? await startBackends(tmp, o.scenarios.includes("memory")) : undefined;
+    const cands = backends ? await startCandidates(o, tmp, backends, rows) : [];
     if (o.scenarios.includes("throughput")) rows.push(...(await throughput(cands, o)));
     if (o.scenarios.includes("switch")) rows.push(...(await switchUnderLoad(cands, o)));
     if (o.scenarios.includes("visibility")) {
@@ -46,10 +49,15 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
     }
     if (o.scenarios.includes("memory")) {
       for (const c of cands.filter((c) => teaOnly(c, o))) {
-        await c.stop(); // memory is the last scenario: each case starts its own fresh instance
-        const start = () => FACTORIES[c.name as keyof typeof FACTORIES]({ tmp, backends, opts: o });
+        await c.stop(); // the last scenario on the shared candidates: each case starts a fresh instance
+        const start = () =>
+          FACTORIES[c.name as keyof typeof FACTORIES]({ tmp, backends: backends!, opts: o });
         rows.push(...(await memory(start, o)));
       }
+    }
+    if (o.scenarios.includes("deploy")) {
+      if (o.only.includes("teal")) rows.push(...(await deployScenario(o, tmp)));
+      else log("deploy: skipped (it measures teal only, and --only leaves teal out)");
     }
     return rows;
   } finally {

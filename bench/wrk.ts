@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { onStopAll } from "./procs.ts";
 
 export interface WrkResult {
   rps: number;
@@ -49,8 +50,17 @@ export function parseWrk(out: string): WrkResult {
   };
 }
 
-/** Run wrk once; it stops by itself after `durationS` (plus a hard kill as a bound). */
-export function runWrk(o: WrkOptions): Promise<WrkResult> {
+/** A wrk run in progress: `stop()` ends it early (SIGINT: wrk then prints its usual report). */
+export interface WrkRun {
+  result: Promise<WrkResult>;
+  stop: () => Promise<WrkResult>;
+}
+
+/**
+ * Start wrk; it stops by itself after `durationS` (plus a hard kill as a bound), or earlier on
+ * `stop()`. Its Requests/sec is over the time it really ran.
+ */
+export function startWrk(o: WrkOptions): WrkRun {
   const args = [
     `-t${o.threads ?? 1}`,
     `-c${o.connections}`,
@@ -60,8 +70,8 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
     "Connection: keep-alive",
     o.url,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+  const result = new Promise<WrkResult>((resolve, reject) => {
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -73,14 +83,17 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
     const hardStop = setTimeout(() => child.kill("SIGKILL"), (o.durationS + 30) * 1000);
     const onSignal = () => child.kill("SIGKILL");
     process.once("exit", onSignal);
+    const unhook = onStopAll(onSignal); // the bench is interrupted: no load on what it stops
     child.once("error", (e) => {
       clearTimeout(hardStop);
       process.off("exit", onSignal);
+      unhook();
       reject(e);
     });
     child.once("close", (code) => {
       clearTimeout(hardStop);
       process.off("exit", onSignal);
+      unhook();
       if (code !== 0) return reject(new Error(`wrk exited ${code}: ${err || out}`));
       try {
         resolve(parseWrk(out));
@@ -89,4 +102,15 @@ export function runWrk(o: WrkOptions): Promise<WrkResult> {
       }
     });
   });
+  result.catch(() => {}); // handled by whoever awaits it; a run that is stopped later must not crash the bench
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+    return result;
+  };
+  return { result, stop };
+}
+
+/** Run wrk once; it stops by itself after `durationS` (plus a hard kill as a bound). */
+export function runWrk(o: WrkOptions): Promise<WrkResult> {
+  return startWrk(o).result;
 }

@@ -14,8 +14,9 @@ export const TEAL_MAIN = path.resolve(repoRoot, process.env.BENCH_TEAL_MAIN ?? "
 
 let built = false;
 
-function buildTeal(): void {
-  if (built) return;
+/** Build dist/ once per bench run (unless BENCH_TEAL_MAIN points elsewhere). */
+export function buildTeal(): void {
+  if (built || process.env.BENCH_TEAL_MAIN) return;
   built = true;
   execFileSync(
     process.execPath,
@@ -58,7 +59,7 @@ services:
 
 /** teal's own proxy, started from src/cli/main.ts; switch = POST /v1/services/bench/switch. */
 export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
-  if (!process.env.BENCH_TEAL_MAIN) buildTeal();
+  buildTeal();
   if (!existsSync(TEAL_MAIN)) throw new Error(`${path.relative(repoRoot, TEAL_MAIN)} does not exist`);
   const [proxyPort, adminPort] = await freePorts(2);
   const dir = path.join(tmp, "teal");
