@@ -138,6 +138,10 @@ export const openApiDocument = {
             required: ["version"],
             properties: {
               version: { type: "string" },
+              strategy: {
+                type: "string",
+                description: "blueGreen, canary, or a preset such as Canary10Percent5Minutes",
+              },
               command: { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] },
               env: { type: "object", additionalProperties: { type: "string" } },
             },
@@ -183,6 +187,38 @@ export const openApiDocument = {
           "202": { description: "Accepted", ...json({ properties: { deployment: deployment } }) },
           ...errors,
         },
+      },
+    },
+    "/v1/services/{name}/promote": {
+      post: {
+        summary: "Promote the running rollout: end this pause or wait; full: skip every remaining step",
+        parameters: [service],
+        requestBody: { ...json({ type: "object", properties: { full: { type: "boolean" } } }) },
+        responses: { "200": { description: "Promoted", ...json({ properties: { deployment } }) }, ...errors },
+      },
+    },
+    "/v1/services/{name}/abort": {
+      post: {
+        summary: "Abort the running rollout: all traffic back on the stable color now",
+        parameters: [service],
+        responses: {
+          "202": { description: "Rolling back", ...json({ properties: { deployment } }) },
+          ...errors,
+        },
+      },
+    },
+    "/v1/services/{name}/rollout/pause": {
+      post: {
+        summary: "Hold the running rollout at its step (analysis keeps watching)",
+        parameters: [service],
+        responses: { "200": { description: "Paused", ...json({ properties: { deployment } }) }, ...errors },
+      },
+    },
+    "/v1/services/{name}/rollout/resume": {
+      post: {
+        summary: "Let a paused rollout go on",
+        parameters: [service],
+        responses: { "200": { description: "Resumed", ...json({ properties: { deployment } }) }, ...errors },
       },
     },
     "/v1/services/{name}/logs": {

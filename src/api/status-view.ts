@@ -3,7 +3,7 @@
 import type { TealConfig } from "../config/schema.ts";
 import type { ServiceDeployView } from "../deploy/deployer.ts";
 import { COLORS, type Color } from "../domain/color.ts";
-import type { Deployment } from "../domain/deployment.ts";
+import type { Deployment, RolloutStatus } from "../domain/deployment.ts";
 import { quantileMs } from "../domain/latency-histogram.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
 import type { ColorStatsSnapshot } from "../proxy/color-stats.ts";
@@ -32,6 +32,8 @@ export interface DeploymentSummary {
   readonly reason: string | null;
   readonly startedAt: string;
   readonly finishedAt: string | null;
+  /** Strategy, step, weight, and each check's latest value and verdict. */
+  readonly rollout: RolloutStatus | null;
 }
 
 export interface ServiceStatusView {
@@ -99,7 +101,18 @@ export function statusView(src: StatusSources): StatusView {
 
 function summary(d: Deployment): DeploymentSummary {
   const { seq, kind, version, color, phase, outcome, reason, startedAt, finishedAt } = d;
-  return { seq, kind, version, color, phase, outcome, reason, startedAt, finishedAt };
+  return {
+    seq,
+    kind,
+    version,
+    color,
+    phase,
+    outcome,
+    reason,
+    startedAt,
+    finishedAt,
+    rollout: d.rollout ?? null,
+  };
 }
 
 function alerts(name: string, state: RoutingState, deploy: ServiceDeployView): string[] {

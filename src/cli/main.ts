@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { deployCommand, rollbackCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { abortCommand, promoteCommand, rolloutPauseCommand } from "./commands/rollout.ts";
 import { maintenanceCommand, simpleCommand, splitCommand, switchCommand } from "./commands/routing.ts";
 import { serverCommand } from "./commands/server.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -52,8 +53,15 @@ program
   .requiredOption("--version <version>", "the version label to deploy, e.g. v2 (passed as TEAL_VERSION)")
   .option("--command <command>", "run this command line instead of the configured one")
   .option("--env <KEY=VALUE...>", "extra environment for the new instances (repeatable)")
+  .option(
+    "--strategy <name>",
+    "blueGreen, canary (the configured steps) or a preset, e.g. Canary10Percent5Minutes",
+  )
   .option("--no-wait", "return once the deployment is accepted instead of following it")
-  .addHelpText("after", "\nExit status: 0 when the new version is live, 1 when the deployment failed.")
+  .addHelpText(
+    "after",
+    "\nExit status: 0 when the new version is live, 1 when the deployment failed or was rolled back.",
+  )
   .action(
     run(async (service: string, _o: unknown, cmd: Command) => deployCommand(service, globals(cmd) as never)),
   );
@@ -100,16 +108,33 @@ program
   .action(
     run(async (service: string, _o: unknown, cmd: Command) => splitCommand(service, globals(cmd) as never)),
   );
+program
+  .command("promote <service>")
+  .description("let the running rollout go on now (end a pause or an inconclusive wait)")
+  .option("--full", "skip every remaining step: all traffic to the new version")
+  .action(
+    run(async (service: string, _o: unknown, cmd: Command) => promoteCommand(service, globals(cmd) as never)),
+  );
+program
+  .command("abort <service>")
+  .description("roll the running deployment back: all traffic to the stable color at once")
+  .action(run(async (service: string, _o: unknown, cmd: Command) => abortCommand(service, globals(cmd))));
 for (const action of ["pause", "resume"] as const) {
   program
     .command(`${action} <service>`)
     .description(
       action === "pause"
-        ? "hold new requests (up to the service's pauseTimeoutMs)"
-        : "release held requests in order",
+        ? "hold new requests (up to the service's pauseTimeoutMs); with --rollout, hold the running rollout at its step"
+        : "release held requests in order; with --rollout, let a paused rollout go on",
     )
+    .option("--rollout", "act on the running rollout, not on traffic")
     .action(
-      run(async (service: string, _o: unknown, cmd: Command) => simpleCommand(service, action, globals(cmd))),
+      run(async (service: string, _o: unknown, cmd: Command) => {
+        const opts = globals(cmd) as GlobalOptions & { rollout?: boolean };
+        return opts.rollout
+          ? rolloutPauseCommand(service, action, opts)
+          : simpleCommand(service, action, opts);
+      }),
     );
 }
 program

@@ -4,7 +4,10 @@
  * status of what runs where. The steps themselves are in runbook.ts.
  */
 
-import type { TealConfig } from "../config/schema.ts";
+import { PrometheusSource } from "../analysis/prometheus-source.ts";
+import { ProxySource } from "../analysis/proxy-source.ts";
+import { WebSource } from "../analysis/web-source.ts";
+import { type NotificationEvent, PRESETS, type StrategyConfig, type TealConfig } from "../config/schema.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { type RoutingController, serviceNotFound } from "../control/routing-controller.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
@@ -13,22 +16,29 @@ import type { Deployment, DeploymentKind } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
 import { weightOf } from "../domain/routing.ts";
 import type { ColorSlot } from "../domain/slot.ts";
+import { rolloutPlan } from "../domain/strategy.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import type { Logger } from "../log/logger.ts";
+import { WebhookNotifier } from "../notify/webhook-notifier.ts";
 import { groupsWritingUnder } from "../runtime/process/proc-info.ts";
 import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Store } from "../store/store.ts";
 import type { MemberView } from "./color-group.ts";
+import { DeployFailure } from "./deploy-failure.ts";
 import { DeploymentLog } from "./deployment-log.ts";
 import { DeploymentRepository } from "./deployment-repository.ts";
 import { groupEvents } from "./group-events.ts";
 import type { DeployContext } from "./lifecycle.ts";
-import { DeployFailure, runDeployment, switchBack } from "./runbook.ts";
-import { ServiceUnit } from "./service-unit.ts";
+import type { RolloutDeps } from "./rollout.ts";
+import { RollbackRequest, RolloutControl } from "./rollout-control.ts";
+import { runDeployment, switchBack } from "./runbook.ts";
+import { type RunningDeployment, ServiceUnit } from "./service-unit.ts";
 import { SlotRepository } from "./slot-repository.ts";
 
 export interface DeployRequest {
   readonly version: string;
+  /** Overrides the service's strategy: "blueGreen", "canary" (the configured steps) or a preset. */
+  readonly strategy?: string;
   readonly command?: string | readonly string[];
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -70,6 +80,8 @@ export class Deployer implements DeployContext {
   readonly journal: DeploymentLog;
   readonly #units = new Map<string, ServiceUnit>();
   readonly #runs = new Set<Promise<void>>();
+  readonly #rolloutDeps: RolloutDeps;
+  readonly #notifiers = new Map<string, WebhookNotifier>();
   #controller: RoutingController | undefined;
 
   constructor(options: DeployerOptions) {
@@ -78,6 +90,14 @@ export class Deployer implements DeployContext {
     this.#monitor = new HealthMonitor({ clock: this.#clock });
     this.#slots = new SlotRepository(options.store);
     this.journal = new DeploymentLog(new DeploymentRepository(options.store), this.#clock);
+    const proxy = new ProxySource(() => options.dataPlane.status(), this.#clock);
+    const prometheus = new PrometheusSource();
+    const web = new WebSource();
+    this.#rolloutDeps = {
+      metrics: (check) => (check.prometheus ? prometheus : check.web ? web : proxy),
+      proxy,
+      notify: (event, d, message, data) => this.#notify(event, d, message, data),
+    };
   }
 
   get log(): Logger {
@@ -110,6 +130,17 @@ export class Deployer implements DeployContext {
         events: (color) => groupEvents(this, name, color),
       });
       this.#units.set(name, unit);
+      this.#notifiers.set(
+        name,
+        new WebhookNotifier(config.notifications.webhooks, {
+          clock: this.#clock,
+          onDeliveryFailed: (url, event, reason) =>
+            this.log.warn(
+              { service: name, url, event: event.event, reason },
+              "webhook delivery failed; giving up",
+            ),
+        }),
+      );
       if (!unit.managed) continue;
       const perColor = new Map<Color, number[]>();
       for (const color of ["blue", "green"] as const) {
@@ -222,26 +253,32 @@ export class Deployer implements DeployContext {
   /** Accepts a deployment and runs it in the background; resolves with its record. */
   async deploy(service: string, request: DeployRequest, actor: string): Promise<Deployment> {
     const unit = this.#managedUnit(service, "deploy");
-    return this.#begin(unit, actor, "deploy", async () => {
-      const live = this.controller.routing(service).live;
-      // The very first version goes straight onto the live color, which has nothing to protect.
-      const empty = unit.slot(live).version === null && unit.groups[live].size === 0;
-      const idle = otherColor(live);
-      const share = weightOf(this.controller.routing(service), idle);
-      if (!empty && share > 0) {
-        throw new TealError(
-          "CONFLICT",
-          `${service} sends ${share}% of its traffic to ${idle}, where the new version would go; finish or undo the split first (teal switch ${service} --to ${live}, or --to ${idle})`,
-        );
-      }
-      return {
-        version: request.version,
-        color: empty ? live : otherColor(live),
-        command: request.command ?? null,
-        env: request.env ?? {},
-        rollbackOf: null,
-      };
-    });
+    return this.#begin(
+      unit,
+      actor,
+      "deploy",
+      async () => {
+        const live = this.controller.routing(service).live;
+        // The very first version goes straight onto the live color, which has nothing to protect.
+        const empty = unit.slot(live).version === null && unit.groups[live].size === 0;
+        const idle = otherColor(live);
+        const share = weightOf(this.controller.routing(service), idle);
+        if (!empty && share > 0) {
+          throw new TealError(
+            "CONFLICT",
+            `${service} sends ${share}% of its traffic to ${idle}, where the new version would go; finish or undo the split first (teal switch ${service} --to ${live}, or --to ${idle})`,
+          );
+        }
+        return {
+          version: request.version,
+          color: empty ? live : otherColor(live),
+          command: request.command ?? null,
+          env: request.env ?? {},
+          rollbackOf: null,
+        };
+      },
+      request.strategy,
+    );
   }
 
   /**
@@ -282,7 +319,12 @@ export class Deployer implements DeployContext {
     actor: string,
     kind: DeploymentKind,
     decide: () => Promise<Pick<Deployment, "version" | "color" | "command" | "env" | "rollbackOf">>,
+    strategy?: string,
   ): Promise<Deployment> {
+    // A rollback that has to redeploy goes all at once: it returns to a version known to work.
+    const plan = rolloutPlan(
+      kind === "rollback" ? { blueGreen: { autoPromote: true }, monitor: 0 } : strategyFor(unit, strategy),
+    );
     await this.#refuseIfBusy(unit);
     unit.running = "claiming";
     try {
@@ -305,14 +347,19 @@ export class Deployer implements DeployContext {
           reason: null,
           rolledBackBy: null,
           finishedAt: null,
+          rollout: null,
         },
         instant
           ? `rolling back ${unit.name} to ${target.version}, still warm on ${target.color}: switching back now`
           : `${kind === "rollback" ? "rolling back" : "deploying"} ${unit.name} ${target.version} to ${target.color} (${liveSlot.version === null ? "its first version" : `live: ${live} ${liveSlot.version}`})`,
       );
       const abort = new AbortController();
-      unit.running = { seq: d.seq, abort };
-      const run = (instant ? switchBack(this, unit, d) : runDeployment(this, unit, d, abort.signal))
+      const control = new RolloutControl();
+      unit.running = { seq: d.seq, color: d.color, abort, control };
+      this.#notify("deployment.started", d, `${kind} of ${d.version} to ${d.color} started by ${actor}`);
+      const rollout = { deps: this.#rolloutDeps, plan, control };
+      const run = (instant ? switchBack(this, unit, d) : runDeployment(this, unit, d, abort.signal, rollout))
+        .then(() => this.#notifyOutcome(d))
         .catch((err) =>
           this.log.error({ err, service: unit.name, seq: d.seq }, "deployment could not be recorded"),
         )
@@ -361,6 +408,71 @@ export class Deployer implements DeployContext {
     return unit;
   }
 
+  /** `teal promote`: ends the current pause or inconclusive wait; `full` skips every remaining step. */
+  async promote(service: string, full: boolean, actor: string): Promise<Deployment> {
+    const { control, seq } = this.#running(service, "promote");
+    control.promote(full);
+    return this.journal.append(
+      service,
+      seq,
+      "promote",
+      full ? "promoted fully: remaining steps skipped" : "promoted: next step",
+      { actor },
+    );
+  }
+
+  /** `teal abort`: all traffic back on the stable color now; the deployment ends rolled back. */
+  async abort(service: string, actor: string): Promise<Deployment> {
+    const { control, seq } = this.#running(service, "abort");
+    control.abort(new RollbackRequest(`aborted by ${actor}`, actor));
+    return (await this.journal.repository.get(service, seq))!.value;
+  }
+
+  /** `teal pause|resume --rollout`: holds the rollout at its current step (analysis keeps watching). */
+  async pauseRollout(service: string, paused: boolean, actor: string): Promise<Deployment> {
+    const { control, seq } = this.#running(service, paused ? "pause" : "resume");
+    if (paused) control.pause();
+    else control.resume();
+    return this.journal.append(
+      service,
+      seq,
+      "pause",
+      paused ? "rollout paused: it stays at this step until teal resume --rollout" : "rollout resumed",
+      { actor, change: (d) => (d.rollout ? { ...d, rollout: { ...d.rollout, paused } } : d) },
+    );
+  }
+
+  #running(service: string, action: string): RunningDeployment {
+    const running = this.unit(service).running;
+    if (running === undefined || running === "claiming") {
+      throw new TealError(
+        "CONFLICT",
+        `no deployment of ${service} is running, so there is nothing to ${action}`,
+      );
+    }
+    return running;
+  }
+
+  #notify(event: NotificationEvent, d: Deployment, message: string, data?: Record<string, unknown>): void {
+    this.#notifiers.get(d.service)?.notify({
+      event,
+      service: d.service,
+      deployment: d.seq,
+      version: d.version,
+      color: d.color,
+      at: new Date(this.#clock.now()).toISOString(),
+      message,
+      ...(data ? { data } : {}),
+    });
+  }
+
+  async #notifyOutcome(d: Deployment): Promise<void> {
+    const final = (await this.journal.repository.get(d.service, d.seq))?.value;
+    if (final?.outcome === "succeeded")
+      this.#notify("deployment.succeeded", final, `${final.version} is live on ${final.color}`);
+    if (final?.outcome === "failed") this.#notify("deployment.failed", final, final.reason ?? "failed");
+  }
+
   /** First half of a graceful stop: running deployments end (failed, new instances stopped). */
   async abortDeployments(): Promise<void> {
     for (const unit of this.#units.values()) {
@@ -375,8 +487,30 @@ export class Deployer implements DeployContext {
   /** Second half, once the proxy has drained: every instance is stopped. */
   async stopInstances(): Promise<void> {
     this.#monitor.stopAll();
+    for (const n of this.#notifiers.values()) n.close();
     await Promise.all(
       [...this.#units.values()].flatMap((u) => [u.groups.blue.stop(), u.groups.green.stop()]),
     );
   }
+}
+
+/** The service's strategy, or the one a deploy asked for by name. */
+function strategyFor(unit: ServiceUnit, name: string | undefined): StrategyConfig {
+  const configured = unit.config.strategy;
+  if (name === undefined) return configured;
+  const monitor = configured.monitor;
+  if (name === "blueGreen") return { blueGreen: { autoPromote: true }, monitor };
+  if (name === "canary") {
+    if ("canary" in configured) return configured;
+    throw new TealError(
+      "INVALID_REQUEST",
+      `strategy: ${unit.name} has no canary steps in its config (services.${unit.name}.strategy.canary.steps); use a preset such as Canary10Percent5Minutes`,
+    );
+  }
+  if ((PRESETS as readonly string[]).includes(name))
+    return { preset: name as (typeof PRESETS)[number], monitor };
+  throw new TealError(
+    "INVALID_REQUEST",
+    `strategy: must be blueGreen, canary or a preset (${PRESETS.join(", ")}), not "${name}"`,
+  );
 }

@@ -84,6 +84,11 @@ export class DeploymentLog {
     });
   }
 
+  /** Changes the record without an event (e.g. the rollout's latest analysis values). */
+  update(service: string, seq: number, change: (d: Deployment) => Deployment): Promise<Deployment> {
+    return this.#write(service, seq, (d) => ({ next: change(d), event: undefined }));
+  }
+
   /** Streams what happens to one deployment from now on; returns the unsubscribe function. */
   follow(service: string, seq: number, listener: (item: FeedItem) => void): () => void {
     const key = keyOf(service, seq);
@@ -94,7 +99,7 @@ export class DeploymentLog {
   async #write(
     service: string,
     seq: number,
-    build: (d: Deployment) => { next: Deployment; event: DeploymentEvent },
+    build: (d: Deployment) => { next: Deployment; event: DeploymentEvent | undefined },
   ): Promise<Deployment> {
     const key = keyOf(service, seq);
     const entry = await this.#entry(service, seq);
@@ -102,7 +107,7 @@ export class DeploymentLog {
       const { next, event } = build(entry.tracked.value);
       entry.tracked = await this.#repository.update(entry.tracked, next);
       const deployment = entry.tracked.value;
-      this.#feed.emit(key, { kind: "event", event, deployment } satisfies FeedItem);
+      if (event) this.#feed.emit(key, { kind: "event", event, deployment } satisfies FeedItem);
       if (isFinished(deployment)) this.#feed.emit(key, { kind: "end", deployment } satisfies FeedItem);
       return deployment;
     };

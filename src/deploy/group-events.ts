@@ -7,6 +7,7 @@ import type { Color } from "../domain/color.ts";
 import { weightOf } from "../domain/routing.ts";
 import type { GroupEvents } from "./color-group.ts";
 import type { Deployer } from "./deployer.ts";
+import { RollbackRequest } from "./rollout-control.ts";
 
 export function groupEvents(deployer: Deployer, service: string, color: Color): GroupEvents {
   const unit = () => deployer.unit(service);
@@ -27,7 +28,16 @@ export function groupEvents(deployer: Deployer, service: string, color: Color): 
         { service, color, instance: id, exit, restartInMs },
         `instance exited ${how}${then}`,
       );
-      if (restartInMs === null) return; // a deployment in progress reports it as its failure
+      if (restartInMs === null) {
+        // A deployment in progress: before traffic it fails by itself; during a canary, roll back.
+        const running = unit().running;
+        if (running !== undefined && running !== "claiming" && running.color === color) {
+          running.control.abort(
+            new RollbackRequest(`instance ${id} of the new version exited ${how}`, "teal"),
+          );
+        }
+        return;
+      }
       const group = unit().groups[color];
       const live = carriesTraffic();
       record("crash", `instance ${id} exited ${how}${then}`, { exit });

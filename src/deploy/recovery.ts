@@ -62,6 +62,14 @@ async function settleInterrupted(
     await succeed(deployer, d);
     return;
   }
+  // A canary step left some traffic on the new color: back to the stable one before stopping it.
+  if (weightOf(routing, d.color) > 0 && d.from.color !== d.color) {
+    await deployer.controller.command(
+      d.service,
+      { kind: "switch", to: d.from.color },
+      { actor: "teal", deployment: d.seq, force: true },
+    );
+  }
   // Only instances this deployment started: an instant rollback targets a warm color it did not start.
   const startedHere = unit.slot(d.color).deploymentSeq === d.seq;
   if (startedHere) await stopColor(deployer, unit, d.color);
@@ -69,7 +77,7 @@ async function settleInterrupted(
     unit.name,
     d.seq,
     "recovery",
-    `teal restarted during phase ${d.phase}, before traffic moved to ${d.color}${startedHere ? `; stopped the new instances of ${d.version}` : ""}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
+    `teal restarted during phase ${d.phase}, before all traffic had moved to ${d.color}${startedHere ? `; stopped the new instances of ${d.version}` : ""}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
   );
   await finish(
     deployer,

@@ -7,20 +7,14 @@
 import { waitForDrain } from "../control/drain-wait.ts";
 import type { Deployment } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
+import type { RolloutPlan } from "../domain/strategy.ts";
 import { InstanceExitedError, type LaunchPlan } from "./color-group.ts";
+import { DeployFailure } from "./deploy-failure.ts";
 import { type DeployContext, finish, keepWarm, phase, stopColor, succeed } from "./lifecycle.ts";
+import { type RolloutDeps, runRollout } from "./rollout.ts";
+import { RollbackRequest, type RolloutControl } from "./rollout-control.ts";
 import type { ServiceUnit } from "./service-unit.ts";
 import { runSmokeChecks } from "./smoke-checks.ts";
-
-/** A failure before traffic moved: the deployment stops with this reason. */
-export class DeployFailure extends Error {
-  constructor(
-    message: string,
-    readonly data?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
 
 const LOG_LINES_ON_FAILURE = 20;
 
@@ -30,10 +24,10 @@ export async function runDeployment(
   unit: ServiceUnit,
   d: Deployment,
   signal: AbortSignal,
+  rollout: { readonly deps: RolloutDeps; readonly plan: RolloutPlan; readonly control: RolloutControl },
 ): Promise<void> {
   const { seq } = d;
   const group = unit.groups[d.color];
-  let switched = false;
   try {
     await makeRoom(ctx, unit, d);
     signal.throwIfAborted();
@@ -49,34 +43,24 @@ export async function runDeployment(
     await untilHealthy(ctx, unit, d, signal);
     await smoke(ctx, unit, d, plan, signal);
     signal.throwIfAborted();
-    group.restartOnExit = true;
     if (d.color === d.from.color) {
+      group.restartOnExit = true;
       await unit.setSlot(d.color, { state: "running" });
       await finish(ctx, unit.name, seq, "succeeded", null);
       return;
     }
-    await phase(ctx, unit.name, seq, "switching", `switching traffic from ${d.from.color} to ${d.color}`);
     await unit.setSlot(d.color, { state: "running" });
-    const change = await ctx.controller.command(
-      unit.name,
-      { kind: "switch", to: d.color },
-      { actor: d.actor, deployment: seq },
-    );
-    switched = true;
-    await ctx.journal.append(
-      unit.name,
-      seq,
-      "switch",
-      `traffic switched to ${d.color} ${d.version} (generation ${change.generation})`,
-      { actor: d.actor },
-    );
-    await drainAndFinish(ctx, unit, d);
-  } catch (err) {
-    if (switched) {
-      ctx.log.error({ err, service: unit.name, seq }, "deployment failed after the switch");
-      await finish(ctx, unit.name, seq, "failed", `failed after the switch: ${(err as Error).message}`);
-      return;
+    // From here on, the rollout rolls back by itself once traffic has moved; what it throws
+    // happened before the new color got any request.
+    const shutdown = () =>
+      rollout.control.abort(new RollbackRequest("the teal server is shutting down", "teal"));
+    signal.addEventListener("abort", shutdown, { once: true });
+    try {
+      await runRollout(ctx, rollout.deps, unit, d, rollout.plan, rollout.control);
+    } finally {
+      signal.removeEventListener("abort", shutdown);
     }
+  } catch (err) {
     await failBeforeSwitch(ctx, unit, d, err);
   }
 }

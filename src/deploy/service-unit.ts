@@ -11,11 +11,16 @@ import type { ColorSlot, ServiceSlots } from "../domain/slot.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
 import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import { ColorGroup, type GroupEvents, type LaunchPlan } from "./color-group.ts";
+import type { RolloutControl } from "./rollout-control.ts";
 import type { SlotRepository } from "./slot-repository.ts";
 
 export interface RunningDeployment {
   readonly seq: number;
+  /** The color it deploys to. */
+  readonly color: Color;
   readonly abort: AbortController;
+  /** Promote, abort, pause and resume of its rollout. */
+  readonly control: RolloutControl;
 }
 
 export class ServiceUnit {

@@ -1,9 +1,9 @@
 /** Smoke checks: the last proof, after health, that a new color works before it gets traffic. */
 
-import { spawn } from "node:child_process";
 import type { SmokeCheckConfig } from "../config/schema.ts";
 import { requestOnce } from "../health/request-once.ts";
 import { inheritedEnv } from "../runtime/process/child-env.ts";
+import { commandText, runCommand } from "./run-command.ts";
 
 export interface SmokeTarget {
   readonly service: string;
@@ -33,9 +33,6 @@ export interface SmokeReport {
 
 /** Response bodies are searched for expectBody within their first this-many bytes. */
 const MAX_SMOKE_BODY_BYTES = 1024 * 1024;
-const OUTPUT_LINES = 20;
-/** A single output line is cut at this many characters. */
-const MAX_LINE_CHARS = 2_000;
 
 /**
  * Runs checks in order and stops at the first failure. An http check asks every instance; a
@@ -69,7 +66,7 @@ type CheckOutcome = Omit<SmokeResult, "name" | "durationMs">;
 
 function defaultName(check: SmokeCheckConfig): string {
   if ("http" in check) return `${check.http.method} ${check.http.path}`;
-  return typeof check.command === "string" ? check.command : check.command.join(" ");
+  return commandText(check.command);
 }
 
 async function runHttpCheck(
@@ -128,90 +125,11 @@ function runCommandCheck(
   target: SmokeTarget,
   signal?: AbortSignal,
 ): Promise<CheckOutcome> {
-  const [file, ...args] =
-    typeof check.command === "string" ? ["/bin/sh", "-c", check.command] : check.command;
-  const tail = new OutputTail(OUTPUT_LINES);
-  return new Promise((resolve) => {
-    // Its own process group, so a timeout kills the command and everything it started.
-    const child = spawn(file!, args, {
-      cwd: target.cwd,
-      env: commandEnv(target),
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let ending: CheckOutcome | undefined;
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // ESRCH: the group is already gone.
-      }
-    };
-    const finish = (outcome: CheckOutcome) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      resolve({ ...outcome, output: tail.lines() });
-    };
-    // On timeout or abort the pipes may be held by a process outside the group: stop reading them.
-    const cutShort = (outcome: CheckOutcome) => {
-      ending ??= outcome;
-      killGroup();
-      child.stdout.destroy();
-      child.stderr.destroy();
-    };
-    const timer = setTimeout(
-      () => cutShort({ ok: false, detail: `timed out after ${check.timeoutMs} ms` }),
-      check.timeoutMs,
-    );
-    const onAbort = () => cutShort({ ok: false, detail: "aborted" });
-    signal?.addEventListener("abort", onAbort, { once: true });
-
-    child.stdout.on("data", (chunk: Buffer) => tail.write("stdout", chunk));
-    child.stderr.on("data", (chunk: Buffer) => tail.write("stderr", chunk));
-    child.on("error", (err: NodeJS.ErrnoException) => {
-      ending ??= { ok: false, detail: `could not run ${file}: ${err.code ?? err.message}` };
-    });
-    // The check is over when its main process exits; leftovers in its group are killed too.
-    child.on("exit", () => killGroup());
-    child.on("close", (code, exitSignal) => {
-      tail.flush();
-      if (ending) return finish(ending);
-      if (code === 0) return finish({ ok: true, detail: "exit code 0" });
-      finish({ ok: false, detail: code !== null ? `exit code ${code}` : `killed by ${exitSignal}` });
-    });
+  return runCommand({
+    command: check.command,
+    cwd: target.cwd,
+    env: commandEnv(target),
+    timeoutMs: check.timeoutMs,
+    signal,
   });
-}
-
-/** The last lines of a child's combined stdout and stderr, without holding all of it. */
-class OutputTail {
-  readonly #max: number;
-  readonly #lines: string[] = [];
-  readonly #partial = { stdout: "", stderr: "" };
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  write(stream: "stdout" | "stderr", chunk: Buffer): void {
-    const parts = (this.#partial[stream] + chunk.toString("utf8")).split("\n");
-    this.#partial[stream] = parts.pop()!.slice(0, MAX_LINE_CHARS);
-    for (const line of parts.slice(-this.#max)) this.#push(line);
-  }
-
-  flush(): void {
-    for (const stream of ["stdout", "stderr"] as const) {
-      if (this.#partial[stream] !== "") this.#push(this.#partial[stream]);
-      this.#partial[stream] = "";
-    }
-  }
-
-  lines(): string[] {
-    return [...this.#lines];
-  }
-
-  #push(line: string): void {
-    this.#lines.push(line.replace(/\r$/, "").slice(0, MAX_LINE_CHARS));
-    if (this.#lines.length > this.#max) this.#lines.shift();
-  }
 }

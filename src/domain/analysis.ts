@@ -36,7 +36,7 @@ export interface Judgement {
   readonly reason: string;
 }
 
-const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
+const fmt = (v: number) => String(Number(v.toPrecision(3)));
 
 export function judge(metric: string, m: Measurement, t: Thresholds): Judgement {
   if (m.error !== undefined) return { verdict: "error", reason: m.error };

@@ -8,7 +8,16 @@ import type { Color } from "./color.ts";
 export type DeploymentKind = "deploy" | "rollback";
 
 /** In order; a deployment only moves forward, and may stop at any phase. */
-export const PHASES = ["starting", "health", "smoke", "switching", "draining", "finished"] as const;
+export const PHASES = [
+  "starting",
+  "health",
+  "smoke",
+  "rollout",
+  "switching",
+  "draining",
+  "monitoring",
+  "finished",
+] as const;
 export type DeploymentPhase = (typeof PHASES)[number];
 
 export type DeploymentOutcome = "running" | "succeeded" | "failed" | "rolled_back";
@@ -25,7 +34,12 @@ export type DeploymentEventType =
   | "rollback"
   | "recovery"
   | "crash"
-  | "restart";
+  | "restart"
+  | "step"
+  | "analysis"
+  | "hook"
+  | "promote"
+  | "pause";
 
 export interface DeploymentEvent {
   /** ISO timestamp. */
@@ -60,7 +74,43 @@ export interface Deployment {
   readonly rolledBackBy: number | null;
   readonly startedAt: string;
   readonly finishedAt: string | null;
+  /** How traffic moves to the new version, and where that stands (null for a plain switch). */
+  readonly rollout?: RolloutStatus | null;
   readonly events: readonly DeploymentEvent[];
+}
+
+/** One analysis check as status and history show it. */
+export interface CheckView {
+  readonly name: string;
+  readonly metric: string;
+  readonly thresholds: Readonly<Record<string, number>>;
+  readonly result: "running" | "passed" | "failed" | "inconclusive";
+  readonly passes: number;
+  readonly failures: number;
+  readonly inconclusives: number;
+  readonly last: {
+    readonly at: string;
+    readonly verdict: "pass" | "fail" | "inconclusive" | "error";
+    readonly reason: string;
+    readonly value: number | null;
+    readonly stableValue: number | null;
+    readonly sampleSize: number | null;
+  } | null;
+}
+
+export interface RolloutStatus {
+  readonly strategy: string;
+  /** 1-based index of the step in progress; 0 before the first, steps + 1 once promoted. */
+  readonly step: number;
+  readonly steps: number;
+  readonly stepText: string;
+  /** Share of unpinned traffic on the new color. */
+  readonly weight: number;
+  /** Paused by the operator (`teal pause --rollout`). */
+  readonly paused: boolean;
+  /** What the rollout waits for, e.g. "teal promote" (null: nothing). */
+  readonly waiting: string | null;
+  readonly checks: readonly CheckView[];
 }
 
 /** Events kept per deployment; older ones are dropped first (a crash loop must not grow forever). */

@@ -61,7 +61,7 @@ describe("teal recovers from crashes", () => {
       const recovery = d.events.find((e: Json) => e.type === "recovery");
       assert.match(
         recovery.message,
-        /before traffic moved to green; stopped the new instances of v2; live traffic stayed on blue v1/,
+        /before all traffic had moved to green; stopped the new instances of v2; live traffic stayed on blue v1/,
       );
       for (const pid of newPids)
         await eventually(() => !alive(pid), "the interrupted instance to be stopped");

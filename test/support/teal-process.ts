@@ -93,7 +93,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     execFile(
       process.execPath,
       [...TSX, MAIN, ...args],
-      { env: { ...process.env, ...env } },
+      // Bounded: a CLI that never returns fails its test instead of hanging the suite.
+      { env: { ...process.env, ...env }, timeout: 90_000 },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;
         resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });

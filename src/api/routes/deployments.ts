@@ -23,6 +23,7 @@ export const versionSchema = z
 
 const deployBody = z.strictObject({
   version: versionSchema,
+  strategy: z.string().min(1).optional(),
   command: commandSchema.optional(),
   env: envSchema.optional(),
 });
@@ -41,6 +42,27 @@ export function deploymentRoutes(deployer: Deployer): Hono {
     const d = await deployer.rollback(c.req.param("name"), actorOf(c.req.header("user-agent")));
     return c.json({ deployment: redact(d) }, 202);
   });
+  app.post("/:name/promote", async (c) => {
+    const { full } = await readBody(c, z.strictObject({ full: z.boolean().default(false) }));
+    const d = await deployer.promote(c.req.param("name"), full, actorOf(c.req.header("user-agent")));
+    return c.json({ deployment: redact(d) });
+  });
+  app.post("/:name/abort", async (c) => {
+    await readBody(c, z.strictObject({}));
+    const d = await deployer.abort(c.req.param("name"), actorOf(c.req.header("user-agent")));
+    return c.json({ deployment: redact(d) }, 202);
+  });
+  for (const action of ["pause", "resume"] as const) {
+    app.post(`/:name/rollout/${action}`, async (c) => {
+      await readBody(c, z.strictObject({}));
+      const d = await deployer.pauseRollout(
+        c.req.param("name"),
+        action === "pause",
+        actorOf(c.req.header("user-agent")),
+      );
+      return c.json({ deployment: redact(d) });
+    });
+  }
   app.get("/:name/deployments", async (c) => {
     const name = c.req.param("name");
     deployer.unit(name);

@@ -14,6 +14,7 @@ export interface DeployOptions extends GlobalOptions {
   readonly version: string;
   readonly command?: string;
   readonly env?: string[];
+  readonly strategy?: string;
   readonly wait: boolean;
 }
 
@@ -26,6 +27,7 @@ export async function deployCommand(service: string, opts: DeployOptions): Promi
     `${servicePath(service)}/deployments`,
     {
       version: opts.version,
+      ...(opts.strategy === undefined ? {} : { strategy: opts.strategy }),
       ...(opts.command === undefined ? {} : { command: opts.command }),
       ...(env === undefined ? {} : { env }),
     },

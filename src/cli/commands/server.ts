@@ -5,7 +5,7 @@ import { createLogger } from "../../log/logger.ts";
 import { startServer } from "../../server/teal-server.ts";
 import { type GlobalOptions, resolveConfig, resolveDataDir } from "../context.ts";
 
-export async function serverCommand(opts: GlobalOptions): Promise<number> {
+export async function serverCommand(opts: GlobalOptions): Promise<never> {
   const { config, path } = await resolveConfig(opts, true);
   const log = createLogger({ name: "teal" });
   const server = await startServer(config, resolveDataDir(opts, config).path, log, {
@@ -21,6 +21,8 @@ export async function serverCommand(opts: GlobalOptions): Promise<number> {
   });
   await server.close();
   log.info("stopped");
-  log.flush();
-  return 0;
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
+  // Everything teal opened is closed in order above; library sockets' idle timers must not keep
+  // a stopped server around.
+  process.exit(0);
 }

@@ -32,7 +32,7 @@ function renderService(s: ServiceStatusView): string[] {
   for (const a of s.alerts) out.push(`  ${color.red(color.bold(a))}`);
   for (const r of s.routes)
     out.push(`  route   ${r.host ?? "(any host)"} ${r.path}${r.stripPrefix ? " (prefix stripped)" : ""}`);
-  if (s.deployment) out.push(`  deploy  ${deploymentLine(s.deployment)}`);
+  if (s.deployment) out.push(`  deploy  ${deploymentLine(s.deployment)}`, ...rolloutLines(s.deployment));
   for (const c of ["blue", "green"] as const) {
     const eps = s.endpoints.filter((e) => e.color === c);
     const view = s.colors[c];
@@ -67,6 +67,35 @@ function deploymentLine(d: DeploymentSummary): string {
   if (d.outcome === "running") return `${what} ${color.yellow(`running: ${d.phase}`)} since ${d.startedAt}`;
   const outcome = d.outcome === "succeeded" ? color.green(d.outcome) : color.red(d.outcome.replace("_", " "));
   return `${what} ${outcome}${d.reason ? `: ${d.reason}` : ""}`;
+}
+
+function rolloutLines(d: DeploymentSummary): string[] {
+  const r = d.rollout;
+  if (!r || d.outcome !== "running") return [];
+  const step =
+    r.step === 0 ? "not started" : r.step > r.steps ? "promoted" : `step ${r.step}/${r.steps}: ${r.stepText}`;
+  const flags = [r.paused ? color.yellow("PAUSED") : "", r.waiting ? `waiting for ${r.waiting}` : ""].filter(
+    Boolean,
+  );
+  const out = [
+    `  rollout ${r.strategy}, ${step}, ${r.weight}% on ${colorName(d.color)}${flags.length ? `, ${flags.join(", ")}` : ""}`,
+  ];
+  for (const c of r.checks) {
+    const verdict = c.last?.verdict ?? "-";
+    const shown =
+      verdict === "fail"
+        ? color.red(verdict)
+        : verdict === "pass"
+          ? color.green(verdict)
+          : color.yellow(verdict);
+    const limits = Object.entries(c.thresholds)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    out.push(
+      `  check   ${c.name} (${c.metric}): ${shown} ${c.last?.reason ?? ""} ${color.dim(`[${limits}] ${c.passes} pass / ${c.failures} fail / ${c.inconclusives} inconclusive`)}`,
+    );
+  }
+  return out;
 }
 
 function slotLine(s: ServiceStatusView, c: "blue" | "green"): string {

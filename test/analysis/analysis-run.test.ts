@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { AnalysisRun } from "../../src/analysis/analysis-run.ts";
+import type { MetricSource } from "../../src/analysis/metric-source.ts";
+import { checkSchema } from "../../src/config/schema.ts";
+import { judge, type Measurement } from "../../src/domain/analysis.ts";
+import { presetSteps, rolloutPlan } from "../../src/domain/strategy.ts";
+import { ManualClock } from "../support/manual-clock.ts";
+
+const context = {
+  service: "web",
+  color: "green",
+  stableColor: "blue",
+  version: "v2",
+  windowMs: 60_000,
+} as const;
+
+/** A metric source that answers what the test queues (teal's own port; no I/O behind it). */
+function scripted(values: Measurement[]): MetricSource & { calls: number } {
+  return {
+    calls: 0,
+    async measure() {
+      this.calls++;
+      return values.shift() ?? { value: null, sampleSize: null, error: "no more values" };
+    },
+  };
+}
+
+const errors = (extra: object = {}) =>
+  checkSchema.parse({
+    name: "errors",
+    metric: "errorRate",
+    max: 0.05,
+    interval: 1000,
+    minRequests: 50,
+    ...extra,
+  });
+
+describe("judging one measurement", () => {
+  const t = { max: 0.05, minRequests: 50 };
+  it("passes, fails, and is inconclusive on too little traffic", () => {
+    assert.equal(judge("errorRate", { value: 0.01, sampleSize: 100 }, t).verdict, "pass");
+    assert.deepEqual(judge("errorRate", { value: 0.2, sampleSize: 100 }, t), {
+      verdict: "fail",
+      reason: "errorRate 0.2 > max 0.05",
+    });
+    assert.deepEqual(judge("errorRate", { value: 0.9, sampleSize: 3 }, t), {
+      verdict: "inconclusive",
+      reason: "only 3 requests in the window (need 50)",
+    });
+  });
+  it("compares with the stable color measured over the same window", () => {
+    const rel = { maxRatioToStable: 1.5, maxAboveStable: undefined, minRequests: 10 };
+    assert.equal(
+      judge("p99", { value: 30, sampleSize: 20, stableValue: 25, stableSampleSize: 20 }, rel).verdict,
+      "pass",
+    );
+    assert.deepEqual(
+      judge("p99", { value: 80, sampleSize: 20, stableValue: 25, stableSampleSize: 20 }, rel),
+      {
+        verdict: "fail",
+        reason: "p99 80 > 1.5 × stable 25",
+      },
+    );
+    assert.equal(
+      judge("p99", { value: 80, sampleSize: 20, stableValue: 25, stableSampleSize: 2 }, rel).verdict,
+      "inconclusive",
+    );
+    const points = { maxAboveStable: 0.01, minRequests: 10 };
+    assert.deepEqual(
+      judge("errorRate", { value: 0.05, sampleSize: 20, stableValue: 0.02, stableSampleSize: 20 }, points),
+      {
+        verdict: "fail",
+        reason: "errorRate 0.05 > stable 0.02 + 0.01",
+      },
+    );
+  });
+});
+
+describe("an analysis run on the injected clock", () => {
+  it("measures every interval and fails past the failure limit", async () => {
+    const clock = new ManualClock();
+    const source = scripted([
+      { value: 0.0, sampleSize: 100 },
+      { value: 0.2, sampleSize: 100 },
+      { value: 0.2, sampleSize: 100 },
+    ]);
+    const run = new AnalysisRun({
+      checks: [errors({ failureLimit: 1 })],
+      context,
+      source: () => source,
+      clock,
+      background: true,
+    }).start();
+    await clock.advance(999);
+    assert.equal(source.calls, 0, "nothing before the first interval");
+    await clock.advance(1);
+    assert.equal(run.statuses[0]!.tally.passes, 1);
+    await clock.advance(1000);
+    assert.equal(run.statuses[0]!.tally.result, "running", "one failure is within the limit");
+    await clock.advance(1000);
+    const outcome = await run.outcome;
+    assert.equal(outcome.result, "failed");
+    assert.equal(source.calls, 3);
+    await clock.advance(10_000);
+    assert.equal(source.calls, 3, "no measurement after the end");
+  });
+
+  it("ends inconclusive at its deadline when traffic was too low, and passed with enough", async () => {
+    const clock = new ManualClock();
+    const lowSource = scripted([
+      { value: 0, sampleSize: 3 },
+      { value: 0, sampleSize: 4 },
+    ]);
+    const low = new AnalysisRun({
+      checks: [errors()],
+      context,
+      source: () => lowSource,
+      clock,
+      durationMs: 2500,
+    }).start();
+    await clock.advance(2500);
+    const o = await low.outcome;
+    assert.equal(o.result, "inconclusive");
+    assert.equal(
+      o.result === "inconclusive" && o.checks[0]!.last?.reason,
+      "only 4 requests in the window (need 50)",
+    );
+
+    const enoughSource = scripted([
+      { value: 0, sampleSize: 80 },
+      { value: 0.01, sampleSize: 90 },
+    ]);
+    const enough = new AnalysisRun({
+      checks: [errors({ count: 2 })],
+      context,
+      source: () => enoughSource,
+      clock,
+    }).start();
+    await clock.advance(2000);
+    assert.equal((await enough.outcome).result, "passed");
+  });
+
+  it("fails after too many consecutive measurement errors", async () => {
+    const clock = new ManualClock();
+    const empty = scripted([]);
+    const run = new AnalysisRun({
+      checks: [errors({ consecutiveErrorLimit: 2 })],
+      context,
+      source: () => empty,
+      clock,
+      background: true,
+    }).start();
+    await clock.advance(3000);
+    const o = await run.outcome;
+    assert.equal(o.result, "failed");
+    assert.equal(o.result === "failed" && o.check.last?.reason, "no more values");
+  });
+});
+
+describe("strategies as steps", () => {
+  it("expands the CodeDeploy presets", () => {
+    assert.deepEqual(presetSteps("Canary10Percent5Minutes"), [
+      { kind: "setWeight", weight: 10 },
+      { kind: "pause", durationMs: 300_000 },
+    ]);
+    const linear = presetSteps("Linear10PercentEvery1Minute");
+    assert.equal(linear.length, 18);
+    assert.deepEqual(linear.at(-2), { kind: "setWeight", weight: 90 });
+    assert.deepEqual(presetSteps("AllAtOnce"), []);
+  });
+  it("turns manual blue-green promotion into a wait for teal promote", () => {
+    assert.deepEqual(rolloutPlan({ blueGreen: { autoPromote: false }, monitor: 0 }).steps, [
+      { kind: "pause", durationMs: undefined },
+    ]);
+  });
+});
