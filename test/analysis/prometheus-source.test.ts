@@ -1,11 +1,6 @@
 /** The Prometheus metric source against a real Prometheus scraping a tiny exporter on 127.0.0.1. */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { access, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, describe, it } from "node:test";
 import { PrometheusSource } from "../../src/analysis/prometheus-source.ts";
 import { type CheckConfig, checkSchema } from "../../src/config/schema.ts";
