@@ -77,6 +77,7 @@ class Rollout {
       `${plan.name}: ${plan.steps.length} step(s), then full promotion${monitor}`,
     );
     await this.#hooks("beforeTraffic", this.unit.config.hooks.beforeTraffic);
+    await this.#watch();
     try {
       for (const [i, step] of plan.steps.entries()) {
         this.control.check();
@@ -125,7 +126,6 @@ class Rollout {
   async #setWeight(weight: number): Promise<void> {
     const { d } = this;
     const greenPercent = d.color === "green" ? weight : 100 - weight;
-    if (weight > 0 && !this.#trafficStarted) await this.#beforeFirstRequest();
     const change = await this.ctx.controller.command(
       d.service,
       { kind: "split", greenPercent },
@@ -136,7 +136,7 @@ class Rollout {
       "switch",
       `${weight}% of traffic on ${d.color} ${d.version} (generation ${change.generation})`,
     );
-    if (weight > 0) await this.#afterFirstRequest();
+    if (weight > 0 && !this.#trafficStarted) await this.#afterFirstRequest();
   }
 
   async #analysis(durationMs: number | undefined, names: readonly string[] | undefined): Promise<void> {
@@ -166,7 +166,6 @@ class Rollout {
       "switching",
       `full promotion: all traffic to ${d.color} ${d.version}`,
     );
-    if (!this.#trafficStarted) await this.#beforeFirstRequest();
     const change = await this.ctx.controller.command(
       d.service,
       { kind: "switch", to: d.color },
@@ -206,20 +205,22 @@ class Rollout {
     }
   }
 
-  /** Samples the proxy before the first request reaches the new color: the windows start here. */
-  async #beforeFirstRequest(): Promise<void> {
+  /**
+   * The checks watch from before the first request reaches the new color (testers' pinned
+   * requests included) to the end of monitoring; the proxy is sampled first, so windows start here.
+   */
+  async #watch(): Promise<void> {
     await this.deps.proxy.sample(this.d.service);
+    const checks = this.unit.config.analysis.checks;
+    if (checks.length === 0) return;
+    this.#background = this.#run(checks, { background: true });
+    void this.#background.outcome.then((o: AnalysisOutcome) => {
+      if (o.result === "failed") this.control.abort(this.#failure(o.check));
+    });
   }
 
   async #afterFirstRequest(): Promise<void> {
     this.#trafficStarted = true;
-    const checks = this.unit.config.analysis.checks;
-    if (checks.length > 0) {
-      this.#background = this.#run(checks, { background: true });
-      void this.#background.outcome.then((o: AnalysisOutcome) => {
-        if (o.result === "failed") this.control.abort(this.#failure(o.check));
-      });
-    }
     await this.#hooks("afterTraffic", this.unit.config.hooks.afterTraffic);
   }
 
