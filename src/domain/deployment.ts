@@ -120,18 +120,6 @@ export function isFinished(d: Deployment): boolean {
   return d.outcome !== "running";
 }
 
-/** The phase after `phase`, which must not be the last one. */
-export function nextPhase(phase: DeploymentPhase): DeploymentPhase {
-  const i = PHASES.indexOf(phase);
-  if (i < 0 || i === PHASES.length - 1) throw new Error(`no phase after ${phase}`);
-  return PHASES[i + 1]!;
-}
-
-/** True once traffic may have reached the new color: from then on, failing means rolling back. */
-export function trafficMoved(phase: DeploymentPhase): boolean {
-  return PHASES.indexOf(phase) >= PHASES.indexOf("draining");
-}
-
 export function withEvent(d: Deployment, event: DeploymentEvent): Deployment {
   const events = [...d.events, event];
   return { ...d, events: events.length > MAX_EVENTS ? events.slice(-MAX_EVENTS) : events };

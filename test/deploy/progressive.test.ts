@@ -89,7 +89,7 @@ describe("progressive delivery with teal's own metrics", () => {
     assert.ok(d!.rollout.checks.every((c: Json) => c.failures === 0));
   });
 
-  it("rolls back a version that fails 20% of requests in the first step, with < 1% of client requests failing", async () => {
+  it("rolls back a version that fails 20% of requests in the first step, with < 1% of client requests failing", async (t) => {
     const { result, traffic } = await underLoad(() =>
       cli("deploy", "web", "--version", "v3", "--env", "APP_ERROR_EVERY=5"),
     );
@@ -108,6 +108,9 @@ describe("progressive delivery with teal's own metrics", () => {
     assert.equal(rollback.data.check.name, "errors");
     assert.equal(rollback.data.check.thresholds.max, 0.05);
     assert.ok(rollback.data.msToStable < 1000, `back on stable after ${rollback.data.msToStable} ms`);
+    t.diagnostic(
+      `failing measurement -> all traffic on stable: ${rollback.data.msToStable} ms; clients: ${traffic.ok + traffic.non2xx + traffic.errors} requests, ${traffic.non2xx + traffic.errors} failed (${(share * 100).toFixed(2)}%)`,
+    );
     assert.equal((await served()).version, "v2");
   });
 
@@ -236,5 +239,43 @@ describe("progressive delivery under the operator's hand", () => {
     const none = await cli("abort", "web");
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no deployment of web is running/);
+  });
+});
+
+describe("blue-green with manual promotion", () => {
+  it("keeps the new color reachable only through the override header until teal promote", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(
+      processServiceConfig(
+        "    strategy: { blueGreen: { autoPromote: false } }\n    deployment: { scaleDownDelayMs: 60000 }",
+      ),
+      dir.path,
+    );
+    try {
+      assert.equal((await runCli(["deploy", "web", "--version", "v1", "--data-dir", dir.path])).code, 0);
+      const seq = (await api(teal, "POST", "/v1/services/web/deployments", { version: "v2" })).body.deployment
+        .seq;
+      await eventually(
+        async () =>
+          (await api(teal, "GET", "/v1/services/web")).body.deployment?.rollout?.waiting === "teal promote",
+        "the wait for promotion",
+      );
+      const plain = JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json;
+      const pinned = JSON.parse((await get(`${teal.proxyUrl}/`, { "x-teal-color": "green" })).body) as Json;
+      assert.equal(plain.version, "v1", "users stay on the released version");
+      assert.equal(pinned.version, "v2", "testers reach the new one with the override header");
+      assert.equal((await runCli(["promote", "web", "--data-dir", dir.path])).code, 0);
+      const d = await eventually(async () => {
+        const x = ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
+          (h) => h.seq === seq,
+        );
+        return x && x.outcome !== "running" && x;
+      }, "the promotion");
+      assert.equal(d.outcome, "succeeded");
+      assert.equal((JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json).version, "v2");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
   });
 });
