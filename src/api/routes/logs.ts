@@ -12,6 +12,8 @@ import { TealError } from "../../domain/errors.ts";
 import { followFile, readLastLines } from "../../runtime/log-files.ts";
 
 const FILE = /^(blue|green)-(\d+)\.log$/;
+/** Text waiting for a slow follower beyond this is skipped (and the gap is said). */
+const MAX_BACKLOG_BYTES = 1024 * 1024;
 
 export function logRoutes(deployer: Deployer, logDir: string): Hono {
   const app = new Hono();
@@ -39,13 +41,35 @@ export function logRoutes(deployer: Deployer, logDir: string): Hono {
       if (!follow) return;
       const abort = new AbortController();
       s.onAbort(() => abort.abort());
+      // Writes go out one after another; a follower too slow for the app loses text, not teal memory.
+      let pending = Promise.resolve();
+      let backlog = 0;
+      let skipped = 0;
+      const send = (text: string) => {
+        if (backlog > MAX_BACKLOG_BYTES) {
+          skipped += Buffer.byteLength(text);
+          return;
+        }
+        const out =
+          skipped > 0 ? `[teal: ${skipped} bytes skipped: this follower was too slow]\n${text}` : text;
+        skipped = 0;
+        backlog += out.length;
+        pending = pending
+          .then(() => s.write(out))
+          .then(
+            () => {
+              backlog -= out.length;
+            },
+            () => abort.abort(),
+          );
+      };
       await Promise.all(
         files.map((f) =>
           followFile(
             f.path,
             (text) => {
               const prefix = label(f);
-              void s.write(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
+              send(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
             },
             abort.signal,
           ),
