@@ -1,7 +1,7 @@
 /** The status document served by GET /v1/status and rendered by `teal status`. */
 
 import type { TealConfig } from "../config/schema.ts";
-import type { ServiceDeployView } from "../deploy/deployer.ts";
+import type { ServiceDeployView } from "../deploy/deploy-view.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import type { Deployment, RolloutStatus } from "../domain/deployment.ts";
 import { quantileMs } from "../domain/latency-histogram.ts";

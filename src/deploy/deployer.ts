@@ -7,7 +7,7 @@
 import { PrometheusSource } from "../analysis/prometheus-source.ts";
 import { ProxySource } from "../analysis/proxy-source.ts";
 import { WebSource } from "../analysis/web-source.ts";
-import { type NotificationEvent, PRESETS, type StrategyConfig, type TealConfig } from "../config/schema.ts";
+import type { TealConfig } from "../config/schema.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { type RoutingController, serviceNotFound } from "../control/routing-controller.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
@@ -15,17 +15,16 @@ import { type Color, otherColor } from "../domain/color.ts";
 import type { Deployment, DeploymentKind } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
 import { weightOf } from "../domain/routing.ts";
-import type { ColorSlot } from "../domain/slot.ts";
 import { rolloutPlan } from "../domain/strategy.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import type { Logger } from "../log/logger.ts";
-import { WebhookNotifier } from "../notify/webhook-notifier.ts";
 import { groupsWritingUnder } from "../runtime/process/proc-info.ts";
 import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Store } from "../store/store.ts";
-import type { MemberView } from "./color-group.ts";
 import { DeployFailure } from "./deploy-failure.ts";
+import { deployView, type ServiceDeployView } from "./deploy-view.ts";
 import { DeploymentLog } from "./deployment-log.ts";
+import { DeploymentNotices } from "./deployment-notices.ts";
 import { DeploymentRepository } from "./deployment-repository.ts";
 import { groupEvents } from "./group-events.ts";
 import type { DeployContext } from "./lifecycle.ts";
@@ -34,6 +33,7 @@ import { RollbackRequest, RolloutControl } from "./rollout-control.ts";
 import { runDeployment, switchBack } from "./runbook.ts";
 import { type RunningDeployment, ServiceUnit } from "./service-unit.ts";
 import { SlotRepository } from "./slot-repository.ts";
+import { strategyFor } from "./strategy-choice.ts";
 
 export interface DeployRequest {
   readonly version: string;
@@ -55,23 +55,6 @@ export interface DeployerOptions {
   readonly clock?: Clock;
 }
 
-export interface ColorView {
-  readonly version: string | null;
-  readonly state: ColorSlot["state"] | "static";
-  readonly deploymentSeq: number | null;
-  readonly warmUntil: string | null;
-  /** Whether the health gate lets traffic in now. */
-  readonly ready: boolean;
-  readonly notReadyReason: string | null;
-  readonly instances: MemberView[];
-}
-
-export interface ServiceDeployView {
-  readonly runtime: string;
-  readonly colors: Record<Color, ColorView>;
-  readonly runningSeq: number | null;
-}
-
 export class Deployer implements DeployContext {
   readonly #options: DeployerOptions;
   readonly #clock: Clock;
@@ -81,7 +64,7 @@ export class Deployer implements DeployContext {
   readonly #units = new Map<string, ServiceUnit>();
   readonly #runs = new Set<Promise<void>>();
   readonly #rolloutDeps: RolloutDeps;
-  readonly #notifiers = new Map<string, WebhookNotifier>();
+  readonly #notices: DeploymentNotices;
   #controller: RoutingController | undefined;
 
   constructor(options: DeployerOptions) {
@@ -90,13 +73,14 @@ export class Deployer implements DeployContext {
     this.#monitor = new HealthMonitor({ clock: this.#clock });
     this.#slots = new SlotRepository(options.store);
     this.journal = new DeploymentLog(new DeploymentRepository(options.store), this.#clock);
+    this.#notices = new DeploymentNotices(options.config, this.#clock, options.log);
     const proxy = new ProxySource(() => options.dataPlane.status(), this.#clock);
     const prometheus = new PrometheusSource();
     const web = new WebSource();
     this.#rolloutDeps = {
       metrics: (check) => (check.prometheus ? prometheus : check.web ? web : proxy),
       proxy,
-      notify: (event, d, message, data) => this.#notify(event, d, message, data),
+      notify: (event, d, message, data) => this.#notices.notify(event, d, message, data),
     };
   }
 
@@ -130,17 +114,6 @@ export class Deployer implements DeployContext {
         events: (color) => groupEvents(this, name, color),
       });
       this.#units.set(name, unit);
-      this.#notifiers.set(
-        name,
-        new WebhookNotifier(config.notifications.webhooks, {
-          clock: this.#clock,
-          onDeliveryFailed: (url, event, reason) =>
-            this.log.warn(
-              { service: name, url, event: event.event, reason },
-              "webhook delivery failed; giving up",
-            ),
-        }),
-      );
       if (!unit.managed) continue;
       const perColor = new Map<Color, number[]>();
       for (const color of ["blue", "green"] as const) {
@@ -223,31 +196,7 @@ export class Deployer implements DeployContext {
 
   /** What each color of a service runs, for status views. */
   view(service: string): ServiceDeployView {
-    const unit = this.unit(service);
-    const colors = Object.fromEntries(
-      (["blue", "green"] as const).map((color) => {
-        const slot = unit.slot(color);
-        const readiness = unit.groups[color].readiness();
-        return [
-          color,
-          {
-            version: unit.managed ? slot.version : null,
-            state: unit.managed ? slot.state : "static",
-            deploymentSeq: slot.deploymentSeq,
-            warmUntil: slot.warmUntil,
-            ready: readiness.ok,
-            notReadyReason: readiness.ok ? null : readiness.reason,
-            instances: unit.groups[color].view(),
-          } satisfies ColorView,
-        ];
-      }),
-    ) as Record<Color, ColorView>;
-    const running = unit.running;
-    return {
-      runtime: unit.config.runtime.type,
-      colors,
-      runningSeq: running === undefined || running === "claiming" ? null : running.seq,
-    };
+    return deployView(this.unit(service));
   }
 
   /** Accepts a deployment and runs it in the background; resolves with its record. */
@@ -356,10 +305,14 @@ export class Deployer implements DeployContext {
       const abort = new AbortController();
       const control = new RolloutControl();
       unit.running = { seq: d.seq, color: d.color, abort, control };
-      this.#notify("deployment.started", d, `${kind} of ${d.version} to ${d.color} started by ${actor}`);
+      this.#notices.notify(
+        "deployment.started",
+        d,
+        `${kind} of ${d.version} to ${d.color} started by ${actor}`,
+      );
       const rollout = { deps: this.#rolloutDeps, plan, control };
       const run = (instant ? switchBack(this, unit, d) : runDeployment(this, unit, d, abort.signal, rollout))
-        .then(() => this.#notifyOutcome(d))
+        .then(async () => this.#notices.outcome((await this.journal.repository.get(d.service, d.seq))?.value))
         .catch((err) =>
           this.log.error({ err, service: unit.name, seq: d.seq }, "deployment could not be recorded"),
         )
@@ -453,26 +406,6 @@ export class Deployer implements DeployContext {
     return running;
   }
 
-  #notify(event: NotificationEvent, d: Deployment, message: string, data?: Record<string, unknown>): void {
-    this.#notifiers.get(d.service)?.notify({
-      event,
-      service: d.service,
-      deployment: d.seq,
-      version: d.version,
-      color: d.color,
-      at: new Date(this.#clock.now()).toISOString(),
-      message,
-      ...(data ? { data } : {}),
-    });
-  }
-
-  async #notifyOutcome(d: Deployment): Promise<void> {
-    const final = (await this.journal.repository.get(d.service, d.seq))?.value;
-    if (final?.outcome === "succeeded")
-      this.#notify("deployment.succeeded", final, `${final.version} is live on ${final.color}`);
-    if (final?.outcome === "failed") this.#notify("deployment.failed", final, final.reason ?? "failed");
-  }
-
   /** First half of a graceful stop: running deployments end (failed, new instances stopped). */
   async abortDeployments(): Promise<void> {
     for (const unit of this.#units.values()) {
@@ -487,30 +420,9 @@ export class Deployer implements DeployContext {
   /** Second half, once the proxy has drained: every instance is stopped. */
   async stopInstances(): Promise<void> {
     this.#monitor.stopAll();
-    for (const n of this.#notifiers.values()) n.close();
+    this.#notices.close();
     await Promise.all(
       [...this.#units.values()].flatMap((u) => [u.groups.blue.stop(), u.groups.green.stop()]),
     );
   }
-}
-
-/** The service's strategy, or the one a deploy asked for by name. */
-function strategyFor(unit: ServiceUnit, name: string | undefined): StrategyConfig {
-  const configured = unit.config.strategy;
-  if (name === undefined) return configured;
-  const monitor = configured.monitor;
-  if (name === "blueGreen") return { blueGreen: { autoPromote: true }, monitor };
-  if (name === "canary") {
-    if ("canary" in configured) return configured;
-    throw new TealError(
-      "INVALID_REQUEST",
-      `strategy: ${unit.name} has no canary steps in its config (services.${unit.name}.strategy.canary.steps); use a preset such as Canary10Percent5Minutes`,
-    );
-  }
-  if ((PRESETS as readonly string[]).includes(name))
-    return { preset: name as (typeof PRESETS)[number], monitor };
-  throw new TealError(
-    "INVALID_REQUEST",
-    `strategy: must be blueGreen, canary or a preset (${PRESETS.join(", ")}), not "${name}"`,
-  );
 }
