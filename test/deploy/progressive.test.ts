@@ -279,3 +279,38 @@ describe("blue-green with manual promotion", () => {
     }
   });
 });
+
+describe("sticky canary", () => {
+  it("keeps each user on one color during a canary, and the override header pins testers at 0%", async () => {
+    const dir = await tempDir();
+    const config = `    sticky: { header: x-user }
+    deployment: { scaleDownDelayMs: 60000 }
+    strategy:
+      canary:
+        steps: [{ setWeight: 0 }, { pause: {} }, { setWeight: 30 }, { pause: {} }]`;
+    const teal = await startTeal(processServiceConfig(config), dir.path);
+    const versionFor = async (headers: Record<string, string>) =>
+      (JSON.parse((await get(`${teal.proxyUrl}/`, headers)).body) as Json).version as string;
+    const step = async () => (await api(teal, "GET", "/v1/services/web")).body.deployment?.rollout;
+    try {
+      assert.equal((await runCli(["deploy", "web", "--version", "v1", "--data-dir", dir.path])).code, 0);
+      await api(teal, "POST", "/v1/services/web/deployments", { version: "v2" });
+      await eventually(async () => (await step())?.step === 2, "the canary at 0%");
+      assert.equal(await versionFor({ "x-user": "alice" }), "v1");
+      assert.equal(await versionFor({ "x-teal-color": "green" }), "v2", "a tester reaches v2 at 0%");
+
+      assert.equal((await runCli(["promote", "web", "--data-dir", dir.path])).code, 0);
+      await eventually(async () => (await step())?.step === 4, "the canary at 30%");
+      const users = Array.from({ length: 200 }, (_, i) => `user-${i}`);
+      const first = new Map<string, string>();
+      for (const u of users) first.set(u, await versionFor({ "x-user": u }));
+      for (const u of users)
+        assert.equal(await versionFor({ "x-user": u }), first.get(u), `${u} stays on one color`);
+      const onCanary = [...first.values()].filter((v) => v === "v2").length;
+      assert.ok(onCanary > 30 && onCanary < 90, `${onCanary} of 200 users on the 30% canary`);
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+});
