@@ -50,9 +50,10 @@ export function createAdminApp(options: AdminApiOptions): Hono {
   const status = async () => {
     const deployments = new Map<string, Deployment>();
     for (const name of Object.keys(controller.config.services)) {
-      const { runningSeq } = deployer.view(name);
-      const all = await deployer.journal.repository.list(name);
-      const d = all.find((t) => t.value.seq === runningSeq) ?? all.at(-1);
+      // The running deployment, else the last one: one record read, not the whole history.
+      const repo = deployer.journal.repository;
+      const seq = deployer.view(name).runningSeq ?? (await repo.lastSeq(name));
+      const d = seq > 0 ? await repo.get(name, seq) : undefined;
       if (d) deployments.set(name, d.value);
     }
     return statusView({

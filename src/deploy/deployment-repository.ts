@@ -25,6 +25,7 @@ const idOf = (seq: number) => String(seq).padStart(8, "0");
 export class DeploymentRepository {
   readonly #store: Store;
   readonly #collections = new Map<string, RecordCollection<Deployment>>();
+  readonly #lastSeq = new Map<string, number>();
 
   constructor(store: Store) {
     this.#store = store;
@@ -41,14 +42,26 @@ export class DeploymentRepository {
     return r && { value: r.value, revision: r.modRevision };
   }
 
+  /** The highest sequence number of the service (0: none yet); listed once, then kept. */
+  async lastSeq(service: string): Promise<number> {
+    if (!this.#lastSeq.has(service)) {
+      this.#lastSeq.set(service, (await this.list(service)).at(-1)?.value.seq ?? 0);
+    }
+    return this.#lastSeq.get(service)!;
+  }
+
   /** Stores a new deployment under the next free sequence number, which it fills in. */
   async create(draft: Omit<Deployment, "seq">): Promise<TrackedDeployment> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const all = await this.list(draft.service);
-      const seq = (all.at(-1)?.value.seq ?? 0) + 1;
+      const seq = (await this.lastSeq(draft.service)) + 1;
       const value: Deployment = { ...draft, seq };
       const result = await this.#collection(draft.service).put(idOf(seq), value, 0);
-      if (result.ok) return { value, revision: result.revision };
+      if (result.ok) {
+        this.#lastSeq.set(draft.service, seq);
+        return { value, revision: result.revision };
+      }
+      // Someone else took that number: look again.
+      this.#lastSeq.delete(draft.service);
     }
     throw new TealError("CONFLICT", `could not allocate a deployment number for ${draft.service}; retry`);
   }

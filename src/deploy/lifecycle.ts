@@ -4,6 +4,7 @@
  */
 
 import type { DataPlanePort } from "../control/data-plane-port.ts";
+import { waitForDrain } from "../control/drain-wait.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
@@ -143,5 +144,17 @@ export async function finish(
   await ctx.journal.append(service, seq, "phase", message, {
     data: { phase: "finished", outcome },
     change: (d) => ({ ...d, phase: "finished", outcome, reason, finishedAt: ctx.journal.now() }),
+  });
+}
+
+/** The color that was live finishes its in-flight requests (up to the drain timeout). */
+export async function drainPrevious(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
+  const limit = unit.config.deployment.drainTimeoutMs;
+  await phase(ctx, d.service, d.seq, "draining", `draining ${d.from.color} (up to ${limit} ms)`);
+  const drain = await waitForDrain(ctx.dataPlane, d.service, d.from.color);
+  const drained =
+    drain?.state === "forced" ? `drain deadline passed: ${drain.forced} request(s) cut` : "drained";
+  await ctx.journal.append(d.service, d.seq, "drain", `${d.from.color} ${drained}`, {
+    ...(drain ? { data: { ...drain } } : {}),
   });
 }

@@ -9,12 +9,11 @@ import { type AnalysisOutcome, AnalysisRun, type CheckStatus } from "../analysis
 import type { MetricSource } from "../analysis/metric-source.ts";
 import type { ProxySource } from "../analysis/proxy-source.ts";
 import type { CheckConfig, HookConfig, NotificationEvent } from "../config/schema.ts";
-import { waitForDrain } from "../control/drain-wait.ts";
 import type { CheckView, Deployment, RolloutStatus } from "../domain/deployment.ts";
 import type { RolloutPlan, RolloutStep } from "../domain/strategy.ts";
 import { DeployFailure } from "./deploy-failure.ts";
 import { runHooks } from "./hooks.ts";
-import { type DeployContext, finish, keepWarm, phase, succeed } from "./lifecycle.ts";
+import { type DeployContext, drainPrevious, finish, keepWarm, phase, succeed } from "./lifecycle.ts";
 import { RollbackRequest, type RolloutControl } from "./rollout-control.ts";
 import type { ServiceUnit } from "./service-unit.ts";
 
@@ -180,17 +179,7 @@ class Rollout {
     if (!this.#trafficStarted) await this.#afterFirstRequest();
     this.deps.notify("deployment.promoted", d, `${d.version} promoted to all traffic on ${d.color}`);
     await this.#hooks("onPromote", this.unit.config.hooks.onPromote, false);
-    await phase(
-      this.ctx,
-      d.service,
-      d.seq,
-      "draining",
-      `draining ${d.from.color} (up to ${this.unit.config.deployment.drainTimeoutMs} ms)`,
-    );
-    const drain = await waitForDrain(this.ctx.dataPlane, d.service, d.from.color);
-    const drained =
-      drain?.state === "forced" ? `drain deadline passed: ${drain.forced} request(s) cut` : "drained";
-    await this.ctx.journal.append(d.service, d.seq, "drain", `${d.from.color} ${drained}`);
+    await drainPrevious(this.ctx, this.unit, d);
     if (this.plan.monitorMs > 0) {
       await phase(
         this.ctx,

@@ -4,13 +4,20 @@
  * live traffic is never touched, and any failure stops the new instances and records why.
  */
 
-import { waitForDrain } from "../control/drain-wait.ts";
 import type { Deployment } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
 import type { RolloutPlan } from "../domain/strategy.ts";
 import { InstanceExitedError, type LaunchPlan } from "./color-group.ts";
 import { DeployFailure } from "./deploy-failure.ts";
-import { type DeployContext, finish, keepWarm, phase, stopColor, succeed } from "./lifecycle.ts";
+import {
+  type DeployContext,
+  drainPrevious,
+  finish,
+  keepWarm,
+  phase,
+  stopColor,
+  succeed,
+} from "./lifecycle.ts";
 import { type RolloutDeps, runRollout } from "./rollout.ts";
 import { RollbackRequest, type RolloutControl } from "./rollout-control.ts";
 import type { ServiceUnit } from "./service-unit.ts";
@@ -206,19 +213,7 @@ export async function smoke(
 }
 
 export async function drainAndFinish(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
-  await phase(
-    ctx,
-    unit.name,
-    d.seq,
-    "draining",
-    `draining ${d.from.color} (up to ${unit.config.deployment.drainTimeoutMs} ms)`,
-  );
-  const drain = await waitForDrain(ctx.dataPlane, unit.name, d.from.color);
-  const drained =
-    drain?.state === "forced" ? `drain deadline passed: ${drain.forced} request(s) cut` : "drained";
-  await ctx.journal.append(unit.name, d.seq, "drain", `${d.from.color} ${drained}`, {
-    data: drain ? { ...drain } : undefined,
-  });
+  await drainPrevious(ctx, unit, d);
   await keepWarm(ctx, unit, d.from.color, d.seq);
   await succeed(ctx, d);
 }

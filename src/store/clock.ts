@@ -1,8 +1,6 @@
-/** The time source the store adapters read lease deadlines from; injected so tests control time. */
+/** The store only reads the time (lease deadlines): any clock of the controller's will do. */
 
-/** Wall-clock milliseconds, like `Date.now()`. */
-export interface Clock {
-  now(): number;
-}
+import type { Clock as ControllerClock } from "../domain/clock.ts";
 
-export const systemClock: Clock = { now: () => Date.now() };
+export type Clock = Pick<ControllerClock, "now">;
+export { systemClock } from "../domain/clock.ts";

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import {
+  alive,
+  history as historyOf,
+  served as servedBy,
+  service as serviceOf,
+  underLoad as underLoadOf,
+} from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
-import { get, load } from "../support/http.ts";
 import {
   api,
   type Json,
@@ -18,35 +24,14 @@ const DEPLOYMENT = `    deployment:
       scaleDownDelayMs: 60000
       smoke: [{ name: smoke endpoint, http: { path: /smoke } }]`;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe("teal deploy of a managed service", () => {
   let dir: { path: string; remove: () => Promise<void> };
   let teal: TealProcess;
   const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const served = async () => JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json;
-  const service = async () => (await api(teal, "GET", "/v1/services/web")).body;
-  const history = async () =>
-    (await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[];
-  /** Load through the proxy while fn runs; resolves with the load's result and fn's. */
-  const underLoad = async <T>(fn: () => Promise<T>) => {
-    let done = false;
-    const traffic = load(`${teal.proxyUrl}/`, { total: 1_000_000, connections: 8, stop: () => done });
-    try {
-      const result = await fn();
-      done = true;
-      return { result, traffic: await traffic };
-    } finally {
-      done = true;
-    }
-  };
+  const served = () => servedBy(teal);
+  const service = () => serviceOf(teal);
+  const history = () => historyOf(teal);
+  const underLoad = <T>(fn: () => Promise<T>) => underLoadOf(teal, fn);
 
   before(async () => {
     dir = await tempDir();

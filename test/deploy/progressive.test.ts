@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import {
+  finished as finishedOf,
+  history as historyOf,
+  served as servedBy,
+  service as serviceOf,
+  underLoad as underLoadOf,
+} from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
-import { get, load } from "../support/http.ts";
+import { get } from "../support/http.ts";
 import {
   api,
   type Json,
@@ -35,21 +42,9 @@ describe("progressive delivery with teal's own metrics", () => {
   let dir: { path: string; remove: () => Promise<void> };
   let teal: TealProcess;
   const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const history = async () =>
-    (await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[];
-  const served = async () => JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json;
-  /** Runs fn under keep-alive load; resolves with fn's result and what the clients saw. */
-  const underLoad = async <T>(fn: () => Promise<T>, connections = 32) => {
-    let done = false;
-    const traffic = load(`${teal.proxyUrl}/`, { total: 10_000_000, connections, stop: () => done });
-    try {
-      const result = await fn();
-      done = true;
-      return { result, traffic: await traffic };
-    } finally {
-      done = true;
-    }
-  };
+  const history = () => historyOf(teal);
+  const served = () => servedBy(teal);
+  const underLoad = <T>(fn: () => Promise<T>, connections = 32) => underLoadOf(teal, fn, connections);
   const failedShare = (t: { ok: number; errors: number; non2xx: number }) =>
     (t.errors + t.non2xx) / (t.ok + t.errors + t.non2xx);
 
@@ -159,14 +154,8 @@ describe("progressive delivery under the operator's hand", () => {
   let dir: { path: string; remove: () => Promise<void> };
   let teal: TealProcess;
   const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const service = async () => (await api(teal, "GET", "/v1/services/web")).body;
-  const finished = (seq: number) =>
-    eventually(async () => {
-      const d = ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
-        (x) => x.seq === seq,
-      );
-      return d && d.outcome !== "running" && d;
-    }, `deployment #${seq} to end`);
+  const service = () => serviceOf(teal);
+  const finished = (seq: number) => finishedOf(teal, seq);
 
   before(async () => {
     dir = await tempDir();

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { describe, it } from "node:test";
+import { freePort } from "../../src/runtime/process/free-port.ts";
 import { eventually } from "../support/eventually.ts";
 import { load } from "../support/http.ts";
 import { startPrometheus } from "../support/prometheus.ts";
 import { api, type Json, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 // The 5xx share of the new color, from teal's own /metrics as scraped by Prometheus; no
 // requests yet gives an empty result (NaN filtered out), which is inconclusive, not an error.

@@ -1,36 +1,19 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import {
+  alive,
+  deploy,
+  finished,
+  followLogs,
+  history,
+  pids,
+  served,
+  service,
+} from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
-import { get, load } from "../support/http.ts";
+import { load } from "../support/http.ts";
 import { api, type Json, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-type Teal = Awaited<ReturnType<typeof startTeal>>;
-const served = async (teal: Teal) => JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json;
-const service = async (teal: Teal) => (await api(teal, "GET", "/v1/services/web")).body;
-const history = async (teal: Teal) =>
-  (await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[];
-const deploy = async (teal: Teal, version: string, env: Record<string, string> = {}) => {
-  const r = await api(teal, "POST", "/v1/services/web/deployments", { version, env });
-  assert.equal(r.status, 202, JSON.stringify(r.body));
-  return r.body.deployment.seq as number;
-};
-const finished = (teal: Teal, seq: number) =>
-  eventually(async () => {
-    const d = (await history(teal)).find((x) => x.seq === seq);
-    return d && d.outcome !== "running" && d;
-  }, `deployment #${seq} to end`);
-const pids = (s: Json, color: string) => s.colors[color].instances.map((i: Json) => i.pid) as number[];
 
 describe("teal recovers from crashes", () => {
   it("kill -9 during a deployment: the restart serves the live version at once and rolls the deployment back", async () => {
@@ -111,31 +94,13 @@ describe("teal recovers from crashes", () => {
     try {
       await finished(teal, await deploy(teal, "v1"));
       const [first, second] = (await service(teal)).colors.blue.instances as Json[];
-      const follower = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url)),
-          "logs",
-          "web",
-          "-f",
-          "-n",
-          "1",
-          "--data-dir",
-          dir.path,
-        ],
-        { stdio: ["ignore", "pipe", "inherit"] },
-      );
-      let followed = "";
-      follower.stdout.on("data", (d) => {
-        followed += d;
-      });
+      const follower = followLogs(dir.path, "-n", "1");
+      const followed = () => follower.output();
       try {
         let done = false;
         const traffic = load(`${teal.proxyUrl}/`, { total: 1_000_000, connections: 4, stop: () => done });
         // The last line of each log arrives first: from then on, the follower is following.
-        await eventually(() => followed.split("\n").length > 2, "teal logs -f to start");
+        await eventually(() => followed().split("\n").length > 2, "teal logs -f to start");
         const crash = await fetch(`${first!.url}/crash`, { method: "POST" }).catch(() => undefined);
         assert.equal(crash, undefined, "the instance died mid-request");
         const restarted = await eventually(async () => {
@@ -162,12 +127,12 @@ describe("teal recovers from crashes", () => {
         );
         await eventually(
           () =>
-            followed.includes("fixture app: crashing as asked") &&
-            followed.includes("fixture app v1 (blue) starting"),
+            followed().includes("fixture app: crashing as asked") &&
+            followed().includes("fixture app v1 (blue) starting"),
           "teal logs -f to show the crash and the restart",
         );
       } finally {
-        follower.kill();
+        follower.child.kill();
       }
     } finally {
       await teal.stop();
@@ -277,26 +242,10 @@ describe("teal's own lifecycle around its instances", () => {
     await finished(teal, await deploy(teal, "v2"));
     const s = await service(teal);
     const all = [...pids(s, "blue"), ...pids(s, "green")];
-    const follower = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url)),
-        "logs",
-        "web",
-        "-f",
-        "--data-dir",
-        dir.path,
-      ],
-      { stdio: ["ignore", "pipe", "ignore"] },
-    );
-    let followed = "";
-    follower.stdout.on("data", (d) => {
-      followed += d;
-    });
+    const follower = followLogs(dir.path);
+    const followed = () => follower.output();
     try {
-      await eventually(() => followed.includes("fixture app v2"), "the follower to start");
+      await eventually(() => followed().includes("fixture app v2"), "the follower to start");
       const code = await Promise.race([
         teal.stop(),
         new Promise((_, reject) =>
@@ -305,9 +254,9 @@ describe("teal's own lifecycle around its instances", () => {
       ]);
       assert.equal(code, 0);
       for (const pid of all) assert.equal(alive(pid), false, `instance ${pid} was stopped`);
-      await eventually(() => follower.exitCode !== null, "the follower to end with the server");
+      await eventually(() => follower.child.exitCode !== null, "the follower to end with the server");
     } finally {
-      follower.kill();
+      follower.child.kill();
       await dir.remove();
     }
   });

@@ -11,6 +11,8 @@ import { fileURLToPath } from "node:url";
 // The sources, not bin/teal.js, which would prefer a possibly stale dist/ build.
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const TSX = ["--import", import.meta.resolve("tsx")];
+/** node arguments that run the `teal` command from the sources. */
+export const CLI_ARGS: readonly string[] = [...TSX, MAIN];
 
 export interface TealProcess {
   readonly child: ChildProcess;
