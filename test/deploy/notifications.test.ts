@@ -24,8 +24,10 @@ async function receiver(): Promise<Backend & { got: { path: string; body: Json }
       text += d;
     });
     req.on("end", () => {
-      got.push({ path: req.url ?? "", body: text ? (JSON.parse(text) as Json) : {} });
-      res.writeHead(req.url === "/refuse" ? 500 : 200).end("ok");
+      const body = (text ? JSON.parse(text) : {}) as Json;
+      got.push({ path: req.url ?? "", body });
+      // The afterTraffic hook refuses one version, to prove a failing hook after traffic rolls back.
+      res.writeHead(req.url === "/after" && body.version === "v-refused" ? 500 : 200).end("ok");
     });
   });
   return Object.assign(backend, { got });
@@ -130,5 +132,17 @@ describe("lifecycle hooks and webhooks", () => {
       return e.includes("deployment.rolled_back") && e;
     }, "the JSON webhooks of v4");
     assert.ok(json.includes("analysis.failed"));
+  });
+
+  it("a failing afterTraffic hook rolls the deployment back", async () => {
+    const r = await cli("deploy", "web", "--version", "v-refused");
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(
+      r.stdout,
+      /afterTraffic hook "POST http:\/\/127\.0\.0\.1:\d+\/after" failed: status 500; all traffic back on green v2/,
+    );
+    const s = (await api(teal, "GET", "/v1/services/web")).body;
+    assert.equal(s.routing.live, "green");
+    assert.equal(s.weights.blue, 0);
   });
 });
