@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages teal's tests and benchmarks start for real: nginx, HAProxy, wrk,
-# Prometheus.
+# Prometheus, the Docker engine and Chromium (for the dashboard's browser tests).
 # Idempotent; uses sudo when not root.
 set -euo pipefail
-packages=(nginx haproxy wrk prometheus)
+packages=(nginx haproxy wrk prometheus docker.io chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "test dependencies present: ${packages[*]}"; exit 0; fi
@@ -12,5 +12,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packages start system services we do not use; tests run their own instances.
-$SUDO systemctl disable --now nginx haproxy prometheus >/dev/null 2>&1 || true
+$SUDO systemctl disable --now nginx haproxy prometheus docker docker.socket containerd >/dev/null 2>&1 || true
 echo "installed: ${missing[*]}"
