@@ -135,9 +135,17 @@ export const openApiDocument = {
           required: true,
           ...json({
             type: "object",
-            required: ["version"],
             properties: {
-              version: { type: "string" },
+              version: {
+                type: "string",
+                description:
+                  "The version label; required unless image is given (its tag is then the version)",
+              },
+              image: {
+                type: "string",
+                description:
+                  "docker runtime: the image to deploy, e.g. myapp:1.4 (default: runtime.image with {version} filled in)",
+              },
               strategy: {
                 type: "string",
                 description: "blueGreen, canary, or a preset such as Canary10Percent5Minutes",

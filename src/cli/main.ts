@@ -50,7 +50,11 @@ program
   .description(
     "start a version on the idle color, prove it healthy, switch traffic to it, keep the old one warm",
   )
-  .requiredOption("--version <version>", "the version label to deploy, e.g. v2 (passed as TEAL_VERSION)")
+  .option(
+    "--version <version>",
+    "the version label to deploy, e.g. v2 (passed as TEAL_VERSION); optional with --image: the tag",
+  )
+  .option("--image <repo:tag>", "docker runtime: deploy this image instead of the configured one")
   .option("--command <command>", "run this command line instead of the configured one")
   .option("--env <KEY=VALUE...>", "extra environment for the new instances (repeatable)")
   .option(

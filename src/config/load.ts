@@ -60,7 +60,12 @@ function humanMessage(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove or fix the spelling`;
     case "invalid_type":
-      if (issue.input === undefined) return `is required (${article(issue.expected)})`;
+      if (issue.input === undefined) {
+        // A schema that says what to put there ("is required: the port …") is kept as written.
+        return issue.message.startsWith("is required")
+          ? issue.message
+          : `is required (${article(issue.expected)})`;
+      }
       return issue.message.startsWith("Invalid input") ? `must be ${article(issue.expected)}` : issue.message;
     case "invalid_key":
       return `invalid name: ${issue.issues[0]?.message ?? issue.message}`;

@@ -356,20 +356,98 @@ export const processRuntimeSchema = z.strictObject({
     .default(10 * 1024 * 1024),
 });
 
-/** Built by a later version; declared so that configs can be written and validated now. */
+/** A Docker image reference: name[:tag][@digest]; `{version}` is replaced by the deployed version. */
+export const imageSchema = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9._/:@{}-]*[A-Za-z0-9_}.-])?$/,
+    'must be an image reference like "myapp:1.4", "registry.example.com/team/app:{version}" or "app@sha256:…"',
+  );
+
+/** Bytes from "512m", "1g", "256k" or a number of bytes. */
+const memorySchema = z
+  .union(
+    [
+      z
+        .number()
+        .int()
+        .min(6 * 1024 * 1024, "must be at least 6m (Docker's minimum)"),
+      z.string().regex(/^\d+(\.\d+)?[bkmg]?$/i, 'must be a size like "512m" or "1g"'),
+    ],
+    { message: 'must be a size like "512m" or "1g"' },
+  )
+  .transform((v) => (typeof v === "number" ? v : parseSize(v)))
+  .refine((v) => v >= 6 * 1024 * 1024, "must be at least 6m (Docker's minimum)");
+
+function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([bkmg]?)$/i.exec(text)!;
+  const unit = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as "b"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** "SOURCE:TARGET[:ro|rw]": a host path (relative to the config file) or a named volume. */
+const volumeSchema = z
+  .string()
+  .regex(
+    /^[^:]+:\/[^:]*(:(ro|rw))?$/,
+    'must be "SOURCE:/container/path" or "SOURCE:/container/path:ro" (SOURCE: a host path or a volume name)',
+  );
+
+/** Where the Docker engine listens: unix:///path, tcp://host:port, or an absolute socket path. */
+export const dockerHostSchema = z
+  .string()
+  .regex(
+    /^(unix:\/\/\/.+|tcp:\/\/[^/]+:\d+|\/.+)$/,
+    "must be unix:///var/run/docker.sock, tcp://HOST:PORT or an absolute socket path",
+  );
+
 export const dockerRuntimeSchema = z.strictObject({
   type: z.literal("docker"),
-  image: z.string().min(1),
-  port: z.number().int().min(1).max(65535),
+  /** The default image; `teal deploy --image` overrides it per deployment. */
+  image: imageSchema,
+  /** The port the app listens on inside the container (given to it as PORT). */
+  port: z
+    .number({ message: "is required: the port the app listens on inside the container, e.g. 3000" })
+    .int()
+    .min(1, "must be a port 1..65535")
+    .max(65535, "must be a port 1..65535"),
+  /** Overrides the image's CMD: an argv list, or a command line run by /bin/sh -c in the image. */
   command: commandSchema.optional(),
   env: envSchema.default({}),
-  instances: z.number().int().min(1).max(32).default(1),
-  volumes: z.array(z.string().min(1)).default([]),
-  network: z.string().min(1).optional(),
-  labels: z.record(z.string(), z.string()).default({}),
-  memory: z.string().optional(),
-  cpus: z.number().positive().optional(),
+  instances: z.number().int().min(1, "must be at least 1").max(32, "must be at most 32").default(1),
+  volumes: z.array(volumeSchema).default([]),
+  /** A user-defined network to join (it must exist); the port is still published on 127.0.0.1. */
+  network: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be the name of an existing Docker network")
+    .optional(),
+  labels: z
+    .record(
+      z.string().refine((k) => !k.startsWith("teal."), "teal.* labels are teal's own: choose another key"),
+      z.string(),
+    )
+    .default({}),
+  resources: z
+    .strictObject({
+      memory: memorySchema.optional(),
+      cpus: z.number().positive("must be > 0, e.g. 0.5 or 2").max(1024).optional(),
+    })
+    .default({}),
+  /** Run Docker's init (tini) as PID 1, so that signals reach the app and zombies are reaped. */
+  init: z.boolean().default(true),
+  pull: z
+    .enum(["missing", "always", "never"], { message: 'must be "missing", "always" or "never"' })
+    .default("missing"),
+  /** The engine; default: $DOCKER_HOST, else unix:///var/run/docker.sock. */
+  host: dockerHostSchema.optional(),
+  stopSignal: z.enum(["SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2"]).default("SIGTERM"),
   stopTimeoutMs: positiveMs.default(10_000),
+  /** Each container's captured output is rotated past this size (one old file is kept). */
+  logMaxBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(10 * 1024 * 1024),
 });
 
 export const runtimeSchema = z.discriminatedUnion(
@@ -465,6 +543,7 @@ export type HooksConfig = z.infer<typeof hooksSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 export type ProcessRuntimeConfig = z.infer<typeof processRuntimeSchema>;
+export type DockerRuntimeConfig = z.infer<typeof dockerRuntimeSchema>;
 
 /** The health check a service runs: configured, or the defaults for a managed runtime. */
 export function effectiveHealth(svc: ServiceConfig): HealthConfig | undefined {

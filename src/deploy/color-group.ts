@@ -10,14 +10,16 @@ import type { Color } from "../domain/color.ts";
 import type { HealthState } from "../domain/health.ts";
 import type { HealthMonitor, HealthWatch } from "../health/health-monitor.ts";
 import { readLastLines } from "../runtime/log-files.ts";
-import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
-import type { InstanceExit, InstanceHandle, InstanceRecord } from "../runtime/runtime.ts";
+import type { InstanceExit, InstanceHandle, InstanceRecord, Runtime } from "../runtime/runtime.ts";
 
 /** How a color's instances are started, kept with the group so that a crash can be restarted alike. */
 export interface LaunchPlan {
   readonly version: string;
   readonly seq: number;
-  readonly command: string | readonly string[];
+  /** null: the image's own command (docker). */
+  readonly command: string | readonly string[] | null;
+  /** The image to run (docker); null for processes. */
+  readonly image: string | null;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
   readonly instances: number;
@@ -30,6 +32,8 @@ export interface MemberView {
   readonly id: string;
   readonly url: string;
   readonly pid: number | null;
+  /** The container's id (docker runtime); null otherwise. */
+  readonly containerId: string | null;
   readonly alive: boolean;
   readonly restarts: number;
   readonly startedAt: string | null;
@@ -75,7 +79,7 @@ const BACKOFF_MAX_MS = 30_000;
 export class ColorGroup {
   readonly service: string;
   readonly color: Color;
-  readonly #runtime: ProcessRuntime | undefined;
+  readonly #runtime: Runtime | undefined;
   readonly #monitor: HealthMonitor;
   readonly #health: HealthConfig | undefined;
   readonly #clock: Clock;
@@ -90,7 +94,7 @@ export class ColorGroup {
   constructor(options: {
     service: string;
     color: Color;
-    runtime: ProcessRuntime | undefined;
+    runtime: Runtime | undefined;
     monitor: HealthMonitor;
     health: HealthConfig | undefined;
     clock: Clock;
@@ -143,12 +147,12 @@ export class ColorGroup {
   }
 
   /** Takes over instances a previous teal process started; returns the records that are gone. */
-  adopt(plan: LaunchPlan, records: readonly InstanceRecord[]): InstanceRecord[] {
+  async adopt(plan: LaunchPlan, records: readonly InstanceRecord[]): Promise<InstanceRecord[]> {
     this.#plan = plan;
     this.#stopping = false;
     const lost: InstanceRecord[] = [];
     for (const record of records) {
-      const handle = this.#runtime?.adopt(record, { logMaxBytes: plan.logMaxBytes });
+      const handle = await this.#runtime?.adopt(record, { logMaxBytes: plan.logMaxBytes });
       if (handle) this.#members.push(this.#watchExit(this.#member(record.id, record.index, "", handle)));
       else lost.push(record);
     }
@@ -230,6 +234,7 @@ export class ColorGroup {
       id: m.id,
       url: m.url,
       pid: m.handle?.record.pid ?? null,
+      containerId: m.handle?.record.containerId ?? null,
       alive: !m.dead,
       restarts: m.restarts,
       startedAt: m.handle?.record.startedAt ?? null,
@@ -260,6 +265,7 @@ export class ColorGroup {
         deploymentSeq: plan.seq,
         index,
         command: plan.command,
+        image: plan.image,
         cwd: plan.cwd,
         env: plan.env,
       },

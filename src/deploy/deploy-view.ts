@@ -7,6 +7,8 @@ import type { ServiceUnit } from "./service-unit.ts";
 
 export interface ColorView {
   readonly version: string | null;
+  /** The image the color runs (docker runtime); null otherwise. */
+  readonly image: string | null;
   readonly state: ColorSlot["state"] | "static";
   readonly deploymentSeq: number | null;
   readonly warmUntil: string | null;
@@ -31,6 +33,7 @@ export function deployView(unit: ServiceUnit): ServiceDeployView {
         color,
         {
           version: unit.managed ? slot.version : null,
+          image: slot.image ?? null,
           state: unit.managed ? slot.state : "static",
           deploymentSeq: slot.deploymentSeq,
           warmUntil: slot.warmUntil,

@@ -20,6 +20,7 @@ import { HealthMonitor } from "../health/health-monitor.ts";
 import type { Logger } from "../log/logger.ts";
 import { groupsWritingUnder } from "../runtime/process/proc-info.ts";
 import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import type { Store } from "../store/store.ts";
 import { DeployFailure } from "./deploy-failure.ts";
 import { deployView, type ServiceDeployView } from "./deploy-view.ts";
@@ -31,12 +32,15 @@ import type { DeployContext } from "./lifecycle.ts";
 import type { RolloutDeps } from "./rollout.ts";
 import { RollbackRequest, RolloutControl } from "./rollout-control.ts";
 import { runDeployment, switchBack } from "./runbook.ts";
-import { type RunningDeployment, ServiceUnit } from "./service-unit.ts";
+import { imageFor, type RunningDeployment, ServiceUnit } from "./service-unit.ts";
 import { SlotRepository } from "./slot-repository.ts";
 import { strategyFor } from "./strategy-choice.ts";
 
 export interface DeployRequest {
-  readonly version: string;
+  /** Required unless an image is given: then its tag (or digest) is the version. */
+  readonly version?: string;
+  /** docker runtime: the image to run instead of the configured one. */
+  readonly image?: string;
   /** Overrides the service's strategy: "blueGreen", "canary" (the configured steps) or a preset. */
   readonly strategy?: string;
   readonly command?: string | readonly string[];
@@ -48,6 +52,8 @@ export interface DeployerOptions {
   readonly configDir: string;
   readonly store: Store;
   readonly runtime: ProcessRuntime;
+  /** The runtime of each service that does not run as processes (docker), by service name. */
+  readonly runtimes?: ReadonlyMap<string, Runtime>;
   /** Where instances write their output; used to find instances left unrecorded by a crash. */
   readonly logDir: string;
   readonly dataPlane: DataPlanePort;
@@ -108,7 +114,8 @@ export class Deployer implements DeployContext {
         configDir: this.#options.configDir,
         slots,
         repository: this.#slots,
-        runtime: config.runtime.type === "process" ? this.#options.runtime : undefined,
+        runtime:
+          config.runtime.type === "process" ? this.#options.runtime : this.#options.runtimes?.get(name),
         monitor: this.#monitor,
         clock: this.#clock,
         events: (color) => groupEvents(this, name, color),
@@ -119,7 +126,7 @@ export class Deployer implements DeployContext {
       for (const color of ["blue", "green"] as const) {
         const slot = unit.slot(color);
         if (slot.state === "stopped" || slot.instances.length === 0) continue;
-        const gone = unit.groups[color].adopt(unit.planOfSlot(color), slot.instances);
+        const gone = await unit.groups[color].adopt(unit.planOfSlot(color), slot.instances);
         perColor.set(
           color,
           gone.map((r) => r.index),
@@ -128,7 +135,31 @@ export class Deployer implements DeployContext {
       lost.set(name, perColor);
     }
     this.killOrphans();
+    await this.#removeOrphanContainers();
     return lost;
+  }
+
+  /** Containers of teal's services that no record knows (a crash between create and save) are removed. */
+  async #removeOrphanContainers(): Promise<void> {
+    for (const unit of this.units()) {
+      if (!unit.runtime?.removeOrphans) continue;
+      const known = new Set(
+        [...unit.groups.blue.records(), ...unit.groups.green.records()].flatMap((r) =>
+          r.containerId ? [r.containerId] : [],
+        ),
+      );
+      try {
+        const removed = await unit.runtime.removeOrphans(unit.name, known);
+        for (const name of removed) {
+          this.log.warn(
+            { service: unit.name, container: name },
+            "removed a container no record knew of (left by a crash of teal or a failed deployment)",
+          );
+        }
+      } catch (err) {
+        this.log.error({ err, service: unit.name }, "could not look for orphaned containers");
+      }
+    }
   }
 
   /**
@@ -218,10 +249,12 @@ export class Deployer implements DeployContext {
             `${service} sends ${share}% of its traffic to ${idle}, where the new version would go; finish or undo the split first (teal switch ${service} --to ${live}, or --to ${idle})`,
           );
         }
+        const { version, image } = versionAndImage(unit, request);
         return {
-          version: request.version,
+          version,
           color: empty ? live : otherColor(live),
           command: request.command ?? null,
+          image,
           env: request.env ?? {},
           rollbackOf: null,
         };
@@ -257,6 +290,7 @@ export class Deployer implements DeployContext {
         version: d.from.version,
         color: otherColor(live),
         command: earlier?.command ?? null,
+        image: earlier?.image ?? unit.slot(otherColor(live)).image ?? null,
         env: earlier?.env ?? {},
         rollbackOf: d.seq,
       };
@@ -267,7 +301,7 @@ export class Deployer implements DeployContext {
     unit: ServiceUnit,
     actor: string,
     kind: DeploymentKind,
-    decide: () => Promise<Pick<Deployment, "version" | "color" | "command" | "env" | "rollbackOf">>,
+    decide: () => Promise<Pick<Deployment, "version" | "color" | "command" | "image" | "env" | "rollbackOf">>,
     strategy?: string,
   ): Promise<Deployment> {
     // A rollback that has to redeploy goes all at once: it returns to a version known to work.
@@ -283,6 +317,7 @@ export class Deployer implements DeployContext {
       const instant =
         kind === "rollback" &&
         unit.slot(target.color).version === target.version &&
+        (unit.slot(target.color).image ?? null) === (target.image ?? null) &&
         unit.groups[target.color].readiness().ok;
       const d = await this.journal.create(
         {
@@ -345,14 +380,7 @@ export class Deployer implements DeployContext {
 
   #managedUnit(service: string, action: string): ServiceUnit {
     const unit = this.unit(service);
-    const type = unit.config.runtime.type;
-    if (type === "docker") {
-      throw new TealError(
-        "UNSUPPORTED",
-        `services.${service}.runtime.type docker is not built yet; use runtime type process`,
-      );
-    }
-    if (type === "static") {
+    if (unit.config.runtime.type === "static") {
       throw new TealError(
         "UNSUPPORTED",
         `${service} runs static endpoints that you start yourself, so teal cannot ${action} it; start the new version on the idle color and run teal switch ${service}`,
@@ -425,4 +453,43 @@ export class Deployer implements DeployContext {
       [...this.#units.values()].flatMap((u) => [u.groups.blue.stop(), u.groups.green.stop()]),
     );
   }
+}
+
+/**
+ * The version label and image of a deploy request. A docker service deploys the given image (its
+ * tag is the version when none is given) or its configured one with `{version}` filled in.
+ */
+function versionAndImage(
+  unit: ServiceUnit,
+  request: DeployRequest,
+): { version: string; image: string | null } {
+  const rt = unit.config.runtime;
+  if (rt.type !== "docker") {
+    if (request.image !== undefined) {
+      throw new TealError(
+        "INVALID_REQUEST",
+        `image: ${unit.name} runs with runtime type ${rt.type}, which has no images; leave out --image, or use runtime type docker`,
+      );
+    }
+    if (request.version === undefined)
+      throw new TealError("INVALID_REQUEST", "version: is required, e.g. v2");
+    return { version: request.version, image: null };
+  }
+  if (request.image !== undefined)
+    return { version: request.version ?? tagOf(request.image), image: request.image };
+  if (request.version === undefined) {
+    throw new TealError(
+      "INVALID_REQUEST",
+      `version: is required (or give --image repo:tag, whose tag becomes the version); ${unit.name} runs ${rt.image}`,
+    );
+  }
+  return { version: request.version, image: imageFor(rt.image, request.version) };
+}
+
+/** "repo:tag" -> "tag"; "repo@sha256:…" -> "sha256:…"; "repo" -> "latest". */
+export function tagOf(image: string): string {
+  const at = image.indexOf("@");
+  if (at >= 0) return image.slice(at + 1);
+  const colon = image.lastIndexOf(":");
+  return colon > image.lastIndexOf("/") ? image.slice(colon + 1) : "latest";
 }

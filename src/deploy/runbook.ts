@@ -35,10 +35,12 @@ export async function runDeployment(
 ): Promise<void> {
   const { seq } = d;
   const group = unit.groups[d.color];
+  const plan = unit.plan({ version: d.version, seq, command: d.command, env: d.env, image: d.image });
+  // Before anything is touched: a deployment that cannot get its image leaves both colors alone.
+  if (!(await prepare(ctx, unit, d, plan, signal))) return;
   try {
     await makeRoom(ctx, unit, d);
     signal.throwIfAborted();
-    const plan = unit.plan({ version: d.version, seq, command: d.command, env: d.env });
     await startInstances(ctx, unit, d, plan);
     await phase(
       ctx,
@@ -97,6 +99,44 @@ export async function switchBack(ctx: DeployContext, unit: ServiceUnit, d: Deplo
   }
 }
 
+/** Fetches what the launch needs (a docker image); on failure ends the deployment untouched. */
+async function prepare(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  d: Deployment,
+  plan: LaunchPlan,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (!unit.runtime) return true;
+  // Progress lines are recorded in order, without holding up the pull.
+  let recorded: Promise<unknown> = Promise.resolve();
+  const progress = (message: string) => {
+    recorded = recorded.then(() => ctx.journal.append(unit.name, d.seq, "pull", message)).catch(() => {});
+  };
+  try {
+    await unit.runtime.prepare(
+      { service: unit.name, version: d.version, image: plan.image },
+      progress,
+      signal,
+    );
+    await recorded;
+    return true;
+  } catch (err) {
+    await recorded;
+    const reason = err instanceof TealError ? err.message : `unexpected error: ${(err as Error)?.message}`;
+    if (!(err instanceof TealError))
+      ctx.log.error({ err, service: unit.name, seq: d.seq }, "deployment failed");
+    await ctx.journal.append(
+      unit.name,
+      d.seq,
+      "failure",
+      `${reason}; nothing was changed: live traffic stays on ${d.from.color} ${d.from.version ?? ""}`.trim(),
+    );
+    await finish(ctx, unit.name, d.seq, "failed", reason);
+    return false;
+  }
+}
+
 export async function makeRoom(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
   const slot = unit.slot(d.color);
   unit.cancelScaleDown(d.color);
@@ -124,6 +164,7 @@ export async function startInstances(
     deploymentSeq: d.seq,
     command: d.command,
     env: d.env,
+    image: plan.image,
     instances: [],
     warmUntil: null,
   });
@@ -134,7 +175,13 @@ export async function startInstances(
   }
   await unit.setSlot(d.color, { instances: group.records() });
   await ctx.controller.refresh();
-  const started = group.records().map((r) => `${r.id} (pid ${r.pid}, port ${r.port})`);
+  const started = group
+    .records()
+    .map((r) =>
+      r.containerId
+        ? `${r.id} (container ${r.containerId.slice(0, 12)}, port ${r.port})`
+        : `${r.id} (pid ${r.pid}, port ${r.port})`,
+    );
   await ctx.journal.append(unit.name, d.seq, "instance", `started ${started.join(", ")}`, {
     data: { instances: group.records() },
   });
@@ -236,7 +283,13 @@ export async function failBeforeSwitch(
     await stopColor(ctx, unit, d.color, { evenWithTraffic: d.color === d.from.color });
     // A version that never went live is not what runs there, nor what a rollback returns to.
     if (unit.slot(d.color).deploymentSeq === d.seq) {
-      await unit.setSlot(d.color, { version: null, deploymentSeq: null, command: null, env: {} });
+      await unit.setSlot(d.color, {
+        version: null,
+        deploymentSeq: null,
+        command: null,
+        env: {},
+        image: null,
+      });
     }
   } catch (e) {
     ctx.log.error({ err: e, service: unit.name }, "stopping the failed instances failed");

@@ -9,7 +9,7 @@ import type { Clock, Timer } from "../domain/clock.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import type { ColorSlot, ServiceSlots } from "../domain/slot.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
-import type { ProcessRuntime } from "../runtime/process/process-runtime.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import { ColorGroup, type GroupEvents, type LaunchPlan } from "./color-group.ts";
 import type { RolloutControl } from "./rollout-control.ts";
 import type { SlotRepository } from "./slot-repository.ts";
@@ -28,6 +28,8 @@ export class ServiceUnit {
   readonly config: ServiceConfig;
   readonly groups: Readonly<Record<Color, ColorGroup>>;
   readonly #configDir: string;
+  /** How this service's instances run; undefined for static endpoints. */
+  readonly runtime: Runtime | undefined;
   readonly #repository: SlotRepository;
   #slots: ServiceSlots;
   #saving: Promise<unknown> = Promise.resolve();
@@ -44,7 +46,7 @@ export class ServiceUnit {
     configDir: string;
     slots: ServiceSlots;
     repository: SlotRepository;
-    runtime: ProcessRuntime | undefined;
+    runtime: Runtime | undefined;
     monitor: HealthMonitor;
     clock: Clock;
     events: (color: Color) => GroupEvents;
@@ -52,6 +54,7 @@ export class ServiceUnit {
     this.name = options.name;
     this.config = options.config;
     this.#configDir = options.configDir;
+    this.runtime = options.runtime;
     this.#repository = options.repository;
     this.#slots = options.slots;
     const group = (color: Color) =>
@@ -68,9 +71,9 @@ export class ServiceUnit {
     if (this.managed === false) for (const c of COLORS) this.groups[c].useStatic(options.config[c]);
   }
 
-  /** True when teal starts the instances (process runtime); false for static endpoints. */
+  /** True when teal starts the instances (process or docker runtime); false for static endpoints. */
   get managed(): boolean {
-    return this.config.runtime.type === "process";
+    return this.config.runtime.type !== "static";
   }
 
   slot(color: Color): ColorSlot {
@@ -94,13 +97,29 @@ export class ServiceUnit {
     seq: number;
     command: string | readonly string[] | null;
     env: Readonly<Record<string, string>>;
+    image?: string | null;
   }): LaunchPlan {
     const rt = this.config.runtime;
-    if (rt.type !== "process") throw new Error(`${this.name} has no process runtime`);
+    if (rt.type === "static") throw new Error(`${this.name} runs static endpoints, not instances`);
+    if (rt.type === "docker") {
+      return {
+        version: p.version,
+        seq: p.seq,
+        command: p.command ?? rt.command ?? null,
+        image: p.image ?? imageFor(rt.image, p.version),
+        cwd: this.#configDir,
+        env: { ...rt.env, ...p.env },
+        instances: rt.instances,
+        logMaxBytes: rt.logMaxBytes,
+        stopSignal: rt.stopSignal,
+        stopTimeoutMs: rt.stopTimeoutMs,
+      };
+    }
     return {
       version: p.version,
       seq: p.seq,
       command: p.command ?? rt.command,
+      image: null,
       cwd: resolve(this.#configDir, rt.cwd ?? "."),
       env: { ...rt.env, ...p.env },
       instances: rt.instances,
@@ -118,6 +137,7 @@ export class ServiceUnit {
       seq: s.deploymentSeq ?? 0,
       command: s.command,
       env: s.env,
+      image: s.image ?? null,
     });
   }
 
@@ -146,4 +166,9 @@ export class ServiceUnit {
     this.#closed = true;
     for (const c of COLORS) this.cancelScaleDown(c);
   }
+}
+
+/** The configured image with `{version}` filled in, e.g. "app:{version}" for v2 is "app:v2". */
+export function imageFor(template: string, version: string): string {
+  return template.replaceAll("{version}", version);
 }

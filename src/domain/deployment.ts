@@ -25,6 +25,7 @@ export type DeploymentOutcome = "running" | "succeeded" | "failed" | "rolled_bac
 export type DeploymentEventType =
   | "phase"
   | "instance"
+  | "pull"
   | "health"
   | "smoke"
   | "switch"
@@ -62,6 +63,8 @@ export interface Deployment {
   /** What was live when the deployment started, and the deployment that had put it there. */
   readonly from: { readonly color: Color; readonly version: string | null; readonly seq: number | null };
   readonly command: string | readonly string[] | null;
+  /** The image deployed (docker runtime), so that a rollback runs the previous one; absent otherwise. */
+  readonly image?: string | null;
   /** Extra environment given with the deploy (values are shown only as keys in logs). */
   readonly env: Readonly<Record<string, string>>;
   readonly actor: string;

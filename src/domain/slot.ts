@@ -16,6 +16,8 @@ export interface ColorSlot {
   /** The command and extra environment this version was started with (for restarts and rollbacks). */
   readonly command: string | readonly string[] | null;
   readonly env: Readonly<Record<string, string>>;
+  /** The image this version runs (docker runtime); absent in records written before it existed. */
+  readonly image?: string | null;
   readonly instances: readonly InstanceRecord[];
   /** Set while a previous live color is kept running for an instant rollback (ISO). */
   readonly warmUntil: string | null;

@@ -1,6 +1,6 @@
 /**
  * The runtime port: how the deployer starts, adopts and stops a color's instances. The process
- * adapter lives in ./process, Docker arrives in ./docker; the composition root picks one per
+ * adapter lives in ./process, the Docker adapter in ./docker; the composition root picks one per
  * service from its `runtime.type`.
  */
 
@@ -24,6 +24,8 @@ export interface InstanceRecord {
   readonly logPath: string;
   /** ISO timestamp. */
   readonly startedAt: string;
+  /** The Docker container's id (docker runtime only); pid is then the container's main process. */
+  readonly containerId?: string;
 }
 
 /** One instance to start. */
@@ -34,8 +36,13 @@ export interface LaunchSpec {
   /** Deployment sequence number, used in the instance id and the log header. */
   readonly deploymentSeq: number;
   readonly index: number;
-  /** A shell command line (run by /bin/sh -c) or an argv list (run directly). */
-  readonly command: string | readonly string[];
+  /**
+   * A shell command line (run by /bin/sh -c) or an argv list (run directly). null: the image's own
+   * command (docker runtime; the process runtime refuses it).
+   */
+  readonly command: string | readonly string[] | null;
+  /** The image to run (docker runtime); null for the process runtime. */
+  readonly image?: string | null;
   /** Absolute working directory. */
   readonly cwd: string;
   /** Extra environment on top of teal's own; PORT, TEAL_COLOR, TEAL_VERSION and DEPLOYMENT_COLOR are set by the runtime. */
@@ -61,4 +68,40 @@ export interface InstanceHandle {
     signal: NodeJS.Signals,
     timeoutMs: number,
   ): Promise<{ readonly forced: boolean; readonly exit: InstanceExit }>;
+}
+
+/** How an instance keeps its log. */
+export interface InstanceOptions {
+  /** The log file moves to `<logPath>.1` once it grows past this many bytes. */
+  readonly logMaxBytes: number;
+}
+
+/** What a deployment needs ready before anything is touched (an image pulled, say). */
+export interface PrepareSpec {
+  readonly service: string;
+  readonly version: string;
+  readonly image?: string | null;
+}
+
+/** The runtime port, implemented by the process and the Docker adapters. */
+export interface Runtime {
+  readonly kind: "process" | "docker";
+  /**
+   * Gets what a launch needs (pulls a missing image) and reports progress lines; rejects with a
+   * TealError naming the cause when the deployment cannot start. Does not touch running instances.
+   */
+  prepare(spec: PrepareSpec, progress: (message: string) => void, signal?: AbortSignal): Promise<void>;
+  /** Starts one instance; rejects with LAUNCH_FAILED when it cannot be started at all. */
+  launch(spec: LaunchSpec, options: InstanceOptions): Promise<InstanceHandle>;
+  /** A handle for an instance a previous teal started, or undefined when it is gone. */
+  adopt(
+    record: InstanceRecord,
+    options: InstanceOptions,
+  ): InstanceHandle | undefined | Promise<InstanceHandle | undefined>;
+  /**
+   * Removes the service's instances this teal started that no record knows, and names them.
+   * Only adapters that can list their instances (docker, by label); the process runtime's orphans
+   * are found by the deployer through the log directory instead.
+   */
+  removeOrphans?(service: string, known: ReadonlySet<string>): Promise<string[]>;
 }

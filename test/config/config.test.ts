@@ -114,6 +114,41 @@ describe("teal.yaml validation", () => {
       "services.web.blue: static endpoints only go with runtime type static",
     ],
     [
+      "a docker runtime without a container port",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: app:v1 }\n",
+      "services.web.runtime.port: is required: the port the app listens on inside the container, e.g. 3000",
+    ],
+    [
+      "a docker image that is no image reference",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: 'My App', port: 3000 }\n",
+      'services.web.runtime.image: must be an image reference like "myapp:1.4"',
+    ],
+    [
+      "a docker volume without a container path",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: app, port: 3000, volumes: [./data] }\n",
+      'services.web.runtime.volumes[0]: must be "SOURCE:/container/path"',
+    ],
+    [
+      "a docker memory limit that is no size",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: app, port: 3000, resources: { memory: lots } }\n",
+      'services.web.runtime.resources.memory: must be a size like "512m" or "1g"',
+    ],
+    [
+      "a docker label in teal's own namespace",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: app, port: 3000, labels: { teal.color: x } }\n",
+      "services.web.runtime.labels.teal.color: invalid name: teal.* labels are teal's own: choose another key",
+    ],
+    [
+      "an unknown pull policy",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: app, port: 3000, pull: sometimes }\n",
+      'services.web.runtime.pull: must be "missing", "always" or "never"',
+    ],
+    [
+      "a docker host that is no address",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: app, port: 3000, host: docker.local }\n",
+      "services.web.runtime.host: must be unix:///var/run/docker.sock, tcp://HOST:PORT or an absolute socket path",
+    ],
+    [
       "zero instances",
       "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: ./app, instances: 0 }\n",
       "services.web.runtime.instances: must be at least 1",

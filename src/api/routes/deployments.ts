@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { commandSchema, envSchema } from "../../config/schema.ts";
+import { commandSchema, envSchema, imageSchema } from "../../config/schema.ts";
 import type { Deployer } from "../../deploy/deployer.ts";
 import type { FeedItem } from "../../deploy/deployment-log.ts";
 import { type Deployment, type DeploymentEvent, isFinished } from "../../domain/deployment.ts";
@@ -22,7 +22,10 @@ export const versionSchema = z
   );
 
 const deployBody = z.strictObject({
-  version: versionSchema,
+  /** Optional with an image: its tag is then the version. */
+  version: versionSchema.optional(),
+  /** docker runtime: the image to deploy instead of the configured one. */
+  image: imageSchema.optional(),
   strategy: z.string().min(1).optional(),
   command: commandSchema.optional(),
   env: envSchema.optional(),

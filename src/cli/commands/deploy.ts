@@ -11,7 +11,8 @@ import { color, colorName, EXIT } from "../output.ts";
 import { readSse } from "../sse.ts";
 
 export interface DeployOptions extends GlobalOptions {
-  readonly version: string;
+  readonly version?: string;
+  readonly image?: string;
   readonly command?: string;
   readonly env?: string[];
   readonly strategy?: string;
@@ -22,11 +23,18 @@ const servicePath = (service: string) => `/v1/services/${encodeURIComponent(serv
 
 export async function deployCommand(service: string, opts: DeployOptions): Promise<number> {
   const env = parseEnv(opts.env ?? []);
+  if (opts.version === undefined && opts.image === undefined) {
+    throw new TealError(
+      "USAGE",
+      "--version is required (e.g. --version v2), or --image repo:tag for a docker service (the tag is the version)",
+    );
+  }
   const client = await adminClient(opts);
   const { deployment } = await client.post<{ deployment: Deployment }>(
     `${servicePath(service)}/deployments`,
     {
-      version: opts.version,
+      ...(opts.version === undefined ? {} : { version: opts.version }),
+      ...(opts.image === undefined ? {} : { image: opts.image }),
       ...(opts.strategy === undefined ? {} : { strategy: opts.strategy }),
       ...(opts.command === undefined ? {} : { command: opts.command }),
       ...(env === undefined ? {} : { env }),

@@ -10,7 +10,14 @@ import { dirname, join } from "node:path";
 import { type Clock, sleep, systemClock, type Timer } from "../../domain/clock.ts";
 import { TealError } from "../../domain/errors.ts";
 import { rotateIfOver } from "../log-files.ts";
-import type { InstanceExit, InstanceHandle, InstanceRecord, LaunchSpec } from "../runtime.ts";
+import type {
+  InstanceExit,
+  InstanceHandle,
+  InstanceOptions,
+  InstanceRecord,
+  LaunchSpec,
+  Runtime,
+} from "../runtime.ts";
 import { inheritedEnv } from "./child-env.ts";
 import { freePort } from "./free-port.ts";
 import { groupHasLiveMembers, isAlive, isSameProcess, pidStartTime } from "./proc-info.ts";
@@ -23,10 +30,7 @@ export interface ProcessRuntimeOptions {
   readonly exitPollMs?: number;
 }
 
-export interface InstanceOptions {
-  /** The log file moves to `<logPath>.1` once it grows past this many bytes. */
-  readonly logMaxBytes: number;
-}
+export type { InstanceOptions };
 
 type StopOutcome = Awaited<ReturnType<InstanceHandle["stop"]>>;
 
@@ -34,7 +38,8 @@ const LOG_CHECK_MS = 1000;
 const GROUP_POLL_MS = 50;
 
 /** Starts, adopts and stops instances as local processes. The constructor does no I/O. */
-export class ProcessRuntime {
+export class ProcessRuntime implements Runtime {
+  readonly kind = "process";
   readonly #logDir: string;
   readonly #clock: Clock;
   readonly #exitPollMs: number;
@@ -44,6 +49,9 @@ export class ProcessRuntime {
     this.#clock = options.clock ?? systemClock;
     this.#exitPollMs = options.exitPollMs ?? 500;
   }
+
+  /** Nothing to fetch: the command runs from the local disk. */
+  async prepare(): Promise<void> {}
 
   /** Starts one instance on a free port; rejects with LAUNCH_FAILED when it cannot be started at all. */
   async launch(spec: LaunchSpec, options: InstanceOptions): Promise<InstanceHandle> {
@@ -191,6 +199,7 @@ async function startChild(
   logPath: string,
   header: string,
 ): Promise<StartedChild> {
+  if (spec.command === null) throw new TealError("LAUNCH_FAILED", "cannot start an empty command");
   const [file, ...args] = typeof spec.command === "string" ? ["/bin/sh", "-c", spec.command] : spec.command;
   if (file === undefined || file === "")
     throw new TealError("LAUNCH_FAILED", "cannot start an empty command");

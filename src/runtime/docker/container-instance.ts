@@ -1,0 +1,147 @@
+/** One running container as an InstanceHandle: its exit (through the engine's wait), stop, removal. */
+
+import { type Clock, sleep, type Timer } from "../../domain/clock.ts";
+import { rotateIfOver } from "../log-files.ts";
+import type { InstanceExit, InstanceHandle, InstanceRecord } from "../runtime.ts";
+import type { DockerEngine } from "./engine-client.ts";
+
+type StopOutcome = Awaited<ReturnType<InstanceHandle["stop"]>>;
+
+const LOG_CHECK_MS = 1000;
+/** After an exit, how long the output copy gets to catch up before the container is removed. */
+const LOG_DRAIN_MS = 2000;
+const WAIT_RETRY_MS = 500;
+
+export interface ContainerInstanceOptions {
+  readonly record: InstanceRecord;
+  readonly engine: DockerEngine;
+  readonly clock: Clock;
+  readonly logMaxBytes: number;
+  /** Resolves when the output copy ends (the container stopped, or stopCopying was called). */
+  readonly logsCopied: Promise<void>;
+  readonly stopCopying: () => void;
+  readonly remove: () => Promise<void>;
+}
+
+export class ContainerInstance implements InstanceHandle {
+  readonly record: InstanceRecord;
+  readonly exited: Promise<InstanceExit>;
+  readonly #options: ContainerInstanceOptions;
+  readonly #id: string;
+  #exit: InstanceExit | undefined;
+  #stopping: Promise<StopOutcome> | undefined;
+  /** Once the container exited: its output copied (or given up on) and the container removed. */
+  readonly #removed: Promise<void>;
+
+  constructor(options: ContainerInstanceOptions) {
+    this.record = options.record;
+    this.#options = options;
+    this.#id = options.record.containerId!;
+    this.exited = this.#waitForExit().then((exit) => {
+      this.#exit = exit;
+      return exit;
+    });
+    this.#removed = this.exited.then(() => this.#cleanUp());
+    this.#capLogSize();
+  }
+
+  alive(): boolean {
+    return this.#exit === undefined;
+  }
+
+  stop(signal: NodeJS.Signals, timeoutMs: number): Promise<StopOutcome> {
+    this.#stopping ??= this.#stop(signal, timeoutMs);
+    return this.#stopping;
+  }
+
+  async #stop(signal: NodeJS.Signals, timeoutMs: number): Promise<StopOutcome> {
+    const { clock } = this.#options;
+    await this.#kill(signal);
+    const inTime = await new Promise<boolean>((resolve) => {
+      const timer = clock.setTimeout(() => resolve(false), timeoutMs);
+      void this.exited.then(() => {
+        timer.cancel();
+        resolve(true);
+      });
+    });
+    if (!inTime) await this.#kill("SIGKILL");
+    const exit = await this.exited;
+    await this.#removed;
+    return { forced: !inTime, exit };
+  }
+
+  async #kill(signal: NodeJS.Signals): Promise<void> {
+    if (this.#exit) return;
+    try {
+      await this.#options.engine.json(
+        "POST",
+        `/containers/${this.#id}/kill?signal=${signal}`,
+        "signalling a container",
+      );
+    } catch (err) {
+      // 404: already removed; 409: not running any more. Either way the wait below sees the end.
+      const status = (err as { status?: number }).status;
+      if (status !== 404 && status !== 409) throw err;
+    }
+  }
+
+  /** The engine's wait answers once the container stops; if the engine drops the call, ask again. */
+  async #waitForExit(): Promise<InstanceExit> {
+    const { engine, clock } = this.#options;
+    for (;;) {
+      try {
+        const res = await engine.stream(
+          "POST",
+          `/containers/${this.#id}/wait?condition=not-running`,
+          "waiting",
+        );
+        let text = "";
+        for await (const chunk of res) text += chunk;
+        const body = JSON.parse(text) as { StatusCode?: number };
+        return exitOf(body.StatusCode);
+      } catch (err) {
+        // Gone, or teal is shutting down and leaves the container running for the next teal.
+        if ((err as { status?: number }).status === 404 || engine.closed) return { code: null, signal: null };
+        await sleep(clock, WAIT_RETRY_MS);
+      }
+    }
+  }
+
+  async #cleanUp(): Promise<void> {
+    const { clock, logsCopied, stopCopying, remove } = this.#options;
+    const timer: Timer = clock.setTimeout(stopCopying, LOG_DRAIN_MS);
+    await logsCopied;
+    timer.cancel();
+    await remove().catch(() => {});
+  }
+
+  /** Rotates the log once it passes maxBytes, checking its size every second while the container runs. */
+  #capLogSize(): void {
+    const { clock, logMaxBytes } = this.#options;
+    let timer: Timer | undefined;
+    const schedule = () => {
+      timer = clock.setTimeout(() => {
+        void rotateIfOver(this.record.logPath, logMaxBytes)
+          .catch(() => false)
+          .then(() => {
+            if (this.#exit === undefined) schedule();
+          });
+      }, LOG_CHECK_MS);
+    };
+    schedule();
+    void this.exited.then(() => timer?.cancel());
+  }
+}
+
+/** Exit statuses above 128 are a signal (128 + its number), as a shell reports them. */
+function exitOf(status: number | undefined): InstanceExit {
+  if (status === undefined) return { code: null, signal: null };
+  const signals: Record<number, string> = {
+    137: "SIGKILL",
+    143: "SIGTERM",
+    130: "SIGINT",
+    129: "SIGHUP",
+    131: "SIGQUIT",
+  };
+  return { code: status, signal: signals[status] ?? null };
+}
