@@ -1,6 +1,14 @@
 import { parseArgs } from "node:util";
 
-export const ALL_CANDIDATES = ["direct", "teal", "nginx", "haproxy", "http-proxy"] as const;
+export const ALL_CANDIDATES = [
+  "direct",
+  "teal",
+  "nginx",
+  "haproxy",
+  "http-proxy",
+  "teal-nginx",
+  "teal-haproxy",
+] as const;
 export const ALL_SCENARIOS = ["throughput", "switch", "visibility", "memory", "deploy"] as const;
 export type CandidateName = (typeof ALL_CANDIDATES)[number];
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];

@@ -4,6 +4,7 @@ import { haproxy } from "./haproxy.ts";
 import { httpProxy } from "./httpProxy.ts";
 import { nginx } from "./nginx.ts";
 import { teal } from "./teal.ts";
+import { tealHaproxy, tealNginx } from "./tealRouted.ts";
 import type { CandidateFactory } from "./types.ts";
 
 export const FACTORIES: Record<CandidateName, CandidateFactory> = {
@@ -12,4 +13,6 @@ export const FACTORIES: Record<CandidateName, CandidateFactory> = {
   nginx,
   haproxy,
   "http-proxy": httpProxy,
+  "teal-nginx": tealNginx,
+  "teal-haproxy": tealHaproxy,
 };

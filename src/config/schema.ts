@@ -2,6 +2,8 @@
 
 import { isIP } from "node:net";
 import { z } from "zod";
+import { capabilityIssues } from "../routers/capabilities.ts";
+import { routerSchema } from "./router-schema.ts";
 
 const hostPort = z
   .string()
@@ -476,8 +478,11 @@ export const serviceSchema = z
     override: z.union([overrideSchema, z.literal(false)]).default(() => overrideSchema.parse({})),
     sticky: stickySchema.optional(),
     allowlist: z.array(z.string().min(1)).default([]),
+    /** Who routes the traffic: teal's own proxy (default), or an nginx or HAProxy that teal drives. */
+    router: routerSchema,
   })
   .superRefine((svc, ctx) => {
+    for (const issue of capabilityIssues(svc)) ctx.addIssue({ code: "custom", ...issue });
     if (svc.runtime.type === "static") return;
     for (const color of ["blue", "green"] as const) {
       if (svc[color].length > 0) {

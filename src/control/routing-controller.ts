@@ -8,7 +8,7 @@
 
 import type { TealConfig } from "../config/schema.ts";
 import { COLORS, type Color } from "../domain/color.ts";
-import { TealError } from "../domain/errors.ts";
+import { isTealError, TealError } from "../domain/errors.ts";
 import { applyRoutingCommand, type RoutingCommand, type RoutingState, weightOf } from "../domain/routing.ts";
 import type { DataPlanePort } from "./data-plane-port.ts";
 import type { RoutingRepository } from "./routing-repository.ts";
@@ -74,7 +74,12 @@ export class RoutingController {
       this.#routing.set(name, stored.state);
       this.#revisions.set(name, stored.revision);
     }
-    await this.#push();
+    // An unreachable external router must not keep teal from starting: it gets the spec on the
+    // next command (HAProxy's adapter also retries by itself). teal's own proxy never fails here.
+    await this.#push().catch((err) => {
+      if (!isTealError(err, "ROUTER_FAILED")) throw err;
+      this.#options.onWarning?.(`${err.message}; teal starts anyway and retries on the next change`);
+    });
   }
 
   routing(service: string): RoutingState {
@@ -115,7 +120,12 @@ export class RoutingController {
     const revision = await this.#options.repository.save(service, after, this.#revisions.get(service) ?? 0);
     this.#revisions.set(service, revision);
     this.#routing.set(service, after);
-    await this.#push();
+    try {
+      await this.#push();
+    } catch (err) {
+      await this.#revert(service, before);
+      throw err;
+    }
     const change = { service, before, after, generation: this.#generation };
     this.#options.onChange?.({ ...change, actor });
     return change;
@@ -147,6 +157,22 @@ export class RoutingController {
         );
       }
     }
+  }
+
+  /**
+   * The data plane refused the new state (an external router failed or cannot do it): the stored
+   * state goes back to what is still serving, so store, controller and traffic agree again.
+   */
+  async #revert(service: string, before: RoutingState): Promise<void> {
+    const revision = await this.#options.repository.save(service, before, this.#revisions.get(service) ?? 0);
+    this.#revisions.set(service, revision);
+    this.#routing.set(service, before);
+    // A router may have failed half-way: push the old state again so every part serves it.
+    await this.#push().catch((err) =>
+      this.#options.onWarning?.(
+        `could not re-apply the previous routing of ${service}: ${(err as Error).message}`,
+      ),
+    );
   }
 
   async #push(): Promise<void> {

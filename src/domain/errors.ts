@@ -13,6 +13,7 @@ export type ErrorCode =
   | "NOT_HEALTHY"
   | "LAUNCH_FAILED"
   | "UNSUPPORTED"
+  | "ROUTER_FAILED"
   | "SERVER_UNREACHABLE"
   | "LISTEN_FAILED"
   | "STORE_CONFLICT"

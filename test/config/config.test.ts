@@ -202,3 +202,62 @@ describe("teal.yaml validation", () => {
     );
   });
 });
+
+describe("teal.yaml validation of a service's router", () => {
+  const service = (router: string, extra = "") => `
+services:
+  web:
+    routes: [{ path: / }]
+    blue: [http://127.0.0.1:9001]
+    router: ${router}
+${extra}`;
+  const haproxy = "{ type: haproxy, socket: /run/haproxy.sock, backend: web }";
+
+  it("defaults to teal's own proxy and accepts nginx with its files", () => {
+    assert.equal(parseConfigText(service("teal")).services.web!.router, "teal");
+    const nginx = parseConfigText(
+      service(
+        "{ type: nginx, configFile: /etc/nginx/teal/web.conf, mainConfig: /etc/nginx/nginx.conf, listen: 127.0.0.1:8081 }",
+      ),
+    ).services.web!.router;
+    assert.deepEqual(nginx !== "teal" && nginx.type === "nginx" && nginx.binary, "nginx");
+  });
+
+  it("refuses the override header on haproxy without one backend per color, naming the fix", () => {
+    assert.deepEqual(problems(service(haproxy)), [
+      "services.web.override: the haproxy router cannot route by the override header without router.overrideBackends (a backend per color); set override: false or add router.overrideBackends and the use_backend rule from the README, or use router: teal",
+    ]);
+    assert.doesNotThrow(() => parseConfigText(service(haproxy, "    override: false")));
+  });
+
+  it("refuses latency checks on haproxy, which measures no latency per color", () => {
+    const checks = `    override: false
+    analysis:
+      checks:
+        - { name: errors, metric: errorRate, max: 0.05 }
+        - { name: slow, metric: p99, max: 200 }`;
+    assert.deepEqual(problems(service(haproxy, checks)), [
+      'services.web.analysis.checks[1].metric: the haproxy router cannot measure p99 per color (check "slow"); use metric errorRate, a prometheus or a web check, or use router: teal',
+    ]);
+  });
+
+  it("refuses sticky users on haproxy and sticky cookies handed out by nginx", () => {
+    const nginx =
+      "{ type: nginx, configFile: /etc/nginx/teal/web.conf, mainConfig: /etc/nginx/nginx.conf, listen: 127.0.0.1:8081 }";
+    assert.match(
+      problems(service(haproxy, "    override: false\n    sticky: { cookie: uid }"))[0]!,
+      /^services\.web\.sticky: the haproxy router cannot keep users on one color/,
+    );
+    assert.deepEqual(problems(service(nginx, "    sticky: { cookie: uid, setCookie: true }")), [
+      "services.web.sticky.setCookie: the nginx router cannot hand out sticky cookies; set setCookie: false and have your app set the cookie, or use router: teal",
+    ]);
+  });
+
+  it("names the router fields that are wrong", () => {
+    assert.match(
+      problems(service("{ type: nginx, configFile: /x.conf }")).join("\n"),
+      /services\.web\.router\.mainConfig: is required/,
+    );
+    assert.match(problems(service("{ type: envoy }")).join("\n"), /services\.web\.router/);
+  });
+});

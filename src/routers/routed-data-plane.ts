@@ -1,0 +1,82 @@
+/**
+ * A data plane that sends each service's part of the spec to its router: teal's own proxy for
+ * most services, nginx or HAProxy for those that name one. Status is merged, so analysis and
+ * the API see every service the same way. A router failing rejects `apply` with its message;
+ * the other routers and teal's proxy still got the spec.
+ */
+
+import type { DataPlanePort } from "../control/data-plane-port.ts";
+import { isTealError, TealError } from "../domain/errors.ts";
+import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { DataPlaneSpec, ServiceSpec } from "../proxy/spec.ts";
+import type { Router } from "./router.ts";
+
+export class RoutedDataPlane implements DataPlanePort {
+  readonly #own: DataPlanePort;
+  readonly #routers: ReadonlyMap<string, Router>;
+  /** What each router last verified, so a command on one service does not reload the others. */
+  readonly #applied = new Map<string, string>();
+
+  /** `routers`: service name -> its router; every other service goes to `own`. */
+  constructor(own: DataPlanePort, routers: ReadonlyMap<string, Router>) {
+    this.#own = own;
+    this.#routers = routers;
+  }
+
+  async apply(spec: DataPlaneSpec): Promise<void> {
+    const mine = spec.services.filter((s) => !this.#routers.has(s.name));
+    const routed = spec.services.filter((s) => this.#routers.has(s.name));
+    const results = await Promise.allSettled([
+      this.#own.apply({ generation: spec.generation, services: mine }),
+      ...routed.map((s) => this.#applyRouted(s, spec.generation)),
+    ]);
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) {
+      throw new TealError("ROUTER_FAILED", failures.map((f) => (f as Error).message).join("; "), {
+        cause: failures[0],
+      });
+    }
+  }
+
+  async status(): Promise<ServiceRuntimeStatus[]> {
+    const routed = await Promise.all(
+      [...this.#routers.values()].map((r) => r.status().catch(() => undefined)),
+    );
+    const own = await this.#own.status();
+    return [...own, ...routed.filter((s) => s !== undefined)];
+  }
+
+  /** teal's proxy listens even when every service has its own router: it answers 404 for them. */
+  async listen(): Promise<string> {
+    await Promise.all([...this.#routers.values()].map((r) => r.start()));
+    return this.#own.listen();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#routers.values()].map((r) => r.close()));
+    await this.#own.close();
+  }
+
+  async #applyRouted(spec: ServiceSpec, generation: number): Promise<void> {
+    const key = JSON.stringify(spec);
+    if (this.#applied.get(spec.name) === key) return;
+    const router = this.#routers.get(spec.name)!;
+    try {
+      await router.apply(spec, generation);
+    } catch (err) {
+      // Unknown: the router may be half-way; the next apply must not be skipped as unchanged.
+      this.#applied.delete(spec.name);
+      if (isTealError(err)) throw err;
+      throw new TealError(
+        "ROUTER_FAILED",
+        `${router.kind} router of ${spec.name} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+          details: { service: spec.name },
+        },
+      );
+    }
+    this.#applied.set(spec.name, key);
+  }
+}

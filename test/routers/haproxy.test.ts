@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { service } from "../support/deployments.ts";
+import { eventually } from "../support/eventually.ts";
+import { startHaproxy } from "../support/routers.ts";
+import { api } from "../support/teal-process.ts";
+import { deploymentCases, served } from "./deployment-cases.ts";
+
+describe("teal driving HAProxy through its runtime API", () => {
+  let port = 0;
+  const ctx = deploymentCases(
+    "haproxy",
+    async (dir) => {
+      let haproxy = await startHaproxy(dir);
+      port = haproxy.port;
+      return {
+        url: `http://127.0.0.1:${haproxy.port}`,
+        routerYaml: `{ type: haproxy, socket: ${haproxy.socket}, backend: web, stateFile: ${haproxy.stateFile}, overrideBackends: { blue: web_blue, green: web_green }, reconcileIntervalMs: 100 }`,
+        override: "{ header: x-teal-color }",
+        stop: () => haproxy.stop(),
+        restart: async () => {
+          await haproxy.stop();
+          haproxy = await startHaproxy(dir, port);
+        },
+      } as never;
+    },
+    {
+      blueGreenErrors: (errors, requests, diag) => {
+        diag(`blue-green through HAProxy: ${errors} client errors in ${requests} requests`);
+        assert.equal(errors, 0);
+      },
+    },
+  );
+
+  it("routes the override header to the color it names, through the one-color backends", async () => {
+    const url = ctx.router().url;
+    const live = (await served(ctx.viaRouter())).color;
+    const other = live === "blue" ? "green" : "blue";
+    const res = await fetch(`${url}/`, { headers: { "x-teal-color": other } });
+    assert.equal(((await res.json()) as { color: string }).color, other);
+  });
+
+  it("refuses to pause (HAProxy cannot hold requests) and keeps the routing as it was", async () => {
+    const r = await api(ctx.teal(), "POST", "/v1/services/web/pause");
+    assert.equal(r.status, 422);
+    assert.match(r.body.error.message, /routed by haproxy, which cannot hold requests/);
+    assert.equal((await service(ctx.teal())).routing.paused, false);
+    assert.equal((await fetch(`${ctx.router().url}/`)).status, 200);
+  });
+
+  it("keeps the live routing across an HAProxy restart (server-state file, then re-applied)", async () => {
+    const live = (await served(ctx.viaRouter())).version;
+    await (ctx.router() as unknown as { restart: () => Promise<void> }).restart();
+    // The state file restores the slots as HAProxy starts: the first request already gets the live version.
+    assert.equal((await served(ctx.viaRouter())).version, live);
+    const flip = await api(ctx.teal(), "POST", "/v1/services/web/switch", {});
+    assert.equal(flip.status, 200, JSON.stringify(flip.body));
+    await eventually(
+      async () => (await served(ctx.viaRouter())).version !== live,
+      "the switch to reach the new HAProxy",
+    );
+  });
+});
