@@ -1,4 +1,4 @@
-/** The admin HTTP API: the only way the CLI (and later the dashboard) reaches a running server. */
+/** The admin HTTP API: the only way the CLI and the dashboard reach a running server. */
 
 import { Hono } from "hono";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
@@ -7,10 +7,13 @@ import type { Deployer } from "../deploy/deployer.ts";
 import type { Deployment } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
 import { requireToken } from "./auth.ts";
+import { dashboardRoutes } from "./dashboard-assets.ts";
 import { errorResponse } from "./errors.ts";
+import type { LiveSampler } from "./live/sampler.ts";
 import { prometheusText } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { deploymentRoutes } from "./routes/deployments.ts";
+import { liveRoutes } from "./routes/live.ts";
 import { logRoutes } from "./routes/logs.ts";
 import { routingRoutes } from "./routes/routing.ts";
 import { statusView } from "./status-view.ts";
@@ -22,6 +25,12 @@ export interface AdminApiOptions {
   readonly logDir: string;
   readonly dataPlane: DataPlanePort;
   readonly token: string;
+  /** The dashboard's read-only token: accepted for reads only. */
+  readonly viewToken?: string;
+  /** Per-second traffic samples and chart markers for GET /v1/live. */
+  readonly live: LiveSampler;
+  /** Where the pre-built dashboard is; default: the package's dist/dashboard. */
+  readonly dashboardDir?: string;
   readonly proxyAddress: () => string;
   readonly publicMetrics: boolean;
   readonly onInternalError?: (err: unknown) => void;
@@ -30,7 +39,7 @@ export interface AdminApiOptions {
 export function createAdminApp(options: AdminApiOptions): Hono {
   const { controller, dataPlane, deployer } = options;
   const app = new Hono();
-  const auth = requireToken(options.token);
+  const auth = requireToken({ admin: options.token, view: options.viewToken });
 
   app.onError((err, c) => errorResponse(c, err, options.onInternalError));
   app.notFound((c) =>
@@ -40,6 +49,7 @@ export function createAdminApp(options: AdminApiOptions): Hono {
     ),
   );
 
+  app.route("/", dashboardRoutes(options.dashboardDir));
   app.get("/v1/health", (c) => c.json({ ok: true }));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument));
   app.get("/metrics", options.publicMetrics ? (_c, next) => next() : auth, async (c) => {
@@ -72,6 +82,7 @@ export function createAdminApp(options: AdminApiOptions): Hono {
     controller.routing(name);
     return c.json((await status()).services.find((s) => s.name === name));
   });
+  app.route("/v1", liveRoutes(options.live, status));
   app.route("/v1/services", routingRoutes(controller, dataPlane));
   app.route("/v1/services", deploymentRoutes(deployer));
   app.route("/v1/services", logRoutes(deployer, options.logDir));

@@ -1,21 +1,43 @@
-/** Bearer-token check for the admin API, compared in constant time. */
+/**
+ * Bearer-token checks for the admin API, compared in constant time. Two tokens: the admin token
+ * may do anything; the read-only view token (the dashboard's) may only read, and never the
+ * instances' output, which can hold secrets.
+ */
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { TealError } from "../domain/errors.ts";
 
-export function requireToken(token: string): MiddlewareHandler {
-  const expected = digest(token);
+export interface Tokens {
+  readonly admin: string;
+  /** Accepted for reads only; undefined: no view token. */
+  readonly view?: string | undefined;
+}
+
+/** What the view token may read: GET/HEAD, except instance logs. */
+export function viewTokenMayRead(method: string, path: string): boolean {
+  return (method === "GET" || method === "HEAD") && !/^\/v1\/services\/[^/]+\/logs$/.test(path);
+}
+
+export function requireToken(tokens: Tokens): MiddlewareHandler {
+  const admin = digest(tokens.admin);
+  const view = tokens.view === undefined ? undefined : digest(tokens.view);
   return async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const given = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
-    if (given === "" || !timingSafeEqual(digest(given), expected)) {
+    const hash = given === "" ? undefined : digest(given);
+    if (hash && timingSafeEqual(hash, admin)) return next();
+    if (hash && view && timingSafeEqual(hash, view)) {
+      if (viewTokenMayRead(c.req.method, c.req.path)) return next();
       throw new TealError(
-        "UNAUTHORIZED",
-        "missing or wrong admin token: send 'Authorization: Bearer <token>' (the token is in <data-dir>/admin.token)",
+        "FORBIDDEN",
+        "the view token can only read status, deployments and metrics: this needs the admin token (in <data-dir>/admin.token)",
       );
     }
-    await next();
+    throw new TealError(
+      "UNAUTHORIZED",
+      "missing or wrong admin token: send 'Authorization: Bearer <token>' (the token is in <data-dir>/admin.token)",
+    );
   };
 }
 

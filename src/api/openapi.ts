@@ -5,6 +5,10 @@ const json = (schema: object) => ({ content: { "application/json": { schema } } 
 const errors = {
   "400": { description: "Invalid input; the message names the field", ...json(error) },
   "401": { description: "Missing or wrong token", ...json(error) },
+  "403": {
+    description: "FORBIDDEN: the view token may only read; this needs the admin token",
+    ...json(error),
+  },
   "404": { description: "Unknown service", ...json(error) },
   "409": {
     description: "Refused in the current state (e.g. DEPLOYMENT_RUNNING, NOT_HEALTHY)",
@@ -34,7 +38,14 @@ export const openApiDocument = {
   openapi: "3.1.0",
   info: { title: "teal admin API", version: "1" },
   components: {
-    securitySchemes: { token: { type: "http", scheme: "bearer" } },
+    securitySchemes: {
+      token: {
+        type: "http",
+        scheme: "bearer",
+        description:
+          "The admin token (<data-dir>/admin.token) may do anything. The view token (<data-dir>/view.token) may only GET, and not instance logs",
+      },
+    },
     schemas: {
       Error: {
         type: "object",
@@ -109,6 +120,13 @@ export const openApiDocument = {
       get: {
         summary: "Every service: routing, endpoints, drains, traffic",
         responses: { "200": { description: "Status" }, ...errors },
+      },
+    },
+    "/v1/live": {
+      get: {
+        summary:
+          "Server-Sent Events for dashboards: history (last 5 min of 1 s samples and markers), status, then each second's sample (requests/s, error rate, p50/p99 per service and color), markers at switches, split moves and rollbacks, and status when it changes",
+        responses: { "200": { description: "text/event-stream" }, ...errors },
       },
     },
     "/metrics": {

@@ -2,6 +2,7 @@
 /** The `teal` command line. Every command but `server` and `validate` talks to the admin API. */
 
 import { Command, CommanderError } from "commander";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand, rollbackCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
@@ -45,6 +46,11 @@ program
   .command("status")
   .description("show every service: live color, split, endpoints, drains, traffic")
   .action(run(async (_o: unknown, cmd: Command) => statusCommand(globals(cmd))));
+program
+  .command("dashboard")
+  .description("print the address of the live dashboard (read-only link; actions ask for the admin token)")
+  .option("--open", "also open it in the default browser")
+  .action(run(async (_o: unknown, cmd: Command) => dashboardCommand(globals(cmd) as never)));
 program
   .command("deploy <service>")
   .description(

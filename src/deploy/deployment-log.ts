@@ -96,6 +96,12 @@ export class DeploymentLog {
     return () => this.#feed.off(key, listener);
   }
 
+  /** Streams what happens to every deployment of every service (the dashboard's chart markers). */
+  followAll(listener: (item: FeedItem) => void): () => void {
+    this.#feed.on(ALL, listener);
+    return () => this.#feed.off(ALL, listener);
+  }
+
   async #write(
     service: string,
     seq: number,
@@ -107,8 +113,10 @@ export class DeploymentLog {
       const { next, event } = build(entry.tracked.value);
       entry.tracked = await this.#repository.update(entry.tracked, next);
       const deployment = entry.tracked.value;
-      if (event) this.#feed.emit(key, { kind: "event", event, deployment } satisfies FeedItem);
-      if (isFinished(deployment)) this.#feed.emit(key, { kind: "end", deployment } satisfies FeedItem);
+      for (const channel of [key, ALL]) {
+        if (event) this.#feed.emit(channel, { kind: "event", event, deployment } satisfies FeedItem);
+        if (isFinished(deployment)) this.#feed.emit(channel, { kind: "end", deployment } satisfies FeedItem);
+      }
       return deployment;
     };
     const result = entry.queue.then(run);
@@ -133,3 +141,4 @@ export class DeploymentLog {
 }
 
 const keyOf = (service: string, seq: number) => `${service}#${seq}`;
+const ALL = "*";

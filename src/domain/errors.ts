@@ -5,6 +5,7 @@ export type ErrorCode =
   | "CONFIG_NOT_FOUND"
   | "USAGE"
   | "UNAUTHORIZED"
+  | "FORBIDDEN"
   | "NOT_FOUND"
   | "SERVICE_NOT_FOUND"
   | "INVALID_REQUEST"

@@ -1,6 +1,6 @@
 /**
- * The data directory: the state database, the admin token (mode 0600) and server.json, which
- * tells the CLI where the running server's admin API listens.
+ * The data directory: the state database, the admin token and the read-only view token (both
+ * mode 0600), and server.json, which tells the CLI where the running server's admin API listens.
  */
 
 import { randomBytes } from "node:crypto";
@@ -32,6 +32,11 @@ export class DataDir {
     return join(this.path, "admin.token");
   }
 
+  /** The dashboard's read-only token: GET requests only (see src/api/auth.ts). */
+  get viewTokenPath(): string {
+    return join(this.path, "view.token");
+  }
+
   get serverInfoPath(): string {
     return join(this.path, "server.json");
   }
@@ -41,19 +46,13 @@ export class DataDir {
   }
 
   /** The admin token, generated on first start. */
-  async token(): Promise<string> {
-    try {
-      const existing = (await readFile(this.tokenPath, "utf8")).trim();
-      if (existing !== "") {
-        await chmod(this.tokenPath, 0o600);
-        return existing;
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    }
-    const token = randomBytes(32).toString("base64url");
-    await writeFileAtomic(this.tokenPath, `${token}\n`, 0o600);
-    return token;
+  token(): Promise<string> {
+    return secretFile(this.tokenPath);
+  }
+
+  /** The read-only view token, generated on first start. */
+  viewToken(): Promise<string> {
+    return secretFile(this.viewTokenPath);
   }
 
   async readServerInfo(): Promise<ServerInfo | undefined> {
@@ -82,4 +81,20 @@ export class DataDir {
   async clearServerInfo(): Promise<void> {
     await rm(this.serverInfoPath, { force: true });
   }
+}
+
+/** A random token kept in a file of mode 0600, created on first use. */
+async function secretFile(path: string): Promise<string> {
+  try {
+    const existing = (await readFile(path, "utf8")).trim();
+    if (existing !== "") {
+      await chmod(path, 0o600);
+      return existing;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  const token = randomBytes(32).toString("base64url");
+  await writeFileAtomic(path, `${token}\n`, 0o600);
+  return token;
 }

@@ -8,6 +8,8 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import { createAdminApp } from "../api/app.ts";
+import { deploymentMarker, routingMarker } from "../api/live/markers.ts";
+import { LiveSampler } from "../api/live/sampler.ts";
 import { splitHostPort } from "../config/listen-address.ts";
 import type { TealConfig } from "../config/schema.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
@@ -18,6 +20,7 @@ import { Deployer } from "../deploy/deployer.ts";
 import { TealError } from "../domain/errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
+import { dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { DataDir } from "./data-dir.ts";
@@ -46,23 +49,34 @@ export async function startServer(
   await dataDir.ensure();
   await dataDir.claim();
   const token = await dataDir.token();
+  const viewToken = await dataDir.viewToken();
   const store = await SqliteStore.open({
     path: dataDir.databasePath,
     onError: (err) => log.error({ err }, "store error"),
   });
-  const dataPlane = await createDataPlane(config, log);
+  const dataPlane = await routedDataPlane(config, await createDataPlane(config, log), options.configDir, log);
   const logDir = join(dataDir.path, "logs");
+  const configDir = resolve(options.configDir ?? ".");
+  // One engine client per Docker host; containers carry this data directory as their owner.
+  const docker = dockerRuntimes(config, { logDir, owner: resolve(dataDir.path), configDir });
   const deployer = new Deployer({
     config,
-    configDir: resolve(options.configDir ?? "."),
+    configDir,
     store,
     runtime: new ProcessRuntime({ logDir }),
+    runtimes: docker.runtimes,
     logDir,
     dataPlane,
     log,
   });
   // Instances a crashed teal left running are taken over before the proxy's first spec.
   const lost = await deployer.adopt();
+  const live = new LiveSampler({
+    runtime: () => dataPlane.status(),
+    onError: (err) => log.warn({ err }, "live sampler could not read the proxy's counters"),
+  });
+  const mark = (m: Parameters<LiveSampler["mark"]>[0] | undefined) => m && live.mark(m);
+  const unfollowDeployments = deployer.journal.followAll((item) => mark(deploymentMarker(item)));
   const controller = new RoutingController({
     config,
     repository: new RoutingRepository(store),
@@ -70,11 +84,13 @@ export async function startServer(
     endpoints: deployer.endpoints,
     refuseTraffic: deployer.refuseTraffic,
     busy: deployer.busy,
-    onChange: (c) =>
+    onChange: (c) => {
       log.info(
         { service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation },
         "routing changed",
-      ),
+      );
+      mark(routingMarker(c));
+    },
     onWarning: (message) => log.warn(message),
   });
   let proxyAddress: string;
@@ -91,6 +107,8 @@ export async function startServer(
       logDir,
       dataPlane,
       token,
+      viewToken,
+      live,
       proxyAddress: () => proxyAddress,
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
@@ -99,14 +117,17 @@ export async function startServer(
       throw listenError(err, "admin.listen", config.admin.listen);
     });
   } catch (err) {
+    unfollowDeployments();
     // Nothing half-started may keep the process alive after a failed start.
     await deployer.abortDeployments().catch(() => {});
     await dataPlane.close().catch(() => {});
     await deployer.stopInstances().catch(() => {});
+    await docker.close().catch(() => {});
     await store.close();
     throw err;
   }
   const adminUrl = `http://${admin.address}`;
+  live.start();
   await dataDir.writeServerInfo({
     pid: process.pid,
     admin: adminUrl,
@@ -125,6 +146,8 @@ export async function startServer(
     deployer,
     dataPlane,
     async close() {
+      live.stop();
+      unfollowDeployments();
       const adminClosed = new Promise<void>((resolve) => admin.server.close(() => resolve()));
       await deployer.abortDeployments();
       // Followers of logs and event streams would otherwise hold the admin server open forever.
@@ -133,6 +156,7 @@ export async function startServer(
       // The proxy drains its in-flight requests before the instances that serve them stop.
       await dataPlane.close();
       await deployer.stopInstances();
+      await docker.close();
       await store.close();
       await dataDir.clearServerInfo();
     },
@@ -151,6 +175,22 @@ function listenError(err: NodeJS.ErrnoException, field: string, address: string)
   return new TealError("LISTEN_FAILED", `${field}: ${address} ${why}; choose another address in the config`, {
     cause: err,
   });
+}
+
+/** Services that name an nginx or HAProxy router get it; the rest stay on teal's own proxy. */
+async function routedDataPlane(
+  config: TealConfig,
+  own: DataPlanePort,
+  configDir: string | undefined,
+  log: Logger,
+): Promise<DataPlanePort> {
+  if (Object.values(config.services).every((s) => s.router === "teal")) return own;
+  const { createRouters } = await import("../routers/create-routers.ts");
+  const { RoutedDataPlane } = await import("../routers/routed-data-plane.ts");
+  return new RoutedDataPlane(
+    own,
+    createRouters(config, resolve(configDir ?? "."), (m) => log.warn(m)),
+  );
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */

@@ -1,0 +1,65 @@
+/**
+ * GET /v1/live: the dashboard's one stream (Server-Sent Events). First `history` (the sampler's
+ * ring) and `status`; then every second a `sample`, a `marker` at each switch, split move or
+ * rollback, and `status` whenever the status document changed. The status is computed once per
+ * tick for all viewers, never per viewer.
+ */
+
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { LiveListener, LiveSampler } from "../live/sampler.ts";
+import type { StatusView } from "../status-view.ts";
+
+type LiveItem = Parameters<LiveListener>[0];
+
+/** A viewer that reads slower than we write loses its oldest samples, not our memory. */
+const MAX_QUEUED = 120;
+
+export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusView>): Hono {
+  const app = new Hono();
+  let shared: { key: number; json: Promise<string> } | undefined;
+  const statusAt = (key: number) => {
+    if (shared?.key !== key) shared = { key, json: status().then((s) => JSON.stringify(s)) };
+    return shared.json;
+  };
+
+  app.get("/live", (c) =>
+    streamSSE(c, async (stream) => {
+      const queue: LiveItem[] = [];
+      let wake: () => void = () => {};
+      let done = false;
+      const unsubscribe = sampler.subscribe((item) => {
+        queue.push(item);
+        if (queue.length > MAX_QUEUED) queue.shift();
+        wake();
+      });
+      stream.onAbort(() => {
+        done = true;
+        wake();
+      });
+      try {
+        await stream.writeSSE({ event: "history", data: JSON.stringify(sampler.history()) });
+        let sentStatus = await statusAt(Date.now());
+        await stream.writeSSE({ event: "status", data: sentStatus });
+        while (!done) {
+          const item = queue.shift();
+          if (item === undefined) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+            });
+            continue;
+          }
+          const at = item.kind === "sample" ? item.sample.at : item.marker.at;
+          const data = JSON.stringify(item.kind === "sample" ? item.sample : item.marker);
+          await stream.writeSSE({ event: item.kind, data });
+          const json = await statusAt(at);
+          if (json !== sentStatus) await stream.writeSSE({ event: "status", data: json });
+          sentStatus = json;
+        }
+      } finally {
+        unsubscribe();
+      }
+    }),
+  );
+  return app;
+}

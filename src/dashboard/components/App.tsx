@@ -1,0 +1,110 @@
+/** The page: header, one card per service, the confirmation dialog and the notices. */
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import type { ActionSpec } from "../actions.ts";
+import { type LiveState, LiveStore } from "../live-store.ts";
+import { applyTheme, effectiveTheme, NEXT, savedTheme, type Theme } from "../theme.ts";
+import { adoptViewToken, forgetViewToken, setViewToken } from "../tokens.ts";
+import { ActionDialog } from "./ActionDialog.tsx";
+import { ServiceCard } from "./ServiceCard.tsx";
+import { TokenGate } from "./TokenGate.tsx";
+
+const CONNECTION_TEXT: Record<LiveState["connection"], string> = {
+  connecting: "connecting…",
+  live: "live",
+  reconnecting: "reconnecting…",
+  refused: "token refused",
+};
+
+export function App() {
+  const [token, setToken] = useState<string | null>(() => adoptViewToken());
+  const store = useMemo(() => new LiveStore(), []);
+  const [live, setLive] = useState(store.state);
+  const [theme, setTheme] = useState<Theme>(savedTheme);
+  const [action, setAction] = useState<ActionSpec | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  useEffect(() => store.subscribe(setLive), [store]);
+  useEffect(() => {
+    if (token) store.start(token);
+    return () => store.stop();
+  }, [store, token]);
+
+  if (!token || live.connection === "refused") {
+    return (
+      <TokenGate
+        problem={live.connection === "refused" ? `The server refused the token: ${live.problem}` : null}
+        onToken={(t) => {
+          setViewToken(t);
+          setToken(t);
+        }}
+      />
+    );
+  }
+  const status = live.status;
+  const chartTheme = effectiveTheme(theme);
+  return (
+    <>
+      <header class="top">
+        <h1>teal</h1>
+        <span class={`conn conn-${live.connection}`} role="status" data-testid="connection">
+          {CONNECTION_TEXT[live.connection]}
+          {live.problem ? `: ${live.problem}` : ""}
+        </span>
+        {status && <span class="muted proxy">proxy {status.proxy}</span>}
+        <button
+          type="button"
+          class="theme"
+          onClick={() => {
+            // Before the re-render, so that the charts read the new theme's colors.
+            applyTheme(NEXT[theme]);
+            setTheme(NEXT[theme]);
+          }}
+          aria-label={`theme: ${theme}; change`}
+        >
+          {theme === "auto" ? "◐ auto" : theme === "light" ? "☀ light" : "☾ dark"}
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            forgetViewToken();
+            store.stop();
+            setToken(null);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <p class="notice" aria-live="polite" data-testid="notice">
+        {notice}
+      </p>
+      <main>
+        {!status && <p class="muted">waiting for the server…</p>}
+        {status?.services.length === 0 && <p>No services are configured.</p>}
+        {status?.services.map((s) => (
+          <ServiceCard
+            key={s.name}
+            service={s}
+            samples={live.samples}
+            markers={live.markers}
+            token={token}
+            theme={chartTheme}
+            onAction={(a) => {
+              setNotice(null);
+              setAction(a);
+            }}
+          />
+        ))}
+      </main>
+      {action && (
+        <ActionDialog
+          action={action}
+          onClose={(done) => {
+            setAction(null);
+            if (done) setNotice(done);
+          }}
+        />
+      )}
+    </>
+  );
+}

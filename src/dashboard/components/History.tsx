@@ -1,0 +1,77 @@
+/** The service's deployments, newest first, each expandable to the events that explain it. */
+
+import { useEffect, useState } from "preact/hooks";
+import type { Deployment } from "../../domain/deployment.ts";
+import { getJson } from "../api.ts";
+import { formatDuration, formatTime } from "../format.ts";
+
+const LIMIT = 20;
+
+export function History(props: { service: string; token: string; changeKey: string }) {
+  const { service, token, changeKey } = props;
+  const [items, setItems] = useState<Deployment[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  // Re-read when the status says a deployment moved; the stream carries no history itself.
+  useEffect(() => {
+    let current = true;
+    getJson<{ deployments: Deployment[] }>(
+      `/v1/services/${encodeURIComponent(service)}/deployments?limit=${LIMIT}`,
+      token,
+    ).then(
+      (r) => {
+        if (!current) return;
+        setItems(r.deployments);
+        setError(null);
+      },
+      (err: Error) => current && setError(`history unavailable: ${err.message}`),
+    );
+    return () => {
+      current = false;
+    };
+  }, [service, token, changeKey]);
+
+  return (
+    <section class="history" aria-label={`${service} deployment history`} data-testid={`history-${service}`}>
+      <h3>History</h3>
+      {error && <p class="error">{error}</p>}
+      {items?.length === 0 && <p class="muted">no deployments yet</p>}
+      <ol class="timeline">
+        {items?.map((d) => (
+          <li
+            key={d.seq}
+            class={`entry outcome-border-${d.outcome}`}
+            data-seq={d.seq}
+            data-outcome={d.outcome}
+          >
+            <details>
+              <summary>
+                <span class="entry-title">
+                  #{d.seq} {d.kind} {d.version} → {d.color}
+                </span>
+                <span class={`outcome outcome-${d.outcome}`}>{d.outcome.replace("_", " ")}</span>
+                <span class="muted">
+                  {formatTime(d.startedAt)} ·{" "}
+                  {d.finishedAt
+                    ? formatDuration(Date.parse(d.finishedAt) - Date.parse(d.startedAt))
+                    : "running"}
+                  {d.rollout ? ` · ${d.rollout.strategy}` : ""}
+                </span>
+                {d.reason && <span class="entry-reason">{d.reason}</span>}
+              </summary>
+              <ol class="events" aria-label={`events of deployment ${d.seq}`}>
+                {d.events.map((e, i) => (
+                  <li key={`${e.at}-${i}`}>
+                    <time dateTime={e.at}>{formatTime(e.at)}</time> <span class="event-type">{e.type}</span>{" "}
+                    {e.message}
+                    {e.actor !== "teal" && <span class="muted"> ({e.actor})</span>}
+                  </li>
+                ))}
+              </ol>
+            </details>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { dashboardRoutes } from "../../src/api/dashboard-assets.ts";
+import type { LiveMarker, LiveSample } from "../../src/api/live/live-types.ts";
+import { LiveSampler } from "../../src/api/live/sampler.ts";
+import { COLORS } from "../../src/domain/color.ts";
+import { ColorStats } from "../../src/proxy/color-stats.ts";
+import type { ServiceRuntimeStatus } from "../../src/proxy/data-plane.ts";
+
+/** A fake data plane's counters: cumulative per-color stats we feed requests into. */
+function fakeRuntime(services: string[]) {
+  const stats = new Map(services.map((s) => [s, { blue: new ColorStats(), green: new ColorStats() }]));
+  const runtime = async (): Promise<ServiceRuntimeStatus[]> =>
+    services.map((service) => ({
+      service,
+      generation: 1,
+      held: 0,
+      drains: [],
+      endpoints: [],
+      stats: {
+        blue: stats.get(service)!.blue.snapshot(0),
+        green: stats.get(service)!.green.snapshot(0),
+      },
+    }));
+  return { stats, runtime };
+}
+
+describe("the live sampler", () => {
+  it("turns two reads of the counters into requests/s, error rate and p50/p99 of that second", async () => {
+    const { stats, runtime } = fakeRuntime(["web"]);
+    let now = 1_000_000;
+    const sampler = new LiveSampler({ runtime, now: () => now });
+    const seen: LiveSample[] = [];
+    sampler.subscribe((item) => item.kind === "sample" && seen.push(item.sample));
+    await sampler.tick(); // the first read is the baseline: no sample yet
+    assert.equal(seen.length, 0);
+    const web = stats.get("web")!;
+    for (let i = 0; i < 90; i++) web.green.record(200, 10, 0, 0);
+    for (let i = 0; i < 10; i++) web.green.record(503, 100, 0, 0);
+    for (let i = 0; i < 50; i++) web.blue.record(200, 5, 0, 0);
+    now += 2000;
+    await sampler.tick();
+    const [s] = seen;
+    assert.equal(s!.at, now);
+    assert.equal(s!.services.web!.green.rps, 50);
+    assert.equal(s!.services.web!.green.errorRate, 0.1);
+    assert.ok(s!.services.web!.green.p50Ms! <= 10 && s!.services.web!.green.p50Ms! > 8);
+    assert.ok(s!.services.web!.green.p99Ms! > 80);
+    assert.equal(s!.services.web!.blue.rps, 25);
+    now += 1000;
+    await sampler.tick();
+    assert.deepEqual(seen[1]!.services.web!.green, { rps: 0, errorRate: null, p50Ms: null, p99Ms: null });
+  });
+
+  it("keeps only the last minutes of samples and markers", async () => {
+    const { runtime } = fakeRuntime(["web"]);
+    let now = 0;
+    const sampler = new LiveSampler({ runtime, now: () => now, historyMs: 10_000 });
+    for (let i = 0; i < 30; i++) {
+      now += 1000;
+      await sampler.tick();
+      sampler.mark({ service: "web", kind: "weight", text: `step ${i}` });
+    }
+    const h = sampler.history();
+    assert.equal(h.samples.length, 11);
+    assert.equal(h.samples[0]!.at, now - 10_000);
+    assert.equal(h.markers.length, 11);
+    assert.equal((h.markers.at(-1) as LiveMarker).text, "step 29");
+  });
+
+  it("costs well under a millisecond per second with 20 services", async (t) => {
+    const names = Array.from({ length: 20 }, (_, i) => `svc${i}`);
+    const { stats, runtime } = fakeRuntime(names);
+    let now = 0;
+    const sampler = new LiveSampler({ runtime, now: () => now });
+    for (let i = 0; i < 300; i++) {
+      for (const s of stats.values()) for (const c of COLORS) s[c].record(200, (i % 50) + 1, 0, 0);
+      now += 1000;
+      await sampler.tick();
+    }
+    const { ticks, meanMs } = sampler.cost;
+    t.diagnostic(`sampler: ${meanMs.toFixed(3)} ms CPU per tick for 20 services (${ticks} ticks)`);
+    assert.ok(meanMs < 5, `${meanMs} ms per tick`);
+  });
+
+  it("reads once per interval while started, and never after stop()", async (t) => {
+    t.mock.timers.enable({ apis: ["setInterval"] });
+    const { runtime } = fakeRuntime(["web"]);
+    let reads = 0;
+    const counted = () => {
+      reads++;
+      return runtime();
+    };
+    const sampler = new LiveSampler({ runtime: counted, intervalMs: 1000 });
+    // One interval at a time: a read still under way makes the next tick skip, by design.
+    const interval = async () => {
+      t.mock.timers.tick(1000);
+      await new Promise(setImmediate);
+    };
+    sampler.start();
+    for (let i = 0; i < 3; i++) await interval();
+    assert.equal(reads, 3);
+    sampler.stop();
+    for (let i = 0; i < 3; i++) await interval();
+    assert.equal(reads, 3);
+  });
+});
+
+describe("the dashboard's files", () => {
+  it("answer 503 with how to build them when the bundle is missing", async () => {
+    const app = dashboardRoutes("/nonexistent/teal-dashboard");
+    const res = await app.request("/");
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /npm run build:dashboard/);
+    assert.match(res.headers.get("content-security-policy")!, /default-src 'none'/);
+  });
+});
