@@ -32,9 +32,11 @@ const dir = await tempDir();
 const teal = await startTeal(CONFIG, dir.path);
 const browser = await launchChromium();
 let stop = false;
-const traffic = load(`${teal.proxyUrl}/`, { total: 10_000_000, connections: 6, stop: () => stop });
+let traffic: ReturnType<typeof load> | undefined;
 try {
   await finished(teal, await deploy(teal, "v1"));
+  // The load starts once v1 serves, so the charts show users' traffic, not a service not yet up.
+  traffic = load(`${teal.proxyUrl}/`, { total: 10_000_000, connections: 6, stop: () => stop });
   const view = (await readFile(join(dir.path, "view.token"), "utf8")).trim();
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`${teal.adminUrl}/#view=${view}`);
