@@ -8,6 +8,13 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { TealError } from "../domain/errors.ts";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** True when the request came with the read-only view token. */
+    viewer: boolean;
+  }
+}
+
 export interface Tokens {
   readonly admin: string;
   /** Accepted for reads only; undefined: no view token. */
@@ -26,8 +33,12 @@ export function requireToken(tokens: Tokens): MiddlewareHandler {
     const header = c.req.header("authorization") ?? "";
     const given = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
     const hash = given === "" ? undefined : digest(given);
-    if (hash && timingSafeEqual(hash, admin)) return next();
+    if (hash && timingSafeEqual(hash, admin)) {
+      c.set("viewer", false);
+      return next();
+    }
     if (hash && view && timingSafeEqual(hash, view)) {
+      c.set("viewer", true);
       if (viewTokenMayRead(c.req.method, c.req.path)) return next();
       throw new TealError(
         "FORBIDDEN",

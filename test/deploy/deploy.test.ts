@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   alive,
@@ -131,6 +133,22 @@ describe("teal deploy of a managed service", () => {
     assert.match(r.stdout, /instance web-blue-\d+-0 exited with code 3 before it became healthy/);
     assert.match(r.stdout, /\| fixture app: exiting with code 3 as asked/);
     assert.equal((await served()).version, "v2");
+
+    // The output can hold secrets: the read-only view token (the dashboard's) sees that it was
+    // hidden, in the record and in the event stream, while the admin token gets it.
+    const failed = (await history())[0]!;
+    const view = (await readFile(join(dir.path, "view.token"), "utf8")).trim();
+    const asViewer = { ...teal, token: view };
+    const outputOf = (d: Json) => JSON.stringify(d.events.find((e: Json) => e.type === "failure").data.logs);
+    assert.match(outputOf(failed), /exiting with code 3 as asked/);
+    const seen = (await api(asViewer, "GET", `/v1/services/web/deployments/${failed.seq}`)).body;
+    assert.equal(outputOf(seen), '"(hidden: output needs the admin token)"');
+    const stream = await fetch(`${teal.adminUrl}/v1/services/web/deployments/${failed.seq}/events`, {
+      headers: { authorization: `Bearer ${view}` },
+    });
+    const text = await stream.text();
+    assert.match(text, /hidden: output needs the admin token/);
+    assert.doesNotMatch(text, /exiting with code 3/);
   });
 
   it("refuses a second deployment while one runs, naming the running one", async () => {

@@ -74,13 +74,15 @@ export function deploymentRoutes(deployer: Deployer): Hono {
       throw new TealError("INVALID_REQUEST", "limit: must be a whole number >= 1");
     }
     const all = (await repo.list(name)).map((t) => t.value).reverse();
-    return c.json({ service: name, deployments: all.slice(0, limit).map(redact) });
+    const viewer = c.get("viewer");
+    return c.json({ service: name, deployments: all.slice(0, limit).map((d) => redact(d, viewer)) });
   });
   app.get("/:name/deployments/:seq", async (c) =>
-    c.json(redact(await find(c.req.param("name"), c.req.param("seq")))),
+    c.json(redact(await find(c.req.param("name"), c.req.param("seq")), c.get("viewer"))),
   );
   app.get("/:name/deployments/:seq/events", async (c) => {
     const service = c.req.param("name");
+    const viewer = c.get("viewer");
     // Subscribe before reading, so that no write between the two is missed.
     let latest: Deployment | undefined;
     let wake: () => void = () => {};
@@ -106,11 +108,12 @@ export function deploymentRoutes(deployer: Deployer): Hono {
         while (!done) {
           const current = latest!;
           for (const e of unsent(current, lastSent)) {
-            await stream.writeSSE({ event: "event", data: JSON.stringify(e), id: String(++sent) });
+            const data = JSON.stringify(viewer ? withoutOutput(e) : e);
+            await stream.writeSSE({ event: "event", data, id: String(++sent) });
             lastSent = e;
           }
           if (isFinished(current)) {
-            await stream.writeSSE({ event: "end", data: JSON.stringify(redact(current)) });
+            await stream.writeSSE({ event: "end", data: JSON.stringify(redact(current, viewer)) });
             break;
           }
           if (latest !== current) continue; // changed while we were writing
@@ -150,7 +153,23 @@ function unsent(d: Deployment, last: DeploymentEvent | undefined): readonly Depl
   return d.events.slice(i + 1);
 }
 
-/** Values given with --env can be secrets: the API shows only their names. */
-export function redact(d: Deployment): Deployment {
-  return { ...d, env: Object.fromEntries(Object.keys(d.env).map((k) => [k, "(hidden)"])) };
+/**
+ * Values given with --env can be secrets: the API shows only their names. For the read-only view
+ * token, the output of instances, hooks and smoke checks (which can print secrets) goes too.
+ */
+export function redact(d: Deployment, viewer = false): Deployment {
+  const env = Object.fromEntries(Object.keys(d.env).map((k) => [k, "(hidden)"]));
+  return { ...d, env, ...(viewer ? { events: d.events.map(withoutOutput) } : {}) };
+}
+
+const OUTPUT_KEYS = ["logs", "output"];
+const HIDDEN_OUTPUT = "(hidden: output needs the admin token)";
+
+function withoutOutput(e: DeploymentEvent): DeploymentEvent {
+  const data = e.data as Record<string, unknown> | undefined;
+  if (!data || !OUTPUT_KEYS.some((k) => k in data)) return e;
+  const kept = Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, OUTPUT_KEYS.includes(k) ? HIDDEN_OUTPUT : v]),
+  );
+  return { ...e, data: kept };
 }
