@@ -21,57 +21,59 @@ export function actionsFor(s: ServiceStatusView): ActionSpec[] {
   const live = s.routing.live;
   const d = s.deployment;
   const out: ActionSpec[] = [];
-  if (d && d.outcome === "running" && d.rollout) {
+  if (d && d.outcome === "running") {
     const stable = otherColor(d.color);
     const r = d.rollout;
-    out.push(
-      {
-        id: "promote",
-        label: "Promote",
-        question: `Promote the rollout of ${name}?`,
-        effect: `${name}: end step ${r.step}/${r.steps} (${r.stepText}) and go on with ${d.color} ${d.version}.`,
-        path: at("promote"),
-        body: {},
-        danger: false,
-      },
-      {
-        id: "promote-full",
-        label: "Promote fully",
-        question: `Promote ${name} fully?`,
-        effect: `${name}: skip every remaining step; all traffic from ${what(stable)} to ${d.color} ${d.version} now.`,
-        path: at("promote"),
-        body: { full: true },
-        danger: false,
-      },
-      r.paused
-        ? {
-            id: "rollout-resume",
-            label: "Resume rollout",
-            question: `Resume the rollout of ${name}?`,
-            effect: `${name}: the rollout goes on from step ${r.step}/${r.steps} (${r.stepText}).`,
-            path: at("rollout/resume"),
-            body: {},
-            danger: false,
-          }
-        : {
-            id: "rollout-pause",
-            label: "Pause rollout",
-            question: `Pause the rollout of ${name}?`,
-            effect: `${name}: hold at step ${r.step}/${r.steps} with ${r.weight}% on ${d.color} ${d.version}; analysis keeps watching.`,
-            path: at("rollout/pause"),
-            body: {},
-            danger: false,
-          },
-      {
-        id: "abort",
-        label: "Abort (roll back)",
-        question: `Abort the rollout of ${name} and roll back?`,
-        effect: `${name}: all traffic from ${d.color} ${d.version} back to ${what(stable)} now.`,
-        path: at("abort"),
-        body: {},
-        danger: true,
-      },
-    );
+    if (r)
+      out.push(
+        {
+          id: "promote",
+          label: "Promote",
+          question: `Promote the rollout of ${name}?`,
+          effect: `${name}: end step ${r.step}/${r.steps} (${r.stepText}) and go on with ${d.color} ${d.version}.`,
+          path: at("promote"),
+          body: {},
+          danger: false,
+        },
+        {
+          id: "promote-full",
+          label: "Promote fully",
+          question: `Promote ${name} fully?`,
+          effect: `${name}: skip every remaining step; all traffic from ${what(stable)} to ${d.color} ${d.version} now.`,
+          path: at("promote"),
+          body: { full: true },
+          danger: false,
+        },
+        r.paused
+          ? {
+              id: "rollout-resume",
+              label: "Resume rollout",
+              question: `Resume the rollout of ${name}?`,
+              effect: `${name}: the rollout goes on from step ${r.step}/${r.steps} (${r.stepText}).`,
+              path: at("rollout/resume"),
+              body: {},
+              danger: false,
+            }
+          : {
+              id: "rollout-pause",
+              label: "Pause rollout",
+              question: `Pause the rollout of ${name}?`,
+              effect: `${name}: hold at step ${r.step}/${r.steps} with ${r.weight}% on ${d.color} ${d.version}; analysis keeps watching.`,
+              path: at("rollout/pause"),
+              body: {},
+              danger: false,
+            },
+      );
+    // Any running deployment can be aborted (a blue-green one too); switch and roll back wait.
+    out.push({
+      id: "abort",
+      label: "Abort (roll back)",
+      question: `Abort the ${r ? "rollout" : "deployment"} of ${name} and roll back?`,
+      effect: `${name}: stop ${d.color} ${d.version}; all traffic stays on or goes back to ${what(stable)} now.`,
+      path: at("abort"),
+      body: {},
+      danger: true,
+    });
   } else if (s.runtime !== "static" || s.endpoints.length > 0) {
     const other = otherColor(live);
     if (s.runtime === "static" || s.colors[other].version)

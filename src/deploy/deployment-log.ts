@@ -110,12 +110,15 @@ export class DeploymentLog {
     const key = keyOf(service, seq);
     const entry = await this.#entry(service, seq);
     const run = async (): Promise<Deployment> => {
+      const wasFinished = isFinished(entry.tracked.value);
       const { next, event } = build(entry.tracked.value);
       entry.tracked = await this.#repository.update(entry.tracked, next);
       const deployment = entry.tracked.value;
+      // "end" once, when it finishes; later notes (a scale-down, a rollback of it) are events only.
+      const ended = !wasFinished && isFinished(deployment);
       for (const channel of [key, ALL]) {
         if (event) this.#feed.emit(channel, { kind: "event", event, deployment } satisfies FeedItem);
-        if (isFinished(deployment)) this.#feed.emit(channel, { kind: "end", deployment } satisfies FeedItem);
+        if (ended) this.#feed.emit(channel, { kind: "end", deployment } satisfies FeedItem);
       }
       return deployment;
     };

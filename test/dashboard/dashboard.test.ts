@@ -90,7 +90,7 @@ describe("the dashboard in a real browser, during a canary under load", () => {
     for (const token of ["", "not-the-admin-token"]) {
       await page.locator("[data-action=abort]").click();
       const dialog = testId("action-dialog");
-      await dialog.getByText("all traffic from green v2 back to blue v1 now").waitFor();
+      await dialog.getByText("stop green v2; all traffic stays on or goes back to blue v1 now").waitFor();
       await dialog.getByLabel("Admin token", { exact: true }).fill(token);
       await dialog.getByRole("button", { name: "Abort (roll back)" }).click();
       await testId("action-error").filter({ hasText: "Refused (401 UNAUTHORIZED)" }).waitFor();
