@@ -17,17 +17,25 @@ const MAX_QUEUED = 120;
 
 export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusView>): Hono {
   const app = new Hono();
-  let shared: { key: number; json: Promise<string> } | undefined;
-  const statusAt = (key: number) => {
-    if (shared?.key !== key) shared = { key, json: status().then((s) => JSON.stringify(s)) };
-    return shared.json;
+  // One status read per sampler tick while anyone watches, shared by every viewer: a viewer that
+  // falls behind sends the latest status, it does not read it again for each queued item.
+  let viewers = 0;
+  let latest: Promise<string> | undefined;
+  const refresh = () => {
+    latest = status().then((s) => JSON.stringify(s));
+    latest.catch(() => {}); // a viewer that awaits it gets the error; nobody else must crash
+    return latest;
   };
+  sampler.subscribe(() => {
+    if (viewers > 0) refresh();
+  });
 
   app.get("/live", (c) =>
     streamSSE(c, async (stream) => {
       const queue: LiveItem[] = [];
       let wake: () => void = () => {};
       let done = false;
+      viewers++;
       const unsubscribe = sampler.subscribe((item) => {
         queue.push(item);
         if (queue.length > MAX_QUEUED) queue.shift();
@@ -39,7 +47,7 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
       });
       try {
         await stream.writeSSE({ event: "history", data: JSON.stringify(sampler.history()) });
-        let sentStatus = await statusAt(Date.now());
+        let sentStatus = await refresh();
         await stream.writeSSE({ event: "status", data: sentStatus });
         while (!done) {
           const item = queue.shift();
@@ -49,14 +57,14 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
             });
             continue;
           }
-          const at = item.kind === "sample" ? item.sample.at : item.marker.at;
           const data = JSON.stringify(item.kind === "sample" ? item.sample : item.marker);
           await stream.writeSSE({ event: item.kind, data });
-          const json = await statusAt(at);
+          const json = await latest!;
           if (json !== sentStatus) await stream.writeSSE({ event: "status", data: json });
           sentStatus = json;
         }
       } finally {
+        viewers--;
         unsubscribe();
       }
     }),
