@@ -4,6 +4,8 @@ import type { ServiceStatusView } from "../api/status-view.ts";
 import { type Color, otherColor } from "../domain/color.ts";
 
 export interface ActionSpec {
+  /** The service it acts on. */
+  readonly service: string;
   readonly id: string;
   readonly label: string;
   /** The confirmation's question and what will happen (service, from → to). */
@@ -20,7 +22,7 @@ export function actionsFor(s: ServiceStatusView): ActionSpec[] {
   const what = (c: Color) => `${c}${s.colors[c].version ? ` ${s.colors[c].version}` : ""}`;
   const live = s.routing.live;
   const d = s.deployment;
-  const out: ActionSpec[] = [];
+  const out: Omit<ActionSpec, "service">[] = [];
   if (d && d.outcome === "running") {
     const stable = otherColor(d.color);
     const r = d.rollout;
@@ -129,5 +131,14 @@ export function actionsFor(s: ServiceStatusView): ActionSpec[] {
       danger: !s.routing.maintenance,
     },
   );
-  return out;
+  return out.map((a) => ({ ...a, service: name }));
+}
+
+/**
+ * Whether a confirmation still describes what the action would do now: a rollout that moved on, a
+ * new deployment or a switch by someone else closes it, so "abort green v2" never aborts v3.
+ */
+export function stillOffered(action: ActionSpec, services: readonly ServiceStatusView[]): boolean {
+  const s = services.find((x) => x.name === action.service);
+  return s !== undefined && actionsFor(s).some((a) => a.id === action.id && a.effect === action.effect);
 }

@@ -131,12 +131,18 @@ describe("the dashboard in a real browser, during a canary under load", () => {
     const seq = await deploy(teal, "v3");
     await page.locator(`[data-testid=history-web] [data-seq="${seq}"][data-outcome=running]`).waitFor();
     await testId("rollout-web").filter({ hasText: "Waiting for: teal promote" }).waitFor();
+    // Someone else promotes while a confirmation to abort v3 is open: it closes, it never acts
+    // on what it no longer describes.
+    const dialog = testId("action-dialog");
+    await page.locator("[data-action=abort]").click();
+    await dialog.getByText("stop green v3").waitFor();
     assert.equal((await api(teal, "POST", "/v1/services/web/promote", { full: true })).status, 200);
+    await dialog.waitFor({ state: "detached" });
+    await testId("notice").filter({ hasText: "changed while you were confirming" }).waitFor();
     assert.equal((await finished(teal, seq)).outcome, "succeeded");
     await testId("live-web").filter({ hasText: "live: green v3" }).waitFor();
 
     const rollback = page.locator("[data-action=rollback]");
-    const dialog = testId("action-dialog");
     await rollback.click();
     await dialog.getByText("from green v3 back to the previous version").waitFor();
     await dialog.getByRole("button", { name: "Roll back" }).click();

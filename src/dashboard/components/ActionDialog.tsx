@@ -9,8 +9,13 @@ import type { ActionSpec } from "../actions.ts";
 import { ApiError, postJson } from "../api.ts";
 import { rememberAdminToken, rememberedAdminToken } from "../tokens.ts";
 
-export function ActionDialog(props: { action: ActionSpec; onClose: (done: string | null) => void }) {
-  const { action, onClose } = props;
+export function ActionDialog(props: {
+  action: ActionSpec;
+  onClose: (done: string | null) => void;
+  /** Told while the request is on its way (the page then keeps the dialog even if status moves). */
+  onSending: (sending: boolean) => void;
+}) {
+  const { action, onClose, onSending } = props;
   const dialog = useRef<HTMLDialogElement>(null);
   const remembered = rememberedAdminToken();
   const [token, setToken] = useState(remembered ?? "");
@@ -27,6 +32,7 @@ export function ActionDialog(props: { action: ActionSpec; onClose: (done: string
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
+    onSending(true);
     setError(null);
     try {
       await postJson(action.path, token.trim() === "" ? null : token.trim(), action.body);
@@ -39,6 +45,7 @@ export function ActionDialog(props: { action: ActionSpec; onClose: (done: string
       setError(`Refused (${e2.status || "no answer"} ${e2.code}): ${e2.message}`);
     } finally {
       setBusy(false);
+      onSending(false);
     }
   };
 

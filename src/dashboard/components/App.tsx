@@ -1,7 +1,7 @@
 /** The page: header, one card per service, the confirmation dialog and the notices. */
 
 import { useEffect, useMemo, useState } from "preact/hooks";
-import type { ActionSpec } from "../actions.ts";
+import { type ActionSpec, stillOffered } from "../actions.ts";
 import { type LiveState, LiveStore } from "../live-store.ts";
 import { applyTheme, effectiveTheme, NEXT, savedTheme, type Theme } from "../theme.ts";
 import { adoptViewToken, forgetViewToken, setViewToken } from "../tokens.ts";
@@ -23,8 +23,17 @@ export function App() {
   const [theme, setTheme] = useState<Theme>(savedTheme);
   const [action, setAction] = useState<ActionSpec | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const [sending, setSending] = useState(false);
 
   useEffect(() => store.subscribe(setLive), [store]);
+  useEffect(() => {
+    if (action && !sending && live.status && !stillOffered(action, live.status.services)) {
+      setAction(null);
+      setNotice(
+        `${action.service} changed while you were confirming "${action.label}": look again before you act`,
+      );
+    }
+  }, [action, sending, live.status]);
   useEffect(() => {
     if (token) store.start(token);
     return () => store.stop();
@@ -99,6 +108,7 @@ export function App() {
       {action && (
         <ActionDialog
           action={action}
+          onSending={setSending}
           onClose={(done) => {
             setAction(null);
             if (done) setNotice(done);
