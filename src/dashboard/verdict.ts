@@ -30,8 +30,11 @@ export function verdictOf(s: ServiceStatusView, samples: readonly LiveSample[]):
   if (d.outcome === "succeeded")
     return { tone: "neutral", text: `${label} is live (deployment #${d.seq} succeeded)` };
   const failing = d.rollout?.checks.find((c) => c.result === "failed" || c.last?.verdict === "fail");
-  if (failing)
-    return { tone: "bad", text: `failing check ${failing.name}: ${checkText(failing)}, rolling back` };
+  if (failing) {
+    // One failed measurement may still be within the check's failureLimit.
+    const next = failing.result === "failed" ? "rolling back" : "watching";
+    return { tone: "bad", text: `failing check ${failing.name}: ${checkText(failing)}; ${next}` };
+  }
   if (!d.rollout) return { tone: "neutral", text: `deploying ${label}: ${d.phase}` };
   const stable: Color = d.color === "blue" ? "green" : "blue";
   const fresh = windowOf(s.name, d.color, samples);
@@ -50,15 +53,23 @@ export function verdictOf(s: ServiceStatusView, samples: readonly LiveSample[]):
   };
 }
 
-/** "7% > max 5%" style text for a check's latest value against its thresholds. */
+const VERDICT_WORD = {
+  pass: "within",
+  fail: "outside",
+  inconclusive: "too few requests for",
+  error: "no measurement for",
+};
+
+/** "errorRate 7% (stable 1%) outside max 5%" style text: the latest value against the thresholds. */
 export function checkText(c: CheckView): string {
   const thresholds = Object.entries(c.thresholds)
     .filter(([k]) => k !== "minRequests")
     .map(([k, v]) => `${k} ${formatValue(c.metric, v, k)}`)
     .join(", ");
   if (!c.last) return `no value yet (${thresholds})`;
-  const op = c.last.verdict === "fail" ? ">" : c.last.verdict === "pass" ? "≤" : "vs";
-  return `${c.metric} ${c.last.value === null ? "n/a" : formatValue(c.metric, c.last.value)} ${op} ${thresholds}`;
+  const value = c.last.value === null ? "n/a" : formatValue(c.metric, c.last.value);
+  const stable = c.last.stableValue === null ? "" : ` (stable ${formatValue(c.metric, c.last.stableValue)})`;
+  return `${c.metric} ${value}${stable} ${VERDICT_WORD[c.last.verdict]} ${thresholds}`;
 }
 
 interface WindowFigures {
