@@ -78,6 +78,7 @@ describe("the dashboard in a real browser, during a canary under load", () => {
     assert.ok(points > pointsBefore, `${points} chart points, ${pointsBefore} before`);
     await attrAbove("chart-rps-web", "data-points", points);
     assert.ok((await attr("chart-rps-web", "data-markers")) >= 1, "the move to 30% is marked");
+    await testId("markers-web").filter({ hasText: "weight: green 0% → 30%" }).waitFor();
     await testId("verdict-web").filter({ hasText: "green v2" }).waitFor();
 
     const entry = page.locator(`[data-testid=history-web] [data-seq="${canarySeq}"]`);

@@ -95,6 +95,15 @@ export function ServiceCharts(props: {
       >
         {summary}
       </p>
+      {markers.length > 0 && (
+        <p class="last-sample" data-testid={`markers-${service}`}>
+          marked on the charts:{" "}
+          {markers
+            .slice(-5)
+            .map((m) => `${new Date(m.at).toLocaleTimeString()} ${m.kind}: ${m.text}`)
+            .join(" · ")}
+        </p>
+      )}
     </section>
   );
 }
