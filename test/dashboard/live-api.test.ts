@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { readSse, type SseMessage } from "../../src/cli/sse.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
+import { eventually } from "../support/eventually.ts";
 import { load } from "../support/http.ts";
 import {
   type Json,
@@ -173,6 +175,27 @@ describe("the dashboard's API: the view token, the live stream and the page", ()
     assert.equal(url.origin, teal.adminUrl);
     assert.equal(url.pathname + url.search, "/");
     assert.equal(url.hash, `#view=${view}`);
+
+    // --open hands the browser a 0600 file in the data dir that forwards to the link: a browser's
+    // command line is readable by every local user, the token must not be on it.
+    const bin = await tempDir();
+    try {
+      const argsFile = join(bin.path, "args");
+      await writeFile(join(bin.path, "xdg-open"), `#!/bin/sh\necho "$@" > ${argsFile}\n`, { mode: 0o755 });
+      const opened = await runCli(["dashboard", "--open", "--data-dir", dir.path], {
+        PATH: `${bin.path}:${process.env.PATH}`,
+      });
+      assert.equal(opened.code, 0, opened.stderr);
+      const ran = await eventually(() => readFile(argsFile, "utf8").catch(() => false), "xdg-open to run");
+      const arg = String(ran).trim();
+      assert.equal(arg, pathToFileURL(join(dir.path, "dashboard-link.html")).href);
+      assert.ok(!arg.includes(view), "the token is not on the browser's command line");
+      const link = join(dir.path, "dashboard-link.html");
+      assert.ok((await readFile(link, "utf8")).includes(`${teal.adminUrl}/#view=${view}`));
+      assert.equal((await stat(link)).mode & 0o777, 0o600);
+    } finally {
+      await bin.remove();
+    }
 
     const none = await tempDir();
     try {

@@ -5,7 +5,10 @@
 
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { TealError } from "../../domain/errors.ts";
+import { writeFileAtomic } from "../../server/atomic-file.ts";
 import { type GlobalOptions, resolveConfig, resolveDataDir } from "../context.ts";
 import { emit } from "../output.ts";
 
@@ -42,8 +45,19 @@ export async function dashboardCommand(opts: DashboardOptions): Promise<number> 
       "The token is after '#': browsers do not send it to the server.",
     ].join("\n"),
   );
-  if (opts.open) openInBrowser(url);
+  if (opts.open) openInBrowser(await linkFile(dataDir.path, url));
   return 0;
+}
+
+/**
+ * A browser's command line is readable by every local user (ps): it gets a file in the data
+ * directory (0600 in a 0700 directory) that forwards to the link, never the token itself.
+ */
+async function linkFile(dir: string, url: string): Promise<string> {
+  const file = join(dir, "dashboard-link.html");
+  const html = `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>teal</title><script>location.replace(${JSON.stringify(url)})</script><a href="${url.replace(/"/g, "&quot;")}">open the teal dashboard</a>\n`;
+  await writeFileAtomic(file, html, 0o600);
+  return pathToFileURL(file).href;
 }
 
 function openInBrowser(url: string): void {
