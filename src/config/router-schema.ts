@@ -3,10 +3,44 @@
 import { z } from "zod";
 
 const positiveMs = z.number().int("must be a whole number of milliseconds").positive("must be > 0");
-const path = z.string().min(1, "must be a file path");
+/** Characters nginx or HAProxy would read as syntax (or a variable) in a path teal writes into their config. */
+const UNSAFE_PATH = /[\s;{}$#"'\\]/;
+const path = z
+  .string()
+  .min(1, { message: "must be a file path", abort: true })
+  .refine(
+    (v) => !UNSAFE_PATH.test(v),
+    "must be a file path without spaces or any of ; { } $ # \" ' \\ (nginx and HAProxy would read them as config syntax): choose a plainer path",
+  );
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+const portInRange = (v: string) => {
+  const port = Number(v.slice(v.lastIndexOf(":") + 1));
+  return port >= 1 && port <= 65535;
+};
 const listen = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, "must be HOST:PORT, e.g. 127.0.0.1:8081");
+  .regex(HOST_PORT, { message: "must be HOST:PORT, e.g. 127.0.0.1:8081", abort: true })
+  .refine(portInRange, "port must be 1..65535");
+/** A unix socket path (anything with a /), or HOST:PORT of `stats socket ipv4@HOST:PORT`. */
+const socket = z
+  .string()
+  .min(1, { message: "must be a unix socket path or HOST:PORT", abort: true })
+  .superRefine((v, ctx) => {
+    if (v.includes("/")) {
+      if (UNSAFE_PATH.test(v)) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be a socket path without spaces or any of ; { } $ # \" ' \\: choose a plainer path",
+        });
+      }
+    } else if (!HOST_PORT.test(v) || !portInRange(v)) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "must be a unix socket path containing a / (e.g. /run/haproxy/admin.sock or ./admin.sock) or HOST:PORT with a port 1..65535 (e.g. 127.0.0.1:9999)",
+      });
+    }
+  });
 const haproxyName = z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be an HAProxy backend or server name");
 
 export const nginxRouterSchema = z.strictObject({
@@ -31,7 +65,7 @@ export const nginxRouterSchema = z.strictObject({
 export const haproxyRouterSchema = z.strictObject({
   type: z.literal("haproxy"),
   /** The runtime API (stats socket, `level admin`): a unix socket path, or HOST:PORT. */
-  socket: z.string().min(1),
+  socket,
   /** The backend whose server slots teal fills. */
   backend: haproxyName,
   /** Server name prefixes of each color's slots, e.g. blue1..blueN (`server-template blue 1-N …`). */

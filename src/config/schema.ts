@@ -1,9 +1,10 @@
 /** The one schema for teal.yaml; the API and CLI validate their input with pieces of it. */
 
 import { isIP } from "node:net";
+import { normalize } from "node:path";
 import { z } from "zod";
 import { capabilityIssues } from "../routers/capabilities.ts";
-import { routerSchema } from "./router-schema.ts";
+import { type NginxRouterConfig, type RouterConfig, routerSchema } from "./router-schema.ts";
 
 const hostPort = z
   .string()
@@ -13,14 +14,39 @@ const hostPort = z
   })
   .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "port must be 0..65535");
 
-const endpointUrl = z.string().refine((v) => {
-  try {
-    const u = new URL(v);
-    return u.protocol === "http:" && u.pathname === "/" && !u.search && !u.username;
-  } catch {
-    return false;
-  }
-}, "must be a plain http:// URL with host and port and no path, e.g. http://127.0.0.1:9001");
+/** A DNS host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME =
+  /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** An upstream's host: a DNS name, or a container name such as app_1 (underscores allowed). */
+const ENDPOINT_HOST = /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})?)*$/;
+
+/** Whether a URL's hostname is an IP literal (IPv4, or IPv6 in brackets). */
+function isIpHost(hostname: string): boolean {
+  return isIP(hostname) === 4 || (/^\[.+\]$/.test(hostname) && isIP(hostname.slice(1, -1)) === 6);
+}
+
+const endpointUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (
+        u.protocol === "http:" && u.pathname === "/" && !u.search && !u.hash && !u.username && !u.password
+      );
+    } catch {
+      return false;
+    }
+  }, "must be a plain http:// URL with host and port and no path, e.g. http://127.0.0.1:9001")
+  // The host lands in nginx `server` lines and in HAProxy runtime API commands: nothing but a name or an IP.
+  .refine((v) => {
+    try {
+      const host = new URL(v).hostname;
+      return isIpHost(host) || ENDPOINT_HOST.test(host);
+    } catch {
+      return true; // reported above
+    }
+  }, "must have a host name (letters, digits, dots, hyphens, underscores), an IPv4 address or a bracketed IPv6 address, e.g. http://10.0.0.5:9001 or http://[::1]:9001");
 
 const cidr = z.string().refine((v) => {
   const [addr, bits, extra] = v.split("/");
@@ -38,13 +64,24 @@ const headerName = z
   .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be a valid HTTP header name")
   .transform((v) => v.toLowerCase());
 
+/** Route paths: what is safe both in teal's route table and in an nginx `location`. */
+export const ROUTE_PATH = /^\/[A-Za-z0-9._~%/-]*$/;
+
 export const routeSchema = z.strictObject({
   host: z
     .string()
-    .regex(/^(\*\.)?[A-Za-z0-9.-]+$/, "must be a host name like app.example.com or *.example.com")
+    .refine(
+      (v) => HOST_NAME.test(v.startsWith("*.") ? v.slice(2) : v),
+      "must be a host name like app.example.com or *.example.com",
+    )
     .transform((v) => v.toLowerCase())
     .optional(),
-  path: z.string().startsWith("/", "must start with /").default("/"),
+  // Routers paste the path into their config (nginx `location`, a rewrite regex): a strict charset.
+  path: z
+    .string()
+    .startsWith("/", { message: "must start with /", abort: true })
+    .regex(ROUTE_PATH, "must be a URL path of letters, digits and . _ ~ % / - only, e.g. /api or /v2/orders")
+    .default("/"),
   stripPrefix: z.boolean().default(false),
 });
 
@@ -358,11 +395,18 @@ export const processRuntimeSchema = z.strictObject({
     .default(10 * 1024 * 1024),
 });
 
+/**
+ * [registry:port/]lowercase/path[:Tag][@sha256:hex], checked with every `{version}` counted as
+ * one character. The tag may hold uppercase letters (app:V2, app:1.0-SNAPSHOT); the path may not.
+ */
+const IMAGE_REFERENCE =
+  /^(?:[a-z0-9.-]+:\d{1,5}\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
 /** A Docker image reference: name[:tag][@digest]; `{version}` is replaced by the deployed version. */
 export const imageSchema = z
   .string()
-  .regex(
-    /^[a-z0-9]([a-z0-9._/:@{}-]*[A-Za-z0-9_}.-])?$/,
+  .refine(
+    (v) => IMAGE_REFERENCE.test(v.replaceAll("{version}", "0")),
     'must be an image reference like "myapp:1.4", "registry.example.com/team/app:{version}" or "app@sha256:…"',
   );
 
@@ -525,12 +569,57 @@ export const adminSchema = z.strictObject({
   publicMetrics: z.boolean().default(false),
 });
 
-export const configSchema = z.strictObject({
-  dataDir: z.string().min(1).optional(),
-  proxy: proxySchema.default(() => proxySchema.parse({})),
-  admin: adminSchema.default(() => adminSchema.parse({})),
-  services: z.record(serviceNameSchema, serviceSchema).default({}),
-});
+export const configSchema = z
+  .strictObject({
+    dataDir: z.string().min(1).optional(),
+    proxy: proxySchema.default(() => proxySchema.parse({})),
+    admin: adminSchema.default(() => adminSchema.parse({})),
+    services: z.record(serviceNameSchema, serviceSchema).default({}),
+  })
+  .superRefine((config, ctx) => {
+    for (const issue of nginxConflicts(config.services)) ctx.addIssue({ code: "custom", ...issue });
+  });
+
+/**
+ * nginx-routed services render into nginx's shared `http {}`: two of them must not write the same
+ * file, nor serve the same host on the same listen address (nginx would ignore one server block).
+ */
+function nginxConflicts(
+  services: Record<string, { routes: readonly { host?: string | undefined }[]; router: RouterConfig }>,
+): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const seen: { name: string; router: NginxRouterConfig; hosts: Set<string> }[] = [];
+  for (const [name, svc] of Object.entries(services)) {
+    const router = svc.router;
+    if (router === "teal" || router.type !== "nginx") continue;
+    const hosts = new Set(svc.routes.map((r) => r.host ?? ""));
+    for (const other of seen) {
+      const files = (r: NginxRouterConfig) => [
+        ["configFile", normalize(r.configFile)],
+        ["accessLog", normalize(r.accessLog ?? `${r.configFile}.access.log`)],
+      ];
+      const mine = files(router);
+      const theirs = new Set(files(other.router).map(([, f]) => f));
+      const shared = mine.find(([, f]) => theirs.has(f!));
+      if (shared) {
+        issues.push({
+          path: ["services", name, "router", shared[0]!],
+          message: `service ${other.name} already uses ${shared[1]}: give each nginx-routed service its own configFile (and accessLog)`,
+        });
+        continue;
+      }
+      const overlap = [...hosts].find((h) => other.hosts.has(h));
+      if (router.listen === other.router.listen && overlap !== undefined) {
+        issues.push({
+          path: ["services", name, "router", "listen"],
+          message: `service ${other.name} is already served by nginx on ${router.listen} for ${overlap === "" ? "any host" : `host ${overlap}`}: give each service its own listen address or its own routes[].host`,
+        });
+      }
+    }
+    seen.push({ name, router, hosts });
+  }
+  return issues;
+}
 
 export type TealConfig = z.infer<typeof configSchema>;
 export type ServiceConfig = z.infer<typeof serviceSchema>;

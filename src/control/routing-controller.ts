@@ -75,10 +75,17 @@ export class RoutingController {
       this.#revisions.set(name, stored.revision);
     }
     // An unreachable external router must not keep teal from starting: it gets the spec on the
-    // next command (HAProxy's adapter also retries by itself). teal's own proxy never fails here.
+    // next command (HAProxy's adapter also retries by itself). Nor may a stored state the router
+    // cannot serve (paused, then the config moved the service to nginx or HAProxy): the router
+    // keeps what it served, and the operator resumes. teal's own proxy never fails here.
     await this.#push().catch((err) => {
-      if (!isTealError(err, "ROUTER_FAILED")) throw err;
-      this.#options.onWarning?.(`${err.message}; teal starts anyway and retries on the next change`);
+      if (isTealError(err, "ROUTER_FAILED")) {
+        this.#options.onWarning?.(`${err.message}; teal starts anyway and retries on the next change`);
+      } else if (isTealError(err, "UNSUPPORTED")) {
+        this.#options.onWarning?.(`${err.message}; teal starts anyway`);
+      } else {
+        throw err;
+      }
     });
   }
 

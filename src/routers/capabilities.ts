@@ -3,6 +3,7 @@
  * router for something it cannot do. Pure: no I/O, used by the config schema.
  */
 
+import { isIP } from "node:net";
 import type { RouterConfig } from "../config/router-schema.ts";
 
 export type RouterKind = "teal" | "nginx" | "haproxy";
@@ -83,7 +84,16 @@ export interface RoutedServiceConfig {
   readonly router: RouterConfig;
   readonly strategy: object;
   readonly override: false | { readonly header: string };
-  readonly sticky?: { readonly setCookie: boolean } | undefined;
+  readonly sticky?:
+    | {
+        readonly setCookie: boolean;
+        readonly cookie?: string | undefined;
+        readonly header?: string | undefined;
+      }
+    | undefined;
+  /** Static endpoints (http:// URLs), only set for runtime static. */
+  readonly blue?: readonly string[];
+  readonly green?: readonly string[];
   readonly allowlist: readonly string[];
   readonly analysis: { readonly checks: readonly { readonly name: string; readonly metric?: string }[] };
 }
@@ -140,5 +150,55 @@ export function capabilityIssues(svc: RoutedServiceConfig): CapabilityIssue[] {
       );
     }
   });
+  if (kind === "nginx") issues.push(...nginxNameIssues(svc));
+  if (kind === "haproxy") issues.push(...haproxyEndpointIssues(svc));
+  return issues;
+}
+
+/** Names nginx reads through a variable ($http_…, $cookie_…): only what the variable can spell. */
+const NGINX_HEADER = /^[A-Za-z0-9-]+$/;
+const NGINX_COOKIE = /^[A-Za-z0-9_]+$/;
+
+function nginxNameIssues(svc: RoutedServiceConfig): CapabilityIssue[] {
+  const issues: CapabilityIssue[] = [];
+  const header = (path: (string | number)[], name: string | undefined) => {
+    if (name === undefined || NGINX_HEADER.test(name)) return;
+    issues.push({
+      path,
+      message: `the nginx router reads this header through a $http_ variable, which cannot spell "${name}": use a header name of letters, digits and - only (e.g. x-teal-color), or use router: teal`,
+    });
+  };
+  if (svc.override !== false) header(["override", "header"], svc.override.header);
+  header(["sticky", "header"], svc.sticky?.header);
+  const cookie = svc.sticky?.cookie;
+  if (cookie !== undefined && !NGINX_COOKIE.test(cookie)) {
+    issues.push({
+      path: ["sticky", "cookie"],
+      message: `the nginx router reads this cookie through a $cookie_ variable, which cannot spell "${cookie}": use a cookie name of letters, digits and _ only (e.g. teal_user), or use router: teal`,
+    });
+  }
+  return issues;
+}
+
+/** HAProxy's runtime API sets server addresses, not names: static endpoints must be IP literals. */
+function haproxyEndpointIssues(svc: RoutedServiceConfig): CapabilityIssue[] {
+  const issues: CapabilityIssue[] = [];
+  for (const color of ["blue", "green"] as const) {
+    (svc[color] ?? []).forEach((url, i) => {
+      let host: string;
+      try {
+        host = new URL(url).hostname;
+      } catch {
+        return; // the URL check reports it
+      }
+      const ip = isIP(host) === 4 || (/^\[.+\]$/.test(host) && isIP(host.slice(1, -1)) === 6);
+      if (!ip) {
+        issues.push({
+          path: [color, i],
+          message: `the haproxy router sets server addresses through its runtime API, which takes an IP address, not the host name "${host}": write the IP, e.g. http://10.0.0.5:9001 or http://[::1]:9001, or use router: teal`,
+        });
+      }
+    });
+  }
   return issues;
 }

@@ -173,6 +173,61 @@ describe("teal.yaml validation", () => {
       "services:\n  web:\n    routes: [{path: /}]\n    deployment: { scaleDownDelayMs: -1 }\n",
       "services.web.deployment.scaleDownDelayMs: must be >= 0",
     ],
+    [
+      "a route path that smuggles nginx syntax",
+      "services:\n  web:\n    routes: [{path: '/beta { proxy_pass http://teal_web_green; } location /beta-x'}]\n",
+      "services.web.routes[0].path: must be a URL path of letters, digits and . _ ~ % / - only",
+    ],
+    [
+      "a route path with a semicolon",
+      "services:\n  web:\n    routes: [{path: '/a;b'}]\n",
+      "services.web.routes[0].path: must be a URL path of letters, digits",
+    ],
+    [
+      "a route path with a regex or variable character",
+      "services:\n  web:\n    routes: [{path: '/a$1'}]\n",
+      "services.web.routes[0].path: must be a URL path of letters, digits",
+    ],
+    [
+      "a route host with an empty label",
+      "services:\n  web:\n    routes: [{host: 'a..example.com', path: /}]\n",
+      "services.web.routes[0].host: must be a host name like app.example.com",
+    ],
+    [
+      "an endpoint host with a semicolon",
+      'services:\n  web:\n    routes: [{path: /}]\n    blue: ["http://a;b:9001"]\n',
+      "services.web.blue[0]: must have a host name (letters, digits, dots, hyphens, underscores), an IPv4 address or a bracketed IPv6 address",
+    ],
+    [
+      "an endpoint host with braces and a dollar",
+      'services:\n  web:\n    routes: [{path: /}]\n    green: ["http://a{b}$c:9001"]\n',
+      "services.web.green[0]: must have a host name",
+    ],
+    [
+      "an endpoint host with an encoded semicolon",
+      'services:\n  web:\n    routes: [{path: /}]\n    blue: ["http://a%3bb:9001"]\n',
+      "services.web.blue[0]: must have a host name",
+    ],
+    [
+      "an endpoint with a fragment",
+      'services:\n  web:\n    routes: [{path: /}]\n    blue: ["http://a#b:9001"]\n',
+      "services.web.blue[0]: must be a plain http:// URL",
+    ],
+    [
+      "a docker image with an uppercase repository",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: 'MyApp:v1', port: 3000 }\n",
+      'services.web.runtime.image: must be an image reference like "myapp:1.4"',
+    ],
+    [
+      "a docker image tag starting with a dot",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: 'app:.v1', port: 3000 }\n",
+      'services.web.runtime.image: must be an image reference like "myapp:1.4"',
+    ],
+    [
+      "a docker image digest that is not hex",
+      "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: 'app@sha256:xyz', port: 3000 }\n",
+      'services.web.runtime.image: must be an image reference like "myapp:1.4"',
+    ],
   ];
   for (const [what, yaml, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {
@@ -181,6 +236,52 @@ describe("teal.yaml validation", () => {
         found.some((p) => p.startsWith(expected)),
         `expected "${expected}" in ${JSON.stringify(found)}`,
       );
+    });
+  }
+
+  it("accepts route paths and hosts of the safe charset", () => {
+    const web = parseConfigText(
+      "services:\n  web:\n    routes: [{ path: /api/v2.1_x~y-z%20/ }, { host: '*.Example.com', path: / }, { host: localhost }]\n",
+    ).services.web!;
+    assert.deepEqual(
+      web.routes.map((r) => [r.host, r.path]),
+      [
+        [undefined, "/api/v2.1_x~y-z%20/"],
+        ["*.example.com", "/"],
+        ["localhost", "/"],
+      ],
+    );
+  });
+
+  it("accepts endpoints by host name, container name, IPv4 and bracketed IPv6, with or without a port", () => {
+    const web = parseConfigText(
+      "services:\n  web:\n    routes: [{ path: / }]\n    blue: [http://app-1.internal:9001, http://10.0.0.5, http://app_1:3000]\n    green: ['http://[::1]:9002']\n",
+    ).services.web!;
+    assert.deepEqual(
+      [...web.blue, ...web.green],
+      ["http://app-1.internal:9001", "http://10.0.0.5", "http://app_1:3000", "http://[::1]:9002"],
+    );
+  });
+
+  const images = [
+    "app",
+    "app:V2",
+    "app:1.0-SNAPSHOT",
+    "app:latest_Build.7",
+    "team/app:{version}",
+    "registry.example.com/team/app:{version}",
+    "localhost:5000/app:v1",
+    "app-{version}:x",
+    "my_app__x/sub-part:v1",
+    `app@sha256:${"a".repeat(64)}`,
+    `app:v1@sha256:${"0f".repeat(32)}`,
+  ];
+  for (const image of images) {
+    it(`accepts the docker image ${image}`, () => {
+      const web = parseConfigText(
+        `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: '${image}', port: 3000 }\n`,
+      ).services.web!;
+      assert.equal(web.runtime.type === "docker" && web.runtime.image, image);
     });
   }
 
@@ -251,6 +352,158 @@ ${extra}`;
     assert.deepEqual(problems(service(nginx, "    sticky: { cookie: uid, setCookie: true }")), [
       "services.web.sticky.setCookie: the nginx router cannot hand out sticky cookies; set setCookie: false and have your app set the cookie, or use router: teal",
     ]);
+  });
+
+  const nginxAt = (listen: string, file = "/etc/nginx/teal/web.conf") =>
+    `{ type: nginx, configFile: ${file}, mainConfig: /etc/nginx/nginx.conf, listen: '${listen}' }`;
+  const nginx = nginxAt("127.0.0.1:8081");
+
+  const routerCases: [string, string, string][] = [
+    [
+      "an override header that no nginx variable can spell",
+      service(nginx, "    override: { header: x.teal }"),
+      'services.web.override.header: the nginx router reads this header through a $http_ variable, which cannot spell "x.teal": use a header name of letters, digits and - only (e.g. x-teal-color), or use router: teal',
+    ],
+    [
+      "an override header with # on nginx",
+      service(nginx, "    override: { header: 'x#a' }"),
+      "services.web.override.header: the nginx router reads this header through a $http_ variable",
+    ],
+    [
+      "a sticky header with a dot on nginx",
+      service(nginx, "    sticky: { header: x.user }"),
+      "services.web.sticky.header: the nginx router reads this header through a $http_ variable",
+    ],
+    [
+      "a sticky cookie with a hyphen on nginx",
+      service(nginx, "    sticky: { cookie: my-session }"),
+      'services.web.sticky.cookie: the nginx router reads this cookie through a $cookie_ variable, which cannot spell "my-session": use a cookie name of letters, digits and _ only',
+    ],
+    [
+      "an nginx configFile with a semicolon",
+      service(
+        "{ type: nginx, configFile: '/etc/x;y.conf', mainConfig: /etc/nginx/nginx.conf, listen: 127.0.0.1:8081 }",
+      ),
+      "services.web.router.configFile: must be a file path without spaces or any of",
+    ],
+    [
+      "an nginx accessLog with a space and a brace",
+      service(
+        "{ type: nginx, configFile: /x.conf, mainConfig: /etc/nginx/nginx.conf, listen: 127.0.0.1:8081, accessLog: '/var/log/a b{.log' }",
+      ),
+      "services.web.router.accessLog: must be a file path without spaces",
+    ],
+    [
+      "an nginx prefix with a dollar",
+      service(
+        "{ type: nginx, configFile: /x.conf, mainConfig: /etc/nginx/nginx.conf, listen: 127.0.0.1:8081, prefix: '/opt/$x' }",
+      ),
+      "services.web.router.prefix: must be a file path without spaces",
+    ],
+    [
+      "an nginx mainConfig with a quote",
+      service("{ type: nginx, configFile: /x.conf, mainConfig: '/etc/\"n.conf', listen: 127.0.0.1:8081 }"),
+      "services.web.router.mainConfig: must be a file path without spaces",
+    ],
+    [
+      "an nginx listen port out of range",
+      service(nginxAt("127.0.0.1:70000")),
+      "services.web.router.listen: port must be 1..65535",
+    ],
+    [
+      "an nginx listen port 0",
+      service(nginxAt("127.0.0.1:0")),
+      "services.web.router.listen: port must be 1..65535",
+    ],
+    [
+      "a haproxy socket that is neither a path nor HOST:PORT",
+      service("{ type: haproxy, socket: admin.sock, backend: web }", "    override: false"),
+      "services.web.router.socket: must be a unix socket path containing a / (e.g. /run/haproxy/admin.sock or ./admin.sock) or HOST:PORT",
+    ],
+    [
+      "a haproxy socket port out of range",
+      service("{ type: haproxy, socket: '127.0.0.1:99999', backend: web }", "    override: false"),
+      "services.web.router.socket: must be a unix socket path containing a /",
+    ],
+    [
+      "a haproxy stateFile with a hash",
+      service(
+        `{ type: haproxy, socket: /run/h.sock, backend: web, stateFile: '/var/x#y' }`,
+        "    override: false",
+      ),
+      "services.web.router.stateFile: must be a file path without spaces",
+    ],
+    [
+      "a host name endpoint on haproxy",
+      `services:\n  web:\n    routes: [{ path: / }]\n    blue: [http://127.0.0.1:9001, http://app.internal:9001]\n    override: false\n    router: ${haproxy}\n`,
+      'services.web.blue[1]: the haproxy router sets server addresses through its runtime API, which takes an IP address, not the host name "app.internal": write the IP, e.g. http://10.0.0.5:9001 or http://[::1]:9001, or use router: teal',
+    ],
+  ];
+  for (const [what, yaml, expected] of routerCases) {
+    it(`rejects ${what}, naming the field`, () => {
+      const found = problems(yaml);
+      assert.ok(
+        found.some((p) => p.startsWith(expected)),
+        `expected "${expected}" in ${JSON.stringify(found)}`,
+      );
+    });
+  }
+
+  it("accepts nginx names its variables can spell, socket HOST:PORT and IP endpoints on haproxy", () => {
+    assert.doesNotThrow(() =>
+      parseConfigText(
+        service(nginx, "    override: { header: X-Teal-Color }\n    sticky: { cookie: my_Session }"),
+      ),
+    );
+    assert.doesNotThrow(() => parseConfigText(service(nginx, "    sticky: { header: x-user-id }")));
+    // teal's own proxy reads any header or cookie name.
+    assert.doesNotThrow(() => parseConfigText(service("teal", "    sticky: { cookie: my-session.v2 }")));
+    assert.doesNotThrow(() =>
+      parseConfigText(
+        `services:\n  web:\n    routes: [{ path: / }]\n    blue: ['http://[::1]:9001']\n    green: [http://10.0.0.5]\n    override: false\n    router: { type: haproxy, socket: '127.0.0.1:9999', backend: web }\n`,
+      ),
+    );
+    assert.doesNotThrow(() =>
+      parseConfigText(
+        service("{ type: haproxy, socket: ./run/admin.sock, backend: web }", "    override: false"),
+      ),
+    );
+  });
+
+  const two = (a: string, b: string, hostA = "", hostB = "") => `
+services:
+  web:
+    routes: [{ path: /${hostA} }]
+    blue: [http://127.0.0.1:9001]
+    router: ${a}
+  web2:
+    routes: [{ path: /${hostB} }]
+    blue: [http://127.0.0.1:9002]
+    router: ${b}
+`;
+
+  it("refuses two nginx-routed services on the same listen and host, or in the same file", () => {
+    const other = "/etc/nginx/teal/web2.conf";
+    assert.deepEqual(problems(two(nginx, nginxAt("127.0.0.1:8081", other))), [
+      "services.web2.router.listen: service web is already served by nginx on 127.0.0.1:8081 for any host: give each service its own listen address or its own routes[].host",
+    ]);
+    const hosts = two(
+      nginx,
+      nginxAt("127.0.0.1:8081", other),
+      ", host: a.example.com",
+      ", host: A.example.com",
+    );
+    assert.match(problems(hosts).join("\n"), /services\.web2\.router\.listen: .* for host a\.example\.com/);
+    assert.deepEqual(problems(two(nginx, nginxAt("127.0.0.1:8082"))), [
+      "services.web2.router.configFile: service web already uses /etc/nginx/teal/web.conf: give each nginx-routed service its own configFile (and accessLog)",
+    ]);
+    // Their own listen, or their own host: fine.
+    assert.doesNotThrow(() => parseConfigText(two(nginx, nginxAt("127.0.0.1:8082", other))));
+    assert.doesNotThrow(() =>
+      parseConfigText(
+        two(nginx, nginxAt("127.0.0.1:8081", other), ", host: a.example.com", ", host: b.example.com"),
+      ),
+    );
   });
 
   it("names the router fields that are wrong", () => {

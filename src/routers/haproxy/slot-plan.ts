@@ -36,14 +36,18 @@ export function planMainBackend(backend: string, slots: SlotNames, spec: Service
   });
 }
 
-/** The slots of a one-color backend the override header selects: every instance, equal weight. */
+/**
+ * The slots of a one-color backend the override header selects: every instance, equal weight.
+ * With `override: false` nobody may pick a color by header: every slot is in maintenance.
+ */
 export function planColorBackend(
   backend: string,
   color: Color,
   slots: readonly string[],
   spec: ServiceSpec,
 ): SlotTarget[] {
-  return fill(backend, color, slots, spec.endpoints[color], spec.routing.maintenance ? "maint" : "ready", 1);
+  const off = spec.routing.maintenance || spec.override === false;
+  return fill(backend, color, slots, spec.endpoints[color], off ? "maint" : "ready", 1);
 }
 
 function fill(
@@ -69,7 +73,8 @@ function fill(
       color,
       state,
       host: u.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(u.port),
+      // URL leaves the port empty when it is the default (http://host or http://host:80).
+      port: u.port === "" ? 80 : Number(u.port),
       weight,
     };
   });

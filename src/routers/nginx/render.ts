@@ -18,9 +18,36 @@ export interface RenderSettings {
   readonly upstreamKeepalive: number;
 }
 
-/** nginx variable names allow letters, digits and _ only. */
+/**
+ * nginx variable names allow letters, digits and _ only. Injective, so that `a-b` and `a_b` get
+ * different ids: `_` becomes `__` and any other character `_d` (`-`) or `_xHH`. No id followed by
+ * one of the suffixes teal appends (`_color`, `_blue`, …) can equal another id either.
+ */
 export function nginxId(service: string): string {
-  return `teal_${service.replace(/[^A-Za-z0-9_]/g, "_")}`;
+  const escaped = service.replace(/[^A-Za-z0-9]/g, (c) =>
+    c === "_" ? "__" : c === "-" ? "_d" : `_x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+  return `teal_${escaped}`;
+}
+
+/** Values teal pastes into nginx syntax; the config schema refuses anything else, this is the backstop. */
+const SAFE = {
+  path: /^\/[A-Za-z0-9._~%/-]*$/,
+  host: /^(\*\.)?[A-Za-z0-9.-]+$/,
+  endpoint: /^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/,
+  header: /^[A-Za-z0-9-]+$/,
+  cookie: /^[A-Za-z0-9_]+$/,
+  // Quoted when rendered, so a space (from the config file's directory) is fine; $ " \ are not.
+  file: /^[^\t\n\r;{}$#"'\\]+$/,
+  listen: /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/,
+  cidr: /^[0-9A-Fa-f:./]+$/,
+} as const;
+
+function safe(kind: keyof typeof SAFE, value: string): string {
+  if (!SAFE[kind].test(value)) {
+    throw new Error(`refusing to render ${kind} ${JSON.stringify(value)} into the nginx config`);
+  }
+  return value;
 }
 
 export function renderService(spec: ServiceSpec, generation: number, s: RenderSettings): string {
@@ -38,7 +65,7 @@ export function renderService(spec: ServiceSpec, generation: number, s: RenderSe
 
 function upstream(name: string, endpoints: readonly string[], keepalive: number): string {
   // max_fails=0: teal's health checks decide who is healthy, not one failed request.
-  const servers = endpoints.map((url) => `  server ${new URL(url).host} max_fails=0;`);
+  const servers = endpoints.map((url) => `  server ${safe("endpoint", new URL(url).host)} max_fails=0;`);
   // An upstream needs a server; a color with no instances answers 502.
   if (servers.length === 0) servers.push("  server 127.0.0.1:9 down;");
   return `upstream ${name} {\n${servers.join("\n")}\n  keepalive ${keepalive};\n}`;
@@ -56,7 +83,9 @@ function splitBlock(id: string, spec: ServiceSpec): string {
 function stickyKey(id: string, spec: ServiceSpec): { block: string; variable: string } {
   const sticky = spec.sticky;
   if (!sticky) return { block: "", variable: "$request_id" };
-  const source = sticky.header ? `$http_${varName(sticky.header)}` : `$cookie_${varName(sticky.cookie!)}`;
+  const source = sticky.header
+    ? `$http_${headerVar(sticky.header)}`
+    : `$cookie_${safe("cookie", sticky.cookie!)}`;
   // Clients without a key get a random draw, not all the same color.
   return {
     block: `map ${source} $${id}_key {\n  "" $request_id;\n  default ${source};\n}\n`,
@@ -67,10 +96,10 @@ function stickyKey(id: string, spec: ServiceSpec): { block: string; variable: st
 function overrideBlocks(id: string, spec: ServiceSpec): string {
   if (spec.override === false) return `map $${id}_split $${id}_color {\n  default $${id}_split;\n}`;
   const live = spec.routing.live;
-  const allowed = spec.override.allowFrom.map((cidr) => `  ${cidr} 1;`).join("\n");
+  const allowed = spec.override.allowFrom.map((cidr) => `  ${safe("cidr", cidr)} 1;`).join("\n");
   return [
     `geo $${id}_override_from {\n  default 0;\n${allowed}\n}`,
-    `map "$${id}_override_from:$http_${varName(spec.override.header)}" $${id}_color {`,
+    `map "$${id}_override_from:$http_${headerVar(spec.override.header)}" $${id}_color {`,
     `  default $${id}_split;`,
     `  "~*^1:blue$" blue;`,
     `  "~*^1:green$" green;`,
@@ -86,9 +115,9 @@ function serverBlocks(id: string, spec: ServiceSpec, generation: number, s: Rend
   return [...byHost].map(([host, routes]) =>
     [
       "server {",
-      `  listen ${s.listen};`,
-      `  server_name ${host === "" ? '""' : host};`,
-      `  access_log ${s.accessLog} ${id};`,
+      `  listen ${safe("listen", s.listen)};`,
+      `  server_name ${host === "" ? '""' : safe("host", host)};`,
+      `  access_log "${safe("file", s.accessLog)}" ${id};`,
       `  location = ${GENERATION_PATH} {\n    access_log off;\n    default_type text/plain;\n    return 200 "${generation}";\n  }`,
       ...routes.flatMap((r) => locations(id, spec, r.path, r.stripPrefix)),
       "}",
@@ -97,11 +126,12 @@ function serverBlocks(id: string, spec: ServiceSpec, generation: number, s: Rend
 }
 
 function locations(id: string, spec: ServiceSpec, path: string, strip: boolean): string[] {
+  safe("path", path);
   const prefix = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
   const body = spec.routing.maintenance
     ? [`    return 503 "${spec.name} is down for maintenance; please try again shortly\\n";`]
     : [
-        ...(strip && prefix !== "/" ? [`    rewrite ^${prefix}/?(.*)$ /$1 break;`] : []),
+        ...(strip && prefix !== "/" ? [`    rewrite "^${escapeRegExp(prefix)}/?(.*)$" /$1 break;`] : []),
         `    proxy_pass http://${id}_$${id}_color;`,
         "    proxy_http_version 1.1;",
         '    proxy_set_header Connection "";',
@@ -114,6 +144,11 @@ function locations(id: string, spec: ServiceSpec, path: string, strip: boolean):
   return prefix === "/" ? [block("/")] : [block(`= ${prefix}`), block(`${prefix}/`)];
 }
 
-function varName(header: string): string {
-  return header.toLowerCase().replace(/-/g, "_");
+/** nginx's $http_NAME reads header NAME with - as _ (case-insensitive). */
+function headerVar(header: string): string {
+  return safe("header", header).toLowerCase().replace(/-/g, "_");
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
