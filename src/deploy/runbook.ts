@@ -171,7 +171,9 @@ export async function startInstances(
   try {
     await group.launch(plan);
   } catch (err) {
-    throw new DeployFailure((err as Error).message);
+    // A container that exited at once leaves no instance behind: its output comes with the error.
+    const logs = err instanceof TealError ? err.details?.logs : undefined;
+    throw new DeployFailure((err as Error).message, logs ? { logs } : undefined);
   }
   await unit.setSlot(d.color, { instances: group.records() });
   await ctx.controller.refresh();

@@ -116,6 +116,17 @@ describe("deployments of a docker service", () => {
         "the failed container to be removed",
       );
 
+      // A version that exits at start fails at once with its exit code and its last output.
+      const exits = await cli(teal, "deploy", "web", "--version", "v3", "--env", "APP_EXIT=3");
+      assert.equal(exits.code, 1, exits.stdout);
+      assert.match(exits.stdout, /exited with code 3/);
+      assert.match(exits.stdout, /\| fixture app: exiting with code 3 as asked/);
+      assert.equal((await served(teal)).version, "v1");
+      await eventually(
+        async () => (await running()).join() === before.join(),
+        "the exited container to be removed",
+      );
+
       // An image that cannot be pulled fails before anything is touched.
       const unknown = await cli(teal, "deploy", "web", "--image", "teal-no-such-image:v9");
       assert.equal(unknown.code, 1, unknown.stdout);

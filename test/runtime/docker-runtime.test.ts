@@ -1,13 +1,25 @@
 /** The Docker runtime against a real engine: launch, env and labels, logs, stop, crash, adopt, orphans, pull. */
 
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parseConfigText } from "../../src/config/load.ts";
+import { systemClock } from "../../src/domain/clock.ts";
 import { isTealError } from "../../src/domain/errors.ts";
-import type { ContainerSettings } from "../../src/runtime/docker/container-spec.ts";
+import { ContainerInstance, OOM_KILLED } from "../../src/runtime/docker/container-instance.ts";
+import { type ContainerSettings, containerCreateBody } from "../../src/runtime/docker/container-spec.ts";
 import { DockerRuntime } from "../../src/runtime/docker/docker-runtime.ts";
-import { DockerEngine } from "../../src/runtime/docker/engine-client.ts";
+import {
+  DockerEngine,
+  FALLBACK_API_VERSION,
+  MAX_API_VERSION,
+  negotiatedApiVersion,
+} from "../../src/runtime/docker/engine-client.ts";
+import { pullPath } from "../../src/runtime/docker/image-pull.ts";
+import { dockerRuntimes } from "../../src/runtime/docker/service-runtimes.ts";
 import type { InstanceHandle, LaunchSpec } from "../../src/runtime/runtime.ts";
 import { APP_IMAGE, buildAppImage, type Dockerd, startDockerd } from "../support/docker.ts";
 import { eventually } from "../support/eventually.ts";
@@ -214,6 +226,89 @@ describe("the docker runtime", () => {
     );
   });
 
+  it("speaks the API version the engine offers (20.10: 1.41)", async () => {
+    const offered = await dockerd.docker("version", "--format", "{{.Server.APIVersion}}");
+    assert.equal(await engine.apiVersion(), negotiatedApiVersion(offered));
+    assert.equal(await engine.apiVersion(), "1.41");
+  });
+
+  it("fails the launch of a container that exits at once with its exit code, and keeps its output in the log", async () => {
+    const quitter = [
+      "/usr/bin/node",
+      "-e",
+      "console.log('reading config'); console.error('fatal: no DATABASE_URL'); process.exit(3)",
+    ];
+    // Whether the engine has seen the exit by the time teal inspects the new container is a race:
+    // this engine makes sure it has, by waiting for the container to stop before answering.
+    class Slow extends DockerEngine {
+      override async json<T>(method: string, path: string, what: string, body?: unknown) {
+        const inspected = /^\/containers\/([0-9a-f]+)\/json$/.exec(path);
+        if (method === "GET" && inspected) await dockerd.docker("wait", inspected[1]!);
+        return super.json<T>(method, path, what, body);
+      }
+    }
+    const slow = new Slow(dockerd.host);
+    const rt = new DockerRuntime({
+      engine: slow,
+      logDir: join(dir.path, "logs"),
+      owner: dir.path,
+      settings,
+      pull: "missing",
+    });
+    await assert.rejects(rt.launch(spec({ index: 6, command: quitter }), { logMaxBytes }), (err) => {
+      assert.ok(isTealError(err, "LAUNCH_FAILED"), String(err));
+      assert.match(err.message, /container web-blue-3-6 exited with code 3 right after it started/);
+      assert.match(err.message, /its last output: fatal: no DATABASE_URL/);
+      const logs = err.details?.logs as { id: string; lines: string[] }[];
+      assert.deepEqual(logs, [{ id: "web-blue-3-6", lines: ["reading config", "fatal: no DATABASE_URL"] }]);
+      assert.equal(err.details?.exitCode, 3);
+      return true;
+    });
+    const log = await readFile(join(dir.path, "logs", "web", "blue-6.log"), "utf8");
+    assert.match(
+      log,
+      /--- teal .*: starting web v1 on blue \(deployment 3, instance 6, .*\) ---\nreading config\nfatal: no DATABASE_URL\n$/,
+    );
+    const left = await dockerd.docker("ps", "-aq", "--filter", "label=teal.instance=web-blue-3-6");
+    assert.equal(left, "", "the container is removed");
+    await slow.close();
+  });
+
+  it("resolves exited only once the container's last output is in the log file", async () => {
+    const lastWords = [
+      "/usr/bin/node",
+      "-e",
+      "process.on('SIGTERM', () => { for (let i = 0; i < 200; i++) console.log('last words ' + i); process.exit(5) }); setInterval(() => {}, 1e6); console.log('up')",
+    ];
+    const h = await runtime().launch(spec({ index: 7, command: lastWords }), { logMaxBytes });
+    await eventually(
+      async () => (await readFile(h.record.logPath, "utf8")).includes("up"),
+      "the command to run",
+    );
+    await dockerd.docker("kill", "--signal", "TERM", h.record.containerId!);
+    const exit = await h.exited;
+    assert.equal(exit.code, 5);
+    assert.match(await readFile(h.record.logPath, "utf8"), /last words 199\n$/);
+    await h.stop("SIGTERM", 5000);
+  });
+
+  it("reports a container killed for going over its memory limit as out of memory", async () => {
+    const hog = [
+      "/usr/bin/node",
+      "-e",
+      "console.log('up'); process.on('SIGTERM', () => { const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1)); }); setInterval(() => {}, 1e6)",
+    ];
+    const h = await runtime().launch(spec({ index: 8, command: hog }), { logMaxBytes });
+    await eventually(
+      async () => (await readFile(h.record.logPath, "utf8")).includes("up"),
+      "the command to run",
+    );
+    await dockerd.docker("kill", "--signal", "TERM", h.record.containerId!);
+    const exit = await h.exited;
+    assert.deepEqual(exit, { code: 137, signal: OOM_KILLED });
+    assert.match(OOM_KILLED, /killed: out of memory.*resources\.memory/);
+  });
+
   it("names the engine address when it cannot be reached", async () => {
     const gone = new DockerEngine("unix:///tmp/teal-no-such-docker.sock");
     const rt = new DockerRuntime({
@@ -228,5 +323,251 @@ describe("the docker runtime", () => {
       /cannot reach the Docker engine at unix:\/\/\/tmp\/teal-no-such-docker.sock \(ENOENT\); start dockerd, or set runtime.host or DOCKER_HOST/,
     );
     await gone.close();
+  });
+});
+
+/** A stand-in engine on a unix socket: answers through `handle`, and records every request's method and path. */
+async function fakeEngine(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ engine: DockerEngine; requests: string[]; close: () => Promise<void> }> {
+  const d = await tempDir("teal-fake-engine-");
+  const socketPath = join(d.path, "e.sock");
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    handle(req, res);
+  });
+  server.listen(socketPath);
+  await once(server, "listening");
+  const engine = new DockerEngine(`unix://${socketPath}`);
+  return {
+    engine,
+    requests,
+    async close() {
+      await engine.close();
+      server.closeAllConnections();
+      server.close();
+      await d.remove();
+    },
+  };
+}
+
+const fakeRecord = () => ({
+  id: "web-blue-1-0",
+  index: 0,
+  pid: 1,
+  pidStartTime: null,
+  port: 1,
+  url: "http://127.0.0.1:1",
+  logPath: "/tmp/teal-fake-engine-never-written.log",
+  startedAt: new Date().toISOString(),
+  containerId: "c0ffee",
+});
+
+describe("the docker runtime's engine client and requests", () => {
+  it("negotiates the API version: the engine's, capped at the newest teal knows, 1.41 when it does not say", () => {
+    assert.equal(MAX_API_VERSION, "1.47");
+    assert.equal(negotiatedApiVersion("1.52"), "1.47", "Docker 29 refuses below 1.44");
+    assert.equal(negotiatedApiVersion("1.44"), "1.44");
+    assert.equal(negotiatedApiVersion("1.41"), "1.41");
+    assert.equal(negotiatedApiVersion("2.3"), "1.47");
+    assert.equal(negotiatedApiVersion(undefined), FALLBACK_API_VERSION);
+    assert.equal(negotiatedApiVersion("garbage"), "1.41");
+  });
+
+  it("asks /_ping once, then sends every request under the negotiated version", async () => {
+    const fake = await fakeEngine((req, res) => {
+      if (req.url === "/_ping") res.setHeader("Api-Version", "1.52");
+      res.setHeader("content-type", "application/json");
+      res.end(req.url === "/_ping" ? "OK" : "{}");
+    });
+    try {
+      await Promise.all([
+        fake.engine.json("GET", "/containers/x/json", "inspecting x"),
+        fake.engine.json("GET", "/containers/y/json", "inspecting y"),
+      ]);
+      assert.equal(await fake.engine.apiVersion(), "1.47");
+      assert.deepEqual(fake.requests.sort(), [
+        "GET /_ping",
+        "GET /v1.47/containers/x/json",
+        "GET /v1.47/containers/y/json",
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("falls back to 1.41 when the ping answer has no Api-Version header", async () => {
+    const fake = await fakeEngine((_req, res) => res.end("{}"));
+    try {
+      await fake.engine.json("GET", "/info", "info");
+      assert.deepEqual(fake.requests, ["GET /_ping", "GET /v1.41/info"]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("pulls only the latest tag of an untagged reference; a registry port is not a tag", () => {
+    const q = (image: string) => pullPath(image).replace("/images/create?", "");
+    assert.equal(q("myapp"), "fromImage=myapp&tag=latest");
+    assert.equal(q("registry:5000/app"), `fromImage=${encodeURIComponent("registry:5000/app")}&tag=latest`);
+    assert.equal(
+      q("registry:5000/team/app:v2"),
+      `fromImage=${encodeURIComponent("registry:5000/team/app:v2")}`,
+    );
+    assert.equal(q("app:v1"), "fromImage=app%3Av1");
+    assert.equal(
+      q(`app@sha256:${"a".repeat(64)}`),
+      `fromImage=${encodeURIComponent(`app@sha256:${"a".repeat(64)}`)}`,
+    );
+    assert.equal(
+      q(`registry:5000/app@sha256:${"b".repeat(64)}`),
+      `fromImage=${encodeURIComponent(`registry:5000/app@sha256:${"b".repeat(64)}`)}`,
+    );
+  });
+
+  it("gives a container on a user network only its color's alias, never the bare service name", () => {
+    const body = containerCreateBody(
+      {
+        service: "web",
+        color: "green",
+        version: "v2",
+        deploymentSeq: 4,
+        index: 0,
+        command: null,
+        image: "app:v2",
+        cwd: "/",
+        env: {},
+      },
+      { ...settings, network: "backend" },
+      "/owner",
+    ) as {
+      NetworkingConfig: { EndpointsConfig: Record<string, { Aliases: string[] }> };
+      HostConfig: { NetworkMode: string };
+    };
+    assert.equal(body.HostConfig.NetworkMode, "backend");
+    assert.deepEqual(body.NetworkingConfig.EndpointsConfig, { backend: { Aliases: ["web-green"] } });
+  });
+
+  it("refuses a DOCKER_HOST or runtime.host it cannot speak to with CONFIG_INVALID naming it and the fix", () => {
+    const config = (host = "") =>
+      parseConfigText(`
+services:
+  api:
+    routes: [{ path: / }]
+    runtime: { type: docker, image: "app:{version}", port: 3000${host} }
+`);
+    const options = { logDir: "/tmp/logs", owner: "/tmp/owner", configDir: "/tmp" };
+    for (const bad of ["ssh://me@box", "npipe:////./pipe/docker_engine", "fd://", "tcp://box"]) {
+      assert.throws(
+        () => dockerRuntimes(config(), { ...options, env: { DOCKER_HOST: bad } }),
+        (err) =>
+          isTealError(err, "CONFIG_INVALID") &&
+          err.message.includes(`DOCKER_HOST`) &&
+          err.message.includes(bad) &&
+          /unix:\/\/\/.*tcp:\/\/HOST:PORT.*not supported yet/.test(err.message),
+        bad,
+      );
+    }
+    // runtime.host wins over DOCKER_HOST; a good DOCKER_HOST or the default are fine.
+    const fine = dockerRuntimes(config(", host: tcp://127.0.0.1:2375"), {
+      ...options,
+      env: { DOCKER_HOST: "ssh://x" },
+    });
+    assert.equal(fine.runtimes.get("api")?.engine.host, "tcp://127.0.0.1:2375");
+    void fine.close();
+    const byDefault = dockerRuntimes(config(), { ...options, env: {} });
+    assert.equal(byDefault.runtimes.get("api")?.engine.host, "unix:///var/run/docker.sock");
+    void byDefault.close();
+    // A config that bypassed the schema still gets the message naming the setting.
+    const raw = config();
+    const rt = raw.services.api!.runtime as { host?: string };
+    rt.host = "ssh://me@box";
+    assert.throws(
+      () => dockerRuntimes(raw, { ...options, env: {} }),
+      (err) => isTealError(err, "CONFIG_INVALID") && err.message.startsWith("services.api.runtime.host is"),
+    );
+    assert.throws(
+      () => new DockerEngine("ssh://me@box"),
+      (err) => isTealError(err, "CONFIG_INVALID"),
+    );
+  });
+
+  it("resolves exited only after the output copy ended, giving a stuck copy at most ~2 s", async () => {
+    const fake = await fakeEngine((req, res) => {
+      if (req.url?.includes("/wait")) return res.end(JSON.stringify({ StatusCode: 3 }));
+      res.end("OK");
+    });
+    try {
+      let copyEnded = false;
+      let endCopy = () => {};
+      const logsCopied = new Promise<void>((resolve) => {
+        endCopy = () => {
+          copyEnded = true;
+          resolve();
+        };
+      });
+      const started = Date.now();
+      const h = new ContainerInstance({
+        record: fakeRecord(),
+        engine: fake.engine,
+        clock: systemClock,
+        logMaxBytes: 1_000_000,
+        logsCopied,
+        stopCopying: endCopy,
+        remove: async () => {},
+      });
+      const exit = await h.exited;
+      assert.equal(exit.code, 3);
+      assert.equal(copyEnded, true, "the copy was given up on before exited resolved");
+      const waited = Date.now() - started;
+      assert.ok(waited >= 1900 && waited < 5000, `waited ${waited} ms`);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("a failed stop is not remembered: the next stop tries again", async () => {
+    let kills = 0;
+    let waiting: ServerResponse | undefined;
+    const fake = await fakeEngine((req, res) => {
+      const url = req.url ?? "";
+      if (url === "/_ping") return res.end("OK");
+      if (url.includes("/wait")) {
+        waiting = res;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.flushHeaders();
+        return;
+      }
+      if (url.includes("/kill")) {
+        kills++;
+        if (kills === 1) {
+          res.writeHead(500, { "content-type": "application/json" });
+          return res.end(JSON.stringify({ message: "engine hiccup" }));
+        }
+        res.writeHead(204).end();
+        waiting?.end(JSON.stringify({ StatusCode: 143 }));
+        return;
+      }
+      res.writeHead(204).end();
+    });
+    try {
+      const h = new ContainerInstance({
+        record: fakeRecord(),
+        engine: fake.engine,
+        clock: systemClock,
+        logMaxBytes: 1_000_000,
+        logsCopied: Promise.resolve(),
+        stopCopying: () => {},
+        remove: async () => {},
+      });
+      await assert.rejects(h.stop("SIGTERM", 5000), /engine hiccup/);
+      const { forced, exit } = await h.stop("SIGTERM", 5000);
+      assert.equal(kills, 2, "the second stop sent the signal again");
+      assert.equal(forced, false);
+      assert.deepEqual(exit, { code: 143, signal: "SIGTERM" });
+    } finally {
+      await fake.close();
+    }
   });
 });

@@ -8,7 +8,7 @@ import type { DockerEngine } from "./engine-client.ts";
 type StopOutcome = Awaited<ReturnType<InstanceHandle["stop"]>>;
 
 const LOG_CHECK_MS = 1000;
-/** After an exit, how long the output copy gets to catch up before the container is removed. */
+/** After an exit, how long the output copy gets to catch up before `exited` resolves and the container is removed. */
 const LOG_DRAIN_MS = 2000;
 const WAIT_RETRY_MS = 500;
 
@@ -30,18 +30,20 @@ export class ContainerInstance implements InstanceHandle {
   readonly #id: string;
   #exit: InstanceExit | undefined;
   #stopping: Promise<StopOutcome> | undefined;
-  /** Once the container exited: its output copied (or given up on) and the container removed. */
+  /** Once the container exited (its output copied or given up on): the container removed. */
   readonly #removed: Promise<void>;
 
   constructor(options: ContainerInstanceOptions) {
     this.record = options.record;
     this.#options = options;
     this.#id = options.record.containerId!;
-    this.exited = this.#waitForExit().then((exit) => {
+    // Resolved once the output is in the log file too, so that a failure report has its last lines.
+    this.exited = this.#waitForExit().then(async (exit) => {
+      await this.#drainLogs();
       this.#exit = exit;
       return exit;
     });
-    this.#removed = this.exited.then(() => this.#cleanUp());
+    this.#removed = this.exited.then(() => options.remove().catch(() => {}));
     this.#capLogSize();
   }
 
@@ -50,7 +52,14 @@ export class ContainerInstance implements InstanceHandle {
   }
 
   stop(signal: NodeJS.Signals, timeoutMs: number): Promise<StopOutcome> {
-    this.#stopping ??= this.#stop(signal, timeoutMs);
+    if (!this.#stopping) {
+      const stopping = this.#stop(signal, timeoutMs);
+      // A failed stop (the engine unreachable, say) is not the answer forever: the next call retries.
+      stopping.catch(() => {
+        if (this.#stopping === stopping) this.#stopping = undefined;
+      });
+      this.#stopping = stopping;
+    }
     return this.#stopping;
   }
 
@@ -98,7 +107,7 @@ export class ContainerInstance implements InstanceHandle {
         let text = "";
         for await (const chunk of res) text += chunk;
         const body = JSON.parse(text) as { StatusCode?: number };
-        return exitOf(body.StatusCode);
+        return exitOf(body.StatusCode, body.StatusCode === 137 && (await this.#oomKilled()));
       } catch (err) {
         // Gone, or teal is shutting down and leaves the container running for the next teal.
         if ((err as { status?: number }).status === 404 || engine.closed) return { code: null, signal: null };
@@ -107,12 +116,30 @@ export class ContainerInstance implements InstanceHandle {
     }
   }
 
-  async #cleanUp(): Promise<void> {
-    const { clock, logsCopied, stopCopying, remove } = this.#options;
-    const timer: Timer = clock.setTimeout(stopCopying, LOG_DRAIN_MS);
-    await logsCopied;
-    timer.cancel();
-    await remove().catch(() => {});
+  /** Gives the output copy up to LOG_DRAIN_MS to catch up after the exit, then stops it. */
+  async #drainLogs(): Promise<void> {
+    const { clock, logsCopied, stopCopying } = this.#options;
+    let timer: Timer | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(() => {
+        stopCopying();
+        resolve();
+      }, LOG_DRAIN_MS);
+    });
+    await Promise.race([logsCopied, late]);
+    timer?.cancel();
+  }
+
+  /** Whether the engine killed the container for going over its memory limit. */
+  async #oomKilled(): Promise<boolean> {
+    const info = await this.#options.engine
+      .jsonOrMissing<{ State?: { OOMKilled?: boolean } }>(
+        "GET",
+        `/containers/${this.#id}/json`,
+        "inspecting a stopped container",
+      )
+      .catch(() => undefined);
+    return info?.State?.OOMKilled === true;
   }
 
   /** Rotates the log once it passes maxBytes, checking its size every second while the container runs. */
@@ -133,9 +160,16 @@ export class ContainerInstance implements InstanceHandle {
   }
 }
 
-/** Exit statuses above 128 are a signal (128 + its number), as a shell reports them. */
-function exitOf(status: number | undefined): InstanceExit {
+/** How an out-of-memory kill is reported, in place of the bare signal. */
+export const OOM_KILLED = "SIGKILL (killed: out of memory; see resources.memory)";
+
+/**
+ * Exit statuses above 128 are a signal (128 + its number), as a shell reports them; a SIGKILL from
+ * the kernel's OOM killer (the engine's State.OOMKilled) says so.
+ */
+export function exitOf(status: number | undefined, oomKilled = false): InstanceExit {
   if (status === undefined) return { code: null, signal: null };
+  if (status === 137 && oomKilled) return { code: status, signal: OOM_KILLED };
   const signals: Record<number, string> = {
     137: "SIGKILL",
     143: "SIGTERM",

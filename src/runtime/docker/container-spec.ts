@@ -60,8 +60,10 @@ export function containerEnv(spec: LaunchSpec, containerPort: number): string[] 
 
 /**
  * The create body. The port is published on 127.0.0.1 only, on a port the engine picks; with a
- * user network the container joins it too (other containers reach it as `<service>`), and teal
- * still reaches it through the published port, since teal runs on the host.
+ * user network the container joins it too, reachable there as `<service>-<color>` (and by its
+ * container name) only: never as a bare `<service>`, which would reach both colors, the one not
+ * released yet included, around teal's switch. teal reaches it through the published port, since
+ * teal runs on the host.
  */
 export function containerCreateBody(spec: LaunchSpec, settings: ContainerSettings, owner: string): object {
   const port = `${settings.containerPort}/tcp`;
@@ -95,7 +97,7 @@ export function containerCreateBody(spec: LaunchSpec, settings: ContainerSetting
       ? {
           NetworkingConfig: {
             EndpointsConfig: {
-              [settings.network]: { Aliases: [spec.service, `${spec.service}-${spec.color}`] },
+              [settings.network]: { Aliases: [`${spec.service}-${spec.color}`] },
             },
           },
         }

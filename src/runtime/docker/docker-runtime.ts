@@ -9,6 +9,7 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Clock, systemClock } from "../../domain/clock.ts";
 import { TealError } from "../../domain/errors.ts";
+import { readLastLines } from "../log-files.ts";
 import type {
   InstanceHandle,
   InstanceOptions,
@@ -22,6 +23,11 @@ import { type ContainerSettings, containerCreateBody, instanceId, LABEL } from "
 import type { DockerEngine } from "./engine-client.ts";
 import { ensureImage, type PullPolicy } from "./image-pull.ts";
 import { followContainerLogs } from "./log-follower.ts";
+
+/** How many of its last lines a container that stopped at once reports. */
+const LAST_LINES = 20;
+/** How long copying the output of a container that stopped at once may take. */
+const LOG_COPY_MS = 5000;
 
 export interface DockerRuntimeOptions {
   readonly engine: DockerEngine;
@@ -37,7 +43,13 @@ export interface DockerRuntimeOptions {
 interface ContainerInspect {
   readonly Id: string;
   readonly Name: string;
-  readonly State: { readonly Running: boolean; readonly Pid: number; readonly StartedAt: string };
+  readonly State: {
+    readonly Running: boolean;
+    readonly Pid: number;
+    readonly StartedAt: string;
+    readonly ExitCode?: number;
+    readonly OOMKilled?: boolean;
+  };
   readonly Config: { readonly Labels: Record<string, string> | null };
   readonly NetworkSettings: { readonly Ports: Record<string, { HostIp: string; HostPort: string }[] | null> };
 }
@@ -73,24 +85,23 @@ export class DockerRuntime implements Runtime {
       containerCreateBody({ ...spec, image }, settings, owner),
     );
     const containerId = created.body.Id;
+    const logPath = join(this.#options.logDir, spec.service, `${spec.color}-${spec.index}.log`);
+    const startedAt = new Date(this.#clock.now()).toISOString();
+    const header = (port: number | string) =>
+      `--- teal ${startedAt}: starting ${spec.service} ${spec.version} on ${spec.color} (deployment ${spec.deploymentSeq}, instance ${spec.index}, container ${containerId.slice(0, 12)} from ${image}, port ${port}) ---\n`;
     let info: ContainerInspect;
     let port: number;
     try {
       await this.engine.json("POST", `/containers/${containerId}/start`, `cannot start container ${name}`);
       info = await this.#inspect(containerId, name);
+      if (!info.State.Running) throw await this.#exitedAtStart(info, id, logPath, header("none"));
       port = publishedPort(info, settings.containerPort);
     } catch (err) {
       await this.remove(containerId).catch(() => {});
       throw err;
     }
-    const logPath = join(this.#options.logDir, spec.service, `${spec.color}-${spec.index}.log`);
-    const startedAt = new Date(this.#clock.now()).toISOString();
     await mkdir(dirname(logPath), { recursive: true });
-    await writeFile(
-      logPath,
-      `--- teal ${startedAt}: starting ${spec.service} ${spec.version} on ${spec.color} (deployment ${spec.deploymentSeq}, instance ${spec.index}, container ${containerId.slice(0, 12)} from ${image}, port ${port}) ---\n`,
-      { flag: "a" },
-    );
+    await writeFile(logPath, header(port), { flag: "a" });
     const record: InstanceRecord = {
       id,
       index: spec.index,
@@ -172,6 +183,37 @@ export class DockerRuntime implements Runtime {
       stopCopying: () => follow.abort(),
       remove: () => this.remove(record.containerId!),
     });
+  }
+
+  /**
+   * The error for a container that stopped before teal could use it: its output is copied to the
+   * log file first (under the usual header), and its last lines go in the error's details.logs,
+   * shaped as the deployer's failure report wants them.
+   */
+  async #exitedAtStart(
+    info: ContainerInspect,
+    id: string,
+    logPath: string,
+    header: string,
+  ): Promise<TealError> {
+    await mkdir(dirname(logPath), { recursive: true });
+    await writeFile(logPath, header, { flag: "a" });
+    await followContainerLogs(this.engine, info.Id, logPath, 0, AbortSignal.timeout(LOG_COPY_MS), {
+      follow: false,
+    });
+    const all = await readLastLines(logPath, LAST_LINES).catch((): string[] => []);
+    const from = all.lastIndexOf(header.trimEnd());
+    const lines = from >= 0 ? all.slice(from + 1) : all;
+    const { ExitCode: code, OOMKilled: oom } = info.State;
+    const how = oom
+      ? `was killed: out of memory (resources.memory) with exit code ${code}`
+      : `exited with code ${code}`;
+    const last = lines.at(-1);
+    return new TealError(
+      "LAUNCH_FAILED",
+      `container ${id} ${how} right after it started${last === undefined ? " (no output)" : `; its last output: ${last}`} (all of it in ${logPath})`,
+      { details: { exitCode: code, oomKilled: oom === true, logPath, logs: [{ id, lines }] } },
+    );
   }
 
   async #inspect(containerId: string, name: string): Promise<ContainerInspect> {

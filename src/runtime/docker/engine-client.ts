@@ -1,13 +1,37 @@
 /**
  * A small Docker Engine API client over undici: JSON requests and streaming bodies, on a unix
- * socket or a tcp:// address. It speaks API 1.41 (Docker 20.10), which newer engines still accept.
+ * socket or a tcp:// address. The API version is negotiated once per engine through `GET /_ping`:
+ * the engine's own version, capped at the newest one teal knows (Docker 29+ refuses anything below
+ * 1.44, Docker 20.10 speaks 1.41). The endpoints teal uses are the same across these versions.
  */
 
 import type { Readable } from "node:stream";
 import { Pool } from "undici";
+import { dockerHostSchema } from "../../config/schema.ts";
 import { TealError } from "../../domain/errors.ts";
 
-const API = "/v1.41";
+/** The newest API version teal was checked against; a newer engine is spoken to in this one. */
+export const MAX_API_VERSION = "1.47";
+/** When the engine does not say (no Api-Version header): Docker 20.10's. */
+export const FALLBACK_API_VERSION = "1.41";
+
+/** min(engine, MAX_API_VERSION); FALLBACK_API_VERSION when the engine's answer is missing or unreadable. */
+export function negotiatedApiVersion(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  const server = parseVersion(value?.trim());
+  if (!server) return FALLBACK_API_VERSION;
+  const max = parseVersion(MAX_API_VERSION)!;
+  return compareVersions(server, max) <= 0 ? `${server[0]}.${server[1]}` : MAX_API_VERSION;
+}
+
+function parseVersion(v: string | undefined): [number, number] | undefined {
+  const m = v ? /^(\d+)\.(\d+)$/.exec(v) : null;
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+function compareVersions(a: [number, number], b: [number, number]): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
 
 /** What the engine answered with a status >= 400: its message, verbatim. */
 export class EngineError extends TealError {
@@ -23,14 +47,33 @@ export function defaultDockerHost(env: NodeJS.ProcessEnv = process.env): string 
   return env.DOCKER_HOST || "unix:///var/run/docker.sock";
 }
 
+/**
+ * Throws CONFIG_INVALID unless `host` is an address teal can speak to (the rule of the config's
+ * dockerHostSchema). `source` names where it came from, e.g. "DOCKER_HOST".
+ */
+export function checkDockerHost(host: string, source: string): void {
+  if (dockerHostSchema.safeParse(host).success) return;
+  throw new TealError(
+    "CONFIG_INVALID",
+    `${source} is "${host}", which teal cannot use: set it to unix:///path/to/docker.sock or tcp://HOST:PORT (or an absolute socket path); TLS and ssh:// are not supported yet`,
+    { details: { host, source } },
+  );
+}
+
 export class DockerEngine {
   /** The address as configured, for messages. */
   readonly host: string;
   readonly #pool: Pool;
   #closed = false;
+  /** "/v1.xx", once negotiated (a failed negotiation is retried by the next request). */
+  #prefix: Promise<string> | undefined;
 
-  /** `host`: unix:///path, tcp://host:port or an absolute socket path. No I/O until the first request. */
-  constructor(host: string) {
+  /**
+   * `host`: unix:///path, tcp://host:port or an absolute socket path (else CONFIG_INVALID, naming
+   * `source`). No I/O until the first request.
+   */
+  constructor(host: string, source = "the Docker host") {
+    checkDockerHost(host, source);
     this.host = host;
     const socketPath = host.startsWith("unix://")
       ? host.slice("unix://".length)
@@ -76,6 +119,26 @@ export class DockerEngine {
     return res.body;
   }
 
+  /** The API version spoken to this engine, e.g. "1.41"; asks the engine on first use. */
+  async apiVersion(): Promise<string> {
+    return (await this.#apiPrefix("negotiating the API version")).slice("/v".length);
+  }
+
+  /** `what`: the request that needs it, for the message when the engine cannot be reached. */
+  #apiPrefix(what: string): Promise<string> {
+    if (!this.#prefix) {
+      const asking = this.#request("GET", "/_ping", what).then(async (res) => {
+        await res.body.dump();
+        return `/v${negotiatedApiVersion(res.headers["api-version"])}`;
+      });
+      asking.catch(() => {
+        if (this.#prefix === asking) this.#prefix = undefined;
+      });
+      this.#prefix = asking;
+    }
+    return this.#prefix;
+  }
+
   /** True once close() was called: long waits stop retrying. */
   get closed(): boolean {
     return this.#closed;
@@ -94,10 +157,23 @@ export class DockerEngine {
     signal?: AbortSignal,
     long = false,
   ) {
+    const prefix = await this.#apiPrefix(what);
+    return this.#request(method, `${prefix}${path}`, what, body, signal, long);
+  }
+
+  /** One request on the exact path given (no version prefix). */
+  async #request(
+    method: string,
+    path: string,
+    what: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    long = false,
+  ) {
     try {
       return await this.#pool.request({
         method: method as "GET",
-        path: `${API}${path}`,
+        path,
         headers: body === undefined ? {} : { "content-type": "application/json" },
         body: body === undefined ? null : JSON.stringify(body),
         ...(signal ? { signal } : {}),

@@ -54,12 +54,7 @@ async function pull(
   signal?: AbortSignal,
 ): Promise<void> {
   const what = `cannot pull image ${image}`;
-  const body = await engine.stream(
-    "POST",
-    `/images/create?fromImage=${encodeURIComponent(image)}`,
-    what,
-    signal,
-  );
+  const body = await engine.stream("POST", pullPath(image), what, signal);
   const layers = new Map<string, { current: number; total: number }>();
   let lastReport = 0;
   for await (const line of createInterface({ input: body, crlfDelay: Number.POSITIVE_INFINITY })) {
@@ -86,6 +81,17 @@ async function pull(
       progress(`pulling ${image}: ${id ? `${id}: ` : ""}${status}`);
     }
   }
+}
+
+/**
+ * The pull request's path. A reference with neither tag nor digest gets `tag=latest`: without a
+ * tag the engine pulls every tag of the repository. A registry's port ("registry:5000/app") is
+ * not a tag: only a colon after the last slash is.
+ */
+export function pullPath(image: string): string {
+  const name = image.slice(image.lastIndexOf("/") + 1);
+  const tagged = image.includes("@") || name.includes(":");
+  return `/images/create?fromImage=${encodeURIComponent(image)}${tagged ? "" : "&tag=latest"}`;
 }
 
 function downloaded(layers: Map<string, { current: number; total: number }>): string {

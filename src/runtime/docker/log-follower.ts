@@ -27,7 +27,8 @@ export class FrameDecoder {
 
 /**
  * Appends the container's stdout and stderr to logPath from `sinceSec` (Unix seconds; 0: from
- * its start) until the container stops or the signal aborts. Never rejects: a broken stream ends it.
+ * its start) until the container stops or the signal aborts; with `follow: false`, only what it
+ * wrote so far. Never rejects: a broken stream ends it.
  */
 export async function followContainerLogs(
   engine: DockerEngine,
@@ -35,6 +36,7 @@ export async function followContainerLogs(
   logPath: string,
   sinceSec: number,
   signal: AbortSignal,
+  options: { readonly follow?: boolean } = {},
 ): Promise<void> {
   await mkdir(dirname(logPath), { recursive: true });
   // O_APPEND: a rotation (copy, then truncate) does not leave a gap of zeros behind.
@@ -42,7 +44,7 @@ export async function followContainerLogs(
   try {
     const body = await engine.stream(
       "GET",
-      `/containers/${containerId}/logs?follow=1&stdout=1&stderr=1&since=${sinceSec.toFixed(3)}`,
+      `/containers/${containerId}/logs?follow=${options.follow === false ? 0 : 1}&stdout=1&stderr=1&since=${sinceSec.toFixed(3)}`,
       `following the output of container ${containerId.slice(0, 12)}`,
       signal,
     );

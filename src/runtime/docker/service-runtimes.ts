@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { DockerRuntimeConfig, TealConfig } from "../../config/schema.ts";
 import type { ContainerSettings } from "./container-spec.ts";
 import { DockerRuntime } from "./docker-runtime.ts";
-import { DockerEngine, defaultDockerHost } from "./engine-client.ts";
+import { checkDockerHost, DockerEngine, defaultDockerHost } from "./engine-client.ts";
 
 export interface DockerRuntimes {
   readonly runtimes: ReadonlyMap<string, DockerRuntime>;
@@ -12,20 +12,36 @@ export interface DockerRuntimes {
   close(): Promise<void>;
 }
 
-/** No I/O: engines are contacted on first use. */
+/**
+ * No I/O: engines are contacted on first use. Throws CONFIG_INVALID when a service's engine
+ * address (runtime.host, else $DOCKER_HOST) is not one teal can speak to.
+ */
 export function dockerRuntimes(
   config: TealConfig,
-  options: { readonly logDir: string; readonly owner: string; readonly configDir: string },
+  options: {
+    readonly logDir: string;
+    readonly owner: string;
+    readonly configDir: string;
+    /** Where DOCKER_HOST is read from; process.env by default. */
+    readonly env?: NodeJS.ProcessEnv;
+  },
 ): DockerRuntimes {
   const engines = new Map<string, DockerEngine>();
   const runtimes = new Map<string, DockerRuntime>();
   for (const [name, service] of Object.entries(config.services)) {
     const rt = service.runtime;
     if (rt.type !== "docker") continue;
-    const host = rt.host ?? defaultDockerHost();
+    const env = options.env ?? process.env;
+    const host = rt.host ?? defaultDockerHost(env);
+    const source = rt.host
+      ? `services.${name}.runtime.host`
+      : env.DOCKER_HOST
+        ? `DOCKER_HOST (used by services.${name}, which sets no runtime.host)`
+        : "the default Docker host";
+    checkDockerHost(host, source);
     let engine = engines.get(host);
     if (!engine) {
-      engine = new DockerEngine(host);
+      engine = new DockerEngine(host, source);
       engines.set(host, engine);
     }
     runtimes.set(
