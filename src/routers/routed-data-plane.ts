@@ -1,8 +1,9 @@
 /**
  * A data plane that sends each service's part of the spec to its router: teal's own proxy for
  * most services, nginx or HAProxy for those that name one. Status is merged, so analysis and
- * the API see every service the same way. A router failing rejects `apply` with its message;
- * the other routers and teal's proxy still got the spec.
+ * the API see every service the same way. A router failing rejects `apply` with its message when
+ * this push changed its service; a router that still has an earlier change pending is retried on
+ * every push but only warns, so one broken nginx never blocks commands on other services.
  */
 
 import type { DataPlanePort } from "../control/data-plane-port.ts";
@@ -16,11 +17,19 @@ export class RoutedDataPlane implements DataPlanePort {
   readonly #routers: ReadonlyMap<string, Router>;
   /** What each router last verified, so a command on one service does not reload the others. */
   readonly #applied = new Map<string, string>();
+  /** What each routed service was last asked to serve (applied or not). */
+  readonly #requested = new Map<string, string>();
+  readonly #onWarning: (message: string) => void;
 
   /** `routers`: service name -> its router; every other service goes to `own`. */
-  constructor(own: DataPlanePort, routers: ReadonlyMap<string, Router>) {
+  constructor(
+    own: DataPlanePort,
+    routers: ReadonlyMap<string, Router>,
+    onWarning: (message: string) => void = () => {},
+  ) {
     this.#own = own;
     this.#routers = routers;
+    this.#onWarning = onWarning;
   }
 
   async apply(spec: DataPlaneSpec): Promise<void> {
@@ -28,7 +37,15 @@ export class RoutedDataPlane implements DataPlanePort {
     const routed = spec.services.filter((s) => this.#routers.has(s.name));
     const results = await Promise.allSettled([
       this.#own.apply({ generation: spec.generation, services: mine }),
-      ...routed.map((s) => this.#applyRouted(s, spec.generation)),
+      ...routed.map((s) => {
+        const key = JSON.stringify(s);
+        const changed = this.#requested.get(s.name) !== key;
+        this.#requested.set(s.name, key);
+        return this.#applyRouted(s, spec.generation, key).catch((err: unknown) => {
+          if (changed) throw err;
+          this.#onWarning(`${(err as Error).message}; ${s.name}'s earlier change stays pending`);
+        });
+      }),
     ]);
     const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
     if (failures.length === 1) throw failures[0];
@@ -58,8 +75,7 @@ export class RoutedDataPlane implements DataPlanePort {
     await this.#own.close();
   }
 
-  async #applyRouted(spec: ServiceSpec, generation: number): Promise<void> {
-    const key = JSON.stringify(spec);
+  async #applyRouted(spec: ServiceSpec, generation: number, key: string): Promise<void> {
     if (this.#applied.get(spec.name) === key) return;
     const router = this.#routers.get(spec.name)!;
     try {

@@ -197,10 +197,8 @@ async function routedDataPlane(
   if (Object.values(config.services).every((s) => s.router === "teal")) return own;
   const { createRouters } = await import("../routers/create-routers.ts");
   const { RoutedDataPlane } = await import("../routers/routed-data-plane.ts");
-  return new RoutedDataPlane(
-    own,
-    createRouters(config, resolve(configDir ?? "."), (m) => log.warn(m)),
-  );
+  const warn = (m: string) => log.warn(m);
+  return new RoutedDataPlane(own, createRouters(config, resolve(configDir ?? "."), warn), warn);
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */

@@ -202,3 +202,47 @@ describe("routing controller start with an external router", () => {
     }
   });
 });
+
+describe("a router that keeps failing", () => {
+  it("fails commands on its own service only; the others go on, with a warning", async () => {
+    const config = parseConfigText(
+      "services:\n  web:\n    routes: [{ host: web.test }]\n    blue: [http://127.0.0.1:9001]\n    green: [http://127.0.0.1:9002]\n    router: { type: nginx, configFile: /nonexistent/teal-web.conf, mainConfig: /nonexistent/nginx.conf, listen: 127.0.0.1:8081 }\n  api:\n    routes: [{ host: api.test }]\n    blue: [http://127.0.0.1:9003]\n    green: [http://127.0.0.1:9004]\n",
+    );
+    const store = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    try {
+      const applied: string[][] = [];
+      const own = {
+        apply: async (spec: { services: readonly { name: string }[] }) => {
+          applied.push(spec.services.map((s) => s.name));
+        },
+        status: async () => [],
+        listen: async () => "",
+        close: async () => {},
+      };
+      const router = new NginxRouter({ service: "web", config: config.services.web!.router as never });
+      const warnings: string[] = [];
+      const warn = (m: string) => warnings.push(m);
+      const controller = new RoutingController({
+        config,
+        repository: new RoutingRepository(store),
+        dataPlane: new RoutedDataPlane(own as never, new Map([["web", router]]), warn),
+        onWarning: warn,
+      });
+      await controller.start(); // nginx is not there: a warning, teal starts
+      assert.equal(warnings.length, 1);
+
+      const change = await controller.command("api", { kind: "switch", to: "green" }, { force: true });
+      assert.equal(change.after.live, "green");
+      assert.equal(controller.routing("api").live, "green");
+      assert.match(warnings.at(-1)!, /web's earlier change stays pending/);
+
+      await assert.rejects(
+        controller.command("web", { kind: "switch", to: "green" }, { force: true }),
+        (err) => isTealError(err, "ROUTER_FAILED"),
+      );
+      assert.equal(controller.routing("web").live, "blue", "the failed switch left web as it was");
+    } finally {
+      await store.close();
+    }
+  });
+});
