@@ -5,6 +5,7 @@
  */
 
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -33,7 +34,8 @@ export class NginxControl {
       );
     }
     // Beside the main config, so that its relative includes resolve the same way.
-    const testMain = join(dirname(this.#paths.mainConfig), `.teal-test-${process.pid}.conf`);
+    // A name of its own: services sharing this main config may test at the same moment.
+    const testMain = join(dirname(this.#paths.mainConfig), `.teal-test-${randomUUID()}.conf`);
     await writeFile(testMain, main.split(this.#paths.configFile).join(candidate));
     try {
       await this.#run(["-t", "-q", "-c", testMain]);
