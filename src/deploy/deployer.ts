@@ -67,6 +67,8 @@ export class Deployer implements DeployContext {
   readonly #monitor: HealthMonitor;
   readonly #slots: SlotRepository;
   readonly journal: DeploymentLog;
+  /** "service/color" whose instances a start could not re-adopt: recovery leaves their records be. */
+  readonly #unadopted = new Set<string>();
   readonly #units = new Map<string, ServiceUnit>();
   readonly #runs = new Set<Promise<void>>();
   readonly #rolloutDeps: RolloutDeps;
@@ -126,11 +128,21 @@ export class Deployer implements DeployContext {
       for (const color of ["blue", "green"] as const) {
         const slot = unit.slot(color);
         if (slot.state === "stopped" || slot.instances.length === 0) continue;
-        const gone = await unit.groups[color].adopt(unit.planOfSlot(color), slot.instances);
-        perColor.set(
-          color,
-          gone.map((r) => r.index),
-        );
+        try {
+          const gone = await unit.groups[color].adopt(unit.planOfSlot(color), slot.instances);
+          perColor.set(
+            color,
+            gone.map((r) => r.index),
+          );
+        } catch (err) {
+          // An engine that is down must not keep the other services from starting. The records
+          // stay as they are: the next start adopts the containers, which may well still run.
+          this.#unadopted.add(`${name}/${color}`);
+          this.log.error(
+            { err, service: name, color },
+            `could not re-adopt ${name}'s ${color} instances (${(err as Error).message}); they are not served until teal is restarted with the engine reachable`,
+          );
+        }
       }
       lost.set(name, perColor);
     }
@@ -186,7 +198,19 @@ export class Deployer implements DeployContext {
   async attach(controller: RoutingController, lost: Map<string, Map<Color, number[]>>): Promise<void> {
     this.#controller = controller;
     const { recover } = await import("./recovery.ts");
-    for (const unit of this.#units.values()) await recover(this, unit, lost.get(unit.name) ?? new Map());
+    for (const unit of this.#units.values()) {
+      try {
+        await recover(this, unit, lost.get(unit.name) ?? new Map());
+      } catch (err) {
+        // One service that cannot be settled (its engine is down, say) must not stop the others.
+        this.log.error({ err, service: unit.name }, `could not settle ${unit.name} after the restart`);
+      }
+    }
+  }
+
+  /** False when a start could not re-adopt this color's instances (their engine was unreachable). */
+  adopted(service: string, color: Color): boolean {
+    return !this.#unadopted.has(`${service}/${color}`);
   }
 
   unit(service: string): ServiceUnit {

@@ -97,6 +97,9 @@ async function replaceLost(
 ): Promise<void> {
   const slot = unit.slot(color);
   if (slot.state !== "running" || slot.version === null) return;
+  // Not adopted because their engine was down: they may well run; replacing them would double
+  // them up and overwrite their records. The next start adopts them.
+  if (!deployer.adopted(unit.name, color)) return;
   // Gone since the crash, or never recorded at all (a crash between a start and its save).
   const present = new Set(unit.groups[color].records().map((r) => r.index));
   const wanted = unit.planOfSlot(color).instances;

@@ -5,9 +5,11 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { startBackend } from "../support/backends.ts";
 import { finished, history, served, service, underLoad } from "../support/deployments.ts";
 import { APP_IMAGE, buildAppImage, type Dockerd, startDockerd } from "../support/docker.ts";
 import { eventually } from "../support/eventually.ts";
+import { get } from "../support/http.ts";
 import { api, type Json, runCli, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
 
 let dockerd: Dockerd;
@@ -168,6 +170,34 @@ describe("deployments of a docker service", () => {
       );
       assert.deepEqual(await running(), [member.containerId]);
     });
+  });
+
+  it("starts without the engine, serving its other services, and adopts the containers once it is back", async () => {
+    const api = await startBackend("api");
+    const dir = await tempDir();
+    const withApi = (config: string) =>
+      `${config}  api:\n    routes: [{ host: api.test }]\n    blue: [${api.url}]\n    green: [${api.url}]\n`;
+    const config = withApi(dockerConfig());
+    let teal = await startTeal(config, dir.path);
+    try {
+      assert.equal((await cli(teal, "deploy", "web", "--version", "v1")).code, 0);
+      const before = await containers(teal, "blue");
+      await teal.kill9();
+
+      // The engine is unreachable (another socket): teal starts, and api is served.
+      teal = await startTeal(config.replace(dockerd.host, "unix:///tmp/teal-no-engine.sock"), dir.path);
+      assert.equal((await get(`${teal.proxyUrl}/`, { host: "api.test" })).status, 200);
+      await teal.kill9();
+
+      // With the engine back, the same container is adopted and serves again.
+      teal = await startTeal(config, dir.path);
+      assert.deepEqual(await containers(teal, "blue"), before);
+      assert.equal((await served(teal)).version, "v1");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+      await api.close();
+    }
   });
 
   it("after kill -9 of teal, the restart re-adopts the same containers and removes orphans", async () => {
