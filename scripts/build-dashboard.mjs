@@ -6,7 +6,16 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+
+// esbuild is a dev dependency: `npm ci --omit=dev` from a checkout runs `prepare` without it.
+const esbuild = await import("esbuild").catch(() => null);
+if (!esbuild) {
+  console.warn(
+    "esbuild is not installed (npm ci --omit=dev?): the dashboard is not built; teal serves a page that says how to build it",
+  );
+  process.exit(process.argv.includes("--optional") ? 0 : 1);
+}
+const { build } = esbuild;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src/dashboard");

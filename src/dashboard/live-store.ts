@@ -47,6 +47,8 @@ export class LiveStore {
   /** Connects with the given token and keeps the stream open until stop(). */
   start(token: string): void {
     this.stop();
+    // A new token gets a fresh chance: the previous one's refusal must not keep the gate shut.
+    this.#set({ connection: "connecting", problem: null });
     const abort = new AbortController();
     this.#abort = abort;
     void this.#run(token, abort.signal);

@@ -52,6 +52,26 @@ describe("the live sampler", () => {
     assert.deepEqual(seen[1]!.services.web!.green, { rps: 0, errorRate: null, p50Ms: null, p99Ms: null });
   });
 
+  it("gives no point, not a negative rate, for the second in which counters started again", async () => {
+    const { stats, runtime } = fakeRuntime(["web"]);
+    let now = 1_000_000;
+    const sampler = new LiveSampler({ runtime, now: () => now });
+    const seen: LiveSample[] = [];
+    sampler.subscribe((item) => item.kind === "sample" && seen.push(item.sample));
+    const web = stats.get("web")!;
+    for (let i = 0; i < 100; i++) web.blue.record(200, 5, 0, 0);
+    await sampler.tick();
+    web.blue = new ColorStats(); // a respawned proxy worker: its counters start at 0
+    for (let i = 0; i < 10; i++) web.blue.record(200, 5, 0, 0);
+    now += 1000;
+    await sampler.tick();
+    assert.deepEqual(seen[0]!.services.web!.blue, { rps: 0, errorRate: null, p50Ms: null, p99Ms: null });
+    for (let i = 0; i < 30; i++) web.blue.record(200, 5, 0, 0);
+    now += 1000;
+    await sampler.tick();
+    assert.equal(seen[1]!.services.web!.blue.rps, 30);
+  });
+
   it("keeps only the last minutes of samples and markers", async () => {
     const { runtime } = fakeRuntime(["web"]);
     let now = 0;

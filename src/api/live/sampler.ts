@@ -132,6 +132,9 @@ function pointOf(
   now: ColorStatsSnapshot,
   seconds: number,
 ): ColorPoint {
+  // A proxy worker that was respawned starts its counters again at 0: no honest point for that second.
+  if (before && now.byClass.some((n, i) => n < (before.byClass[i] ?? 0)))
+    return { rps: 0, errorRate: null, p50Ms: null, p99Ms: null };
   const w = windowStats(before, now);
   const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
   return {

@@ -46,6 +46,7 @@ export function App() {
         onToken={(t) => {
           setViewToken(t);
           setToken(t);
+          if (t === token) store.start(t); // the same token again: the effect would not run
         }}
       />
     );
