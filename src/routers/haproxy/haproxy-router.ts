@@ -106,6 +106,9 @@ export class HaproxyRouter implements Router {
   async #push(spec: ServiceSpec): Promise<void> {
     try {
       this.#appliedPid = undefined;
+      // Read before anything is set: an HAProxy reloaded in the middle of this push has another
+      // pid by its end, which reconcile then sees, and pushes again.
+      const pidBefore = await this.#pid();
       const actual = await this.#readState();
       const targets = this.#plan(spec, actual);
       for (const t of orderForSwitch(targets)) {
@@ -118,7 +121,7 @@ export class HaproxyRouter implements Router {
           `after setting, ${wrong.map((t) => `${t.backend}/${t.name}`).join(", ")} still differ`,
         );
       }
-      this.#appliedPid = await this.#pid();
+      this.#appliedPid = pidBefore;
       if (this.#config.stateFile)
         await writeFileAtomic(this.#config.stateFile, await this.#api.run("show servers state"), 0o644);
     } catch (err) {
