@@ -2,9 +2,9 @@
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseConfigText } from "../../src/config/load.ts";
 import { systemClock } from "../../src/domain/clock.ts";
@@ -188,6 +188,45 @@ describe("the docker runtime", () => {
     assert.equal(await runtime("/some/other/teal").adopt(h.record, { logMaxBytes }), undefined);
   });
 
+  it("keeps the last output and exit code of a container that died while teal was down, then removes it", async () => {
+    // A container of this teal's, as a previous teal process left it: it says something and dies.
+    const id = (
+      await dockerd.docker(
+        "run",
+        "-d",
+        "--label",
+        `teal.owner=${dir.path}`,
+        "--label",
+        "teal.service=web",
+        `${APP_IMAGE}:v1`,
+        "/usr/bin/node",
+        "-e",
+        "console.log('lost the database'); process.exit(4)",
+      )
+    ).trim();
+    await dockerd.docker("wait", id);
+    const logPath = join(dir.path, "logs", "web", "blue-9.log");
+    await mkdir(dirname(logPath), { recursive: true });
+    await writeFile(logPath, "--- teal: starting web v1 ---\n");
+    await utimes(logPath, new Date(0), new Date(0)); // written long before the container ran
+    const record = {
+      id: "web-blue-3-9",
+      index: 9,
+      pid: 1,
+      pidStartTime: null,
+      port: 1,
+      url: "http://127.0.0.1:1",
+      logPath,
+      startedAt: new Date(0).toISOString(),
+      containerId: id,
+    };
+    assert.equal(await runtime().adopt(record, { logMaxBytes }), undefined, "not adopted: it is gone");
+    const log = await readFile(logPath, "utf8");
+    assert.match(log, /lost the database/);
+    assert.match(log, /container web-blue-3-9 exited with code 4 while teal was not running/);
+    assert.equal(await exists(id), false, "removed");
+  });
+
   it("removes containers of its own that no record knows, and leaves another teal's alone", async () => {
     const mine = runtime();
     const known = await mine.launch(spec({ index: 3 }), { logMaxBytes });
@@ -236,7 +275,8 @@ describe("the docker runtime", () => {
     const quitter = [
       "/usr/bin/node",
       "-e",
-      "console.log('reading config'); console.error('fatal: no DATABASE_URL'); process.exit(3)",
+      // One stream: the engine keeps stdout and stderr apart, so lines across them may swap order.
+      "console.error('reading config'); console.error('fatal: no DATABASE_URL'); process.exit(3)",
     ];
     // Whether the engine has seen the exit by the time teal inspects the new container is a race:
     // this engine makes sure it has, by waiting for the container to stop before answering.

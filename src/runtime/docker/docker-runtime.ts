@@ -126,15 +126,37 @@ export class DockerRuntime implements Runtime {
       `inspecting container ${record.containerId.slice(0, 12)}`,
     );
     if (!info || info.Config.Labels?.[LABEL.owner] !== this.#options.owner) return undefined;
+    // Resume the copy a second before the file stopped growing: a line in flight at a kill -9
+    // may then appear twice at the seam, but none is lost.
+    const since = await stat(record.logPath).then(
+      (s) => Math.max(0, s.mtimeMs / 1000 - 1),
+      () => 0,
+    );
     if (!info.State.Running) {
+      // It died while teal was down: keep what it said last and how it ended, then remove it.
+      await followContainerLogs(
+        this.engine,
+        info.Id,
+        record.logPath,
+        since,
+        AbortSignal.timeout(LOG_COPY_MS),
+        {
+          follow: false,
+        },
+      ).catch(() => {});
+      const how = info.State.OOMKilled
+        ? "was killed: out of memory"
+        : `exited with code ${info.State.ExitCode}`;
+      await writeFile(
+        record.logPath,
+        `--- teal: container ${record.id} ${how} while teal was not running ---\n`,
+        {
+          flag: "a",
+        },
+      ).catch(() => {});
       await this.remove(info.Id);
       return undefined;
     }
-    // Resume the copy where the file stopped growing (a line may appear twice at the seam).
-    const since = await stat(record.logPath).then(
-      (s) => s.mtimeMs / 1000,
-      () => 0,
-    );
     return this.#instance({ ...record, pid: info.State.Pid }, since, options);
   }
 
