@@ -126,7 +126,11 @@ export const openApiDocument = {
       get: {
         summary:
           "Server-Sent Events for dashboards: history (last 5 min of 1 s samples and markers), status, then each second's sample (requests/s, error rate, p50/p99 per service and color), markers at switches, split moves and rollbacks, and status when it changes",
-        responses: { "200": { description: "text/event-stream" }, ...errors },
+        responses: {
+          "200": { description: "text/event-stream" },
+          "429": { description: "TOO_MANY_STREAMS: 64 streams are open already", ...json(error) },
+          ...errors,
+        },
       },
     },
     "/metrics": {

@@ -78,6 +78,35 @@ describe("the dashboard's API: the view token, the live stream and the page", ()
     assert.deepEqual(s.routing, { live: "blue", greenPercent: 0, paused: false, maintenance: false });
   });
 
+  it("holds at most 64 live streams, answering 429 TOO_MANY_STREAMS past that, and frees a place when one closes", async () => {
+    const open = () => fetch(`${teal.adminUrl}/v1/live`, { headers: { authorization: `Bearer ${view}` } });
+    const streams = await Promise.all(Array.from({ length: 64 }, open));
+    try {
+      assert.ok(streams.every((r) => r.status === 200));
+      const refused = await open();
+      assert.equal(refused.status, 429);
+      const body = (await refused.json()) as Json;
+      assert.equal(body.error.code, "TOO_MANY_STREAMS");
+      assert.match(body.error.message, /64 dashboards are watching already: close one/);
+      await streams.pop()!.body!.cancel();
+      const again = await eventually(async () => {
+        const r = await open();
+        if (r.status === 200) return r;
+        await r.body?.cancel();
+        return false;
+      }, "a place to free up");
+      streams.push(again);
+    } finally {
+      await Promise.all(streams.map((r) => r.body?.cancel()));
+    }
+    // The server notices the closed streams on its own time: the next tests wait until it has.
+    await eventually(async () => {
+      const some = await Promise.all(Array.from({ length: 8 }, open));
+      await Promise.all(some.map((r) => r.body?.cancel()));
+      return some.every((r) => r.status === 200);
+    }, "the closed streams to be let go");
+  });
+
   it("answers 401 UNAUTHORIZED without a token or with a wrong one, also on the live stream", async () => {
     for (const token of [undefined, "wrong"]) {
       for (const [method, path] of [

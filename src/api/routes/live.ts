@@ -7,6 +7,7 @@
 
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import { TealError } from "../../domain/errors.ts";
 import type { LiveListener, LiveSampler } from "../live/sampler.ts";
 import type { StatusView } from "../status-view.ts";
 
@@ -14,6 +15,8 @@ type LiveItem = Parameters<LiveListener>[0];
 
 /** A viewer that reads slower than we write loses its oldest samples, not our memory. */
 const MAX_QUEUED = 120;
+/** Each viewer holds a socket and a queue: a link shared too widely must not exhaust the server. */
+export const MAX_VIEWERS = 64;
 
 export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusView>): Hono {
   const app = new Hono();
@@ -30,12 +33,18 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
     if (viewers > 0) refresh();
   });
 
-  app.get("/live", (c) =>
-    streamSSE(c, async (stream) => {
+  app.get("/live", (c) => {
+    if (viewers >= MAX_VIEWERS) {
+      throw new TealError(
+        "TOO_MANY_STREAMS",
+        `${MAX_VIEWERS} dashboards are watching already: close one (each open page holds a stream) and try again`,
+      );
+    }
+    viewers++; // counted now, not when the stream starts: a burst of requests cannot slip past
+    return streamSSE(c, async (stream) => {
       const queue: LiveItem[] = [];
       let wake: () => void = () => {};
       let done = false;
-      viewers++;
       const unsubscribe = sampler.subscribe((item) => {
         queue.push(item);
         if (queue.length > MAX_QUEUED) queue.shift();
@@ -67,7 +76,7 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
         viewers--;
         unsubscribe();
       }
-    }),
-  );
+    });
+  });
   return app;
 }
