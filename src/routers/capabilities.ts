@@ -55,7 +55,7 @@ export const CAPABILITIES: Readonly<Record<RouterKind, RouterCapabilities>> = {
     allowlist: false,
     pause: false,
     maintenance: true,
-    drainReport: false,
+    drainReport: true,
     errorMetrics: true,
     latencyMetrics: true,
     verification: "probe through nginx on new connections until it serves the new generation",

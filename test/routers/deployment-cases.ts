@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { Agent, request } from "undici";
-import { underLoad } from "../support/deployments.ts";
+import { history, underLoad } from "../support/deployments.ts";
 import {
+  type Json,
   processServiceConfig,
   runCli,
   startTeal,
@@ -102,6 +103,9 @@ export function deploymentCases(
     assert.equal(traffic.non2xx, 0, `non-2xx answers: ${JSON.stringify([...traffic.statuses])}`);
     assert.ok(traffic.ok > 100, `only ${traffic.ok} requests went through`);
     assert.equal((await served(viaRouter())).version, "v2");
+    // The router reported the old color's drain (nginx: its old workers had to finish first).
+    const drain = (await history(teal))[0]!.events.find((e: Json) => e.type === "drain");
+    assert.match(drain?.data?.state ?? "no report", /^(drained|forced)$/, JSON.stringify(drain));
     report.blueGreenErrors(traffic.errors, traffic.ok + traffic.errors + traffic.non2xx, (m) =>
       t.diagnostic(m),
     );

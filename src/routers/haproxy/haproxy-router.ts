@@ -8,13 +8,12 @@
 import type { HaproxyRouterConfig } from "../../config/router-schema.ts";
 import { COLORS, type Color } from "../../domain/color.ts";
 import { TealError } from "../../domain/errors.ts";
-import { weightOf } from "../../domain/routing.ts";
 import type { ServiceRuntimeStatus } from "../../proxy/data-plane.ts";
 import type { ServiceSpec } from "../../proxy/spec.ts";
 import { writeFileAtomic } from "../../server/atomic-file.ts";
 import { CAPABILITIES } from "../capabilities.ts";
+import { DrainTracker } from "../drain-tracker.ts";
 import type { Router } from "../router.ts";
-import { DrainTracker } from "./drain-tracker.ts";
 import { RuntimeApi } from "./runtime-api.ts";
 import { ServerCounters } from "./server-counters.ts";
 import { parseServersState, parseStat, type ServerStat, type ServerState } from "./servers-state.ts";
@@ -73,7 +72,7 @@ export class HaproxyRouter implements Router {
     this.#desired = spec;
     this.#generation = generation;
     await this.#serialized(() => this.#push(spec));
-    this.#trackDrains(before, spec);
+    this.#drains.follow(before, spec);
   }
 
   async status(): Promise<ServiceRuntimeStatus> {
@@ -188,14 +187,6 @@ export class HaproxyRouter implements Router {
         `haproxy for ${this.#service} restarted or was unreachable; teal re-applied its routing`,
       );
     }).catch((err) => this.#onWarning((err as Error).message));
-  }
-
-  #trackDrains(before: ServiceSpec | undefined, after: ServiceSpec): void {
-    for (const color of COLORS) {
-      const had = before !== undefined && weightOf(before.routing, color) > 0;
-      if (had && weightOf(after.routing, color) === 0) this.#drains.start(color, after.drainTimeoutMs);
-      if (weightOf(after.routing, color) > 0) this.#drains.cancel(color);
-    }
   }
 
   #colorOf(s: ServerStat): Color | undefined {

@@ -18,10 +18,11 @@ import type { ServiceRuntimeStatus } from "../../proxy/data-plane.ts";
 import type { ServiceSpec } from "../../proxy/spec.ts";
 import { writeFileAtomic } from "../../server/atomic-file.ts";
 import { CAPABILITIES } from "../capabilities.ts";
+import { DrainTracker } from "../drain-tracker.ts";
 import type { Router } from "../router.ts";
 import { AccessLogCounters } from "./access-log.ts";
 import { NginxControl } from "./nginx-control.ts";
-import { acceptingWorkers } from "./nginx-workers.ts";
+import { acceptingWorkers, shuttingDownWorkers } from "./nginx-workers.ts";
 import { GENERATION_PATH, renderService } from "./render.ts";
 
 const PROBE_EVERY_MS = 10;
@@ -42,6 +43,7 @@ export class NginxRouter implements Router {
   readonly #accessLogPath: string;
   #spec: ServiceSpec | undefined;
   #generation = 0;
+  readonly #drains = new DrainTracker();
 
   constructor(options: NginxRouterOptions) {
     this.#service = options.service;
@@ -93,6 +95,7 @@ export class NginxRouter implements Router {
       await this.#control.reload().catch(() => {});
       throw this.#failure("reloading nginx failed; teal restored the previous configuration", err);
     }
+    this.#drains.follow(this.#spec, spec);
     this.#spec = spec;
     this.#generation = generation;
   }
@@ -103,7 +106,7 @@ export class NginxRouter implements Router {
       service: this.#service,
       generation: this.#generation,
       held: 0,
-      drains: [],
+      drains: await this.#drainReports(),
       endpoints: COLORS.flatMap((color) =>
         (this.#spec?.endpoints[color] ?? []).map((url) => ({
           color,
@@ -147,6 +150,16 @@ export class NginxRouter implements Router {
     throw new Error(
       `nginx did not serve generation ${generation} within ${this.#config.verifyTimeoutMs} ms (last probe: ${last})`,
     );
+  }
+
+  /** The old workers (previous configuration) count as the drained color's in-flight work. */
+  async #drainReports(): Promise<ServiceRuntimeStatus["drains"]> {
+    const old = this.#drains.waiting
+      ? await this.#pidFile()
+          .then(shuttingDownWorkers)
+          .catch(() => 0)
+      : 0;
+    return this.#drains.reports(() => old);
   }
 
   /** The main config's `pid` file (nginx's compiled-in default otherwise). */

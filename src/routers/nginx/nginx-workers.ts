@@ -7,10 +7,10 @@
 
 import { readdir, readFile } from "node:fs/promises";
 
-/** Pids of the master's workers that still accept connections. */
-export async function acceptingWorkers(pidFile: string): Promise<number[]> {
+/** The master's worker processes, and whether each is an old one finishing its work. */
+async function workers(pidFile: string): Promise<{ pid: number; shuttingDown: boolean }[]> {
   const master = Number((await readFile(pidFile, "utf8")).trim());
-  const pids: number[] = [];
+  const found: { pid: number; shuttingDown: boolean }[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
@@ -18,7 +18,21 @@ export async function acceptingWorkers(pidFile: string): Promise<number[]> {
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     if (ppid !== master) continue;
     const title = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
-    if (title.includes("worker process") && !title.includes("shutting down")) pids.push(Number(entry));
+    if (title.includes("worker process"))
+      found.push({ pid: Number(entry), shuttingDown: title.includes("shutting down") });
   }
-  return pids;
+  return found;
+}
+
+/** Pids of the master's workers that still accept connections. */
+export async function acceptingWorkers(pidFile: string): Promise<number[]> {
+  return (await workers(pidFile)).filter((w) => !w.shuttingDown).map((w) => w.pid);
+}
+
+/**
+ * Old workers still finishing requests after a reload: they run the previous configuration, so a
+ * color that lost its share is drained only once none is left.
+ */
+export async function shuttingDownWorkers(pidFile: string): Promise<number> {
+  return (await workers(pidFile)).filter((w) => w.shuttingDown).length;
 }

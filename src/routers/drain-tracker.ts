@@ -1,10 +1,13 @@
 /**
- * Drains seen from outside: after a color loses its share, its in-flight count (HAProxy's current
- * sessions on that color's servers) is watched until it reaches zero or the deadline passes.
+ * Drains seen from outside: after a color loses its share, what still serves it (HAProxy's
+ * current sessions on its servers; nginx's old workers, which still run the previous config) is
+ * watched until it reaches zero or the deadline passes.
  */
 
-import type { Color } from "../../domain/color.ts";
-import type { DrainReport } from "../../proxy/drain.ts";
+import { COLORS, type Color } from "../domain/color.ts";
+import { weightOf } from "../domain/routing.ts";
+import type { DrainReport } from "../proxy/drain.ts";
+import type { ServiceSpec } from "../proxy/spec.ts";
 
 interface Watched {
   readonly startedAtMs: number;
@@ -32,6 +35,20 @@ export class DrainTracker {
     this.#drains.delete(color);
   }
 
+  /** Starts a drain for each color the new spec takes all traffic from; cancels it for one that gets some back. */
+  follow(before: ServiceSpec | undefined, after: ServiceSpec): void {
+    for (const color of COLORS) {
+      const had = before !== undefined && weightOf(before.routing, color) > 0;
+      if (had && weightOf(after.routing, color) === 0) this.start(color, after.drainTimeoutMs);
+      if (weightOf(after.routing, color) > 0) this.cancel(color);
+    }
+  }
+
+  /** True while some drain still waits. */
+  get waiting(): boolean {
+    return [...this.#drains.values()].some((d) => d.state === "draining");
+  }
+
   /** Updates every drain from the current in-flight counts and reports them. */
   reports(inFlight: (color: Color) => number): DrainReport[] {
     const now = Date.now();
@@ -41,7 +58,7 @@ export class DrainTracker {
         d.state = "drained";
         d.finishedAtMs = now;
       } else if (d.state === "draining" && now >= d.deadlineAtMs) {
-        // HAProxy lets them run on; teal stops waiting and says how many it left behind.
+        // The router lets them run on; teal stops waiting and says how many it left behind.
         d.state = "forced";
         d.forced = remaining;
         d.finishedAtMs = now;
