@@ -125,6 +125,27 @@ describe("nginx render", () => {
 describe("haproxy slot plan", () => {
   const slots = { blue: ["blue1", "blue2"], green: ["green1", "green2"] };
 
+  it("keeps a small canary share close to what was asked, however many instances the canary has", () => {
+    const many = Array.from({ length: 10 }, (_, i) => `http://10.0.0.${i + 10}:9002`);
+    for (const greenPercent of [1, 5, 30]) {
+      const targets = planMainBackend(
+        "web",
+        { blue: ["blue1"], green: many.map((_, i) => `green${i + 1}`) },
+        spec({
+          endpoints: { blue: ["http://10.0.0.5:9001"], green: many },
+          routing: { ...INITIAL_ROUTING, greenPercent },
+        }),
+      );
+      const weight = (c: string) =>
+        targets.filter((t) => t.color === c && t.state === "ready").reduce((n, t) => n + (t.weight ?? 0), 0);
+      const share = (100 * weight("green")) / (weight("green") + weight("blue"));
+      assert.ok(
+        Math.abs(share - greenPercent) <= 0.5,
+        `${greenPercent}% asked, ${share.toFixed(2)}% planned`,
+      );
+    }
+  });
+
   it("uses port 80 for endpoints with the default or no port", () => {
     const targets = planMainBackend(
       "web",

@@ -30,9 +30,21 @@ export function planMainBackend(backend: string, slots: SlotNames, spec: Service
   return COLORS.flatMap((color) => {
     const percent = weightOf(spec.routing, color);
     const endpoints = spec.endpoints[color];
-    const weight = Math.max(1, Math.round((percent * MAX_WEIGHT) / 100 / Math.max(1, endpoints.length)));
     const state = spec.routing.maintenance ? "maint" : percent > 0 ? "ready" : "drain";
-    return fill(backend, color, slots[color], endpoints, state, weight);
+    const targets = fill(backend, color, slots[color], endpoints, state, 1);
+    if (state !== "ready") return targets;
+    // The color's share as a whole weight out of MAX_WEIGHT, spread over as many instances as
+    // it can feed with weights of at least 1: a small share over many instances is not overshot
+    // (1% on 10 instances is 3 of them at weight 1, not 10), a large one is split evenly.
+    const total = Math.max(1, Math.round((percent * MAX_WEIGHT) / 100));
+    const serving = Math.min(total, endpoints.length);
+    let i = 0;
+    return targets.map((t) => {
+      if (t.host === undefined) return t;
+      const n = i++;
+      if (n >= serving) return { ...t, state: "drain" };
+      return { ...t, weight: Math.floor(total / serving) + (n < total % serving ? 1 : 0) };
+    });
   });
 }
 
