@@ -143,6 +143,7 @@ describe("the dashboard's API: the view token, the live stream and the page", ()
       assert.ok(Array.isArray(history.samples) && Array.isArray(history.markers));
       const status = await next("status");
       assert.equal(status.services[0].name, "web");
+      assert.equal(status.services[0].traffic, undefined, "counters come as samples, not in the status");
       let sample = await next("sample");
       while (sample.services.web.blue.rps === 0) sample = await next("sample");
       const point = sample.services.web.blue;

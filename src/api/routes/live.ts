@@ -25,7 +25,11 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
   let viewers = 0;
   let latest: Promise<string> | undefined;
   const refresh = () => {
-    latest = status().then((s) => JSON.stringify(s));
+    // Without the traffic counters, which change every second under load and which the page
+    // takes from the samples: the status is then sent again only when something in it changed.
+    latest = status().then((s) =>
+      JSON.stringify({ ...s, services: s.services.map(({ traffic: _, ...rest }) => rest) }),
+    );
     latest.catch(() => {}); // a viewer that awaits it gets the error; nobody else must crash
     return latest;
   };
