@@ -20,8 +20,8 @@ import { Deployer } from "../deploy/deployer.ts";
 import { TealError } from "../domain/errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
+import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
-import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { DataDir } from "./data-dir.ts";
 
@@ -58,7 +58,7 @@ export async function startServer(
   const logDir = join(dataDir.path, "logs");
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
-  const docker = await dockerRuntimes(config, { logDir, owner: resolve(dataDir.path), configDir });
+  const docker = await loadDockerRuntimes(config, { logDir, owner: resolve(dataDir.path), configDir });
   const deployer = new Deployer({
     config,
     configDir,
@@ -178,10 +178,10 @@ function listenError(err: NodeJS.ErrnoException, field: string, address: string)
 }
 
 /** Loaded only when a service runs containers. */
-async function dockerRuntimes(
+async function loadDockerRuntimes(
   config: TealConfig,
-  options: Parameters<typeof import("../runtime/docker/service-runtimes.ts").dockerRuntimes>[1],
-): Promise<{ runtimes: ReadonlyMap<string, Runtime>; close(): Promise<void> }> {
+  options: Parameters<typeof dockerRuntimes>[1],
+): Promise<DockerRuntimes> {
   if (Object.values(config.services).every((s) => s.runtime.type !== "docker"))
     return { runtimes: new Map(), close: async () => {} };
   return (await import("../runtime/docker/service-runtimes.ts")).dockerRuntimes(config, options);
