@@ -85,7 +85,6 @@ export interface PrepareSpec {
 
 /** The runtime port, implemented by the process and the Docker adapters. */
 export interface Runtime {
-  readonly kind: "process" | "docker";
   /**
    * Gets what a launch needs (pulls a missing image) and reports progress lines; rejects with a
    * TealError naming the cause when the deployment cannot start. Does not touch running instances.

@@ -56,7 +56,6 @@ interface ContainerInspect {
 
 /** Starts, adopts and stops one service's instances as containers. The constructor does no I/O. */
 export class DockerRuntime implements Runtime {
-  readonly kind = "docker";
   readonly #options: DockerRuntimeOptions;
   readonly #clock: Clock;
 

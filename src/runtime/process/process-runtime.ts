@@ -39,7 +39,6 @@ const GROUP_POLL_MS = 50;
 
 /** Starts, adopts and stops instances as local processes. The constructor does no I/O. */
 export class ProcessRuntime implements Runtime {
-  readonly kind = "process";
   readonly #logDir: string;
   readonly #clock: Clock;
   readonly #exitPollMs: number;
