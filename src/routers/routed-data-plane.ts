@@ -78,6 +78,13 @@ export class RoutedDataPlane implements DataPlanePort {
   async #applyRouted(spec: ServiceSpec, generation: number, key: string): Promise<void> {
     if (this.#applied.get(spec.name) === key) return;
     const router = this.#routers.get(spec.name)!;
+    if (spec.routing.paused && !router.capabilities.pause) {
+      throw new TealError(
+        "UNSUPPORTED",
+        `service ${spec.name} is routed by ${router.kind}, which cannot hold requests: resume it, or use router: teal to pause`,
+        { details: { service: spec.name } },
+      );
+    }
     try {
       await router.apply(spec, generation);
     } catch (err) {

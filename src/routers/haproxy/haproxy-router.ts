@@ -61,13 +61,6 @@ export class HaproxyRouter implements Router {
   }
 
   async apply(spec: ServiceSpec, generation: number): Promise<void> {
-    if (spec.routing.paused) {
-      throw new TealError(
-        "UNSUPPORTED",
-        `service ${spec.name} is routed by haproxy, which cannot hold requests: resume it, or use router: teal to pause`,
-        { details: { service: spec.name } },
-      );
-    }
     const before = this.#desired;
     this.#desired = spec;
     this.#generation = generation;

@@ -63,13 +63,6 @@ export class NginxRouter implements Router {
   }
 
   async apply(spec: ServiceSpec, generation: number): Promise<void> {
-    if (spec.routing.paused) {
-      throw new TealError(
-        "UNSUPPORTED",
-        `service ${spec.name} is routed by nginx, which cannot hold requests: resume it, or use router: teal to pause`,
-        { details: { service: spec.name } },
-      );
-    }
     const text = renderService(spec, generation, {
       listen: this.#config.listen,
       accessLog: this.#accessLogPath,
