@@ -1,4 +1,7 @@
-/** Reads a text/event-stream response as {event, data} messages. */
+/**
+ * Reads a text/event-stream response as {event, data} messages. Plain web streams only: the CLI
+ * and the dashboard's page both use it.
+ */
 
 export interface SseMessage {
   readonly event: string;
@@ -6,10 +9,13 @@ export interface SseMessage {
 }
 
 export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+  const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
     for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);

@@ -1,5 +1,7 @@
 /** Calls to the admin API, the same one the CLI uses; every failure becomes an ApiError. */
 
+import { readSse, type SseMessage } from "../cli/sse.ts";
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
@@ -54,29 +56,12 @@ export async function* readEvents(
   path: string,
   token: string | null,
   signal: AbortSignal,
-): AsyncGenerator<{ event: string; data: string }> {
+): AsyncGenerator<SseMessage> {
   const res = await fetch(path, {
     headers: { ...headers(token, false), accept: "text/event-stream" },
     signal,
     cache: "no-store",
   });
   if (!res.ok || !res.body) throw await failure(res);
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    for (let end = buffer.indexOf("\n\n"); end >= 0; end = buffer.indexOf("\n\n")) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = "message";
-      const data: string[] = [];
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length > 0) yield { event, data: data.join("\n") };
-    }
-  }
+  yield* readSse(res.body);
 }
