@@ -4,10 +4,37 @@ import { watch } from "node:fs";
 import { copyFile, type FileHandle, open, stat, truncate } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
+import type { Clock, Timer } from "../domain/clock.ts";
 
 /** readLastLines never reads more than this much, however long the lines are. */
 const TAIL_MAX_BYTES = 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
+
+/** How often a running instance's log size is checked. */
+const LOG_CHECK_MS = 1000;
+
+/**
+ * Rotates an instance's log once it passes maxBytes, checking its size every second until
+ * `exited` resolves. A failed check (say the directory was removed) is simply tried again next time.
+ */
+export function capLogSize(path: string, maxBytes: number, clock: Clock, exited: Promise<unknown>): void {
+  let done = false;
+  let timer: Timer | undefined;
+  const schedule = () => {
+    timer = clock.setTimeout(() => {
+      void rotateIfOver(path, maxBytes)
+        .catch(() => false)
+        .then(() => {
+          if (!done) schedule();
+        });
+    }, LOG_CHECK_MS);
+  };
+  schedule();
+  void exited.then(() => {
+    done = true;
+    timer?.cancel();
+  });
+}
 
 /** Where the previous part of a log file goes when it is rotated. */
 export function rotatedPath(path: string): string {

@@ -1,13 +1,12 @@
 /** One running container as an InstanceHandle: its exit (through the engine's wait), stop, removal. */
 
 import { type Clock, sleep, type Timer } from "../../domain/clock.ts";
-import { rotateIfOver } from "../log-files.ts";
+import { capLogSize } from "../log-files.ts";
 import type { InstanceExit, InstanceHandle, InstanceRecord } from "../runtime.ts";
 import type { DockerEngine } from "./engine-client.ts";
 
 type StopOutcome = Awaited<ReturnType<InstanceHandle["stop"]>>;
 
-const LOG_CHECK_MS = 1000;
 /** After an exit, how long the output copy gets to catch up before `exited` resolves and the container is removed. */
 const LOG_DRAIN_MS = 2000;
 const WAIT_RETRY_MS = 500;
@@ -44,7 +43,7 @@ export class ContainerInstance implements InstanceHandle {
       return exit;
     });
     this.#removed = this.exited.then(() => options.remove().catch(() => {}));
-    this.#capLogSize();
+    capLogSize(this.record.logPath, options.logMaxBytes, options.clock, this.exited);
   }
 
   alive(): boolean {
@@ -140,23 +139,6 @@ export class ContainerInstance implements InstanceHandle {
       )
       .catch(() => undefined);
     return info?.State?.OOMKilled === true;
-  }
-
-  /** Rotates the log once it passes maxBytes, checking its size every second while the container runs. */
-  #capLogSize(): void {
-    const { clock, logMaxBytes } = this.#options;
-    let timer: Timer | undefined;
-    const schedule = () => {
-      timer = clock.setTimeout(() => {
-        void rotateIfOver(this.record.logPath, logMaxBytes)
-          .catch(() => false)
-          .then(() => {
-            if (this.#exit === undefined) schedule();
-          });
-      }, LOG_CHECK_MS);
-    };
-    schedule();
-    void this.exited.then(() => timer?.cancel());
   }
 }
 

@@ -7,9 +7,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdir, open, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type Clock, sleep, systemClock, type Timer } from "../../domain/clock.ts";
+import { type Clock, sleep, systemClock } from "../../domain/clock.ts";
 import { TealError } from "../../domain/errors.ts";
-import { rotateIfOver } from "../log-files.ts";
+import { capLogSize } from "../log-files.ts";
 import type {
   InstanceExit,
   InstanceHandle,
@@ -34,7 +34,6 @@ export type { InstanceOptions };
 
 type StopOutcome = Awaited<ReturnType<InstanceHandle["stop"]>>;
 
-const LOG_CHECK_MS = 1000;
 const GROUP_POLL_MS = 50;
 
 /** Starts, adopts and stops instances as local processes. The constructor does no I/O. */
@@ -117,7 +116,7 @@ class ProcessInstance implements InstanceHandle {
       this.#exit = exit;
       return exit;
     });
-    this.#capLogSize(logMaxBytes);
+    capLogSize(record.logPath, logMaxBytes, clock, this.exited);
   }
 
   alive(): boolean {
@@ -165,23 +164,6 @@ class ProcessInstance implements InstanceHandle {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
     }
-  }
-
-  /** Rotates the log once it passes maxBytes, checking its size every second while the instance runs. */
-  #capLogSize(maxBytes: number): void {
-    let timer: Timer | undefined;
-    const schedule = () => {
-      timer = this.#clock.setTimeout(() => {
-        // A failed check (say the directory was removed) is simply tried again next time.
-        void rotateIfOver(this.record.logPath, maxBytes)
-          .catch(() => false)
-          .then(() => {
-            if (this.#exit === undefined) schedule();
-          });
-      }, LOG_CHECK_MS);
-    };
-    schedule();
-    void this.exited.then(() => timer?.cancel());
   }
 }
 
