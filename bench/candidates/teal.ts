@@ -71,19 +71,35 @@ export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
     config,
     tealConfig({ ...c, sink: backends.sinkPort, workers: opts.tealWorkers, accessLog: opts.accessLog }),
   );
+  const server = await startTealServer("teal", config, dataDir, adminPort!, tmp);
+  return {
+    name: "teal",
+    url: `http://127.0.0.1:${proxyPort}`,
+    pids: () => [server.proc.pid],
+    hasSink: true,
+    switchTo: server.switchTo,
+    stop: () => stopProcess(server.proc),
+  };
+};
+
+/** `teal server` on a config, once its admin API answers; its switch is POST /v1/services/bench/switch. */
+export async function startTealServer(
+  name: string,
+  config: string,
+  dataDir: string,
+  adminPort: number,
+  logDir: string,
+): Promise<{ proc: ReturnType<typeof startProcess>; switchTo: (color: "blue" | "green") => Promise<void> }> {
   const loader = TEAL_MAIN.endsWith(".ts") ? ["--import", "tsx"] : [];
   const args = [...loader, TEAL_MAIN, "server", "--config", config, "--data-dir", dataDir];
-  const proc = startProcess("teal", process.execPath, args, { cwd: repoRoot, logDir: tmp });
+  const proc = startProcess(name, process.execPath, args, { cwd: repoRoot, logDir });
   const admin = `http://127.0.0.1:${adminPort}`;
   await waitReady(proc, "teal /v1/health", async () => (await fetch(`${admin}/v1/health`)).ok, 30_000);
   const tokenFile = path.join(dataDir, "admin.token");
   await waitUntil("teal admin.token", async () => existsSync(tokenFile), 5000);
   const token = (await readFile(tokenFile, "utf8")).trim();
   return {
-    name: "teal",
-    url: `http://127.0.0.1:${proxyPort}`,
-    pids: () => [proc.pid],
-    hasSink: true,
+    proc,
     switchTo: async (color) => {
       const res = await fetch(`${admin}/v1/services/bench/switch`, {
         method: "POST",
@@ -93,6 +109,5 @@ export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
       const body = await res.text();
       if (!res.ok) throw new Error(`teal switch to ${color}: HTTP ${res.status} ${body.slice(0, 200)}`);
     },
-    stop: () => stopProcess(proc),
   };
-};
+}

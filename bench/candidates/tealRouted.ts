@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { startProcess, stopProcess, waitReady } from "../procs.ts";
+import { startProcess, stopProcess } from "../procs.ts";
 import { freePorts, repoRoot, waitUntil } from "../util.ts";
-import { buildTeal, TEAL_MAIN } from "./teal.ts";
+import { buildTeal, startTealServer, TEAL_MAIN } from "./teal.ts";
 import type { Candidate, CandidateContext, CandidateFactory } from "./types.ts";
 
 /**
@@ -40,30 +40,15 @@ services:
     router: ${router.routerYaml}
 `,
   );
-  const loader = TEAL_MAIN.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const args = [...loader, TEAL_MAIN, "server", "--config", config, "--data-dir", dataDir];
-  const proc = startProcess(`${name}-teal`, process.execPath, args, { cwd: repoRoot, logDir: ctx.tmp });
-  const admin = `http://127.0.0.1:${adminPort}`;
-  await waitReady(proc, "teal /v1/health", async () => (await fetch(`${admin}/v1/health`)).ok, 30_000);
-  const tokenFile = path.join(dataDir, "admin.token");
-  await waitUntil("teal admin.token", async () => existsSync(tokenFile), 5000);
-  const token = (await readFile(tokenFile, "utf8")).trim();
+  const server = await startTealServer(`${name}-teal`, config, dataDir, adminPort!, ctx.tmp);
   return {
     name,
     url: `http://127.0.0.1:${routerPort}`,
-    pids: () => [proc.pid, router.pid()],
+    pids: () => [server.proc.pid, router.pid()],
     hasSink: false,
-    switchTo: async (color) => {
-      const res = await fetch(`${admin}/v1/services/bench/switch`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ to: color }),
-      });
-      const body = await res.text();
-      if (!res.ok) throw new Error(`teal switch to ${color}: HTTP ${res.status} ${body.slice(0, 200)}`);
-    },
+    switchTo: server.switchTo,
     stop: async () => {
-      await stopProcess(proc);
+      await stopProcess(server.proc);
       await router.stop();
     },
   };
