@@ -4,6 +4,7 @@
  * spec. An adapter that cannot do something declares it in `capabilities` and refuses it.
  */
 
+import { COLORS } from "../domain/color.ts";
 import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
 import type { ServiceSpec } from "../proxy/spec.ts";
 import type { RouterCapabilities, RouterKind } from "./capabilities.ts";
@@ -21,4 +22,14 @@ export interface Router {
   /** Per-color counters, cumulative and never decreasing (router restarts are absorbed). */
   status(): Promise<ServiceRuntimeStatus>;
   close(): Promise<void>;
+}
+
+/**
+ * The endpoints a router was given, as the status reports them: the router does its own passive
+ * health, which teal does not see, so each is listed as healthy.
+ */
+export function routedEndpoints(spec: ServiceSpec | undefined): ServiceRuntimeStatus["endpoints"] {
+  return COLORS.flatMap((color) =>
+    (spec?.endpoints[color] ?? []).map((url) => ({ color, url, healthy: true, consecutiveFailures: 0 })),
+  );
 }

@@ -13,7 +13,7 @@ import type { ServiceSpec } from "../../proxy/spec.ts";
 import { writeFileAtomic } from "../../server/atomic-file.ts";
 import { CAPABILITIES } from "../capabilities.ts";
 import { DrainTracker } from "../drain-tracker.ts";
-import type { Router } from "../router.ts";
+import { type Router, routedEndpoints } from "../router.ts";
 import { RuntimeApi } from "./runtime-api.ts";
 import { ServerCounters } from "./server-counters.ts";
 import { parseServersState, parseStat, type ServerStat, type ServerState } from "./servers-state.ts";
@@ -79,9 +79,7 @@ export class HaproxyRouter implements Router {
       generation: this.#generation,
       held: 0,
       drains: this.#drains.reports((color) => inFlight(color)),
-      endpoints: COLORS.flatMap((color) =>
-        (spec?.endpoints[color] ?? []).map((url) => ({ color, url, healthy: true, consecutiveFailures: 0 })),
-      ),
+      endpoints: routedEndpoints(spec),
       stats: {
         blue: this.#counters.snapshot("blue", inFlight("blue")),
         green: this.#counters.snapshot("green", inFlight("green")),

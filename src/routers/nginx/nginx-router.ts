@@ -12,14 +12,13 @@ import { isAbsolute, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { splitHostPort } from "../../config/listen-address.ts";
 import type { NginxRouterConfig } from "../../config/router-schema.ts";
-import { COLORS } from "../../domain/color.ts";
 import { TealError } from "../../domain/errors.ts";
 import type { ServiceRuntimeStatus } from "../../proxy/data-plane.ts";
 import type { ServiceSpec } from "../../proxy/spec.ts";
 import { writeFileAtomic } from "../../server/atomic-file.ts";
 import { CAPABILITIES } from "../capabilities.ts";
 import { DrainTracker } from "../drain-tracker.ts";
-import type { Router } from "../router.ts";
+import { type Router, routedEndpoints } from "../router.ts";
 import { AccessLogCounters } from "./access-log.ts";
 import { NginxControl } from "./nginx-control.ts";
 import { acceptingWorkers, shuttingDownWorkers } from "./nginx-workers.ts";
@@ -100,14 +99,7 @@ export class NginxRouter implements Router {
       generation: this.#generation,
       held: 0,
       drains: await this.#drainReports(),
-      endpoints: COLORS.flatMap((color) =>
-        (this.#spec?.endpoints[color] ?? []).map((url) => ({
-          color,
-          url,
-          healthy: true,
-          consecutiveFailures: 0,
-        })),
-      ),
+      endpoints: routedEndpoints(this.#spec),
       stats: { blue: this.#log.snapshot("blue"), green: this.#log.snapshot("green") },
     };
   }
