@@ -9,7 +9,10 @@ import { load } from "../support/http.ts";
 import { api, processServiceConfig, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
 
 /** The little of the DOM that functions run in the page use (this file has no DOM types). */
-declare const document: { querySelector(s: string): { getAttribute(name: string): string | null } | null };
+declare const document: {
+  querySelector(s: string): { getAttribute(name: string): string | null } | null;
+  activeElement: { closest(s: string): unknown } | null;
+};
 
 // A canary that stops at a manual pause, so that the test, not the clock, decides when it moves.
 const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 }
@@ -85,6 +88,27 @@ describe("the dashboard in a real browser, during a canary under load", () => {
     await page.locator(`[data-testid=history-web] [data-seq="${canarySeq}"][data-outcome=running]`).waitFor();
     await entry.locator("summary").click();
     await entry.getByText("step 1/2: setWeight 30").waitFor();
+  });
+
+  it("works from the keyboard: an action opens its confirmation with Enter, Escape closes it and gives focus back", async () => {
+    const button = page.locator("[data-action=maintenance-on]");
+    await button.focus();
+    await page.keyboard.press("Enter");
+    const dialog = testId("action-dialog");
+    await dialog.getByText("every request gets a 503 maintenance page").waitFor();
+    assert.equal(
+      await page.evaluate(() => document.activeElement?.closest("[data-testid=action-dialog]") !== null),
+      true,
+      "focus moved into the dialog",
+    );
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    assert.equal(
+      await button.evaluate((b) => b === document.activeElement),
+      true,
+      "focus is back on the button",
+    );
+    assert.equal((await service(teal)).routing.maintenance, false, "nothing was done");
   });
 
   it("refuses the rollback without the admin token or with a wrong one, and nothing changes", async () => {
