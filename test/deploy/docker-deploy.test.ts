@@ -10,6 +10,7 @@ import { finished, history, served, service, underLoad } from "../support/deploy
 import { APP_IMAGE, buildAppImage, type Dockerd, startDockerd } from "../support/docker.ts";
 import { eventually } from "../support/eventually.ts";
 import { get } from "../support/http.ts";
+import { startRegistry } from "../support/registry.ts";
 import { api, type Json, runCli, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
 
 let dockerd: Dockerd;
@@ -99,6 +100,33 @@ describe("deployments of a docker service", () => {
       assert.equal((await served(teal)).version, "v1");
       assert.deepEqual(await containers(teal, "blue"), blue, "the rollback reused the warm container");
     });
+  });
+
+  it("pulls a missing image from a registry, with progress, before it touches anything", async () => {
+    const dir = await tempDir();
+    const registry = await startRegistry(dir.path);
+    const image = `${registry.address}/team/app:v7`;
+    try {
+      await dockerd.docker("tag", `${APP_IMAGE}:v1`, image);
+      await dockerd.docker("push", image);
+      await dockerd.docker("rmi", image);
+      await withTeal(async (teal) => {
+        const r = await cli(teal, "deploy", "web", "--image", image);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, new RegExp(`pulling image ${image} \\(not on the engine yet\\)`));
+        // The engine's own progress, relayed (the layers are shared with the local test image,
+        // so there is no download to show per layer here).
+        assert.match(r.stdout, /pulling .*: v7: Pulling from team\/app/);
+        assert.match(r.stdout, /pulling .*: Status: Downloaded newer image/);
+        assert.match(r.stdout, new RegExp(`pulled image ${image}`));
+        assert.match(r.stdout, /web v7 is live on blue/);
+        assert.equal((await served(teal)).version, "v7");
+      });
+    } finally {
+      await dockerd.docker("rmi", "-f", image).catch(() => "");
+      await registry.stop();
+      await dir.remove();
+    }
   });
 
   it("a new version that never gets healthy leaves traffic on the old one and shows the container's output", async () => {

@@ -112,7 +112,7 @@ ${slots("web")}${slots("web_blue")}${slots("web_green")}`,
   return { ...files, port: listenPort, child, stop: () => stopChild(child) };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, "exit");
   child.kill("SIGTERM");
