@@ -129,6 +129,28 @@ describe("deployments of a docker service", () => {
     }
   });
 
+  it("stops and removes the old color's container once the scale-down delay has passed", async () => {
+    const dir = await tempDir();
+    const teal = await startTeal(
+      dockerConfig().replace("scaleDownDelayMs: 60000", "scaleDownDelayMs: 300"),
+      dir.path,
+    );
+    try {
+      assert.equal((await cli(teal, "deploy", "web", "--version", "v1")).code, 0);
+      const [old] = await containers(teal, "blue");
+      assert.equal((await cli(teal, "deploy", "web", "--version", "v2")).code, 0);
+      await eventually(
+        async () => !(await dockerd.docker("ps", "-aq", "--no-trunc")).includes(old!),
+        "the old container to be stopped and removed",
+      );
+      assert.deepEqual(await containers(teal, "blue"), []);
+      assert.equal((await served(teal)).version, "v2");
+    } finally {
+      await teal.stop();
+      await dir.remove();
+    }
+  });
+
   it("a new version that never gets healthy leaves traffic on the old one and shows the container's output", async () => {
     await withTeal(async (teal) => {
       assert.equal((await cli(teal, "deploy", "web", "--version", "v1")).code, 0);
