@@ -32,7 +32,7 @@ const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 
     analysis:
       window: 2s
       checks:
-        - { name: errors, metric: errorRate, max: 0.05, interval: 200ms, minRequests: 20 }
+        - { name: errors, metric: errorRate, max: 0.05, interval: 100ms, minRequests: 10 }
         - { name: latency, metric: p50, maxRatioToStable: 2, interval: 200ms, minRequests: 20, failureLimit: 2 }`;
 
 const withDelay = (yaml: string) =>
