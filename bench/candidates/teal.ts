@@ -7,10 +7,19 @@ import { freePorts, repoRoot, waitUntil } from "../util.ts";
 import type { CandidateFactory } from "./types.ts";
 
 /**
- * teal runs as users run it in production: the compiled JavaScript (`npm run build`, done by the
- * bench first), without the TypeScript loader. BENCH_TEAL_MAIN=src/cli/main.ts runs the sources.
+ * teal runs as users run it in production: its `teal` command (bin/teal.js, with the Node flags of
+ * its shebang) on the compiled JavaScript (`npm run build`, done by the bench first), without the
+ * TypeScript loader. BENCH_TEAL_MAIN=src/cli/main.ts runs the sources through tsx instead.
  */
 export const TEAL_MAIN = path.resolve(repoRoot, process.env.BENCH_TEAL_MAIN ?? "dist/cli/main.js");
+const TEAL_BIN = path.join(repoRoot, "bin/teal.js");
+
+/** The command line that runs `teal ARGS` (the bin itself, so that its shebang's flags apply). */
+export function tealCommand(args: string[]): { cmd: string; args: string[] } {
+  if (process.env.BENCH_TEAL_MAIN === undefined) return { cmd: TEAL_BIN, args };
+  const loader = TEAL_MAIN.endsWith(".ts") ? ["--import", "tsx"] : [];
+  return { cmd: process.execPath, args: [...loader, TEAL_MAIN, ...args] };
+}
 
 let built = false;
 
@@ -90,9 +99,8 @@ export async function startTealServer(
   adminPort: number,
   logDir: string,
 ): Promise<{ proc: ReturnType<typeof startProcess>; switchTo: (color: "blue" | "green") => Promise<void> }> {
-  const loader = TEAL_MAIN.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const args = [...loader, TEAL_MAIN, "server", "--config", config, "--data-dir", dataDir];
-  const proc = startProcess(name, process.execPath, args, { cwd: repoRoot, logDir });
+  const { cmd, args } = tealCommand(["server", "--config", config, "--data-dir", dataDir]);
+  const proc = startProcess(name, cmd, args, { cwd: repoRoot, logDir });
   const admin = `http://127.0.0.1:${adminPort}`;
   await waitReady(proc, "teal /v1/health", async () => (await fetch(`${admin}/v1/health`)).ok, 30_000);
   const tokenFile = path.join(dataDir, "admin.token");

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
-import { buildTeal, TEAL_MAIN } from "../candidates/teal.ts";
+import { buildTeal, TEAL_MAIN, tealCommand } from "../candidates/teal.ts";
 import type { Color } from "../candidates/types.ts";
 import { findByCmdline, type Managed, startProcess, trackByCmdline } from "../procs.ts";
 import { freePorts, repoRoot, sleep } from "../util.ts";
@@ -77,10 +77,9 @@ export function spawnTeal(s: TealSetup, tmp: string): StartedTeal {
   const listening = new Promise<number>((resolve) => {
     heard = resolve;
   });
-  const loader = TEAL_MAIN.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const args = [...loader, TEAL_MAIN, "server", "--config", s.config, "--data-dir", s.dataDir];
+  const { cmd, args } = tealCommand(["server", "--config", s.config, "--data-dir", s.dataDir]);
   const spawnedAt = performance.now();
-  const proc = startProcess("teal-deploy", process.execPath, args, {
+  const proc = startProcess("teal-deploy", cmd, args, {
     cwd: repoRoot,
     logDir: tmp,
     env: { ...process.env, TEAL_LOG_FORMAT: "json" },

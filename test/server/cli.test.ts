@@ -1,12 +1,21 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { get } from "../support/http.ts";
-import { runCli, startTeal, type TealProcess, tempDir, webServiceConfig } from "../support/teal-process.ts";
+import {
+  runCli,
+  startTeal,
+  TEAL_BIN,
+  type TealProcess,
+  tempDir,
+  webServiceConfig,
+} from "../support/teal-process.ts";
 
 const configFor = (blue: Backend, green: Backend) =>
   webServiceConfig(blue, green, { service: "    deployment: { drainTimeoutMs: 2000 }" });
@@ -112,6 +121,24 @@ describe("teal CLI against a running server", () => {
     assert.equal(r.code, 0);
     for (const cmd of ["server", "status", "switch", "split", "pause", "resume", "maintenance", "validate"]) {
       assert.match(r.stdout, new RegExp(`\\b${cmd}\\b`));
+    }
+  });
+});
+
+describe("the installed teal command (bin/teal.js)", () => {
+  it("runs through its own shebang, and serves with V8's young generation capped at 4 MiB per semi-space", async () => {
+    const version = await promisify(execFile)(TEAL_BIN, ["--version"]);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const [blue, green] = [await startBackend("blue"), await startBackend("green")];
+    const dir = await tempDir();
+    const teal = await startTeal(configFor(blue, green), dir.path, { bin: true });
+    try {
+      const argv = (await readFile(`/proc/${teal.child.pid}/cmdline`, "utf8")).split("\0");
+      assert.ok(argv.includes("--max-semi-space-size=4"), argv.join(" "));
+      assert.equal((await get(`${teal.proxyUrl}/`)).body, "blue");
+    } finally {
+      await teal.stop();
+      await Promise.all([blue.close(), green.close(), dir.remove()]);
     }
   });
 });

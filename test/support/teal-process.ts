@@ -32,13 +32,24 @@ export async function tempDir(prefix = "teal-test-"): Promise<{ path: string; re
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** Starts `teal server` and resolves once it logs "teal listening". */
-export async function startTeal(configYaml: string, dataDir: string): Promise<TealProcess> {
+/** The installed `teal` command, run as an executable (its shebang picks node and its flags). */
+export const TEAL_BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.url));
+
+/**
+ * Starts `teal server` and resolves once it logs "teal listening"; from the sources, or with
+ * `{ bin: true }` through bin/teal.js as users run it.
+ */
+export async function startTeal(
+  configYaml: string,
+  dataDir: string,
+  options: { bin?: boolean } = {},
+): Promise<TealProcess> {
   const configPath = join(dataDir, "teal.yaml");
   await writeFile(configPath, configYaml);
+  const args = ["server", "--config", configPath, "--data-dir", dataDir];
   const child = spawn(
-    process.execPath,
-    [...TSX, MAIN, "server", "--config", configPath, "--data-dir", dataDir],
+    options.bin ? TEAL_BIN : process.execPath,
+    options.bin ? args : [...TSX, MAIN, ...args],
     {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, TEAL_LOG_FORMAT: "json" },
