@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
-import { deploy, finished, service } from "../support/deployments.ts";
-import { load } from "../support/http.ts";
+import { deploy, finished, served, service } from "../support/deployments.ts";
+import { get, load } from "../support/http.ts";
 import { api, processServiceConfig, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
 
 /** The little of the DOM that functions run in the page use (this file has no DOM types). */
@@ -186,5 +186,44 @@ describe("the dashboard in a real browser, during a canary under load", () => {
     stopLoad = true;
     const t = await traffic!;
     assert.equal(t.errors, 0, "no client request failed during the canaries and the rollbacks");
+  });
+
+  it("switches, pauses and resumes traffic, turns maintenance on and off, and promotes, each behind its confirmation", async () => {
+    const dialog = testId("action-dialog");
+    const card = testId("service-web");
+    /** Clicks an action, checks what its confirmation says, confirms with the admin token. */
+    const act = async (action: string, says: string, confirm: string) => {
+      await page.locator(`[data-action=${action}]`).click();
+      await dialog.getByText(says).waitFor();
+      await dialog.getByLabel("Admin token", { exact: true }).fill(teal.token);
+      await dialog.getByRole("button", { name: confirm, exact: true }).click();
+      await dialog.waitFor({ state: "detached" });
+    };
+
+    await act("switch", "all traffic from blue v1 to green v3", "Switch to green");
+    await testId("live-web").filter({ hasText: "live: green v3" }).waitFor();
+    assert.equal((await service(teal)).routing.live, "green");
+    assert.equal((await served(teal)).version, "v3");
+
+    await act("pause", "new requests are held", "Pause traffic");
+    await card.locator(".pill", { hasText: "paused" }).waitFor();
+    assert.equal((await service(teal)).routing.paused, true);
+    await act("resume", "held requests go on in order", "Resume traffic");
+    await card.locator(".pill", { hasText: "paused" }).waitFor({ state: "detached" });
+    assert.equal((await service(teal)).routing.paused, false);
+
+    await act("maintenance-on", "every request gets a 503 maintenance page", "Maintenance on");
+    await card.locator(".pill", { hasText: "maintenance" }).waitFor();
+    assert.equal((await get(`${teal.proxyUrl}/`)).status, 503);
+    await act("maintenance-off", "requests reach green v3 again", "End maintenance");
+    await card.locator(".pill", { hasText: "maintenance" }).waitFor({ state: "detached" });
+    assert.equal((await get(`${teal.proxyUrl}/`)).status, 200);
+
+    const seq = await deploy(teal, "v4");
+    await testId("rollout-web").filter({ hasText: "Waiting for: teal promote" }).waitFor();
+    await act("promote", "and go on with blue v4", "Promote");
+    await page.locator(`[data-testid=history-web] [data-seq="${seq}"][data-outcome=succeeded]`).waitFor();
+    await testId("live-web").filter({ hasText: "live: blue v4" }).waitFor();
+    assert.equal((await finished(teal, seq)).outcome, "succeeded");
   });
 });
