@@ -17,12 +17,17 @@ export { ManualClock } from "./contract/harness.ts";
  * Registers the contract suite for one adapter.
  * @param makeStore builds a fresh, empty store on the given clock for each test; it must disable
  * background lease sweeps so only the test moves time.
+ * @param options.persistent the adapter keeps its data across a reopen (its harness has `reopen`).
  */
-export function runStoreContract(name: string, makeStore: StoreFactory): void {
+export function runStoreContract(
+  name: string,
+  makeStore: StoreFactory,
+  options: { readonly persistent: boolean },
+): void {
   describe(`${name} store contract`, () => {
     kvCases(makeStore);
     watchCases(makeStore);
     leaseCases(makeStore);
-    lifecycleCases(makeStore);
+    lifecycleCases(makeStore, options.persistent);
   });
 }

@@ -3,7 +3,11 @@
 import { MemoryStore } from "../../src/store/memory/memory-store.ts";
 import { runStoreContract } from "./contract.ts";
 
-runStoreContract("memory", async (clock, { historyLimit }) => {
-  const store = new MemoryStore({ clock, historyLimit, leaseSweepIntervalMs: 0 });
-  return { store, cleanup: () => store.close() };
-});
+runStoreContract(
+  "memory",
+  async (clock, { historyLimit }) => {
+    const store = new MemoryStore({ clock, historyLimit, leaseSweepIntervalMs: 0 });
+    return { store, cleanup: () => store.close() };
+  },
+  { persistent: false },
+);

@@ -18,24 +18,28 @@ import { runStoreContract } from "./contract.ts";
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 const crashWriter = fileURLToPath(new URL("./fixtures/crash-writer.ts", import.meta.url));
 
-runStoreContract("sqlite", async (clock, { historyLimit }) => {
-  const dir = await mkdtemp(join(tmpdir(), "teal-store-"));
-  const open = () =>
-    SqliteStore.open({ path: join(dir, "state.db"), clock, historyLimit, leaseSweepIntervalMs: 0 });
-  let current: Store = await open();
-  return {
-    store: current,
-    reopen: async () => {
-      await current.close();
-      current = await open();
-      return current;
-    },
-    cleanup: async () => {
-      await current.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+runStoreContract(
+  "sqlite",
+  async (clock, { historyLimit }) => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-store-"));
+    const open = () =>
+      SqliteStore.open({ path: join(dir, "state.db"), clock, historyLimit, leaseSweepIntervalMs: 0 });
+    let current: Store = await open();
+    return {
+      store: current,
+      reopen: async () => {
+        await current.close();
+        current = await open();
+        return current;
+      },
+      cleanup: async () => {
+        await current.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { persistent: true },
+);
 
 describe("sqlite store durability", () => {
   it("keeps every acknowledged write when the writing process is killed with SIGKILL", async () => {
