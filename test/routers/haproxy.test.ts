@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { startBackend } from "../support/backends.ts";
 import { service } from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
 import { startHaproxy } from "../support/routers.ts";
-import { api } from "../support/teal-process.ts";
+import { api, startTeal, tempDir, webServiceConfig } from "../support/teal-process.ts";
 import { deploymentCases, served } from "./deployment-cases.ts";
 
 describe("teal driving HAProxy through its runtime API", () => {
@@ -22,6 +23,7 @@ describe("teal driving HAProxy through its runtime API", () => {
           await haproxy.stop();
           haproxy = await startHaproxy(dir, port);
         },
+        reload: () => haproxy.reload(),
       } as never;
     },
     {
@@ -48,6 +50,18 @@ describe("teal driving HAProxy through its runtime API", () => {
     assert.equal((await fetch(`${ctx.router().url}/`)).status, 200);
   });
 
+  it("keeps the live routing across an HAProxy reload (SIGUSR2 to the master: a new worker loads the state file)", async () => {
+    const live = (await served(ctx.viaRouter())).version;
+    await (ctx.router() as unknown as { reload: () => Promise<void> }).reload();
+    assert.equal((await served(ctx.viaRouter())).version, live);
+    const flip = await api(ctx.teal(), "POST", "/v1/services/web/switch", {});
+    assert.equal(flip.status, 200, JSON.stringify(flip.body));
+    await eventually(
+      async () => (await served(ctx.viaRouter())).version !== live,
+      "the switch to reach the new worker",
+    );
+  });
+
   it("keeps the live routing across an HAProxy restart (server-state file, then re-applied)", async () => {
     const live = (await served(ctx.viaRouter())).version;
     await (ctx.router() as unknown as { restart: () => Promise<void> }).restart();
@@ -59,5 +73,44 @@ describe("teal driving HAProxy through its runtime API", () => {
       async () => (await served(ctx.viaRouter())).version !== live,
       "the switch to reach the new HAProxy",
     );
+  });
+});
+
+describe("teal driving an HAProxy that has no server-state file", () => {
+  it("re-applies the live routing after an HAProxy reload, within its reconcile interval", async (t) => {
+    const [blue, green] = [await startBackend("blue"), await startBackend("green")];
+    const dir = await tempDir();
+    const haproxy = await startHaproxy(dir.path);
+    const router = `    override: false
+    router: { type: haproxy, socket: ${haproxy.socket}, backend: web, reconcileIntervalMs: 100 }`;
+    const teal = await startTeal(webServiceConfig(blue, green, { service: router }), dir.path).catch(
+      async (err: unknown) => {
+        await haproxy.stop();
+        await Promise.all([blue.close(), green.close(), dir.remove()]);
+        throw err;
+      },
+    );
+    const viaHaproxy = async () => {
+      const res = await fetch(`http://127.0.0.1:${haproxy.port}/`, { headers: { connection: "close" } });
+      return { status: res.status, body: await res.text() };
+    };
+    try {
+      assert.equal((await api(teal, "POST", "/v1/services/web/switch", { to: "green" })).status, 200);
+      assert.deepEqual(await viaHaproxy(), { status: 200, body: "green" });
+      await haproxy.reload();
+      const reloadedAt = Date.now();
+      // The new worker starts from haproxy.cfg (every slot disabled): 503 until teal re-applies.
+      await eventually(async () => (await viaHaproxy()).body === "green", "teal to re-apply the slots");
+      t.diagnostic(`green served again ${Date.now() - reloadedAt} ms after the reload`);
+      await eventually(
+        () => teal.logs.some((e) => String(e.msg).includes("haproxy for web restarted or was unreachable")),
+        "teal to log that it re-applied the routing to the new worker",
+      );
+      assert.equal((await service(teal)).routing.live, "green");
+    } finally {
+      await teal.stop();
+      await haproxy.stop();
+      await Promise.all([blue.close(), green.close(), dir.remove()]);
+    }
   });
 });

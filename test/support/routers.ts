@@ -71,8 +71,15 @@ export interface HaproxyFiles {
   readonly config: string;
 }
 
-/** HAProxy with a backend "web" of 2 blue and 2 green slots, and one-color backends for the override. */
-export async function startHaproxy(dir: string, port?: number): Promise<RunningRouter & HaproxyFiles> {
+/**
+ * HAProxy in master-worker mode (as `haproxy -Ws` runs under systemd) with a backend "web" of 2
+ * blue and 2 green slots, and one-color backends for the override. `reload()` is what
+ * `systemctl reload haproxy` does: SIGUSR2 to the master, which starts a new worker on the config.
+ */
+export async function startHaproxy(
+  dir: string,
+  port?: number,
+): Promise<RunningRouter & HaproxyFiles & { reload(): Promise<void> }> {
   const files = {
     socket: join(dir, "admin.sock"),
     stateFile: join(dir, "server-state"),
@@ -99,17 +106,29 @@ frontend fe
   default_backend web
 ${slots("web")}${slots("web_blue")}${slots("web_green")}`,
   );
-  const child = spawn("haproxy", ["-f", files.config, "-db"], { stdio: "ignore" });
+  const child = spawn("haproxy", ["-W", "-db", "-f", files.config], { stdio: "ignore" });
   const api = new RuntimeApi(files.socket);
-  await eventually(
-    () =>
-      api.run("show info").then(
-        (t) => t.includes("Pid:"),
-        () => false,
-      ),
-    "haproxy to start",
-  );
-  return { ...files, port: listenPort, child, stop: () => stopChild(child) };
+  /** The pid of the worker that answers on the stats socket, once one does. */
+  const workerPid = () =>
+    api.run("show info").then(
+      (t) => /^Pid: (\d+)/m.exec(t)?.[1],
+      () => undefined,
+    );
+  let worker = await eventually(workerPid, "haproxy to start");
+  return {
+    ...files,
+    port: listenPort,
+    child,
+    stop: () => stopChild(child),
+    async reload() {
+      const old = worker;
+      child.kill("SIGUSR2");
+      worker = await eventually(async () => {
+        const pid = await workerPid();
+        return pid !== old && pid;
+      }, "a new haproxy worker after the reload");
+    },
+  };
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
