@@ -50,30 +50,22 @@ describe("teal driving HAProxy through its runtime API", () => {
     assert.equal((await fetch(`${ctx.router().url}/`)).status, 200);
   });
 
-  it("keeps the live routing across an HAProxy reload (SIGUSR2 to the master: a new worker loads the state file)", async () => {
-    const live = (await served(ctx.viaRouter())).version;
-    await (ctx.router() as unknown as { reload: () => Promise<void> }).reload();
-    assert.equal((await served(ctx.viaRouter())).version, live);
-    const flip = await api(ctx.teal(), "POST", "/v1/services/web/switch", {});
-    assert.equal(flip.status, 200, JSON.stringify(flip.body));
-    await eventually(
-      async () => (await served(ctx.viaRouter())).version !== live,
-      "the switch to reach the new worker",
-    );
-  });
-
-  it("keeps the live routing across an HAProxy restart (server-state file, then re-applied)", async () => {
-    const live = (await served(ctx.viaRouter())).version;
-    await (ctx.router() as unknown as { restart: () => Promise<void> }).restart();
-    // The state file restores the slots as HAProxy starts: the first request already gets the live version.
-    assert.equal((await served(ctx.viaRouter())).version, live);
-    const flip = await api(ctx.teal(), "POST", "/v1/services/web/switch", {});
-    assert.equal(flip.status, 200, JSON.stringify(flip.body));
-    await eventually(
-      async () => (await served(ctx.viaRouter())).version !== live,
-      "the switch to reach the new HAProxy",
-    );
-  });
+  // The state file restores the slots as the new HAProxy starts: its first request already gets
+  // the live version; then a switch reaches it.
+  for (const change of ["reload", "restart"] as const) {
+    const how = change === "reload" ? "SIGUSR2 to the master, a new worker" : "stop, then start";
+    it(`keeps the live routing across an HAProxy ${change} (${how}, the server-state file)`, async () => {
+      const live = (await served(ctx.viaRouter())).version;
+      await (ctx.router() as unknown as Record<typeof change, () => Promise<void>>)[change]();
+      assert.equal((await served(ctx.viaRouter())).version, live);
+      const flip = await api(ctx.teal(), "POST", "/v1/services/web/switch", {});
+      assert.equal(flip.status, 200, JSON.stringify(flip.body));
+      await eventually(
+        async () => (await served(ctx.viaRouter())).version !== live,
+        `the switch to reach HAProxy after its ${change}`,
+      );
+    });
+  }
 });
 
 describe("teal driving an HAProxy that has no server-state file", () => {
