@@ -8,7 +8,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { Dispatcher } from "undici";
 import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
@@ -24,6 +23,7 @@ import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
 import type { DataPlaneSpec, ProxySettings } from "./spec.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
+import type { UpstreamRequest } from "./upstream-pool.ts";
 
 export interface DataPlaneEvents {
   readonly accessLog?: (entry: AccessEntry) => void;
@@ -219,8 +219,8 @@ export class DataPlane {
       req.headers["content-length"] !== undefined
         ? req.headers["content-length"] !== "0"
         : req.headers["transfer-encoding"] !== undefined;
-    const options: Dispatcher.DispatchOptions = {
-      method: (req.method ?? "GET") as Dispatcher.HttpMethod,
+    const options: UpstreamRequest = {
+      method: req.method ?? "GET",
       path: stripPath(req.url ?? "/", match.strip),
       headers,
       body: hasBody ? req : null,

@@ -4,15 +4,8 @@
  * to 10 s); after it, one request probes it again (half-open), and a success restores it.
  */
 
-import { createRequire } from "node:module";
-import type { Pool as UndiciPool } from "undici";
 import type { ProxySettings } from "./spec.ts";
-
-/**
- * Only undici's Pool, not its whole bundle (fetch, WebSocket, cache, …): that is ~8 MB less
- * resident memory in every proxy process. The path is stable within undici 7 (pinned ^7).
- */
-const Pool = createRequire(import.meta.url)("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
+import { UpstreamPool } from "./upstream-pool.ts";
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;
@@ -21,7 +14,7 @@ export class Endpoint {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly pool: UndiciPool;
+  readonly pool: UpstreamPool;
   #failures = 0;
   #downUntil = 0;
 
@@ -30,13 +23,14 @@ export class Endpoint {
     this.url = url;
     this.host = parsed.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(parsed.port || 80);
-    this.pool = new Pool(parsed.origin, {
+    this.pool = new UpstreamPool({
+      host: this.host,
+      port: this.port,
       connections: settings.upstreamConnections,
-      connectTimeout: settings.timeouts.connectMs,
-      headersTimeout: settings.timeouts.headersMs,
-      bodyTimeout: settings.timeouts.idleMs,
-      keepAliveTimeout: 4_000,
-      pipelining: 1,
+      connectTimeoutMs: settings.timeouts.connectMs,
+      headersTimeoutMs: settings.timeouts.headersMs,
+      bodyTimeoutMs: settings.timeouts.idleMs,
+      keepAliveTimeoutMs: 4_000,
     });
   }
 

@@ -1,12 +1,11 @@
 /**
- * One proxied request: dispatches to an endpoint through undici's low-level handler API and
- * streams the response straight to the client with backpressure. A connection that fails before
+ * One proxied request: dispatches to an endpoint's upstream pool and streams the response
+ * straight to the client with backpressure. A connection that fails before
  * any byte reached the upstream is retried once on another endpoint.
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import type { Dispatcher } from "undici";
 import type { Color } from "../domain/color.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { countStreamedBytes } from "./gc-nudge.ts";
@@ -15,6 +14,7 @@ import { InFlight } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
 import type { ServiceTarget } from "./service-target.ts";
 import { classifyUpstreamError } from "./upstream-errors.ts";
+import type { UpstreamHandler, UpstreamRequest } from "./upstream-pool.ts";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -50,12 +50,12 @@ function onClientDrain(this: ExchangeResponse): void {
   this[EXCHANGE]?.clientDrained();
 }
 
-export class Exchange extends InFlight {
+export class Exchange extends InFlight implements UpstreamHandler {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #service: ServiceTarget;
   readonly #env: ExchangeEnv;
-  readonly #options: Dispatcher.DispatchOptions;
+  readonly #options: UpstreamRequest;
   readonly #requestId: string;
   readonly #pinned: boolean;
   readonly #start = performance.now();
@@ -77,7 +77,7 @@ export class Exchange extends InFlight {
     service: ServiceTarget,
     color: Color,
     pinned: boolean,
-    options: Dispatcher.DispatchOptions,
+    options: UpstreamRequest,
     requestId: string,
     env: ExchangeEnv,
   ) {
@@ -116,7 +116,7 @@ export class Exchange extends InFlight {
     else this.#abort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true;
     if (this.#done) return false;
     this.#status = statusCode;
@@ -146,7 +146,6 @@ export class Exchange extends InFlight {
     return false;
   }
 
-  /** undici passes the chunk itself here (its typings say a size). */
   onBodySent(chunk: Buffer | string): void {
     const n = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
     this.#bytesIn += n;
@@ -189,8 +188,7 @@ export class Exchange extends InFlight {
   #dispatch(endpoint: Endpoint): void {
     this.#endpoint = endpoint;
     this.#abort = undefined;
-    // The legacy handler shape (raw header buffers, no header object) is the cheapest one.
-    endpoint.pool.dispatch(this.#options, this as unknown as Dispatcher.DispatchHandler);
+    endpoint.pool.dispatch(this.#options, this);
   }
 
   #canRetry(staleSocket: boolean): boolean {
@@ -250,7 +248,7 @@ export class Exchange extends InFlight {
     });
   }
 
-  /** The client's socket drained: let undici read from the upstream again. */
+  /** The client's socket drained: let the upstream connection read again. */
   clientDrained(): void {
     this.#waitingDrain = false;
     this.#resume?.();

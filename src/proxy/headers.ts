@@ -73,9 +73,9 @@ export function upstreamHeaders(
   return { headers: out, requestId };
 }
 
-/** Upstream response headers for the client: hop-by-hop removed; rawHeaders are Buffers from undici. */
+/** Upstream response headers for the client, hop-by-hop removed. */
 export function downstreamHeaders(
-  raw: readonly Buffer[],
+  raw: readonly string[],
   requestIdHeader: string,
   requestId: string,
 ): string[] {
@@ -84,14 +84,14 @@ export function downstreamHeaders(
   let hasId = false;
   // One pass; names listed in Connection (rare: usually just "keep-alive") are removed after.
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString("latin1");
+    const name = raw[i]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
-      if (lower === "connection") dropped = tokens(raw[i + 1]!.toString("latin1"), dropped);
+      if (lower === "connection") dropped = tokens(raw[i + 1]!, dropped);
       continue;
     }
     if (lower === requestIdHeader) hasId = true;
-    out.push(name, raw[i + 1]!.toString("latin1"));
+    out.push(name, raw[i + 1]!);
   }
   if (!hasId) out.push(requestIdHeader, requestId);
   return dropped === undefined ? out : withoutNames(out, dropped);
