@@ -24,6 +24,7 @@ interface HttpParser {
 interface HttpParserClass {
   new (): HttpParser;
   readonly RESPONSE: number;
+  readonly kOnMessageBegin: number;
   readonly kOnHeaders: number;
   readonly kOnHeadersComplete: number;
   readonly kOnBody: number;
@@ -215,6 +216,7 @@ class PooledSocket {
     const parser = new HTTPParser();
     parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
     parser.exchange = this;
+    parser[HTTPParser.kOnMessageBegin] = onParserMessageBegin;
     parser[HTTPParser.kOnHeaders] = onParserHeaders;
     parser[HTTPParser.kOnHeadersComplete] = onParserHeadersComplete;
     parser[HTTPParser.kOnBody] = onParserBody;
@@ -225,6 +227,7 @@ class PooledSocket {
   send(pending: Pending, reused: boolean): void {
     this.#pending = pending;
     this.#reused = reused;
+    this.#moreHeaders = undefined;
     this.#gotBytes = false;
     this.#status = 0;
     const { request, handler } = pending;
@@ -256,11 +259,13 @@ class PooledSocket {
     const onData = (chunk: Buffer) => {
       if (this.#pending !== pending) return;
       handler.onBodySent(chunk);
-      const ok = chunked
-        ? this.#socket.write(`${chunk.length.toString(16)}\r\n`) &&
-          this.#socket.write(chunk) &&
-          this.#socket.write("\r\n")
-        : this.#socket.write(chunk);
+      let ok: boolean;
+      if (chunked) {
+        // Every part of the frame is written, whatever the first write said about backpressure.
+        const size = this.#socket.write(`${chunk.length.toString(16)}\r\n`);
+        const data = this.#socket.write(chunk);
+        ok = this.#socket.write("\r\n") && size && data;
+      } else ok = this.#socket.write(chunk);
       if (!ok) body.pause();
     };
     const onEnd = () => {
@@ -322,8 +327,15 @@ class PooledSocket {
 
   #parse(run: () => number | Error | undefined): void {
     this.#executing = true;
-    const r = run();
-    this.#executing = false;
+    let r: number | Error | undefined;
+    try {
+      r = run();
+    } catch (err) {
+      // A handler threw on what this upstream sent (say, a status text res.writeHead refuses).
+      r = upstreamError("UND_ERR_BAD_RESPONSE", (err as Error).message);
+    } finally {
+      this.#executing = false;
+    }
     if (this.#dead) {
       this.#freeParser();
       return;
@@ -369,6 +381,11 @@ class PooledSocket {
     this.#parser.free();
   }
 
+  /** A message starts: one after this request's answer was complete is not trusted. */
+  messageBegin(): void {
+    if (this.#pending === undefined || this.#releasable) this.destroy();
+  }
+
   headers(more: string[]): void {
     this.#moreHeaders = this.#moreHeaders === undefined ? more : this.#moreHeaders.concat(more);
   }
@@ -392,13 +409,18 @@ class PooledSocket {
       return 0;
     }
     if (statusCode < 200) {
-      if (statusCode === 101) this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", "an unrequested upgrade"));
+      if (statusCode < 100 || statusCode === 101) {
+        this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", `status ${statusCode} is not an answer`));
+      }
       return 0; // 1xx: the final answer follows
     }
     this.#status = statusCode;
     this.#keepAlive = keepAlive;
     this.#socket.setTimeout(this.#options.bodyTimeoutMs);
-    const goOn = pending.handler.onHeaders(statusCode, all, this.#resume, statusText);
+    const resume = () => {
+      if (this.#pending === pending) this.#resume();
+    };
+    const goOn = pending.handler.onHeaders(statusCode, all, resume, statusText);
     if (!goOn) this.#pause();
     return pending.request.method === "HEAD" ? 1 : 0;
   }
@@ -413,6 +435,7 @@ class PooledSocket {
     const pending = this.#pending;
     if (pending === undefined || this.#status === 0) return; // the end of a 1xx
     this.#pending = undefined;
+    this.#moreHeaders = undefined; // trailers: teal does not forward them
     this.#status = 0;
     this.#resume();
     if (!pending.aborted) pending.handler.onComplete();
@@ -434,6 +457,10 @@ class PooledSocket {
     this.#socket.resume();
     if (this.#pending !== undefined) this.#socket.setTimeout(this.#options.bodyTimeoutMs);
   };
+}
+
+function onParserMessageBegin(this: HttpParser): void {
+  this.exchange?.messageBegin();
 }
 
 function onParserHeaders(this: HttpParser, headers: string[]): void {

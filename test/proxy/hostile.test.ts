@@ -412,7 +412,26 @@ describe("a misbehaving upstream", () => {
         socket.end("HTTP/1.1 200 OK\r\nX-Bad Header: yes\r\nContent-Length: 2\r\n\r\nok"),
       ),
     );
-    upstreams.push(hangsUp, badStatus, badHeader);
+    const delInReason = await startRawUpstream((socket) =>
+      socket.once("data", () => socket.end("HTTP/1.1 200 b\x7fad\r\nContent-Length: 2\r\n\r\nok")),
+    );
+    const below100 = await startRawUpstream((socket) =>
+      socket.once("data", () => socket.end("HTTP/1.1 099 Odd\r\nContent-Length: 2\r\n\r\nok")),
+    );
+    // Keep-alive: the first answer carries a trailer and a second, unasked-for response right
+    // behind it; later requests get a plain answer.
+    let answered = 0;
+    const trailerThenExtra = await startRawUpstream((socket) => {
+      socket.on("data", () => {
+        const n = ++answered;
+        socket.write(
+          n === 1
+            ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Leak\r\n\r\n2\r\nok\r\n0\r\nX-Leak: yes\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra"
+            : "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond",
+        );
+      });
+    });
+    upstreams.push(hangsUp, badStatus, badHeader, delInReason, below100, trailerThenExtra);
     healthy = await startBackend("healthy");
     const service = (name: string, endpoint: string) =>
       serviceSpec(
@@ -424,6 +443,9 @@ describe("a misbehaving upstream", () => {
       service("hangs-up", hangsUp.url),
       service("bad-status", badStatus.url),
       service("bad-header", badHeader.url),
+      service("del-in-reason", delInReason.url),
+      service("below-100", below100.url),
+      service("trailer", trailerThenExtra.url),
       service("healthy", healthy.url),
     ]));
   });
@@ -453,6 +475,27 @@ describe("a misbehaving upstream", () => {
     assert.equal(res.status, 502);
     assert.equal(res.headers["content-type"], "application/json");
     assert.equal(JSON.parse(res.body).error.code, "upstream_bad_response");
+  });
+
+  it("that puts a DEL in its status text does not take the proxy down: the client's connection is cut", async () => {
+    await assert.rejects(get(`${url}/`, { host: "del-in-reason.test" }));
+  });
+
+  it("that answers with a status below 100 gets the client a 502, at once", async () => {
+    const res = await get(`${url}/`, { host: "below-100.test" });
+    assert.equal(res.status, 502);
+    assert.equal(res.headers["x-teal-error"], "upstream_bad_response");
+  });
+
+  it("never lets a trailer or an unasked-for response reach the next request on its connection", async () => {
+    const first = await get(`${url}/`, { host: "trailer.test" });
+    assert.equal(first.body, "ok");
+    assert.equal(first.headers["x-leak"], undefined);
+    const second = await get(`${url}/`, { host: "trailer.test" });
+    assert.equal(second.status, 200);
+    assert.equal(second.body, "second", "the extra response was dropped with its connection");
+    assert.equal(second.headers["x-leak"], undefined);
+    assert.equal(upstreams[5]!.accepted, 2, "the connection that sent it was not used again");
   });
 
   it("does not take the proxy down: other services still answer", async () => {
