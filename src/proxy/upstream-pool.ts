@@ -69,9 +69,10 @@ function upstreamError(code: string, message: string): Error {
 export class UpstreamPool {
   readonly #options: UpstreamPoolOptions;
   readonly #hostHeader: string;
+  /** Every open connection; the idle ones are also in #idle. */
+  readonly #all = new Set<PooledSocket>();
   readonly #idle: PooledSocket[] = [];
   readonly #queue: Pending[] = [];
-  #open = 0;
   #closing: (() => void) | undefined;
   #destroyed = false;
 
@@ -114,16 +115,13 @@ export class UpstreamPool {
     this.#closing?.();
   }
 
-  readonly #all = new Set<PooledSocket>();
-
   #assign(pending: Pending): void {
     const idle = this.#idle.pop();
     if (idle !== undefined) {
       idle.send(pending, true);
       return;
     }
-    if (this.#open < this.#options.connections) {
-      this.#open++;
+    if (this.#all.size < this.#options.connections) {
       const s = new PooledSocket(this, this.#options);
       this.#all.add(s);
       s.send(pending, false);
@@ -138,8 +136,7 @@ export class UpstreamPool {
 
   /** A socket finished its exchange and may carry another. */
   released(s: PooledSocket): void {
-    let next = this.#queue.shift();
-    while (next?.aborted) next = this.#queue.shift();
+    const next = this.#nextPending();
     if (next !== undefined && !this.#destroyed) {
       s.send(next, true);
       return;
@@ -152,13 +149,18 @@ export class UpstreamPool {
   /** A socket is gone (closed, failed or timed out while idle). */
   gone(s: PooledSocket): void {
     if (!this.#all.delete(s)) return;
-    this.#open--;
     const i = this.#idle.indexOf(s);
     if (i >= 0) this.#idle.splice(i, 1);
-    let next = this.#queue.shift();
-    while (next?.aborted) next = this.#queue.shift();
+    const next = this.#nextPending();
     if (next !== undefined) this.#assign(next);
     this.#settleClose();
+  }
+
+  /** The oldest queued request whose exchange still wants an answer. */
+  #nextPending(): Pending | undefined {
+    let next = this.#queue.shift();
+    while (next?.aborted) next = this.#queue.shift();
+    return next;
   }
 
   #settleClose(): void {
