@@ -10,6 +10,7 @@ import { AccessLogRecorder } from "../support/access-log.ts";
 import { type Backend, echoName, startBackend } from "../support/backends.ts";
 import { RssPeak, writeRepeated } from "../support/bulk-data.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
+import { eventually } from "../support/eventually.ts";
 import { get } from "../support/http.ts";
 
 async function readText(res: IncomingMessage): Promise<string> {
@@ -42,6 +43,12 @@ describe("streaming through the proxy", () => {
       if (req.url === "/events") return serverSentEvents(res);
       if (req.url === "/poll") return held.set("/poll", (payload) => res.end(payload));
       if (req.url === "/echo-hash") return echoHash(req, res);
+      if (req.url === "/held-hash") {
+        // Reads nothing until the test releases it, so that backpressure reaches the client.
+        echoHash(req, res);
+        req.pause();
+        return held.set("/held-hash", () => req.resume());
+      }
       echoName(req, res, name);
     });
     ({ plane, url } = await startDataPlane(
@@ -206,6 +213,40 @@ describe("streaming through the proxy", () => {
 
     assert.equal(res.statusCode, 200);
     assert.deepEqual(JSON.parse(body), {
+      sha256: sent.digest("hex"),
+      contentLength: null,
+      transferEncoding: "chunked",
+    });
+  });
+
+  it("keeps a chunked request body intact while a slow upstream pushes back on it", async () => {
+    const req = request(`${url}/held-hash`, { method: "POST", headers: { host: "app.test" }, agent: false });
+    const response = once(req, "response") as Promise<[IncomingMessage]>;
+    const sent = createHash("sha256");
+    const TOTAL = 1024; // 64 MiB in 64 KiB parts: far more than the socket buffers on the way hold
+    let accepted = 0; // parts the client's socket took (write returned true, or drained)
+    const writing = (async () => {
+      for (let i = 0; i < TOTAL; i++) {
+        const part = createHash("sha512").update(String(i)).digest().toString("hex").repeat(512);
+        sent.update(part);
+        if (!req.write(part)) await once(req, "drain");
+        accepted++;
+      }
+      req.end();
+    })();
+    // The pipeline is full when the client stops getting rid of parts for a while: the proxy's
+    // writes upstream failed and it stopped reading. Only then may the upstream read.
+    let last = -1;
+    let since = Date.now();
+    await eventually(() => {
+      if (accepted !== last) [last, since] = [accepted, Date.now()];
+      return held.has("/held-hash") && accepted > 0 && Date.now() - since > 200;
+    }, "backpressure from the upstream to reach the client");
+    assert.ok(accepted < TOTAL, `the client could hand over ${accepted} of ${TOTAL} parts`);
+    held.get("/held-hash")!("");
+    await writing;
+    const [res] = await response;
+    assert.deepEqual(JSON.parse(await readText(res)), {
       sha256: sent.digest("hex"),
       contentLength: null,
       transferEncoding: "chunked",
