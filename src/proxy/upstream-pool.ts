@@ -60,7 +60,13 @@ export interface UpstreamPoolOptions {
   readonly keepAliveTimeoutMs: number;
 }
 
-type Pending = { request: UpstreamRequest; handler: UpstreamHandler; aborted: boolean };
+type Pending = {
+  readonly request: UpstreamRequest;
+  readonly handler: UpstreamHandler;
+  aborted: boolean;
+  /** The connection carrying it, once it has one. */
+  socket?: PooledSocket;
+};
 
 function upstreamError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -88,8 +94,9 @@ export class UpstreamPool {
       return;
     }
     const pending: Pending = { request, handler, aborted: false };
-    handler.onConnect(() => {
+    handler.onConnect((err?: Error) => {
       pending.aborted = true;
+      pending.socket?.abandon(pending, err);
     });
     if (pending.aborted) return;
     this.#assign(pending);
@@ -232,11 +239,8 @@ class PooledSocket {
     this.#moreHeaders = undefined;
     this.#gotBytes = false;
     this.#status = 0;
+    pending.socket = this;
     const { request, handler } = pending;
-    pending.handler.onConnect((err?: Error) => {
-      pending.aborted = true;
-      if (this.#pending === pending) this.destroy(err);
-    });
     if (this.#connected) this.#socket.setTimeout(this.#options.headersTimeoutMs);
     let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
     let hasHost = false;
@@ -302,6 +306,11 @@ class PooledSocket {
     this.#socket.setTimeout(this.#options.keepAliveTimeoutMs);
   }
 
+  /** The exchange gave up: if this connection still carries it, the connection goes too. */
+  abandon(pending: Pending, err?: Error): void {
+    if (this.#pending === pending) this.destroy(err);
+  }
+
   /** Closes the connection without a word to the exchange on it (it asked, or there is none). */
   destroy(err?: Error): void {
     this.#fail(err ?? upstreamError("UND_ERR_ABORTED", "the request was aborted"), true);
@@ -318,20 +327,21 @@ class PooledSocket {
       return;
     }
     this.#gotBytes = true;
-    this.#parse(() => this.#parser.execute(data));
+    this.#parse(data);
   }
 
   #ended(): void {
     // A body delimited by the end of the connection ends here.
-    if (this.#pending !== undefined && this.#status !== 0) this.#parse(() => this.#parser.finish());
+    if (this.#pending !== undefined && this.#status !== 0) this.#parse(undefined);
     this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection"));
   }
 
-  #parse(run: () => number | Error | undefined): void {
+  /** Feeds the parser a read, or (undefined) the end of the connection. */
+  #parse(data: Buffer | undefined): void {
     this.#executing = true;
     let r: number | Error | undefined;
     try {
-      r = run();
+      r = data === undefined ? this.#parser.finish() : this.#parser.execute(data);
     } catch (err) {
       // A handler threw on what this upstream sent (say, a status text res.writeHead refuses).
       r = upstreamError("UND_ERR_BAD_RESPONSE", (err as Error).message);
