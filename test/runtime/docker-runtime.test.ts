@@ -349,6 +349,47 @@ describe("the docker runtime", () => {
     assert.match(OOM_KILLED, /killed: out of memory.*resources\.memory/);
   });
 
+  it("mounts its volumes and joins its user network, where it answers as <service>-<color> only", async () => {
+    const host = join(dir.path, "shared");
+    await mkdir(host, { recursive: true });
+    await writeFile(join(host, "greeting"), "hello from the host");
+    const network = `teal-test-${Date.now().toString(36)}`;
+    await dockerd.docker("network", "create", network);
+    const rt = new DockerRuntime({
+      engine,
+      logDir: join(dir.path, "logs"),
+      owner: dir.path,
+      settings: { ...settings, binds: [`${host}:/data:ro`], network },
+      pull: "missing",
+    });
+    const h = await rt.launch(spec({ index: 7 }), { logMaxBytes });
+    try {
+      await untilServing(h);
+      // From inside the network (the image has node and no shell): the mount, then the names.
+      const inside = (script: string) =>
+        dockerd.docker("exec", h.record.containerId!, "/usr/bin/node", "-e", script);
+      assert.equal(
+        await inside("process.stdout.write(require('fs').readFileSync('/data/greeting', 'utf8'))"),
+        "hello from the host",
+      );
+      const answer = JSON.parse(
+        await inside(
+          "fetch('http://web-blue:3000/health').then(r => r.text()).then(t => process.stdout.write(t))",
+        ),
+      );
+      assert.equal(answer.version, "v1");
+      assert.match(
+        await inside(
+          "fetch('http://web:3000/health').then(() => console.log('reached'), e => console.log(e.cause?.code ?? e.message))",
+        ),
+        /ENOTFOUND|EAI_AGAIN/,
+      );
+    } finally {
+      await h.stop("SIGTERM", 5000);
+      await dockerd.docker("network", "rm", network).catch(() => "");
+    }
+  });
+
   it("names the engine address when it cannot be reached", async () => {
     const gone = new DockerEngine("unix:///tmp/teal-no-such-docker.sock");
     const rt = new DockerRuntime({
