@@ -5,19 +5,19 @@
  * consistent world and a switch is atomic for every request that starts after it.
  */
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Duplex } from "node:stream";
 import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
-import { answerClientError } from "./client-errors.ts";
 import type { ColorStatsSnapshot } from "./color-stats.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
 import { upstreamHeaders } from "./headers.ts";
+import type { ClientRequest } from "./http1/request.ts";
+import type { ClientResponse } from "./http1/response.ts";
+import { Http1Server } from "./http1/server.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
@@ -50,7 +50,7 @@ export class DataPlane {
   readonly #services = new Map<string, ServiceTarget>();
   #table = new RouteTable([]);
   #generation = -1;
-  #server: Server | undefined;
+  #server: Http1Server | undefined;
 
   constructor(settings: ProxySettings, events: DataPlaneEvents = {}) {
     this.#settings = settings;
@@ -95,40 +95,28 @@ export class DataPlane {
 
   async listen(): Promise<AddressInfo> {
     const { host, port } = splitHostPort(this.#settings.listen);
-    const server = createServer({
-      maxHeaderSize: this.#settings.maxHeaderBytes,
-      keepAliveTimeout: this.#settings.timeouts.clientKeepAliveMs,
-      headersTimeout: this.#settings.timeouts.clientHeadersMs,
-      // Long uploads and streams are bounded by the idle timeout upstream, not a total.
-      requestTimeout: 0,
-    });
-    server.on("request", this.#onRequest);
-    server.on("upgrade", this.#onUpgrade);
-    server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) =>
-      answerClientError(err, socket, this.#events.clientError),
+    const { timeouts } = this.#settings;
+    const server = new Http1Server(
+      {
+        maxHeaderBytes: this.#settings.maxHeaderBytes,
+        keepAliveTimeoutMs: timeouts.clientKeepAliveMs,
+        headersTimeoutMs: timeouts.clientHeadersMs,
+      },
+      {
+        request: this.#onRequest,
+        upgrade: this.#onUpgrade,
+        clientError: (code, message) => this.#events.clientError?.(code, message),
+        internalError: (err) => this.#events.internalError?.(err),
+      },
     );
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host, port, backlog: 4096 }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    return server.address() as AddressInfo;
+    return server.listen(host, port);
   }
 
   /** Stops accepting; lets in-flight requests finish for up to graceMs; then cuts the rest. */
   async close(graceMs = 10_000): Promise<void> {
-    const server = this.#server;
     for (const s of this.#services.values()) s.gate.shedAll();
-    if (server) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs).unref();
-      await closed;
-      clearTimeout(timer);
-    }
+    await this.#server?.close(graceMs);
     await Promise.all([...this.#services.values()].flatMap((s) => s.allEndpoints().map((e) => e.destroy())));
   }
 
@@ -154,7 +142,7 @@ export class DataPlane {
   }
 
   /** A bug in teal answers 502 and is logged; it never takes the proxy down with it. */
-  readonly #onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  readonly #onRequest = (req: ClientRequest, res: ClientResponse): void => {
     try {
       this.#route(req, res);
     } catch (err) {
@@ -163,8 +151,8 @@ export class DataPlane {
     }
   };
 
-  #route(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? "/";
+  #route(req: ClientRequest, res: ClientResponse): void {
+    const url = req.url;
     const match = this.#table.match(req.headers.host, url);
     if (match === undefined) {
       sendProxyError(
@@ -192,38 +180,33 @@ export class DataPlane {
       const cancel = service.gate.hold(
         service.policy.pauseTimeoutMs,
         () => {
-          res.off("close", cancel);
+          res.listener = undefined;
           this.#onRequest(req, res);
         },
         () =>
           sendProxyError(res, 503, "paused_too_long", `${service.name} is paused and did not resume in time`),
       );
-      res.once("close", cancel);
+      res.listener = { clientClosed: cancel, clientDrained: () => {} };
       return;
     }
     this.#forward(req, res, match);
   }
 
-  #forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch): void {
+  #forward(req: ClientRequest, res: ClientResponse, match: RouteMatch): void {
     const { service } = match;
-    const remote = req.socket.remoteAddress;
-    const choice = chooseColor(service, req.headers, remote);
+    const choice = chooseColor(service, req.headers, req.remoteAddress);
     const { headers, requestId } = this.#upstreamHeaders(req, false);
     if (choice.newStickyKey !== undefined) {
-      res.setHeader(
+      res.addHeader(
         "set-cookie",
         `${service.policy.stickyCookie}=${choice.newStickyKey}; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax`,
       );
     }
-    const hasBody =
-      req.headers["content-length"] !== undefined
-        ? req.headers["content-length"] !== "0"
-        : req.headers["transfer-encoding"] !== undefined;
     const options: UpstreamRequest = {
-      method: req.method ?? "GET",
-      path: stripPath(req.url ?? "/", match.strip),
+      method: req.method,
+      path: stripPath(req.url, match.strip),
       headers,
-      body: hasBody ? req : null,
+      body: req.body,
     };
     new Exchange(
       req,
@@ -237,18 +220,18 @@ export class DataPlane {
     ).start();
   }
 
-  #upstreamHeaders(req: IncomingMessage, keepUpgrade: boolean): { headers: string[]; requestId: string } {
-    const remote = req.socket.remoteAddress;
+  #upstreamHeaders(req: ClientRequest, keepUpgrade: boolean): { headers: string[]; requestId: string } {
+    const remote = req.remoteAddress;
     return upstreamHeaders(req.rawHeaders, {
       clientIp: remote ?? "",
-      proto: (req.socket as Socket & { encrypted?: boolean }).encrypted ? "https" : "http",
+      proto: "http", // the proxy's listener is plain HTTP
       trusted: this.#trusted.has(remote),
       requestIdHeader: this.#settings.requestIdHeader,
       keepUpgrade,
     });
   }
 
-  readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  readonly #onUpgrade = (req: ClientRequest, socket: Socket, head: Buffer): void => {
     socket.on("error", () => socket.destroy());
     try {
       this.#upgrade(req, socket, head);
@@ -258,19 +241,18 @@ export class DataPlane {
     }
   };
 
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = req.url ?? "/";
+  #upgrade(req: ClientRequest, socket: Socket, head: Buffer): void {
+    const url = req.url;
     const match = this.#table.match(req.headers.host, url);
     if (!match || match.service.routing.maintenance || match.service.routing.paused) {
       const status = match ? "503 Service Unavailable" : "404 Not Found";
       socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       return;
     }
-    const remote = req.socket.remoteAddress;
-    const choice = chooseColor(match.service, req.headers, remote);
+    const choice = chooseColor(match.service, req.headers, req.remoteAddress);
     const { headers } = this.#upstreamHeaders(req, true);
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
-    tunnel.start(requestHead(req.method ?? "GET", stripPath(url, match.strip), headers));
+    tunnel.start(requestHead(req.method, stripPath(url, match.strip), headers));
   }
 }
 

@@ -4,12 +4,13 @@
  * any byte reached the upstream is retried once on another endpoint.
  */
 
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Color } from "../domain/color.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { countStreamedBytes } from "./gc-nudge.ts";
 import { downstreamHeaders } from "./headers.ts";
+import type { ClientRequest } from "./http1/request.ts";
+import type { ClientResponse, ResponseListener } from "./http1/response.ts";
 import { InFlight } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
 import type { ServiceTarget } from "./service-target.ts";
@@ -38,21 +39,9 @@ export interface AccessEntry {
   readonly retried?: boolean;
 }
 
-// Shared listeners that find their exchange on the response: no closures allocated per request.
-const EXCHANGE = Symbol("teal.exchange");
-type ExchangeResponse = ServerResponse & { [EXCHANGE]?: Exchange };
-
-function onClientClose(this: ExchangeResponse): void {
-  this[EXCHANGE]?.clientClosed();
-}
-
-function onClientDrain(this: ExchangeResponse): void {
-  this[EXCHANGE]?.clientDrained();
-}
-
-export class Exchange extends InFlight implements UpstreamHandler {
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
+export class Exchange extends InFlight implements UpstreamHandler, ResponseListener {
+  readonly #req: ClientRequest;
+  readonly #res: ClientResponse;
   readonly #service: ServiceTarget;
   readonly #env: ExchangeEnv;
   readonly #options: UpstreamRequest;
@@ -63,7 +52,6 @@ export class Exchange extends InFlight implements UpstreamHandler {
   #endpoint: Endpoint | undefined;
   #abort: ((err?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
-  #waitingDrain = false;
   #retried = false;
   #done = false;
   #bytesIn = 0;
@@ -72,8 +60,8 @@ export class Exchange extends InFlight implements UpstreamHandler {
   #error: ProxyErrorCode | undefined;
 
   constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
+    req: ClientRequest,
+    res: ClientResponse,
     service: ServiceTarget,
     color: Color,
     pinned: boolean,
@@ -90,8 +78,7 @@ export class Exchange extends InFlight implements UpstreamHandler {
     this.#options = options;
     this.#requestId = requestId;
     this.#env = env;
-    (res as ExchangeResponse)[EXCHANGE] = this;
-    res.on("close", onClientClose);
+    res.listener = this;
   }
 
   start(): void {
@@ -123,14 +110,7 @@ export class Exchange extends InFlight implements UpstreamHandler {
     this.#resume = resume;
     this.#endpoint!.markSuccess();
     const headers = downstreamHeaders(rawHeaders, this.#env.requestIdHeader, this.#requestId);
-    if (!this.#res.hasHeader("set-cookie")) {
-      this.#res.writeHead(statusCode, statusText || undefined, headers);
-      return true;
-    }
-    // Once teal set its sticky cookie, writeHead would fold a header list through
-    // setHeader, which keeps only the last of repeated headers (Set-Cookie): append them instead.
-    for (let i = 0; i < headers.length; i += 2) this.#res.appendHeader(headers[i]!, headers[i + 1]!);
-    this.#res.writeHead(statusCode, statusText || undefined);
+    this.#res.writeHead(statusCode, statusText || undefined, headers);
     return true;
   }
 
@@ -138,12 +118,7 @@ export class Exchange extends InFlight implements UpstreamHandler {
     if (this.#done) return false;
     this.#bytesOut += chunk.length;
     countStreamedBytes(chunk.length);
-    if (this.#res.write(chunk)) return true;
-    if (!this.#waitingDrain) {
-      this.#waitingDrain = true;
-      this.#res.once("drain", onClientDrain);
-    }
-    return false;
+    return this.#res.write(chunk);
   }
 
   onBodySent(chunk: Buffer | string): void {
@@ -194,9 +169,9 @@ export class Exchange extends InFlight implements UpstreamHandler {
   #canRetry(staleSocket: boolean): boolean {
     if (this.#retried) return false;
     // A dropped keep-alive socket may have delivered the request: only repeat what is idempotent.
-    if (staleSocket && !IDEMPOTENT.has(this.#req.method ?? "")) return false;
+    if (staleSocket && !IDEMPOTENT.has(this.#req.method)) return false;
     const body = this.#options.body;
-    return body === null || body === undefined || !(this.#req.readableDidRead || this.#bytesIn > 0);
+    return body === null || !(body.readableDidRead || this.#bytesIn > 0);
   }
 
   /** Another endpoint of the same color; the same one for a stale keep-alive socket; else the live color. */
@@ -228,15 +203,15 @@ export class Exchange extends InFlight implements UpstreamHandler {
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
-    this.#res.off("close", onClientClose);
+    if (this.#res.listener === this) this.#res.listener = undefined;
     const ms = performance.now() - this.#start;
     this.#service.stats[this.#color].record(status, ms, this.#bytesIn, this.#bytesOut);
     this.#service.settle(this.#color, this);
     this.#env.accessLog?.({
       service: this.#service.name,
       color: this.#color,
-      method: this.#req.method ?? "",
-      path: this.#req.url ?? "",
+      method: this.#req.method,
+      path: this.#req.url,
       status,
       ms: Math.round(ms * 1000) / 1000,
       requestId: this.#requestId,
@@ -250,7 +225,6 @@ export class Exchange extends InFlight implements UpstreamHandler {
 
   /** The client's socket drained: let the upstream connection read again. */
   clientDrained(): void {
-    this.#waitingDrain = false;
     this.#resume?.();
   }
 

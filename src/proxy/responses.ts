@@ -1,6 +1,6 @@
 /** Answers the proxy gives itself (no upstream involved), each with a clear body and a stable code. */
 
-import type { ServerResponse } from "node:http";
+import type { ClientResponse } from "./http1/response.ts";
 
 export type ProxyErrorCode =
   | "no_route"
@@ -24,10 +24,10 @@ const REASONS: Record<number, string> = {
 
 /**
  * Writes a proxy-generated response. HTML for browsers, JSON for clients that ask for it, plain
- * text otherwise. Never throws, even if the client has gone.
+ * text otherwise. Does nothing more than cut the connection if a response already started.
  */
 export function sendProxyError(
-  res: ServerResponse,
+  res: ClientResponse,
   status: number,
   code: ProxyErrorCode,
   message: string,
@@ -37,7 +37,7 @@ export function sendProxyError(
     res.destroy();
     return;
   }
-  const accept = res.req?.headers.accept ?? "";
+  const accept = res.req.headers.accept ?? "";
   let type = "text/plain; charset=utf-8";
   let body = `${status} ${REASONS[status] ?? ""}: ${message}\n`;
   if (accept.includes("application/json")) {
@@ -47,18 +47,11 @@ export function sendProxyError(
     type = "text/html; charset=utf-8";
     body = `<!doctype html><html><head><meta charset="utf-8"><title>${status} ${REASONS[status] ?? ""}</title></head><body style="font-family:system-ui;margin:3rem"><h1>${status} ${REASONS[status] ?? ""}</h1><p>${escapeHtml(message)}</p></body></html>\n`;
   }
-  try {
-    res.writeHead(status, {
-      "content-type": type,
-      "content-length": Buffer.byteLength(body),
-      "cache-control": "no-store",
-      "x-teal-error": code,
-      ...extraHeaders,
-    });
-    res.end(res.req?.method === "HEAD" ? undefined : body);
-  } catch {
-    res.destroy();
-  }
+  const headers = ["content-type", type, "content-length", String(Buffer.byteLength(body))];
+  headers.push("cache-control", "no-store", "x-teal-error", code);
+  for (const [name, value] of Object.entries(extraHeaders)) headers.push(name, value);
+  res.writeHead(status, undefined, headers);
+  res.end(Buffer.from(body));
 }
 
 function escapeHtml(text: string): string {

@@ -9,28 +9,11 @@
  * classifyUpstreamError knows (a connect/headers/body timeout, a closed socket, a refused connect).
  */
 
-import { createRequire } from "node:module";
 import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
+import { HTTPParser, type HttpParser as Parser } from "./http1/parser.ts";
 
-interface HttpParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | Error;
-  finish(): number | Error | undefined;
-  free(): void;
-  [key: number]: unknown;
-  exchange?: PooledSocket;
-}
-interface HttpParserClass {
-  new (): HttpParser;
-  readonly RESPONSE: number;
-  readonly kOnMessageBegin: number;
-  readonly kOnHeaders: number;
-  readonly kOnHeadersComplete: number;
-  readonly kOnBody: number;
-  readonly kOnMessageComplete: number;
-}
-const { HTTPParser } = createRequire(import.meta.url)("_http_common") as { HTTPParser: HttpParserClass };
+type HttpParser = Parser & { exchange?: PooledSocket };
 
 export interface UpstreamRequest {
   readonly method: string;
@@ -67,6 +50,9 @@ type Pending = {
   /** The connection carrying it, once it has one. */
   socket?: PooledSocket;
 };
+
+/** RFC 9112's reason-phrase: tabs, spaces, visible ASCII and obs-text (it goes back to the client as is). */
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 function upstreamError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -222,7 +208,7 @@ class PooledSocket {
     );
     socket.on("timeout", () => this.#timedOut());
     socket.on("drain", () => this.#pending?.request.body?.resume());
-    const parser = new HTTPParser();
+    const parser: HttpParser = new HTTPParser();
     parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
     parser.exchange = this;
     parser[HTTPParser.kOnMessageBegin] = onParserMessageBegin;
@@ -343,7 +329,7 @@ class PooledSocket {
     try {
       r = data === undefined ? this.#parser.finish() : this.#parser.execute(data);
     } catch (err) {
-      // A handler threw on what this upstream sent (say, a status text res.writeHead refuses).
+      // A handler threw on what this upstream sent.
       r = upstreamError("UND_ERR_BAD_RESPONSE", (err as Error).message);
     } finally {
       this.#executing = false;
@@ -425,6 +411,10 @@ class PooledSocket {
         this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", `status ${statusCode} is not an answer`));
       }
       return 0; // 1xx: the final answer follows
+    }
+    if (!REASON_PHRASE.test(statusText)) {
+      this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", "invalid character in the status text"));
+      return 0;
     }
     this.#status = statusCode;
     this.#keepAlive = keepAlive;

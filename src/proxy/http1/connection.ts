@@ -1,0 +1,465 @@
+/**
+ * One client connection on teal's HTTP/1 server. Node's C++ parser reads the socket itself (as in
+ * node:http) and calls in here with each head, body chunk and message end. Requests are answered
+ * one at a time, in order: a pipelined request waits for the response before it. Bad input is
+ * answered 400/408/431 (after a response in progress, if its request was whole) and the
+ * connection closed; nothing a client sends can throw out of here.
+ */
+
+import type { Socket } from "node:net";
+import { clientErrorResponse } from "../client-errors.ts";
+import { HTTPParser, type HttpParser, METHODS } from "./parser.ts";
+import { ClientRequest, RequestBody } from "./request.ts";
+import { ClientResponse, type ResponseOwner } from "./response.ts";
+
+export interface ServerHandlers {
+  request(req: ClientRequest, res: ClientResponse): void;
+  /** An Upgrade request: the socket is the handler's from now on; head is what came after the request. */
+  upgrade(req: ClientRequest, socket: Socket, head: Buffer): void;
+  clientError(code: string, message: string): void;
+  /** A bug in teal's server code (the connection is dropped, the process goes on). */
+  internalError(err: unknown): void;
+}
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly handlers: ServerHandlers;
+  readonly maxHeaderBytes: number;
+  readonly keepAliveHeader: string;
+  /** The server is closing: finish what is in progress, then close. */
+  readonly closing: boolean;
+  /** The coarse clock that timeouts count in (Http1Server's sweeps). */
+  readonly tick: number;
+  /** The connection closed, or became an upgraded socket (then it is the handler's). */
+  released(conn: Connection, upgraded: boolean): void;
+}
+
+type Handle = { readStart(): number; readStop(): number };
+type ConnectionParser = HttpParser & { connection?: Connection };
+
+/** What the connection waits for, timed by the server's sweep. */
+export const WAIT_NONE = 0;
+export const WAIT_IDLE = 1;
+export const WAIT_HEAD = 2;
+export const WAIT_CLOSE = 3;
+
+/** Pipelined requests beyond this many waiting stop the reading until they are answered. */
+const MAX_QUEUED = 16;
+
+// Head flags, found in one pass over the headers.
+const HAS_BODY = 1;
+const HAS_HOST = 2;
+const EXPECT_CONTINUE = 4;
+const EXPECT_OTHER = 8;
+
+export class Connection implements ResponseOwner {
+  readonly socket: Socket;
+  readonly #host: ConnectionHost;
+  readonly #parser: ConnectionParser;
+  readonly #handle: Handle;
+  #moreHeaders: string[] | undefined;
+  #moreUrl = "";
+  /** The request whose body the parser is reading. */
+  #parsing: ClientRequest | undefined;
+  #upgrade: ClientRequest | undefined;
+  #active: ClientResponse | undefined;
+  readonly #queue: ClientRequest[] = [];
+  #closeAfter = false;
+  /** A client error to answer once the response in progress has ended. */
+  #errorAfter: string | undefined;
+  /** No more requests are taken from this connection. */
+  #failed = false;
+  #stopped = false;
+  #gone = false;
+  #wait = WAIT_HEAD;
+  #since: number;
+  /** Bytes of a request head have arrived (a head timeout is then answered 408). */
+  #began = false;
+
+  constructor(socket: Socket, host: ConnectionHost) {
+    this.socket = socket;
+    this.#host = host;
+    this.#since = host.tick;
+    this.#handle = (socket as Socket & { _handle: Handle })._handle;
+    const parser: ConnectionParser = new HTTPParser();
+    parser.initialize(HTTPParser.REQUEST, {}, host.maxHeaderBytes, 0);
+    parser.connection = this;
+    parser[HTTPParser.kOnMessageBegin] = onMessageBegin;
+    parser[HTTPParser.kOnHeaders] = onHeaders;
+    parser[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
+    parser[HTTPParser.kOnBody] = onBody;
+    parser[HTTPParser.kOnMessageComplete] = onMessageComplete;
+    parser[HTTPParser.kOnExecute] = onExecute;
+    this.#parser = parser;
+    socket.on("error", ignore); // 'close' follows
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onClose);
+    socket.on("drain", this.#onDrain);
+    parser.consume(this.#handle);
+  }
+
+  get keepAliveHeader(): string {
+    return this.#host.keepAliveHeader;
+  }
+
+  mayKeepAlive(req: ClientRequest): boolean {
+    return req.keepAlive && !this.#closeAfter && !this.#failed && !this.#host.closing;
+  }
+
+  closeAfterResponse(): void {
+    this.#closeAfter = true;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** The server is closing: an idle connection closes now, a busy one after its response. */
+  closeWhenIdle(): void {
+    if (this.#active === undefined && this.#parsing === undefined && this.#queue.length === 0) this.destroy();
+    else this.#closeAfter = true;
+  }
+
+  /** Called by the server's sweep: closes the connection if what it waits for took too long. */
+  checkTimeout(tick: number, headTicks: number, idleTicks: number): void {
+    const wait = this.#wait;
+    if (wait === WAIT_NONE || tick - this.#since < (wait === WAIT_IDLE ? idleTicks : headTicks)) return;
+    if (wait === WAIT_HEAD && this.#began) this.#fail("ERR_HTTP_REQUEST_TIMEOUT", "request head timed out");
+    else this.destroy();
+  }
+
+  // Parser callbacks ------------------------------------------------------------------------
+
+  messageBegin(): void {
+    this.#began = true;
+    this.#wait = WAIT_HEAD;
+    this.#since = this.#host.tick;
+  }
+
+  moreHeaders(headers: string[], url: string): void {
+    this.#moreHeaders = this.#moreHeaders === undefined ? headers : this.#moreHeaders.concat(headers);
+    this.#moreUrl += url;
+  }
+
+  headersComplete(
+    minor: number,
+    headers: string[] | undefined,
+    method: number,
+    url: string | undefined,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number {
+    // With long heads the parser hands headers and URL over in parts, then neither here.
+    const raw = this.#moreHeaders === undefined ? (headers ?? []) : this.#moreHeaders;
+    const target = url ?? this.#moreUrl;
+    this.#moreHeaders = undefined;
+    this.#moreUrl = "";
+    this.#began = false;
+    this.#wait = WAIT_NONE;
+    if (this.#failed) return 0;
+    const flags = scanHead(raw);
+    const name = METHODS[method] ?? "UNKNOWN";
+    const body = !upgrade && (flags & HAS_BODY) !== 0 ? new RequestBody(this) : null;
+    const req = new ClientRequest(name, target, raw, minor, keepAlive, this.socket.remoteAddress, body);
+    this.#parsing = req;
+    if (minor === 1 && (flags & HAS_HOST) === 0) {
+      this.#fail("TEAL_NO_HOST", "HTTP/1.1 request without a Host header");
+      return upgrade ? 2 : 0;
+    }
+    if (upgrade) {
+      this.#parsing = undefined;
+      if (name === "CONNECT") this.#fail("TEAL_CONNECT", "CONNECT is not supported");
+      else if (this.#active !== undefined) this.#fail("TEAL_PIPELINED_UPGRADE", "upgrade behind a request");
+      else this.#upgrade = req;
+      return 2; // the rest of the read belongs to the upgraded protocol
+    }
+    if ((flags & EXPECT_OTHER) !== 0) {
+      this.#fail("TEAL_EXPECTATION", "unsupported Expect");
+      return 0;
+    }
+    if ((flags & EXPECT_CONTINUE) !== 0) req.expectContinue = true;
+    if (this.#active === undefined) this.#start(req);
+    else {
+      this.#queue.push(req);
+      if (this.#queue.length >= MAX_QUEUED) this.#stopReading();
+    }
+    return 0;
+  }
+
+  body(chunk: Buffer): void {
+    const req = this.#parsing;
+    if (req === undefined || req.dumped || req.body === null) return;
+    if (!req.body.push(chunk)) this.#stopReading();
+  }
+
+  messageComplete(): void {
+    const req = this.#parsing;
+    if (req === undefined) return;
+    this.#parsing = undefined;
+    req.complete = true;
+    if (req.body !== null && !req.dumped) req.body.push(null);
+    this.#waitIfIdle();
+  }
+
+  executed(ret: number | Error): void {
+    if (this.#gone) return;
+    if (ret instanceof Error) {
+      const code = (ret as NodeJS.ErrnoException).code ?? "HPE_UNKNOWN";
+      this.#fail(code, ret.message);
+      return;
+    }
+    const req = this.#upgrade;
+    if (req !== undefined) this.#handOver(req, ret);
+  }
+
+  // Reading -----------------------------------------------------------------------------------
+
+  resumeReading(): void {
+    if (!this.#stopped || this.#gone) return;
+    this.#stopped = false;
+    this.#handle.readStart();
+  }
+
+  #stopReading(): void {
+    if (this.#stopped || this.#gone) return;
+    this.#stopped = true;
+    this.#handle.readStop();
+  }
+
+  // Requests and responses ------------------------------------------------------------------
+
+  #start(req: ClientRequest): void {
+    const res = new ClientResponse(this, req);
+    this.#active = res;
+    if (req.expectContinue) this.socket.write("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
+    this.#host.handlers.request(req, res);
+  }
+
+  responseEnded(res: ClientResponse): void {
+    if (res !== this.#active) return;
+    this.#active = undefined;
+    const req = res.req;
+    if (!req.complete) {
+      req.dump(); // nobody reads the rest of its body: read it past, to the next request
+      this.resumeReading();
+    }
+    if (this.#errorAfter !== undefined) {
+      this.#answer(this.#errorAfter);
+      return;
+    }
+    if (this.#closeAfter || this.#host.closing) {
+      this.#closeGracefully();
+      return;
+    }
+    if (this.#queue.length > 0) process.nextTick(startNext, this);
+    else this.#waitIfIdle();
+  }
+
+  startNext(): void {
+    if (this.#gone || this.#active !== undefined) return;
+    const next = this.#queue.shift();
+    if (next === undefined) return;
+    if (this.#queue.length < MAX_QUEUED) this.resumeReading();
+    this.#start(next);
+  }
+
+  #waitIfIdle(): void {
+    if (this.#active !== undefined || this.#parsing !== undefined || this.#failed) return;
+    if (this.#queue.length > 0) return;
+    this.#wait = WAIT_IDLE;
+    this.#since = this.#host.tick;
+  }
+
+  // Errors and endings ------------------------------------------------------------------------
+
+  /** Bad input (or a head timeout): report it, take no more requests, answer and close. */
+  #fail(code: string, message: string): void {
+    if (this.#failed || this.#gone) return;
+    this.#failed = true;
+    this.#host.handlers.clientError(code, message);
+    this.#dropQueue();
+    const active = this.#active;
+    if (active !== undefined) {
+      // Behind a whole request, the bad input is a pipelined one: answer after its response.
+      if (active.req.complete) {
+        this.#errorAfter = code;
+        return;
+      }
+      // Inside the request in progress (a cut or malformed body): that exchange is over.
+      if (active.headersSent) {
+        this.destroy();
+        return;
+      }
+      this.#active = undefined;
+      active.destroyed = true;
+      active.listener?.clientClosed();
+      active.req.body?.destroy(new Error("the request body was malformed"));
+    }
+    this.#answer(code);
+  }
+
+  #answer(code: string): void {
+    this.socket.end(clientErrorResponse(code), "latin1");
+    this.#failed = true;
+    this.#wait = WAIT_CLOSE; // a client that never closes its side is cut at the head timeout
+    this.#since = this.#host.tick;
+  }
+
+  #closeGracefully(): void {
+    this.#failed = true;
+    this.#dropQueue();
+    this.socket.end();
+    this.#wait = WAIT_CLOSE;
+    this.#since = this.#host.tick;
+  }
+
+  #dropQueue(): void {
+    for (const req of this.#queue.splice(0)) req.body?.destroy();
+  }
+
+  /** An upgrade request's head is read: the socket goes to the handler with what followed. */
+  #handOver(req: ClientRequest, consumed: number): void {
+    this.#upgrade = undefined;
+    const rest = this.#parser.getCurrentBuffer();
+    const head = rest.subarray(consumed);
+    this.#detach();
+    this.#host.released(this, true);
+    if (this.#stopped) this.#handle.readStart();
+    const socket = this.socket;
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null; // as node:http hands it over
+    this.#host.handlers.upgrade(req, socket, head);
+  }
+
+  /** The client finished sending: a request it cut short is an error (the close that follows ends the rest). */
+  readonly #onEnd = (): void => {
+    if (this.#gone) return;
+    const ret = this.#parser.finish();
+    if (ret instanceof Error) this.#fail((ret as NodeJS.ErrnoException).code ?? "HPE_UNKNOWN", ret.message);
+  };
+
+  readonly #onClose = (): void => {
+    if (this.#gone) return;
+    this.#detach();
+    const active = this.#active;
+    this.#active = undefined;
+    if (active !== undefined && !active.writableFinished) active.listener?.clientClosed();
+    const aborted = Object.assign(new Error("the client closed the connection"), { code: "ECONNRESET" });
+    if (active !== undefined && !active.req.complete) active.req.body?.destroy(aborted);
+    if (this.#parsing !== undefined && this.#parsing !== active?.req) this.#parsing.body?.destroy(aborted);
+    this.#parsing = undefined;
+    this.#dropQueue();
+    this.#host.released(this, false);
+  };
+
+  readonly #onDrain = (): void => {
+    this.#active?.listener?.clientDrained();
+  };
+
+  /** Stops listening: the parser lets go of the socket. */
+  #detach(): void {
+    this.#gone = true;
+    this.#wait = WAIT_NONE;
+    this.socket.off("end", this.#onEnd);
+    this.socket.off("close", this.#onClose);
+    this.socket.off("drain", this.#onDrain);
+    const parser = this.#parser;
+    parser.connection = undefined;
+    parser.unconsume();
+    parser.free();
+  }
+
+  internalError(err: unknown): void {
+    this.#host.handlers.internalError(err);
+    this.destroy();
+  }
+}
+
+function ignore(): void {}
+
+function startNext(conn: Connection): void {
+  conn.startNext();
+}
+
+function scanHead(raw: readonly string[]): number {
+  let flags = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") flags |= HAS_HOST;
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") {
+          flags |= /^\s*100-continue\s*$/i.test(raw[i + 1]!) ? EXPECT_CONTINUE : EXPECT_OTHER;
+        }
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length" && raw[i + 1]!.trim() !== "0") flags |= HAS_BODY;
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") flags |= HAS_BODY;
+        break;
+    }
+  }
+  return flags;
+}
+
+// The parser's callbacks: `this` is the parser, which knows its connection. A throw here would
+// escape into Node's C++ read loop and end the process, so each one catches.
+
+function onMessageBegin(this: ConnectionParser): void {
+  this.connection?.messageBegin();
+}
+
+function onHeaders(this: ConnectionParser, headers: string[], url: string): void {
+  this.connection?.moreHeaders(headers, url);
+}
+
+function onHeadersComplete(
+  this: ConnectionParser,
+  _major: number,
+  minor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  _status: unknown,
+  _statusText: unknown,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
+  const conn = this.connection;
+  if (conn === undefined) return 0;
+  try {
+    return conn.headersComplete(minor, headers, method, url, upgrade, keepAlive);
+  } catch (err) {
+    conn.internalError(err);
+    return 0;
+  }
+}
+
+function onBody(this: ConnectionParser, chunk: Buffer): void {
+  const conn = this.connection;
+  try {
+    conn?.body(chunk);
+  } catch (err) {
+    conn?.internalError(err);
+  }
+}
+
+function onMessageComplete(this: ConnectionParser): void {
+  const conn = this.connection;
+  try {
+    conn?.messageComplete();
+  } catch (err) {
+    conn?.internalError(err);
+  }
+}
+
+function onExecute(this: ConnectionParser, ret: number | Error): void {
+  const conn = this.connection;
+  try {
+    conn?.executed(ret);
+  } catch (err) {
+    conn?.internalError(err);
+  }
+}

@@ -1,0 +1,88 @@
+/** A request as teal's HTTP/1 server parsed it: its head, and its body as a stream when it has one. */
+
+import type { IncomingHttpHeaders } from "node:http";
+import { Readable } from "node:stream";
+
+/** Where a body's bytes come from: the connection, which stops reading while nobody reads them. */
+export interface BodySource {
+  resumeReading(): void;
+}
+
+/** A request body, fed by the parser; reading it lets the connection read on. */
+export class RequestBody extends Readable {
+  readonly #source: BodySource;
+
+  constructor(source: BodySource) {
+    super();
+    this.#source = source;
+  }
+
+  override _read(): void {
+    this.#source.resumeReading();
+  }
+}
+
+export class ClientRequest {
+  readonly method: string;
+  /** The request target as sent (path and query). */
+  readonly url: string;
+  /** Header names and values as sent, flat: name, value, name, value... */
+  readonly rawHeaders: string[];
+  /** 1.0 or 1.1 (as a minor version: 0 or 1). */
+  readonly minorVersion: number;
+  /** The client lets the connection carry another request after this one. */
+  readonly keepAlive: boolean;
+  readonly remoteAddress: string | undefined;
+  /** Null when the request has no body (no Content-Length above 0, no Transfer-Encoding). */
+  readonly body: RequestBody | null;
+  /** The whole request, body included, has been read. */
+  complete = false;
+  /** Its response ended before its body did: the rest of the body is read and dropped. */
+  dumped = false;
+  /** It asked for a 100 Continue before sending its body. */
+  expectContinue = false;
+  #headers: IncomingHttpHeaders | undefined;
+
+  constructor(
+    method: string,
+    url: string,
+    rawHeaders: string[],
+    minorVersion: number,
+    keepAlive: boolean,
+    remoteAddress: string | undefined,
+    body: RequestBody | null,
+  ) {
+    this.method = method;
+    this.url = url;
+    this.rawHeaders = rawHeaders;
+    this.minorVersion = minorVersion;
+    this.keepAlive = keepAlive;
+    this.remoteAddress = remoteAddress;
+    this.body = body;
+  }
+
+  /** Headers by lower-case name, built on first use: repeats joined ("; " for Cookie), Host's first kept. */
+  get headers(): IncomingHttpHeaders {
+    if (this.#headers !== undefined) return this.#headers;
+    // No prototype: a header called constructor or __proto__ is just a header.
+    const map = Object.create(null) as Record<string, string>;
+    const raw = this.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      const value = raw[i + 1]!;
+      const prior = map[name];
+      if (prior === undefined) map[name] = value;
+      else if (name === "cookie") map[name] = `${prior}; ${value}`;
+      else if (name !== "host") map[name] = `${prior}, ${value}`;
+    }
+    this.#headers = map;
+    return map;
+  }
+
+  /** Nobody will read the rest of the body: drop it as it arrives. */
+  dump(): void {
+    if (this.dumped || this.complete) return;
+    this.dumped = true;
+    this.body?.destroy();
+  }
+}

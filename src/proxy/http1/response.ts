@@ -1,0 +1,154 @@
+/**
+ * A response on teal's HTTP/1 server. The head waits for the first body bytes so that a small
+ * response leaves in one write; a body without a length is sent chunked (HTTP/1.1) or ends with
+ * the connection (HTTP/1.0). HEAD, 204 and 304 answers carry no body.
+ */
+
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { ClientRequest } from "./request.ts";
+
+/** Whoever streams into the response hears from the client through this. */
+export interface ResponseListener {
+  /** The connection closed before the response ended. */
+  clientClosed(): void;
+  /** The client read what was queued: writing may go on. */
+  clientDrained(): void;
+}
+
+/** What a response needs from its connection. */
+export interface ResponseOwner {
+  readonly socket: Socket;
+  /** The connection may carry another request after this response. */
+  mayKeepAlive(req: ClientRequest): boolean;
+  /** The connection will close after this response. */
+  closeAfterResponse(): void;
+  /** `keep-alive: timeout=N` for clients to know how long an idle connection lives. */
+  readonly keepAliveHeader: string;
+  responseEnded(res: ClientResponse): void;
+  destroy(): void;
+}
+
+/** A body that fits this is sent in the same write as the head (as one string). */
+const JOIN_LIMIT = 16 * 1024;
+
+export class ClientResponse {
+  readonly req: ClientRequest;
+  listener: ResponseListener | undefined;
+  /** writeHead was called (the head may still wait for the body). */
+  headersSent = false;
+  /** end() was called. */
+  writableFinished = false;
+  destroyed = false;
+  readonly #owner: ResponseOwner;
+  #extra: string[] | undefined;
+  #head: string | undefined;
+  #chunked = false;
+  #bodyless = false;
+
+  constructor(owner: ResponseOwner, req: ClientRequest) {
+    this.#owner = owner;
+    this.req = req;
+  }
+
+  /** A header teal adds to whatever head is written (its sticky cookie). */
+  addHeader(name: string, value: string): void {
+    if (this.#extra === undefined) this.#extra = [name, value];
+    else this.#extra.push(name, value);
+  }
+
+  /** `headers` as flat name, value pairs; their values must already be valid (llhttp parsed them). */
+  writeHead(status: number, statusText: string | undefined, headers: readonly string[]): void {
+    if (this.headersSent || this.destroyed) return;
+    this.headersSent = true;
+    const req = this.req;
+    this.#bodyless = req.method === "HEAD" || status === 204 || status === 304 || status < 200;
+    let head = `HTTP/1.1 ${status} ${statusText ?? STATUS_CODES[status] ?? "Unknown"}\r\n`;
+    let hasLength = false;
+    let hasDate = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name.length === 14 && name.toLowerCase() === "content-length") hasLength = true;
+      else if (name.length === 4 && name.toLowerCase() === "date") hasDate = true;
+      head += `${name}: ${headers[i + 1]}\r\n`;
+    }
+    const extra = this.#extra;
+    if (extra !== undefined)
+      for (let i = 0; i < extra.length; i += 2) head += `${extra[i]}: ${extra[i + 1]}\r\n`;
+    if (!hasDate) head += `date: ${httpDate()}\r\n`;
+    let keepAlive = this.#owner.mayKeepAlive(req);
+    if (!hasLength && !this.#bodyless) {
+      if (req.minorVersion >= 1) {
+        this.#chunked = true;
+        head += "transfer-encoding: chunked\r\n";
+      } else keepAlive = false; // an HTTP/1.0 client reads to the end of the connection
+    }
+    if (!keepAlive) {
+      this.#owner.closeAfterResponse();
+      head += "connection: close\r\n";
+    } else if (req.minorVersion === 0) head += `connection: keep-alive\r\n${this.#owner.keepAliveHeader}`;
+    else head += this.#owner.keepAliveHeader;
+    this.#head = `${head}\r\n`;
+  }
+
+  /** Returns false when the client is not keeping up: wait for the listener's clientDrained. */
+  write(chunk: Buffer): boolean {
+    if (this.writableFinished || this.destroyed || this.#bodyless || chunk.length === 0) return true;
+    const socket = this.#owner.socket;
+    const head = this.#head;
+    if (head === undefined) return this.#writeBody(socket, chunk);
+    this.#head = undefined;
+    if (chunk.length <= JOIN_LIMIT) {
+      const body = chunk.toString("latin1");
+      const framed = this.#chunked ? `${chunk.length.toString(16)}\r\n${body}\r\n` : body;
+      return socket.write(head + framed, "latin1");
+    }
+    socket.cork();
+    socket.write(head, "latin1");
+    const ok = this.#writeBody(socket, chunk);
+    socket.uncork();
+    return ok;
+  }
+
+  end(chunk?: Buffer): void {
+    if (this.writableFinished || this.destroyed) return;
+    if (chunk !== undefined) this.write(chunk);
+    this.writableFinished = true;
+    let tail = this.#head ?? "";
+    this.#head = undefined;
+    if (this.#chunked) tail += "0\r\n\r\n";
+    if (tail !== "") this.#owner.socket.write(tail, "latin1");
+    this.#owner.responseEnded(this);
+  }
+
+  /** Cuts the client's connection (a response that cannot be finished properly). */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.#owner.destroy();
+  }
+
+  #writeBody(socket: Socket, chunk: Buffer): boolean {
+    if (!this.#chunked) return socket.write(chunk);
+    socket.cork();
+    socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
+    socket.write(chunk);
+    const ok = socket.write("\r\n", "latin1");
+    socket.uncork();
+    return ok;
+  }
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The Date header's value, formatted once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}

@@ -1,0 +1,99 @@
+/**
+ * teal's HTTP/1.1 server for the proxy's listener: plain sockets read by Node's C++ parser, and
+ * responses written as one string when they fit, which costs fewer instructions per request than
+ * node:http's server (see README "Performance"). Head and keep-alive timeouts are checked by one
+ * sweep over the connections rather than a timer per socket.
+ */
+
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
+import { Connection, type ConnectionHost, type ServerHandlers } from "./connection.ts";
+
+export interface Http1ServerOptions {
+  readonly maxHeaderBytes: number;
+  /** An idle keep-alive connection closes after this long. */
+  readonly keepAliveTimeoutMs: number;
+  /** A request head must arrive whole within this long (else 408). */
+  readonly headersTimeoutMs: number;
+}
+
+export class Http1Server implements ConnectionHost {
+  readonly handlers: ServerHandlers;
+  readonly maxHeaderBytes: number;
+  readonly keepAliveHeader: string;
+  closing = false;
+  tick = 0;
+  readonly #net: Server;
+  readonly #connections = new Set<Connection>();
+  /** Upgraded sockets (WebSocket tunnels): not HTTP any more, but closed with the server. */
+  readonly #tunnels = new Set<Socket>();
+  readonly #sweep: NodeJS.Timeout;
+  readonly #headTicks: number;
+  readonly #idleTicks: number;
+
+  constructor(options: Http1ServerOptions, handlers: ServerHandlers) {
+    this.handlers = handlers;
+    this.maxHeaderBytes = options.maxHeaderBytes;
+    const seconds = Math.floor(options.keepAliveTimeoutMs / 1000); // whole seconds, as node:http says it
+    this.keepAliveHeader = seconds > 0 ? `keep-alive: timeout=${seconds}\r\n` : "";
+    // Timeouts are counted in sweeps of a quarter of the shorter one (10 ms to 1 s).
+    const period = Math.min(
+      1000,
+      Math.max(10, Math.floor(Math.min(options.headersTimeoutMs, options.keepAliveTimeoutMs) / 4)),
+    );
+    this.#headTicks = Math.ceil(options.headersTimeoutMs / period);
+    this.#idleTicks = Math.ceil(options.keepAliveTimeoutMs / period);
+    this.#net = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#sweep = setInterval(() => this.#check(), period).unref();
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    const server = this.#net;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port, backlog: 4096 }, () => {
+        server.off("error", reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting; lets responses in progress finish for up to graceMs; then cuts the rest. */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    clearInterval(this.#sweep);
+    const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
+    for (const conn of this.#connections) conn.closeWhenIdle();
+    const cut = setTimeout(() => {
+      for (const conn of this.#connections) conn.destroy();
+      for (const socket of this.#tunnels) socket.destroy();
+    }, graceMs).unref();
+    await closed;
+    clearTimeout(cut);
+  }
+
+  released(conn: Connection, upgraded: boolean): void {
+    this.#connections.delete(conn);
+    if (!upgraded) return;
+    const socket = conn.socket;
+    this.#tunnels.add(socket);
+    socket.once("close", () => this.#tunnels.delete(socket));
+  }
+
+  #accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    try {
+      this.#connections.add(new Connection(socket, this));
+    } catch (err) {
+      this.handlers.internalError(err);
+      socket.destroy();
+    }
+  }
+
+  #check(): void {
+    const tick = ++this.tick;
+    for (const conn of this.#connections) conn.checkTimeout(tick, this.#headTicks, this.#idleTicks);
+  }
+}

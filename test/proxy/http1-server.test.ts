@@ -1,0 +1,250 @@
+/**
+ * The proxy's own HTTP/1.1 server, as a client sees it: framing (HEAD, HTTP/1.0, chunked),
+ * pipelining, Expect, the head and keep-alive timeouts, and closing with tunnels open.
+ */
+
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { WebSocket, WebSocketServer } from "ws";
+import type { DataPlane } from "../../src/proxy/data-plane.ts";
+import { type Backend, startBackend } from "../support/backends.ts";
+import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
+import { parseResponse, sendRaw } from "../support/raw-client.ts";
+
+/** A connected raw socket that collects everything the server sends. */
+async function rawConnection(
+  port: number,
+): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
+  const socket = connect({ host: "127.0.0.1", port });
+  socket.on("error", () => {});
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await once(socket, "connect");
+  return { socket, received: () => Buffer.concat(chunks).toString("latin1"), closed };
+}
+
+/** Splits a stream of responses whose bodies all have a Content-Length (or none, for HEAD). */
+function splitResponses(raw: string, heads: ReadonlySet<number> = new Set()): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf("\r\n\r\n", at);
+    if (end < 0) break;
+    const length = heads.has(out.length)
+      ? 0
+      : Number(/content-length: (\d+)/i.exec(raw.slice(at, end))?.[1] ?? 0);
+    out.push(raw.slice(at, end + 4 + length));
+    at = end + 4 + length;
+  }
+  return out;
+}
+
+describe("the proxy's HTTP/1.1 server", () => {
+  let backend: Backend;
+  let plane: DataPlane;
+  let port: number;
+
+  before(async () => {
+    backend = await startBackend("blue", (req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url === "/unsized") {
+          res.write("a"); // no Content-Length: node sends it chunked, teal frames it anew
+          res.end("b");
+        } else if (req.url === "/no-content") {
+          res.writeHead(204).end();
+        } else {
+          const body = `you asked for ${req.url}`;
+          res.writeHead(200, { "content-type": "text/plain", "content-length": Buffer.byteLength(body) });
+          res.end(req.method === "HEAD" ? undefined : body);
+        }
+      });
+    });
+    ({ plane, port } = await startDataPlane([serviceSpec("app", { blue: [backend.url], green: [] })]));
+  });
+
+  after(async () => {
+    await plane.close(0);
+    await backend.close();
+  });
+
+  it("answers pipelined requests in order, on one connection", async () => {
+    const c = await rawConnection(port);
+    const get = (path: string, last = false) =>
+      `GET ${path} HTTP/1.1\r\nHost: app.test\r\n${last ? "Connection: close\r\n" : ""}\r\n`;
+    c.socket.write(get("/one") + get("/two") + get("/three", true));
+    await c.closed;
+    const bodies = splitResponses(c.received()).map((r) => parseResponse(Buffer.from(r, "latin1"))?.body);
+    assert.deepEqual(bodies, ["you asked for /one", "you asked for /two", "you asked for /three"]);
+  });
+
+  it("answers HEAD with the headers and no body, and the connection goes on", async () => {
+    const c = await rawConnection(port);
+    c.socket.write(
+      "HEAD /page HTTP/1.1\r\nHost: app.test\r\n\r\nGET /page HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n",
+    );
+    await c.closed;
+    const [head, get] = splitResponses(c.received(), new Set([0]));
+    assert.match(head!, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(head!, /content-length: 19\r\n/i);
+    assert.ok(head!.endsWith("\r\n\r\n"), "no body after the HEAD response's head");
+    assert.equal(parseResponse(Buffer.from(get!, "latin1"))?.body, "you asked for /page");
+  });
+
+  it("sends a body of unknown length chunked to an HTTP/1.1 client, and keeps the connection", async () => {
+    const c = await rawConnection(port);
+    c.socket.write("GET /unsized HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    await new Promise<void>((resolve) =>
+      c.socket.on("data", () => c.received().endsWith("0\r\n\r\n") && resolve()),
+    );
+    const res = parseResponse(Buffer.from(c.received(), "latin1"));
+    assert.equal(res?.headers["transfer-encoding"], "chunked");
+    assert.equal(res?.body, "ab");
+    assert.equal(res?.headers.connection, undefined, "no Connection: close");
+    assert.equal(res?.headers["keep-alive"], "timeout=30", "clientKeepAliveMs, in whole seconds");
+    assert.equal(c.socket.readyState, "open");
+    c.socket.destroy();
+  });
+
+  it("ends a body of unknown length with the connection for an HTTP/1.0 client", async () => {
+    const c = await rawConnection(port);
+    c.socket.write("GET /unsized HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n");
+    await c.closed;
+    const res = parseResponse(Buffer.from(c.received(), "latin1"));
+    assert.equal(res?.headers["transfer-encoding"], undefined);
+    assert.equal(res?.headers.connection, "close");
+    assert.equal(res?.body, "ab");
+  });
+
+  it("keeps an HTTP/1.0 keep-alive connection when the length is known", async () => {
+    const c = await rawConnection(port);
+    c.socket.write("GET /a HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n");
+    c.socket.write("GET /b HTTP/1.0\r\nHost: app.test\r\n\r\n");
+    await c.closed; // the second request did not ask to keep the connection
+    const [first, second] = splitResponses(c.received());
+    assert.match(first!, /\r\nconnection: keep-alive\r\n/i);
+    assert.equal(parseResponse(Buffer.from(second!, "latin1"))?.body, "you asked for /b");
+  });
+
+  it("passes a 204 with no body and keeps the connection", async () => {
+    const c = await rawConnection(port);
+    c.socket.write(
+      "GET /no-content HTTP/1.1\r\nHost: app.test\r\n\r\nGET /x HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n",
+    );
+    await c.closed;
+    const [first, second] = splitResponses(c.received());
+    assert.match(first!, /^HTTP\/1\.1 204 No Content\r\n/);
+    assert.doesNotMatch(first!, /transfer-encoding/i);
+    assert.equal(parseResponse(Buffer.from(second!, "latin1"))?.body, "you asked for /x");
+  });
+
+  it("sends 100 Continue to a client that expects it, and then the answer", async () => {
+    const c = await rawConnection(port);
+    c.socket.write(
+      "POST /upload HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+    );
+    await new Promise<void>((resolve) =>
+      c.socket.on("data", () => c.received().includes("\r\n\r\n") && resolve()),
+    );
+    assert.equal(c.received(), "HTTP/1.1 100 Continue\r\n\r\n");
+    c.socket.write("hello");
+    await c.closed;
+    const res = parseResponse(
+      Buffer.from(c.received().slice("HTTP/1.1 100 Continue\r\n\r\n".length), "latin1"),
+    );
+    assert.equal(res?.status, 200);
+    assert.equal(res?.body, "you asked for /upload");
+  });
+
+  for (const [what, request, status, reason] of [
+    [
+      "an Expect it does not support",
+      "GET / HTTP/1.1\r\nHost: app.test\r\nExpect: magic\r\n\r\n",
+      417,
+      /100-continue/,
+    ],
+    ["an HTTP/1.1 request without Host", "GET / HTTP/1.1\r\n\r\n", 400, /needs a Host header/],
+    ["CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 405, /reverse proxy/],
+  ] as const) {
+    it(`answers ${status} to ${what}, and nothing reaches the upstream`, async () => {
+      const before = backend.seen.length;
+      const res = await sendRaw(port, request);
+      assert.equal(res?.status, status);
+      assert.match(res.body, reason);
+      assert.equal(res.headers.connection, "close");
+      assert.equal(backend.seen.length, before);
+    });
+  }
+
+  it("dates its own answers", async () => {
+    const request = "GET / HTTP/1.1\r\nHost: app.test\r\nX-Teal-Color: green\r\nConnection: close\r\n\r\n";
+    const res = await sendRaw(port, request);
+    assert.equal(res?.headers["x-teal-error"], "no_endpoints");
+    assert.ok(Date.parse(res.headers.date ?? "") > 0, `a Date header: ${res.headers.date}`);
+  });
+});
+
+describe("the proxy's HTTP/1.1 server's timeouts", () => {
+  let backend: Backend;
+  let plane: DataPlane;
+  let port: number;
+
+  before(async () => {
+    backend = await startBackend("blue");
+    ({ plane, port } = await startDataPlane([serviceSpec("app", { blue: [backend.url], green: [] })], {
+      timeouts: { ...testSettings.timeouts, clientKeepAliveMs: 200, clientHeadersMs: 200 },
+    }));
+  });
+
+  after(async () => {
+    await plane.close(0);
+    await backend.close();
+  });
+
+  it("closes an idle keep-alive connection after clientKeepAliveMs", async () => {
+    const c = await rawConnection(port);
+    c.socket.write("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    await c.closed;
+    const res = parseResponse(Buffer.from(c.received(), "latin1"));
+    assert.equal(res?.body, "blue");
+    assert.equal(res?.headers["keep-alive"], undefined, "no hint in whole seconds fits 200 ms");
+  });
+
+  it("answers 408 to a request head that does not arrive within clientHeadersMs", async () => {
+    const c = await rawConnection(port);
+    c.socket.write("GET / HTTP/1.1\r\nHost: app.te");
+    await c.closed;
+    const res = parseResponse(Buffer.from(c.received(), "latin1"));
+    assert.equal(res?.status, 408);
+    assert.match(res.body, /took too long/);
+  });
+
+  it("closes a connection that sends nothing, without an answer", async () => {
+    const c = await rawConnection(port);
+    await c.closed;
+    assert.equal(c.received(), "");
+  });
+});
+
+describe("closing the proxy's HTTP/1.1 server", () => {
+  it("cuts an open WebSocket tunnel once the grace time is over", async () => {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await once(wss, "listening");
+    wss.on("connection", (ws) => ws.on("message", (data) => ws.send(data)));
+    const backendUrl = `http://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const { plane, port } = await startDataPlane([serviceSpec("app", { blue: [backendUrl], green: [] })]);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: "app.test" } });
+    await once(ws, "open");
+    ws.send("ping");
+    const [echo] = await once(ws, "message");
+    assert.equal(String(echo), "ping");
+    const wsClosed = once(ws, "close");
+    await plane.close(50);
+    await wsClosed;
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  });
+});
