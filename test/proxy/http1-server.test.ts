@@ -5,19 +5,23 @@
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import type { ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import type { DataPlane } from "../../src/proxy/data-plane.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
+import { eventually } from "../support/eventually.ts";
 import { parseResponse, sendRaw } from "../support/raw-client.ts";
 
 /** A connected raw socket that collects everything the server sends. */
 async function rawConnection(
   port: number,
+  allowHalfOpen = false,
 ): Promise<{ socket: Socket; received: () => string; closed: Promise<void> }> {
-  const socket = connect({ host: "127.0.0.1", port });
+  const socket = connect({ host: "127.0.0.1", port, allowHalfOpen });
   socket.on("error", () => {});
   const chunks: Buffer[] = [];
   socket.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -44,14 +48,23 @@ function splitResponses(raw: string, heads: ReadonlySet<number> = new Set()): st
 
 describe("the proxy's HTTP/1.1 server", () => {
   let backend: Backend;
+  let fresh: Backend;
   let plane: DataPlane;
   let port: number;
+  /** Responses to /slow, held until a test ends them. */
+  const held: ServerResponse[] = [];
 
   before(async () => {
     backend = await startBackend("blue", (req, res) => {
+      if (req.url === "/slow") {
+        held.push(res);
+        return;
+      }
       req.resume();
       req.on("end", () => {
-        if (req.url === "/unsized") {
+        if (req.url === "/head") {
+          res.end(JSON.stringify({ url: req.url, host: req.headers.host, user: req.headers["x-user"] }));
+        } else if (req.url === "/unsized") {
           res.write("a"); // no Content-Length: node sends it chunked, teal frames it anew
           res.end("b");
         } else if (req.url === "/no-content") {
@@ -63,12 +76,22 @@ describe("the proxy's HTTP/1.1 server", () => {
         }
       });
     });
-    ({ plane, port } = await startDataPlane([serviceSpec("app", { blue: [backend.url], green: [] })]));
+    fresh = await startBackend("fresh");
+    ({ plane, port } = await startDataPlane([
+      serviceSpec(
+        "fresh",
+        { blue: [fresh.url], green: [] },
+        { routes: [{ host: "fresh.test", path: "/", stripPrefix: false }] },
+      ),
+      serviceSpec("app", { blue: [backend.url], green: [] }),
+    ]));
   });
 
   after(async () => {
+    for (const res of held) res.end();
     await plane.close(0);
     await backend.close();
+    await fresh.close();
   });
 
   it("answers pipelined requests in order, on one connection", async () => {
@@ -179,6 +202,59 @@ describe("the proxy's HTTP/1.1 server", () => {
     });
   }
 
+  it("drops a chunked request's trailers: the next request on the connection keeps its own head", async () => {
+    const c = await rawConnection(port);
+    c.socket.write(
+      "POST /upload HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n" +
+        "0\r\nHost: spoofed.test\r\nX-User: admin\r\n\r\n" +
+        "GET /head HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n",
+    );
+    await c.closed;
+    const [, second] = splitResponses(c.received().replace(/transfer-encoding: chunked\r\n/gi, ""));
+    const body = /\{.*\}/.exec(second ?? "")?.[0];
+    assert.deepEqual(JSON.parse(body ?? "null"), { url: "/head", host: "app.test" });
+  });
+
+  it("writes nothing after a body that ends with the connection, even when bad input follows", async () => {
+    const c = await rawConnection(port);
+    c.socket.write("GET /unsized HTTP/1.0\r\nHost: app.test\r\n\r\nXX");
+    await c.closed;
+    const received = c.received();
+    assert.ok(received.endsWith("\r\n\r\nab"), `the body, then the end: ${JSON.stringify(received)}`);
+  });
+
+  it("lives through clients that break off with a body nobody reads", async () => {
+    const cut = async (request: string, status: number) => {
+      const c = await rawConnection(port);
+      c.socket.write(request);
+      await new Promise<void>((resolve) =>
+        c.socket.on("data", () => c.received().includes("\r\n\r\n") && resolve()),
+      );
+      assert.match(c.received(), new RegExp(`^HTTP/1\\.1 ${status} `));
+      c.socket.destroy();
+      await c.closed;
+    };
+    // Refused before anyone reads its body: no Host, an unknown Expect.
+    await cut("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nab", 400);
+    await cut("POST / HTTP/1.1\r\nHost: app.test\r\nExpect: nope\r\nContent-Length: 10\r\n\r\nab", 417);
+    // A pipelined POST, cut halfway, behind a request still waiting for its answer.
+    const c = await rawConnection(port);
+    c.socket.write(
+      "GET /slow HTTP/1.1\r\nHost: app.test\r\n\r\nPOST /x HTTP/1.1\r\nHost: app.test\r\nContent-Length: 10\r\n\r\nab",
+    );
+    await eventually(() => held.length > 0, "the slow request upstream");
+    c.socket.resetAndDestroy();
+    await c.closed;
+    // A malformed body in the same packet as its head, before teal has a connection upstream.
+    const res = await sendRaw(
+      port,
+      "POST / HTTP/1.1\r\nHost: fresh.test\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n",
+    );
+    assert.equal(res?.status, 400);
+    const after = await sendRaw(port, "GET /after HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+    assert.equal(after?.body, "you asked for /after");
+  });
+
   it("dates its own answers", async () => {
     const request = "GET / HTTP/1.1\r\nHost: app.test\r\nX-Teal-Color: green\r\nConnection: close\r\n\r\n";
     const res = await sendRaw(port, request);
@@ -204,13 +280,40 @@ describe("the proxy's HTTP/1.1 server's timeouts", () => {
     await backend.close();
   });
 
-  it("closes an idle keep-alive connection after clientKeepAliveMs", async () => {
+  it("closes an idle keep-alive connection after clientKeepAliveMs, not before", async () => {
     const c = await rawConnection(port);
     c.socket.write("GET / HTTP/1.1\r\nHost: app.test\r\n\r\n");
-    await c.closed;
+    const [answeredAt] = await Promise.all([once(c.socket, "data").then(() => performance.now()), c.closed]);
+    const idle = performance.now() - answeredAt;
     const res = parseResponse(Buffer.from(c.received(), "latin1"));
     assert.equal(res?.body, "blue");
     assert.equal(res?.headers["keep-alive"], undefined, "no hint in whole seconds fits 200 ms");
+    assert.ok(idle >= 195, `closed ${idle.toFixed(0)} ms after the answer`);
+  });
+
+  it("closes a connection whose request body stalls after its answer, at the keep-alive timeout", async () => {
+    const c = await rawConnection(port);
+    // No green endpoints: teal answers 503 at once, without reading the body, which never ends.
+    c.socket.write(
+      "POST / HTTP/1.1\r\nHost: app.test\r\nX-Teal-Color: green\r\nContent-Length: 100\r\n\r\nab",
+    );
+    await c.closed;
+    assert.equal(parseResponse(Buffer.from(c.received(), "latin1"))?.status, 503);
+  });
+
+  it("cuts a client that goes on sending after its 400, at the head timeout", async () => {
+    const c = await rawConnection(port, true); // a client that never closes its side
+    c.socket.write("GET / HTTP/1.1\r\n\r\n");
+    c.socket.write("GET / HTTP/1.1\r\nHost: app.test\r\n\r\nGET / HTT");
+    // Having sent its FIN, teal's side is gone only once a write of the client's is refused.
+    let closed = false;
+    void c.closed.then(() => {
+      closed = true;
+    });
+    await eventually(() => closed || (c.socket.write("x") && false), "teal to cut the connection", 5_000);
+    const res = parseResponse(Buffer.from(c.received(), "latin1"));
+    assert.equal(res?.status, 400);
+    assert.equal(splitResponses(c.received()).length, 1, "nothing answered after the 400");
   });
 
   it("answers 408 to a request head that does not arrive within clientHeadersMs", async () => {

@@ -65,6 +65,8 @@ export class Connection implements ResponseOwner {
   #active: ClientResponse | undefined;
   readonly #queue: ClientRequest[] = [];
   #closeAfter = false;
+  /** The response in progress has no length: its body ends with the connection. */
+  #bodyEndsWithClose = false;
   /** A client error to answer once the response in progress has ended. */
   #errorAfter: string | undefined;
   /** No more requests are taken from this connection. */
@@ -106,8 +108,9 @@ export class Connection implements ResponseOwner {
     return req.keepAlive && !this.#closeAfter && !this.#failed && !this.#host.closing;
   }
 
-  closeAfterResponse(): void {
+  closeAfterResponse(bodyEndsWithClose: boolean): void {
     this.#closeAfter = true;
+    if (bodyEndsWithClose) this.#bodyEndsWithClose = true;
   }
 
   destroy(): void {
@@ -124,13 +127,17 @@ export class Connection implements ResponseOwner {
   checkTimeout(tick: number, headTicks: number, idleTicks: number): void {
     const wait = this.#wait;
     if (wait === WAIT_NONE || tick - this.#since < (wait === WAIT_IDLE ? idleTicks : headTicks)) return;
-    if (wait === WAIT_HEAD && this.#began) this.#fail("ERR_HTTP_REQUEST_TIMEOUT", "request head timed out");
-    else this.destroy();
+    if (wait === WAIT_HEAD && this.#began && !this.#failed) {
+      this.#fail("ERR_HTTP_REQUEST_TIMEOUT", "request head timed out");
+    } else this.destroy();
   }
 
   // Parser callbacks ------------------------------------------------------------------------
 
   messageBegin(): void {
+    this.#moreHeaders = undefined;
+    this.#moreUrl = "";
+    if (this.#failed) return; // nothing more is taken from this client: its timer runs on
     this.#began = true;
     this.#wait = WAIT_HEAD;
     this.#since = this.#host.tick;
@@ -154,16 +161,16 @@ export class Connection implements ResponseOwner {
     const target = url ?? this.#moreUrl;
     this.#moreHeaders = undefined;
     this.#moreUrl = "";
+    if (this.#failed) return upgrade ? 2 : 0;
     this.#began = false;
     this.#wait = WAIT_NONE;
-    if (this.#failed) return 0;
     const flags = scanHead(raw);
     const name = METHODS[method] ?? "UNKNOWN";
     const body = !upgrade && (flags & HAS_BODY) !== 0 ? new RequestBody(this) : null;
     const req = new ClientRequest(name, target, raw, minor, keepAlive, this.socket.remoteAddress, body);
     this.#parsing = req;
     if (minor === 1 && (flags & HAS_HOST) === 0) {
-      this.#fail("TEAL_NO_HOST", "HTTP/1.1 request without a Host header");
+      this.#refuse(req, "TEAL_NO_HOST", "HTTP/1.1 request without a Host header");
       return upgrade ? 2 : 0;
     }
     if (upgrade) {
@@ -173,11 +180,12 @@ export class Connection implements ResponseOwner {
       else this.#upgrade = req;
       return 2; // the rest of the read belongs to the upgraded protocol
     }
-    if ((flags & EXPECT_OTHER) !== 0) {
-      this.#fail("TEAL_EXPECTATION", "unsupported Expect");
+    // Expect means something in HTTP/1.1 only (as in node:http).
+    if (minor === 1 && (flags & EXPECT_OTHER) !== 0) {
+      this.#refuse(req, "TEAL_EXPECTATION", "unsupported Expect");
       return 0;
     }
-    if ((flags & EXPECT_CONTINUE) !== 0) req.expectContinue = true;
+    if (minor === 1 && (flags & EXPECT_CONTINUE) !== 0) req.expectContinue = true;
     if (this.#active === undefined) this.#start(req);
     else {
       this.#queue.push(req);
@@ -188,11 +196,19 @@ export class Connection implements ResponseOwner {
 
   body(chunk: Buffer): void {
     const req = this.#parsing;
-    if (req === undefined || req.dumped || req.body === null) return;
+    if (req === undefined || req.body === null) return;
+    if (req.dumped) {
+      this.#since = this.#host.tick; // a body read past still counts as activity
+      return;
+    }
     if (!req.body.push(chunk)) this.#stopReading();
   }
 
   messageComplete(): void {
+    // Trailers come through kOnHeaders (with a URL part): teal drops them, and they must not
+    // become part of the next request's head.
+    this.#moreHeaders = undefined;
+    this.#moreUrl = "";
     const req = this.#parsing;
     if (req === undefined) return;
     this.#parsing = undefined;
@@ -243,11 +259,12 @@ export class Connection implements ResponseOwner {
       req.dump(); // nobody reads the rest of its body: read it past, to the next request
       this.resumeReading();
     }
-    if (this.#errorAfter !== undefined) {
+    // Nothing may follow a body that the end of the connection delimits.
+    if (this.#errorAfter !== undefined && !this.#bodyEndsWithClose) {
       this.#answer(this.#errorAfter);
       return;
     }
-    if (this.#closeAfter || this.#host.closing) {
+    if (this.#closeAfter || this.#failed || this.#host.closing) {
       this.#closeGracefully();
       return;
     }
@@ -263,9 +280,9 @@ export class Connection implements ResponseOwner {
     this.#start(next);
   }
 
+  /** Nothing to answer: the keep-alive timeout runs (also while the body of an answered request is read past). */
   #waitIfIdle(): void {
-    if (this.#active !== undefined || this.#parsing !== undefined || this.#failed) return;
-    if (this.#queue.length > 0) return;
+    if (this.#active !== undefined || this.#queue.length > 0 || this.#failed) return;
     this.#wait = WAIT_IDLE;
     this.#since = this.#host.tick;
   }
@@ -276,6 +293,7 @@ export class Connection implements ResponseOwner {
   #fail(code: string, message: string): void {
     if (this.#failed || this.#gone) return;
     this.#failed = true;
+    this.#parsing = undefined; // what the parser reads from now on belongs to no request
     this.#host.handlers.clientError(code, message);
     this.#dropQueue();
     const active = this.#active;
@@ -296,6 +314,12 @@ export class Connection implements ResponseOwner {
       active.req.body?.destroy(new Error("the request body was malformed"));
     }
     this.#answer(code);
+  }
+
+  /** A request that is well-formed but refused: its body (if any) is not wanted. */
+  #refuse(req: ClientRequest, code: string, message: string): void {
+    req.body?.destroy();
+    this.#fail(code, message);
   }
 
   #answer(code: string): void {

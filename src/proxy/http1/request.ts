@@ -20,6 +20,11 @@ export class RequestBody extends Readable {
   override _read(): void {
     this.#source.resumeReading();
   }
+
+  /** As node:http's request: an error is emitted only to someone listening (else 'close' tells). */
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    callback(this.listenerCount("error") > 0 ? err : null);
+  }
 }
 
 export class ClientRequest {

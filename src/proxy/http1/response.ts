@@ -21,8 +21,8 @@ export interface ResponseOwner {
   readonly socket: Socket;
   /** The connection may carry another request after this response. */
   mayKeepAlive(req: ClientRequest): boolean;
-  /** The connection will close after this response. */
-  closeAfterResponse(): void;
+  /** The connection will close after this response (whose body, maybe, ends with it). */
+  closeAfterResponse(bodyEndsWithClose: boolean): void;
   /** `keep-alive: timeout=N` for clients to know how long an idle connection lives. */
   readonly keepAliveHeader: string;
   responseEnded(res: ClientResponse): void;
@@ -76,15 +76,16 @@ export class ClientResponse {
     if (extra !== undefined)
       for (let i = 0; i < extra.length; i += 2) head += `${extra[i]}: ${extra[i + 1]}\r\n`;
     if (!hasDate) head += `date: ${httpDate()}\r\n`;
-    let keepAlive = this.#owner.mayKeepAlive(req);
+    const keepAlive = this.#owner.mayKeepAlive(req);
+    let endsWithClose = false;
     if (!hasLength && !this.#bodyless) {
       if (req.minorVersion >= 1) {
         this.#chunked = true;
         head += "transfer-encoding: chunked\r\n";
-      } else keepAlive = false; // an HTTP/1.0 client reads to the end of the connection
+      } else endsWithClose = true; // an HTTP/1.0 client reads to the end of the connection
     }
-    if (!keepAlive) {
-      this.#owner.closeAfterResponse();
+    if (!keepAlive || endsWithClose) {
+      this.#owner.closeAfterResponse(endsWithClose);
       head += "connection: close\r\n";
     } else if (req.minorVersion === 0) head += `connection: keep-alive\r\n${this.#owner.keepAliveHeader}`;
     else head += this.#owner.keepAliveHeader;

@@ -40,8 +40,11 @@ export class Http1Server implements ConnectionHost {
       1000,
       Math.max(10, Math.floor(Math.min(options.headersTimeoutMs, options.keepAliveTimeoutMs) / 4)),
     );
-    this.#headTicks = Math.ceil(options.headersTimeoutMs / period);
-    this.#idleTicks = Math.ceil(options.keepAliveTimeoutMs / period);
+    // A wait may start just before a sweep: one tick more, so that no timeout fires early. An
+    // advertised keep-alive gets a second more, as in node:http, for clients that reuse a
+    // connection until just before the time they were told.
+    this.#headTicks = Math.ceil(options.headersTimeoutMs / period) + 1;
+    this.#idleTicks = Math.ceil((options.keepAliveTimeoutMs + (seconds > 0 ? 1000 : 0)) / period) + 1;
     this.#net = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     this.#sweep = setInterval(() => this.#check(), period).unref();
   }
