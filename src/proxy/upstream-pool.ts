@@ -14,6 +14,7 @@ import type { Readable } from "node:stream";
 import { HTTPParser, type HttpParser as Parser } from "./http1/parser.ts";
 
 type HttpParser = Parser & { exchange?: PooledSocket };
+type Handle = { readStart(): number; readStop(): number };
 
 export interface UpstreamRequest {
   readonly method: string;
@@ -180,9 +181,10 @@ class PooledSocket {
   #paused = false;
   #moreHeaders: string[] | undefined;
   #dead = false;
-  /** Inside parser.execute: the parser must not be freed, nor the socket handed on, until it returns. */
-  #executing = false;
+  /** The answer is complete: the socket goes back to the pool once the parser has returned. */
   #releasable = false;
+  /** The socket's handle, which the parser reads in C++ once connected. */
+  #handle: Handle | undefined;
   #freed = false;
   /** The request body is read only once connected: a refused connect leaves it whole for a retry. */
   #startBody: (() => void) | undefined;
@@ -195,17 +197,22 @@ class PooledSocket {
     socket.setTimeout(options.connectTimeoutMs);
     socket.once("connect", () => {
       this.#connected = true;
+      // The parser reads the socket itself, as node:http's server does: no JavaScript Buffer or
+      // stream event per read, only the parser's callbacks.
+      this.#handle = (socket as Socket & { _handle: Handle })._handle;
+      this.#parser.consume(this.#handle);
       if (this.#pending) socket.setTimeout(options.headersTimeoutMs);
       const start = this.#startBody;
       this.#startBody = undefined;
       start?.();
     });
-    socket.on("data", (data: Buffer) => this.#read(data));
+    socket.on("data", () => this.destroy()); // never called while the parser reads; keeps 'end' coming
     socket.on("end", () => this.#ended());
     socket.on("error", (err) => this.#fail(err));
-    socket.on("close", () =>
-      this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection")),
-    );
+    socket.on("close", () => {
+      this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection"));
+      this.#freeParser();
+    });
     socket.on("timeout", () => this.#timedOut());
     socket.on("drain", () => this.#pending?.request.body?.resume());
     const parser: HttpParser = new HTTPParser();
@@ -216,6 +223,7 @@ class PooledSocket {
     parser[HTTPParser.kOnHeadersComplete] = onParserHeadersComplete;
     parser[HTTPParser.kOnBody] = onParserBody;
     parser[HTTPParser.kOnMessageComplete] = onParserMessageComplete;
+    parser[HTTPParser.kOnExecute] = onParserExecute;
     this.#parser = parser;
   }
 
@@ -307,45 +315,36 @@ class PooledSocket {
     this.#fail(err);
   }
 
-  #read(data: Buffer): void {
-    if (this.#pending === undefined) {
-      this.destroy(); // bytes nobody asked for: this connection can't be trusted any more
-      return;
-    }
-    this.#gotBytes = true;
-    this.#parse(data);
-  }
-
   #ended(): void {
     // A body delimited by the end of the connection ends here.
-    if (this.#pending !== undefined && this.#status !== 0) this.#parse(undefined);
+    if (this.#pending !== undefined && this.#status !== 0) {
+      try {
+        this.#parser.finish();
+      } catch (err) {
+        this.handlerThrew(err);
+      }
+    }
     this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection"));
   }
 
-  /** Feeds the parser a read, or (undefined) the end of the connection. */
-  #parse(data: Buffer | undefined): void {
-    this.#executing = true;
-    let r: number | Error | undefined;
-    try {
-      r = data === undefined ? this.#parser.finish() : this.#parser.execute(data);
-    } catch (err) {
-      // A handler threw on what this upstream sent.
-      r = upstreamError("UND_ERR_BAD_RESPONSE", (err as Error).message);
-    } finally {
-      this.#executing = false;
-    }
-    if (this.#dead) {
-      this.#freeParser();
-      return;
-    }
-    if (r instanceof Error) {
-      this.#fail(upstreamError((r as { code?: string }).code ?? "HPE_INVALID", r.message));
+  /** The parser has run through one read (its callbacks came first). */
+  executed(ret: number | Error): void {
+    (this.#socket as Socket & { _unrefTimer(): void })._unrefTimer(); // a read is activity, for the timeouts
+    if (this.#dead) return;
+    this.#gotBytes = true;
+    if (ret instanceof Error) {
+      this.#fail(upstreamError((ret as { code?: string }).code ?? "HPE_INVALID", ret.message));
       return;
     }
     if (this.#releasable) {
       this.#releasable = false;
       this.#pool.released(this);
     }
+  }
+
+  /** A handler threw on what this upstream sent: the answer counts as a bad one. */
+  handlerThrew(err: unknown): void {
+    this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", (err as Error).message));
   }
 
   #timedOut(): void {
@@ -361,9 +360,8 @@ class PooledSocket {
     this.#dead = true;
     const pending = this.#pending;
     this.#pending = undefined;
-    this.#socket.destroy();
+    this.#socket.destroy(); // the parser is let go of on 'close', never inside its own callbacks
     this.#parser.exchange = undefined;
-    if (!this.#executing) this.#freeParser();
     if (pending !== undefined && !pending.aborted && !quiet) {
       // A reused keep-alive socket closed before any answer: the request may be repeated.
       const code = (err as { code?: string }).code;
@@ -376,11 +374,13 @@ class PooledSocket {
   #freeParser(): void {
     if (this.#freed) return;
     this.#freed = true;
+    if (this.#handle !== undefined) this.#parser.unconsume();
     this.#parser.free();
   }
 
-  /** A message starts: one after this request's answer was complete is not trusted. */
+  /** A message starts: one nobody asked for, or after this request's answer, is not trusted. */
   messageBegin(): void {
+    this.#gotBytes = true;
     if (this.#pending === undefined || this.#releasable) this.destroy();
   }
 
@@ -442,24 +442,27 @@ class PooledSocket {
     this.#resume();
     if (!pending.aborted) pending.handler.onComplete();
     if (!this.#keepAlive || !this.#bodyDone) this.destroy();
-    else if (this.#executing) this.#releasable = true;
-    else this.#pool.released(this);
+    else this.#releasable = true; // handed on once the parser returns (executed)
   }
 
   #pause(): void {
     if (this.#paused) return;
     this.#paused = true;
-    this.#socket.pause();
+    this.#handle?.readStop();
     this.#socket.setTimeout(0); // a slow client is not a slow upstream
   }
 
   readonly #resume = (): void => {
-    if (!this.#paused) return;
+    if (!this.#paused || this.#dead) return;
     this.#paused = false;
-    this.#socket.resume();
+    this.#handle?.readStart();
     if (this.#pending !== undefined) this.#socket.setTimeout(this.#options.bodyTimeoutMs);
   };
 }
+
+// The parser's callbacks: `this` is the parser, which knows its connection. They run inside
+// Node's C++ read of the socket, where a throw would end the process: each one that calls an
+// exchange's handler catches, and the answer counts as a bad one.
 
 function onParserMessageBegin(this: HttpParser): void {
   this.exchange?.messageBegin();
@@ -481,13 +484,38 @@ function onParserHeadersComplete(
   _upgrade: boolean,
   keepAlive: boolean,
 ): number {
-  return this.exchange?.headersComplete(statusCode, headers, statusText, keepAlive) ?? 0;
+  const socket = this.exchange;
+  try {
+    return socket?.headersComplete(statusCode, headers, statusText, keepAlive) ?? 0;
+  } catch (err) {
+    socket?.handlerThrew(err);
+    return 0;
+  }
 }
 
 function onParserBody(this: HttpParser, chunk: Buffer): void {
-  this.exchange?.body(chunk);
+  const socket = this.exchange;
+  try {
+    socket?.body(chunk);
+  } catch (err) {
+    socket?.handlerThrew(err);
+  }
 }
 
 function onParserMessageComplete(this: HttpParser): void {
-  this.exchange?.messageComplete();
+  const socket = this.exchange;
+  try {
+    socket?.messageComplete();
+  } catch (err) {
+    socket?.handlerThrew(err);
+  }
+}
+
+function onParserExecute(this: HttpParser, ret: number | Error): void {
+  const socket = this.exchange;
+  try {
+    socket?.executed(ret);
+  } catch (err) {
+    socket?.handlerThrew(err);
+  }
 }
