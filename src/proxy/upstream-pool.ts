@@ -11,7 +11,7 @@
 
 import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
-import { HTTPParser, type HttpParser as Parser } from "./http1/parser.ts";
+import { HTTPParser, type HttpParser as Parser, releaseParser } from "./http1/parser.ts";
 
 type HttpParser = Parser & { exchange?: PooledSocket };
 type Handle = { readStart(): number; readStop(): number };
@@ -295,7 +295,7 @@ class PooledSocket {
     else this.#startBody = start;
   }
 
-  /** Back in the pool: an idle socket that hears anything, or nothing for a while, is closed. */
+  /** Back in the pool: an idle socket that hears a message, or nothing for a while, is closed. */
   idle(): void {
     this.#socket.setTimeout(this.#options.keepAliveTimeoutMs);
   }
@@ -319,7 +319,9 @@ class PooledSocket {
     // A body delimited by the end of the connection ends here.
     if (this.#pending !== undefined && this.#status !== 0) {
       try {
-        this.#parser.finish();
+        const r = this.#parser.finish();
+        if (r instanceof Error)
+          this.#fail(upstreamError((r as { code?: string }).code ?? "HPE_INVALID", r.message));
       } catch (err) {
         this.handlerThrew(err);
       }
@@ -344,7 +346,7 @@ class PooledSocket {
 
   /** A handler threw on what this upstream sent: the answer counts as a bad one. */
   handlerThrew(err: unknown): void {
-    this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", (err as Error).message));
+    this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", String((err as Error | undefined)?.message ?? err)));
   }
 
   #timedOut(): void {
@@ -366,7 +368,12 @@ class PooledSocket {
       // A reused keep-alive socket closed before any answer: the request may be repeated.
       const code = (err as { code?: string }).code;
       const stale = this.#reused && !this.#gotBytes && code !== "UND_ERR_HEADERS_TIMEOUT";
-      pending.handler.onError(stale ? upstreamError("UND_ERR_SOCKET", err.message) : err);
+      try {
+        pending.handler.onError(stale ? upstreamError("UND_ERR_SOCKET", err.message) : err);
+      } finally {
+        this.#pool.gone(this);
+      }
+      return;
     }
     this.#pool.gone(this);
   }
@@ -374,8 +381,7 @@ class PooledSocket {
   #freeParser(): void {
     if (this.#freed) return;
     this.#freed = true;
-    if (this.#handle !== undefined) this.#parser.unconsume();
-    this.#parser.free();
+    releaseParser(this.#parser, this.#handle !== undefined);
   }
 
   /** A message starts: one nobody asked for, or after this request's answer, is not trusted. */

@@ -6,15 +6,21 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
+import { Session } from "node:inspector/promises";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { after, before, describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import type { DataPlane } from "../../src/proxy/data-plane.ts";
+import { HTTPParser } from "../../src/proxy/http1/parser.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
 import { eventually } from "../support/eventually.ts";
 import { parseResponse, sendRaw } from "../support/raw-client.ts";
+import { startRawUpstream } from "../support/raw-upstream.ts";
+
+// Where the inspector finds the parser's prototype, to count the live parsers.
+(globalThis as { __tealParserPrototype?: object }).__tealParserPrototype = HTTPParser.prototype;
 
 /** A connected raw socket that collects everything the server sends. */
 async function rawConnection(
@@ -331,6 +337,51 @@ describe("the proxy's HTTP/1.1 server's timeouts", () => {
     assert.equal(c.received(), "");
   });
 });
+
+describe("the proxy's connections, client and upstream", () => {
+  it("leave no parser behind when they close", async () => {
+    // Each answer closes its upstream connection, and each client sends one request and closes.
+    const upstream = await startRawUpstream((socket) =>
+      socket.on("data", () =>
+        socket.end("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"),
+      ),
+    );
+    const { plane, port } = await startDataPlane([serviceSpec("app", { blue: [upstream.url], green: [] })], {
+      accessLog: false,
+    });
+    const request = async () => {
+      const res = await sendRaw(port, "GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n");
+      assert.equal(res?.body, "ok");
+    };
+    for (let i = 0; i < 1_000; i += 50) await Promise.all(Array.from({ length: 50 }, request));
+    assert.equal(upstream.accepted, 1_000, "one upstream connection per request");
+    const live = await liveParsers();
+    assert.ok(live < 50, `${live} HTTP parsers still alive after 2,000 closed connections`);
+    await plane.close(0);
+    await upstream.close();
+  });
+});
+
+/** HTTP parsers still in the heap (a parser never closed is held by its C++ half for ever). */
+async function liveParsers(): Promise<number> {
+  await new Promise((resolve) => setImmediate(resolve)); // parsers are closed on the next turn
+  const session = new Session();
+  session.connect();
+  try {
+    const { result } = await session.post("Runtime.evaluate", {
+      expression: "globalThis.__tealParserPrototype",
+    });
+    const { objects } = await session.post("Runtime.queryObjects", { prototypeObjectId: result.objectId! });
+    const count = await session.post("Runtime.callFunctionOn", {
+      objectId: objects.objectId!,
+      functionDeclaration: "function () { return this.length; }",
+      returnByValue: true,
+    });
+    return count.result.value as number;
+  } finally {
+    session.disconnect();
+  }
+}
 
 describe("closing the proxy's HTTP/1.1 server", () => {
   it("cuts an open WebSocket tunnel once the grace time is over", async () => {

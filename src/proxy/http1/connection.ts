@@ -8,7 +8,7 @@
 
 import type { Socket } from "node:net";
 import { clientErrorResponse } from "../client-errors.ts";
-import { HTTPParser, type HttpParser, METHODS } from "./parser.ts";
+import { HTTPParser, type HttpParser, METHODS, releaseParser } from "./parser.ts";
 import { ClientRequest, RequestBody } from "./request.ts";
 import { ClientResponse, type ResponseOwner } from "./response.ts";
 
@@ -388,8 +388,7 @@ export class Connection implements ResponseOwner {
     this.socket.off("drain", this.#onDrain);
     const parser = this.#parser;
     parser.connection = undefined;
-    parser.unconsume();
-    parser.free();
+    releaseParser(parser, true);
   }
 
   internalError(err: unknown): void {

@@ -15,7 +15,8 @@ export interface HttpParser {
   unconsume(): void;
   /** The buffer of the read being executed (what follows an upgrade request's head). */
   getCurrentBuffer(): Buffer;
-  free(): void;
+  /** Deletes the C++ parser (and its hold on this object). */
+  close(): void;
   [callback: number]: unknown;
 }
 
@@ -85,3 +86,17 @@ export const METHODS: readonly string[] = [
   "FLUSH",
   "QUERY",
 ];
+
+/**
+ * Lets go of a parser for good: stops it reading its socket and deletes it once the stack has
+ * unwound (it may be releasing from inside its own callback), as node:http does with a parser it
+ * does not keep. Without close() the C++ parser holds on to its object for ever.
+ */
+export function releaseParser(parser: HttpParser, consuming: boolean): void {
+  if (consuming) parser.unconsume();
+  setImmediate(closeParser, parser);
+}
+
+function closeParser(parser: HttpParser): void {
+  parser.close();
+}
