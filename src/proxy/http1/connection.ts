@@ -38,10 +38,10 @@ type Handle = { readStart(): number; readStop(): number };
 type ConnectionParser = HttpParser & { connection?: Connection };
 
 /** What the connection waits for, timed by the server's sweep. */
-export const WAIT_NONE = 0;
-export const WAIT_IDLE = 1;
-export const WAIT_HEAD = 2;
-export const WAIT_CLOSE = 3;
+const WAIT_NONE = 0;
+const WAIT_IDLE = 1;
+const WAIT_HEAD = 2;
+const WAIT_CLOSE = 3;
 
 /** Pipelined requests beyond this many waiting stop the reading until they are answered. */
 const MAX_QUEUED = 16;
@@ -400,7 +400,11 @@ export class Connection implements ResponseOwner {
 function ignore(): void {}
 
 function startNext(conn: Connection): void {
-  conn.startNext();
+  try {
+    conn.startNext();
+  } catch (err) {
+    conn.internalError(err);
+  }
 }
 
 function scanHead(raw: readonly string[]): number {
