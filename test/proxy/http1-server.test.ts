@@ -294,7 +294,9 @@ describe("the proxy's HTTP/1.1 server's timeouts", () => {
     const res = parseResponse(Buffer.from(c.received(), "latin1"));
     assert.equal(res?.body, "blue");
     assert.equal(res?.headers["keep-alive"], undefined, "no hint in whole seconds fits 200 ms");
-    assert.ok(idle >= 195, `closed ${idle.toFixed(0)} ms after the answer`);
+    // teal waits 200-250 ms from the end of its answer (4 to 5 sweeps of 50 ms); the client sees
+    // the answer a little later, so its own count may be a few ms short of teal's.
+    assert.ok(idle >= 190, `closed ${idle.toFixed(0)} ms after the answer`);
   });
 
   it("closes a connection whose request body stalls after its answer, at the keep-alive timeout", async () => {
