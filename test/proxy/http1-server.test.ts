@@ -364,6 +364,80 @@ describe("the proxy's connections, client and upstream", () => {
   });
 });
 
+describe("the proxy's HTTP/1.1 server under mutated input", () => {
+  it("lives through 1,500 connections of mangled, split and cut requests, and leaks no parser", async () => {
+    let seed = 20261202; // a fixed seed: the same input on every run
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const backend = await startBackend("blue", (req, res) => {
+      req.resume();
+      req.on("end", () => {
+        if (req.url === "/chunked") res.write("a"); // no length: node sends it chunked
+        res.end(req.url === "/chunked" ? "b" : "ok");
+      });
+    });
+    const internalErrors: unknown[] = [];
+    const { plane, port } = await startDataPlane(
+      [serviceSpec("app", { blue: [backend.url], green: [] })],
+      {
+        accessLog: false,
+        timeouts: { ...testSettings.timeouts, clientKeepAliveMs: 500, clientHeadersMs: 500 },
+      },
+      { internalError: (err) => internalErrors.push(err) },
+    );
+    const templates = [
+      "GET /a HTTP/1.1\r\nHost: app\r\n\r\n",
+      "POST /b HTTP/1.1\r\nHost: app\r\nContent-Length: 5\r\n\r\nhello",
+      "POST /chunked HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
+      "GET /chunked HTTP/1.0\r\nHost: app\r\nConnection: keep-alive\r\n\r\n",
+      "HEAD /a HTTP/1.1\r\nHost: app\r\n\r\n",
+      "GET /ws HTTP/1.1\r\nHost: app\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+      "POST /e HTTP/1.1\r\nHost: app\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+    ];
+    const mangled = () => {
+      const bytes = Buffer.from(pick(templates), "latin1");
+      for (let n = Math.floor(random() * 4); n > 0; n--) {
+        bytes[Math.floor(random() * bytes.length)] =
+          random() < 0.5 ? Math.floor(random() * 256) : pick([0, 10, 13, 32, 58]);
+      }
+      return bytes;
+    };
+    /** One connection: 1-3 requests, written in random pieces, maybe cut short, then closed one of four ways. */
+    const connection = () =>
+      new Promise<void>((resolve) => {
+        const data = Buffer.concat(Array.from({ length: 1 + Math.floor(random() * 3) }, mangled));
+        const end = random() < 0.3 ? Math.floor(random() * data.length) : data.length;
+        const finish = pick(["destroy", "end", "reset", "end later"] as const);
+        const socket = connect({ host: "127.0.0.1", port });
+        socket.on("error", () => {});
+        socket.on("close", () => resolve());
+        socket.resume();
+        socket.on("connect", () => {
+          for (let at = 0; at < end; ) {
+            const size = 1 + Math.floor(random() * 40);
+            socket.write(data.subarray(at, Math.min(at + size, end)));
+            at += size;
+          }
+          if (finish === "destroy") socket.destroy();
+          else if (finish === "reset") socket.resetAndDestroy();
+          else if (finish === "end") socket.end();
+          else setTimeout(() => socket.end(), 20);
+        });
+      });
+    for (let i = 0; i < 1_500; i += 30) await Promise.all(Array.from({ length: 30 }, connection));
+    assert.deepEqual(internalErrors, []);
+    const res = await sendRaw(port, "GET /after HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n");
+    assert.equal(res?.body, "ok");
+    const live = await liveParsers(); // the upstream pool's open connections keep theirs
+    assert.ok(live <= testSettings.upstreamConnections + 10, `${live} HTTP parsers alive`);
+    await plane.close(0);
+    await backend.close();
+  });
+});
+
 /** HTTP parsers still in the heap (a parser never closed is held by its C++ half for ever). */
 async function liveParsers(): Promise<number> {
   await new Promise((resolve) => setImmediate(resolve)); // parsers are closed on the next turn
