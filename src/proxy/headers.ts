@@ -12,7 +12,7 @@ const HOP_BY_HOP = new Set([
   "trailer",
   "transfer-encoding",
   "upgrade",
-  // Handled by the proxy itself (Node answers 100-continue to the client).
+  // Handled by the proxy itself (its server answers 100-continue to the client).
   "expect",
 ]);
 const FORWARDED = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]);

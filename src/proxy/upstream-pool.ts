@@ -11,9 +11,14 @@
 
 import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
-import { HTTPParser, type HttpParser as Parser, releaseParser } from "./http1/parser.ts";
+import {
+  HTTPParser,
+  type ListenedParser,
+  newParser,
+  type ParserListener,
+  releaseParser,
+} from "./http1/parser.ts";
 
-type HttpParser = Parser & { exchange?: PooledSocket };
 type Handle = { readStart(): number; readStop(): number };
 
 export interface UpstreamRequest {
@@ -166,11 +171,11 @@ export class UpstreamPool {
 }
 
 /** One keep-alive connection, carrying one exchange at a time. */
-class PooledSocket {
+class PooledSocket implements ParserListener {
   readonly #pool: UpstreamPool;
   readonly #options: UpstreamPoolOptions;
   readonly #socket: Socket;
-  readonly #parser: HttpParser;
+  readonly #parser: ListenedParser;
   #connected = false;
   #pending: Pending | undefined;
   #reused = false;
@@ -179,7 +184,6 @@ class PooledSocket {
   #keepAlive = false;
   #bodyDone = true;
   #paused = false;
-  #moreHeaders: string[] | undefined;
   #dead = false;
   /** The answer is complete: the socket goes back to the pool once the parser has returned. */
   #releasable = false;
@@ -215,22 +219,12 @@ class PooledSocket {
     });
     socket.on("timeout", () => this.#timedOut());
     socket.on("drain", () => this.#pending?.request.body?.resume());
-    const parser: HttpParser = new HTTPParser();
-    parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
-    parser.exchange = this;
-    parser[HTTPParser.kOnMessageBegin] = onParserMessageBegin;
-    parser[HTTPParser.kOnHeaders] = onParserHeaders;
-    parser[HTTPParser.kOnHeadersComplete] = onParserHeadersComplete;
-    parser[HTTPParser.kOnBody] = onParserBody;
-    parser[HTTPParser.kOnMessageComplete] = onParserMessageComplete;
-    parser[HTTPParser.kOnExecute] = onParserExecute;
-    this.#parser = parser;
+    this.#parser = newParser(HTTPParser.RESPONSE, 0, this);
   }
 
   send(pending: Pending, reused: boolean): void {
     this.#pending = pending;
     this.#reused = reused;
-    this.#moreHeaders = undefined;
     this.#gotBytes = false;
     this.#status = 0;
     pending.socket = this;
@@ -323,7 +317,7 @@ class PooledSocket {
         if (r instanceof Error)
           this.#fail(upstreamError((r as { code?: string }).code ?? "HPE_INVALID", r.message));
       } catch (err) {
-        this.handlerThrew(err);
+        this.threw(err);
       }
     }
     this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection"));
@@ -345,7 +339,7 @@ class PooledSocket {
   }
 
   /** A handler threw on what this upstream sent: the answer counts as a bad one. */
-  handlerThrew(err: unknown): void {
+  threw(err: unknown): void {
     this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", String((err as Error | undefined)?.message ?? err)));
   }
 
@@ -363,7 +357,7 @@ class PooledSocket {
     const pending = this.#pending;
     this.#pending = undefined;
     this.#socket.destroy(); // the parser is let go of on 'close', never inside its own callbacks
-    this.#parser.exchange = undefined;
+    this.#parser.listener = undefined;
     if (pending !== undefined && !pending.aborted && !quiet) {
       // A reused keep-alive socket closed before any answer: the request may be repeated.
       const code = (err as { code?: string }).code;
@@ -390,23 +384,16 @@ class PooledSocket {
     if (this.#pending === undefined || this.#releasable) this.destroy();
   }
 
-  headers(more: string[]): void {
-    this.#moreHeaders = this.#moreHeaders === undefined ? more : this.#moreHeaders.concat(more);
-  }
-
   headersComplete(
+    headers: string[],
+    _minor: number,
+    _method: number,
+    _url: string,
     statusCode: number,
-    headers: string[] | undefined,
     statusText: string,
+    _upgrade: boolean,
     keepAlive: boolean,
   ): number {
-    const all =
-      this.#moreHeaders === undefined
-        ? (headers ?? [])
-        : headers === undefined
-          ? this.#moreHeaders
-          : this.#moreHeaders.concat(headers);
-    this.#moreHeaders = undefined;
     const pending = this.#pending;
     if (pending === undefined || this.#releasable) {
       this.destroy(); // a second answer to one request: this connection can't be trusted any more
@@ -428,7 +415,7 @@ class PooledSocket {
     const resume = () => {
       if (this.#pending === pending) this.#resume();
     };
-    const goOn = pending.handler.onHeaders(statusCode, all, resume, statusText);
+    const goOn = pending.handler.onHeaders(statusCode, headers, resume, statusText);
     if (!goOn) this.#pause();
     return pending.request.method === "HEAD" ? 1 : 0;
   }
@@ -442,8 +429,7 @@ class PooledSocket {
   messageComplete(): void {
     const pending = this.#pending;
     if (pending === undefined || this.#status === 0) return; // the end of a 1xx
-    this.#pending = undefined;
-    this.#moreHeaders = undefined; // trailers: teal does not forward them
+    this.#pending = undefined; // its trailers, if any, were dropped by the parser
     this.#status = 0;
     this.#resume();
     if (!pending.aborted) pending.handler.onComplete();
@@ -464,64 +450,4 @@ class PooledSocket {
     this.#handle?.readStart();
     if (this.#pending !== undefined) this.#socket.setTimeout(this.#options.bodyTimeoutMs);
   };
-}
-
-// The parser's callbacks: `this` is the parser, which knows its connection. They run inside
-// Node's C++ read of the socket, where a throw would end the process: each one that calls an
-// exchange's handler catches, and the answer counts as a bad one.
-
-function onParserMessageBegin(this: HttpParser): void {
-  this.exchange?.messageBegin();
-}
-
-function onParserHeaders(this: HttpParser, headers: string[]): void {
-  this.exchange?.headers(headers);
-}
-
-function onParserHeadersComplete(
-  this: HttpParser,
-  _major: number,
-  _minor: number,
-  headers: string[] | undefined,
-  _method: unknown,
-  _url: unknown,
-  statusCode: number,
-  statusText: string,
-  _upgrade: boolean,
-  keepAlive: boolean,
-): number {
-  const socket = this.exchange;
-  try {
-    return socket?.headersComplete(statusCode, headers, statusText, keepAlive) ?? 0;
-  } catch (err) {
-    socket?.handlerThrew(err);
-    return 0;
-  }
-}
-
-function onParserBody(this: HttpParser, chunk: Buffer): void {
-  const socket = this.exchange;
-  try {
-    socket?.body(chunk);
-  } catch (err) {
-    socket?.handlerThrew(err);
-  }
-}
-
-function onParserMessageComplete(this: HttpParser): void {
-  const socket = this.exchange;
-  try {
-    socket?.messageComplete();
-  } catch (err) {
-    socket?.handlerThrew(err);
-  }
-}
-
-function onParserExecute(this: HttpParser, ret: number | Error): void {
-  const socket = this.exchange;
-  try {
-    socket?.executed(ret);
-  } catch (err) {
-    socket?.handlerThrew(err);
-  }
 }

@@ -8,7 +8,14 @@
 
 import type { Socket } from "node:net";
 import { clientErrorResponse } from "../client-errors.ts";
-import { HTTPParser, type HttpParser, METHODS, releaseParser } from "./parser.ts";
+import {
+  HTTPParser,
+  type ListenedParser,
+  METHODS,
+  newParser,
+  type ParserListener,
+  releaseParser,
+} from "./parser.ts";
 import { ClientRequest, RequestBody } from "./request.ts";
 import { ClientResponse, type ResponseOwner } from "./response.ts";
 
@@ -35,7 +42,6 @@ export interface ConnectionHost {
 }
 
 type Handle = { readStart(): number; readStop(): number };
-type ConnectionParser = HttpParser & { connection?: Connection };
 
 /** What the connection waits for, timed by the server's sweep. */
 const WAIT_NONE = 0;
@@ -52,13 +58,11 @@ const HAS_HOST = 2;
 const EXPECT_CONTINUE = 4;
 const EXPECT_OTHER = 8;
 
-export class Connection implements ResponseOwner {
+export class Connection implements ResponseOwner, ParserListener {
   readonly socket: Socket;
   readonly #host: ConnectionHost;
-  readonly #parser: ConnectionParser;
+  readonly #parser: ListenedParser;
   readonly #handle: Handle;
-  #moreHeaders: string[] | undefined;
-  #moreUrl = "";
   /** The request whose body the parser is reading. */
   #parsing: ClientRequest | undefined;
   #upgrade: ClientRequest | undefined;
@@ -83,21 +87,12 @@ export class Connection implements ResponseOwner {
     this.#host = host;
     this.#since = host.tick;
     this.#handle = (socket as Socket & { _handle: Handle })._handle;
-    const parser: ConnectionParser = new HTTPParser();
-    parser.initialize(HTTPParser.REQUEST, {}, host.maxHeaderBytes, 0);
-    parser.connection = this;
-    parser[HTTPParser.kOnMessageBegin] = onMessageBegin;
-    parser[HTTPParser.kOnHeaders] = onHeaders;
-    parser[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
-    parser[HTTPParser.kOnBody] = onBody;
-    parser[HTTPParser.kOnMessageComplete] = onMessageComplete;
-    parser[HTTPParser.kOnExecute] = onExecute;
-    this.#parser = parser;
+    this.#parser = newParser(HTTPParser.REQUEST, host.maxHeaderBytes, this);
     socket.on("error", ignore); // 'close' follows
     socket.on("end", this.#onEnd);
     socket.on("close", this.#onClose);
     socket.on("drain", this.#onDrain);
-    parser.consume(this.#handle);
+    this.#parser.consume(this.#handle);
   }
 
   get keepAliveHeader(): string {
@@ -135,32 +130,22 @@ export class Connection implements ResponseOwner {
   // Parser callbacks ------------------------------------------------------------------------
 
   messageBegin(): void {
-    this.#moreHeaders = undefined;
-    this.#moreUrl = "";
     if (this.#failed) return; // nothing more is taken from this client: its timer runs on
     this.#began = true;
     this.#wait = WAIT_HEAD;
     this.#since = this.#host.tick;
   }
 
-  moreHeaders(headers: string[], url: string): void {
-    this.#moreHeaders = this.#moreHeaders === undefined ? headers : this.#moreHeaders.concat(headers);
-    this.#moreUrl += url;
-  }
-
   headersComplete(
+    raw: string[],
     minor: number,
-    headers: string[] | undefined,
     method: number,
-    url: string | undefined,
+    target: string,
+    _status: number,
+    _statusText: string,
     upgrade: boolean,
     keepAlive: boolean,
   ): number {
-    // With long heads the parser hands headers and URL over in parts, then neither here.
-    const raw = this.#moreHeaders === undefined ? (headers ?? []) : this.#moreHeaders;
-    const target = url ?? this.#moreUrl;
-    this.#moreHeaders = undefined;
-    this.#moreUrl = "";
     if (this.#failed) return upgrade ? 2 : 0;
     this.#began = false;
     this.#wait = WAIT_NONE;
@@ -205,10 +190,6 @@ export class Connection implements ResponseOwner {
   }
 
   messageComplete(): void {
-    // Trailers come through kOnHeaders (with a URL part): teal drops them, and they must not
-    // become part of the next request's head.
-    this.#moreHeaders = undefined;
-    this.#moreUrl = "";
     const req = this.#parsing;
     if (req === undefined) return;
     this.#parsing = undefined;
@@ -386,12 +367,12 @@ export class Connection implements ResponseOwner {
     this.socket.off("end", this.#onEnd);
     this.socket.off("close", this.#onClose);
     this.socket.off("drain", this.#onDrain);
-    const parser = this.#parser;
-    parser.connection = undefined;
-    releaseParser(parser, true);
+    this.#parser.listener = undefined;
+    releaseParser(this.#parser, true);
   }
 
-  internalError(err: unknown): void {
+  /** A bug in teal's code under a parser callback or a pipelined start: drop the connection. */
+  threw(err: unknown): void {
     this.#host.handlers.internalError(err);
     this.destroy();
   }
@@ -403,7 +384,7 @@ function startNext(conn: Connection): void {
   try {
     conn.startNext();
   } catch (err) {
-    conn.internalError(err);
+    conn.threw(err);
   }
 }
 
@@ -429,64 +410,4 @@ function scanHead(raw: readonly string[]): number {
     }
   }
   return flags;
-}
-
-// The parser's callbacks: `this` is the parser, which knows its connection. A throw here would
-// escape into Node's C++ read loop and end the process, so each one catches.
-
-function onMessageBegin(this: ConnectionParser): void {
-  this.connection?.messageBegin();
-}
-
-function onHeaders(this: ConnectionParser, headers: string[], url: string): void {
-  this.connection?.moreHeaders(headers, url);
-}
-
-function onHeadersComplete(
-  this: ConnectionParser,
-  _major: number,
-  minor: number,
-  headers: string[] | undefined,
-  method: number,
-  url: string | undefined,
-  _status: unknown,
-  _statusText: unknown,
-  upgrade: boolean,
-  keepAlive: boolean,
-): number {
-  const conn = this.connection;
-  if (conn === undefined) return 0;
-  try {
-    return conn.headersComplete(minor, headers, method, url, upgrade, keepAlive);
-  } catch (err) {
-    conn.internalError(err);
-    return 0;
-  }
-}
-
-function onBody(this: ConnectionParser, chunk: Buffer): void {
-  const conn = this.connection;
-  try {
-    conn?.body(chunk);
-  } catch (err) {
-    conn?.internalError(err);
-  }
-}
-
-function onMessageComplete(this: ConnectionParser): void {
-  const conn = this.connection;
-  try {
-    conn?.messageComplete();
-  } catch (err) {
-    conn?.internalError(err);
-  }
-}
-
-function onExecute(this: ConnectionParser, ret: number | Error): void {
-  const conn = this.connection;
-  try {
-    conn?.executed(ret);
-  } catch (err) {
-    conn?.internalError(err);
-  }
 }

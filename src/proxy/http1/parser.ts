@@ -1,7 +1,11 @@
 /**
- * Node's own C++ HTTP/1 parser (llhttp), the one node:http runs on, typed for teal's client
- * (upstream-pool.ts) and server (server.ts). It comes from Node's internal `_http_common`, which
- * is not a documented API: tested on Node 20 (see README "Known limits").
+ * Node's own C++ HTTP/1 parser (llhttp), the one node:http runs on, for teal's client
+ * (upstream-pool.ts) and server (connection.ts). It comes from Node's internal `_http_common`,
+ * which is not a documented API: tested on Node 20 (see README "Known limits").
+ *
+ * newParser wires it to a ParserListener: it joins a long head's parts, drops trailers, and
+ * keeps a throw in the listener from escaping into Node's C++ read loop (which would end the
+ * process).
  */
 
 import { createRequire } from "node:module";
@@ -99,4 +103,125 @@ export function releaseParser(parser: HttpParser, consuming: boolean): void {
 
 function closeParser(parser: HttpParser): void {
   parser.close();
+}
+
+/** What a parser tells the connection it reads for. */
+export interface ParserListener {
+  messageBegin(): void;
+  /** A whole message head; `headers` as flat name, value pairs. A request has method and url, a response status. */
+  headersComplete(
+    headers: string[],
+    minor: number,
+    method: number,
+    url: string,
+    status: number,
+    statusText: string,
+    upgrade: boolean,
+    keepAlive: boolean,
+  ): number;
+  body(chunk: Buffer): void;
+  messageComplete(): void;
+  /** The parser has run through one read of the socket it consumes (its callbacks came first). */
+  executed(ret: number | Error): void;
+  /** One of the above threw: the listener gives up its connection, the process goes on. */
+  threw(err: unknown): void;
+}
+
+/** A parser with its listener (cleared when the connection lets go) and a long head's early parts. */
+export type ListenedParser = HttpParser & {
+  listener: ParserListener | undefined;
+  moreHeaders: string[] | undefined;
+  moreUrl: string;
+};
+
+export function newParser(type: number, maxHeaderSize: number, listener: ParserListener): ListenedParser {
+  const parser = new HTTPParser() as ListenedParser;
+  parser.initialize(type, {}, maxHeaderSize, 0);
+  parser.listener = listener;
+  parser.moreHeaders = undefined;
+  parser.moreUrl = "";
+  parser[HTTPParser.kOnMessageBegin] = onMessageBegin;
+  parser[HTTPParser.kOnHeaders] = onHeaders;
+  parser[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
+  parser[HTTPParser.kOnBody] = onBody;
+  parser[HTTPParser.kOnMessageComplete] = onMessageComplete;
+  parser[HTTPParser.kOnExecute] = onExecute;
+  return parser;
+}
+
+// The callbacks: `this` is the parser. Shared functions, so that no closure is made per parser.
+
+function onMessageBegin(this: ListenedParser): void {
+  this.moreHeaders = undefined;
+  this.moreUrl = "";
+  const listener = this.listener;
+  try {
+    listener?.messageBegin();
+  } catch (err) {
+    listener?.threw(err);
+  }
+}
+
+/** A long head comes in parts: headers (and a request's URL) before the head is complete. */
+function onHeaders(this: ListenedParser, headers: string[], url: string | undefined): void {
+  this.moreHeaders = this.moreHeaders === undefined ? headers : this.moreHeaders.concat(headers);
+  if (url !== undefined) this.moreUrl += url;
+}
+
+function onHeadersComplete(
+  this: ListenedParser,
+  _major: number,
+  minor: number,
+  headers: string[] | undefined,
+  method: number,
+  url: string | undefined,
+  status: number,
+  statusText: string,
+  upgrade: boolean,
+  keepAlive: boolean,
+): number {
+  const more = this.moreHeaders;
+  const all = more === undefined ? (headers ?? []) : headers === undefined ? more : more.concat(headers);
+  const target = url === undefined ? this.moreUrl : this.moreUrl + url;
+  this.moreHeaders = undefined;
+  this.moreUrl = "";
+  const listener = this.listener;
+  if (listener === undefined) return 0;
+  try {
+    return listener.headersComplete(all, minor, method, target, status, statusText, upgrade, keepAlive);
+  } catch (err) {
+    listener.threw(err);
+    return 0;
+  }
+}
+
+function onBody(this: ListenedParser, chunk: Buffer): void {
+  const listener = this.listener;
+  try {
+    listener?.body(chunk);
+  } catch (err) {
+    listener?.threw(err);
+  }
+}
+
+function onMessageComplete(this: ListenedParser): void {
+  // Trailers come like a long head's parts: teal drops them, and they must not become part of
+  // the next message's head.
+  this.moreHeaders = undefined;
+  this.moreUrl = "";
+  const listener = this.listener;
+  try {
+    listener?.messageComplete();
+  } catch (err) {
+    listener?.threw(err);
+  }
+}
+
+function onExecute(this: ListenedParser, ret: number | Error): void {
+  const listener = this.listener;
+  try {
+    listener?.executed(ret);
+  } catch (err) {
+    listener?.threw(err);
+  }
 }
