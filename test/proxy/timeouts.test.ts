@@ -1,8 +1,10 @@
 /** Slow, dead and missing upstreams: the client gets a prompt, clear answer and the proxy keeps serving. */
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { type IncomingMessage, request } from "node:http";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { AccessLogRecorder } from "../support/access-log.ts";
 import { echoName, startBackend } from "../support/backends.ts";
@@ -29,6 +31,43 @@ describe("upstream timeouts and failures", () => {
 
     await plane.close(0);
     await silent.close();
+  });
+
+  it("answers 504 upstream_connect_timeout when the upstream never completes the connection", async () => {
+    // A process that listens with a backlog of 1 and never accepts: once its accept queue holds
+    // two connections, the kernel drops further SYNs, so teal's connect hangs (all on loopback).
+    const stuck = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const server = require("node:net").createServer();
+        server.listen({ host: "127.0.0.1", port: 0, backlog: 1 }, () => {
+          console.log(server.address().port);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); // never accept
+        });`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const [line] = await once(stuck.stdout!, "data");
+      const port = Number(String(line).trim());
+      const fillers = [0, 1].map(() => connect({ host: "127.0.0.1", port }).on("error", () => {}));
+      await Promise.all(fillers.map((socket) => once(socket, "connect")));
+      const { plane, url } = await startDataPlane(
+        [serviceSpec("app", { blue: [`http://127.0.0.1:${port}`], green: [] })],
+        {
+          timeouts: { ...testSettings.timeouts, connectMs: 300 },
+        },
+      );
+      const res = await get(`${url}/`);
+      assert.equal(res.status, 504);
+      assert.equal(res.headers["x-teal-error"], "upstream_connect_timeout");
+      assert.match(res.body, /connecting to the upstream timed out \(service app, blue\)/);
+      for (const socket of fillers) socket.destroy();
+      await plane.close(0);
+    } finally {
+      stuck.kill("SIGKILL");
+    }
   });
 
   it("cuts the client connection when the upstream stalls mid-body, and keeps serving", async () => {
