@@ -10,6 +10,7 @@ import {
   type CheckLimits,
   type CheckResult,
   type CheckTally,
+  type CompareSettings,
   conclude,
   EMPTY_TALLY,
   type Judgement,
@@ -25,7 +26,9 @@ export interface CheckStatus {
   readonly name: string;
   /** "errorRate", "p99", "prometheus", "web". */
   readonly metric: string;
-  readonly thresholds: Omit<Thresholds, "minRequests"> & { readonly minRequests?: number };
+  readonly thresholds: Omit<Thresholds, "minRequests" | "compare"> & { readonly minRequests?: number };
+  /** The statistical form, when the check uses it instead of relative thresholds. */
+  readonly compare?: CompareSettings;
   readonly tally: CheckTally;
   readonly last: (Judgement & { readonly at: string; readonly measurement: Measurement }) | null;
 }
@@ -70,6 +73,7 @@ export class AnalysisRun {
         name: c.name,
         metric: metricName(c),
         thresholds: thresholdsOf(c),
+        ...(c.compare ? { compare: c.compare } : {}),
         tally: EMPTY_TALLY,
         last: null,
       });
@@ -111,6 +115,7 @@ export class AnalysisRun {
     if (this.#done) return;
     const judgement = judge(metricName(check), measurement, {
       ...thresholdsOf(check),
+      compare: check.compare,
       minRequests: check.prometheus || check.web ? 0 : check.minRequests,
     });
     const previous = this.#statuses.get(check.name)!;

@@ -165,6 +165,9 @@ class Rollout {
       "switching",
       `full promotion: all traffic to ${d.color} ${d.version}`,
     );
+    // Marked before the switch: relative checks keep only slices that ended before it, so none of
+    // them can hold a moment where the stable color no longer served.
+    this.deps.proxy.promoted(d.service);
     const change = await this.ctx.controller.command(
       d.service,
       { kind: "switch", to: d.color },
@@ -199,9 +202,15 @@ class Rollout {
    * requests included) to the end of monitoring; the proxy is sampled first, so windows start here.
    */
   async #watch(): Promise<void> {
-    await this.deps.proxy.sample(this.d.service);
-    const checks = this.unit.config.analysis.checks;
+    const { window, warmup, checks } = this.unit.config.analysis;
     if (checks.length === 0) return;
+    if (checks.some((c) => c.metric !== undefined)) {
+      await this.deps.proxy.watch(this.d.service, {
+        color: this.d.color,
+        windowMs: window,
+        warmupMs: warmup,
+      });
+    }
     this.#background = this.#run(checks, { background: true });
     void this.#background.outcome.then((o: AnalysisOutcome) => {
       if (o.result === "failed") this.control.abort(this.#failure(o.check));
@@ -363,6 +372,7 @@ function checkView(s: CheckStatus): CheckView {
     name: s.name,
     metric: s.metric,
     thresholds: s.thresholds as Record<string, number>,
+    ...(s.compare ? { compare: s.compare } : {}),
     result: s.tally.result,
     passes: s.tally.passes,
     failures: s.tally.failures,
@@ -372,8 +382,10 @@ function checkView(s: CheckStatus): CheckView {
       verdict: s.last.verdict,
       reason: s.last.reason,
       value: s.last.measurement.value,
-      stableValue: s.last.measurement.stableValue ?? null,
+      stableValue: s.last.measurement.shared?.stable.value ?? null,
       sampleSize: s.last.measurement.sampleSize,
+      ...(s.last.measurement.shared ? { sharedSlices: s.last.measurement.shared.slices } : {}),
+      ...(s.last.comparison ? { comparison: s.last.comparison } : {}),
     },
   };
 }
