@@ -92,7 +92,9 @@ export class ProxySource implements MetricSource {
     const fromMs = now.atMs - ctx.windowMs;
     const window = diff(baseFor(samples, fromMs)?.stats[ctx.color], now.stats[ctx.color]);
     const warmedAtMs =
-      watched?.firstServedAtMs === undefined ? undefined : watched.firstServedAtMs + watched.warmupMs;
+      watched?.firstServedAtMs === undefined || watched.warmupMs === 0
+        ? undefined
+        : watched.firstServedAtMs + watched.warmupMs;
     const shared = sharedSlices(slicesOf(samples, ctx.color, ctx.stableColor), {
       minRequests: check.minSliceRequests,
       fromMs: Math.max(fromMs, warmedAtMs ?? fromMs),

@@ -161,7 +161,13 @@ function compare(metric: string, m: Measurement, c: CompareSettings, minRequests
     text = `${metric} median ${fmt(canary)} vs stable ${fmt(stable)} over ${span}: ×${fmt(effect)} (tolerance ×${fmt(1 + c.tolerance)}), p ${fmtP(pValue)}`;
   }
   const significant = comparison.pValue < alpha;
-  if (worse && significant) return { verdict: "fail", reason: `${text} < ${fmtP(alpha)}`, comparison };
+  if (worse && significant) {
+    return {
+      verdict: "fail",
+      reason: `${text}: worse at ${fmt(c.confidence * 100)}% confidence`,
+      comparison,
+    };
+  }
   return { verdict: "pass", reason: text, comparison };
 }
 

@@ -61,3 +61,93 @@ describe("relative checks after full promotion (fast app, 4 keep-alive clients)"
     }
   });
 });
+
+// The statistical form on an app whose latency is its own (~30 ms), so that 2x is a real regression.
+const COMPARE = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 }
+    strategy:
+      canary:
+        steps:
+          - setWeight: 50
+          - pause: { duration: 9s }
+      monitor: 1s
+    analysis:
+      window: 8s
+      warmup: 2s
+      checks:
+        - { name: latency, metric: p50, compare: { confidence: 0.95, tolerance: 0.1 }, interval: 250ms, minRequests: 20 }
+        - { name: errors, metric: errorRate, compare: { confidence: 0.95, tolerance: 0.01 }, interval: 250ms, minRequests: 20 }`;
+
+describe("compare checks against a real regression", () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let teal: TealProcess;
+  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
+  const deploy = (version: string, ...env: string[]) =>
+    underLoadOf(
+      teal,
+      () => cli("deploy", "web", "--version", version, ...env.flatMap((e) => ["--env", e])),
+      8,
+    );
+
+  before(async () => {
+    dir = await tempDir();
+    const yaml = processServiceConfig(COMPARE).replace(
+      "stopTimeoutMs: 2000",
+      "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }",
+    );
+    teal = await startTeal(yaml, dir.path);
+    const first = await cli("deploy", "web", "--version", "v1");
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+  });
+  after(async () => {
+    await teal.stop();
+    await dir.remove();
+  });
+
+  it("promotes a version identical to the live one, with the numbers of each comparison", async () => {
+    const { result } = await deploy("v2");
+    assert.equal(result.code, 0, result.stdout);
+    assert.match(
+      result.stdout,
+      /latency: PASS p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×[\d.]+ \(tolerance ×1\.1\), p /,
+    );
+    const [d] = await historyOf(teal);
+    const latency = d!.rollout.checks.find((c: Json) => c.name === "latency");
+    assert.equal(latency.compare.confidence, 0.95);
+    assert.equal(latency.failures, 0);
+    const errors = d!.rollout.checks.find((c: Json) => c.name === "errors");
+    assert.ok(errors.passes > 0 && errors.failures === 0);
+    const history = await cli("history", "web", "--limit", "1");
+    assert.match(history.stdout, /check latency: \w+ /);
+  });
+
+  it("rolls back a version twice as slow", async () => {
+    const { result } = await deploy("v3", "APP_DELAY_MS=60");
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(
+      result.stdout,
+      /analysis "latency" failed: p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×(1\.[5-9]|2\.\d)\d* \(tolerance ×1\.1\), p [^:]+: worse at 95% confidence/,
+    );
+    const [d] = await historyOf(teal);
+    const rollback = d!.events.find((e: Json) => e.type === "rollback");
+    const comparison = rollback.data.check.last.comparison;
+    assert.equal(comparison.test, "mann-whitney");
+    assert.ok(
+      comparison.pValue < 0.05 && comparison.effect > 1.5 && comparison.slices >= 5,
+      JSON.stringify(comparison),
+    );
+  });
+
+  it("rolls back a version failing 5% of requests", async () => {
+    const { result } = await deploy("v4", "APP_ERROR_EVERY=20");
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(
+      result.stdout,
+      /analysis "errors" failed: errorRate 0\.0[4-6]\d* vs stable 0 over \d+ s side by side/,
+    );
+    const [d] = await historyOf(teal);
+    assert.equal(
+      d!.events.find((e: Json) => e.type === "rollback").data.check.last.comparison.test,
+      "fisher",
+    );
+  });
+});

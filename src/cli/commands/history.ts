@@ -44,6 +44,10 @@ function render(d: Deployment, events: boolean): string {
   const lines = [head];
   if (d.reason) lines.push(`    reason: ${d.reason}`);
   if (d.rolledBackBy) lines.push(`    rolled back by #${d.rolledBackBy}`);
+  // A statistical check's last verdict and numbers (effect, p-value, seconds compared).
+  for (const c of d.rollout?.checks ?? []) {
+    if (c.last?.comparison) lines.push(`    check ${c.name}: ${c.last.verdict} ${c.last.reason}`);
+  }
   if (events) {
     const start = Date.parse(d.startedAt);
     for (const e of d.events) lines.push(renderEvent(e, start).trimEnd());
