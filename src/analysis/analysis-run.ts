@@ -116,6 +116,7 @@ export class AnalysisRun {
     const judgement = judge(metricName(check), measurement, {
       ...thresholdsOf(check),
       compare: check.compare,
+      minSlices: check.minSlices,
       minRequests: check.prometheus || check.web ? 0 : check.minRequests,
     });
     const previous = this.#statuses.get(check.name)!;

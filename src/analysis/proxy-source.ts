@@ -45,7 +45,7 @@ interface Watched extends WatchOptions {
   timer?: Timer;
   /** Start of the first slice in which the new color served. */
   firstServedAtMs?: number;
-  /** When the new color got all traffic: later slices hold no concurrent stable traffic. */
+  /** When the new color got all traffic: no later slice holds concurrent stable traffic. */
   promotedAtMs?: number;
 }
 
@@ -70,7 +70,7 @@ export class ProxySource implements MetricSource {
     await this.#tick(service, w);
   }
 
-  /** Marks full promotion: relative checks keep only the slices that ended before it. */
+  /** Marks full promotion: from here relative checks have nothing to compare (inconclusive). */
   promoted(service: string): void {
     const w = this.#watched.get(service);
     if (w) w.promotedAtMs = this.#clock.now();
@@ -95,11 +95,15 @@ export class ProxySource implements MetricSource {
       watched?.firstServedAtMs === undefined || watched.warmupMs === 0
         ? undefined
         : watched.firstServedAtMs + watched.warmupMs;
-    const shared = sharedSlices(slicesOf(samples, ctx.color, ctx.stableColor), {
-      minRequests: check.minSliceRequests,
-      fromMs: Math.max(fromMs, warmedAtMs ?? fromMs),
-      untilMs: watched?.promotedAtMs,
-    });
+    // After full promotion nothing new can be compared; the seconds before were judged already,
+    // and judging a shrinking remainder of them again would only add chances of a false alarm.
+    const shared =
+      watched?.promotedAtMs !== undefined
+        ? []
+        : sharedSlices(slicesOf(samples, ctx.color, ctx.stableColor), {
+            minRequests: check.minSliceRequests,
+            fromMs: Math.max(fromMs, warmedAtMs ?? fromMs),
+          });
     return {
       value: metricValue(metric, window, check.include4xx),
       sampleSize: requestsOf(window),

@@ -261,6 +261,8 @@ export const checkSchema = z
     minRequests: z.number().int().min(0).default(50),
     /** A second counts for relative checks only when each color completed at least this many requests in it. */
     minSliceRequests: z.number().int().min(1, "must be >= 1").default(5),
+    /** Relative checks: fewer seconds in which both colors served than this is inconclusive. */
+    minSlices: z.number().int().min(1, "must be >= 1").default(3),
   })
   .superRefine((c, ctx) => {
     const sources = [c.metric, c.prometheus, c.web].filter((x) => x !== undefined).length;

@@ -165,8 +165,7 @@ class Rollout {
       "switching",
       `full promotion: all traffic to ${d.color} ${d.version}`,
     );
-    // Marked before the switch: relative checks keep only slices that ended before it, so none of
-    // them can hold a moment where the stable color no longer served.
+    // Marked before the switch: no relative verdict can rest on a moment where stable no longer served.
     this.deps.proxy.promoted(d.service);
     const change = await this.ctx.controller.command(
       d.service,

@@ -31,6 +31,8 @@ export interface Thresholds {
   /** At most this many times the stable color's value (e.g. 1.5 for "p99 no worse than 1.5x"). */
   readonly maxRatioToStable?: number;
   readonly compare?: CompareSettings;
+  /** Relative forms: fewer seconds in which both colors served is inconclusive (default 1). */
+  readonly minSlices?: number;
   /** Fewer requests than this in the window (candidate, or either color in the shared slices) is inconclusive. */
   readonly minRequests: number;
 }
@@ -80,20 +82,28 @@ export function judge(metric: string, m: Measurement, t: Thresholds): Judgement 
   if (t.max !== undefined && v > t.max) return fail(`${metric} ${fmt(v)} > max ${fmt(t.max)}`);
   if (t.min !== undefined && v < t.min) return fail(`${metric} ${fmt(v)} < min ${fmt(t.min)}`);
   if (t.maxAboveStable !== undefined || t.maxRatioToStable !== undefined) return relative(metric, m, t);
-  if (t.compare !== undefined) return compare(metric, m, t.compare, t.minRequests);
+  if (t.compare !== undefined) return compare(metric, m, t.compare, t.minRequests, t.minSlices ?? 1);
   return { verdict: "pass", reason: `${metric} ${fmt(v)}` };
 }
 
 /** Why there is nothing to compare, or undefined when both colors have enough shared traffic. */
-function notComparable(metric: string, shared: SharedSample | undefined, minRequests: number) {
+function notComparable(
+  metric: string,
+  shared: SharedSample | undefined,
+  minRequests: number,
+  minSlices: number,
+) {
   if (shared === undefined) return inconclusive(`no stable ${metric} to compare with`);
   if (shared.slices === 0) {
     const why = shared.promoted
-      ? " (stable has had no traffic since full promotion)"
+      ? " (after full promotion stable serves no traffic: nothing to compare)"
       : shared.warmingUp
         ? " (the new color's warmup is left out)"
         : "";
     return inconclusive(`no second in the window in which both colors served${why}`);
+  }
+  if (shared.slices < minSlices) {
+    return inconclusive(`only ${shared.slices} s in which both colors served (need ${minSlices})`);
   }
   const fewer = Math.min(shared.candidate.requests, shared.stable.requests);
   if (fewer < minRequests) {
@@ -106,7 +116,7 @@ function notComparable(metric: string, shared: SharedSample | undefined, minRequ
 
 function relative(metric: string, m: Measurement, t: Thresholds): Judgement {
   const shared = m.shared;
-  const why = notComparable(metric, shared, t.minRequests);
+  const why = notComparable(metric, shared, t.minRequests, t.minSlices ?? 1);
   if (why || !shared) return why!;
   const v = shared.candidate.value;
   const s = shared.stable.value;
@@ -128,9 +138,16 @@ export function minSlicesFor(confidence: number): number {
   return n;
 }
 
-function compare(metric: string, m: Measurement, c: CompareSettings, minRequests: number): Judgement {
+function compare(
+  metric: string,
+  m: Measurement,
+  c: CompareSettings,
+  minRequests: number,
+  minSlices: number,
+): Judgement {
   const shared = m.shared;
-  const why = notComparable(metric, shared, minRequests);
+  // Latency's own minimum below also depends on the confidence, and says so.
+  const why = notComparable(metric, shared, minRequests, metric === "errorRate" ? minSlices : 1);
   if (why || !shared) return why!;
   const alpha = 1 - c.confidence;
   const span = `${shared.slices} s side by side`;
@@ -146,7 +163,7 @@ function compare(metric: string, m: Measurement, c: CompareSettings, minRequests
     worse = canary - stable > c.tolerance;
     text = `errorRate ${fmt(canary)} vs stable ${fmt(stable)} over ${span}: ${canary >= stable ? "+" : ""}${fmt(canary - stable)} (tolerance ${fmt(c.tolerance)}), p ${fmtP(pValue)}`;
   } else {
-    const needed = minSlicesFor(c.confidence);
+    const needed = Math.max(minSlices, minSlicesFor(c.confidence));
     if (shared.slices < needed) {
       return inconclusive(
         `only ${shared.slices} s in which both colors served (need ${needed} for ${fmt(c.confidence * 100)}% confidence)`,

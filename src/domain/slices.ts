@@ -22,10 +22,8 @@ export interface Slice {
 export interface SliceRules {
   /** Each color needs at least this many completed requests in a slice for the slice to count. */
   readonly minRequests: number;
-  /** Only slices starting at or after this (the analysis window). */
+  /** Only slices starting at or after this (the analysis window, or the end of the warmup). */
   readonly fromMs: number;
-  /** Only slices ending at or before this: full promotion, after which stable serves nobody new. */
-  readonly untilMs?: number;
 }
 
 export const requestsOf = (c: ColorSlice): number => c.byClass.reduce((a, b) => a + b, 0);
@@ -40,7 +38,6 @@ export function sharedSlices(slices: readonly Slice[], rules: SliceRules): Slice
     const before = slices[i - 1];
     return (
       s.startMs >= rules.fromMs &&
-      (rules.untilMs === undefined || s.endMs <= rules.untilMs) &&
       before !== undefined &&
       before.endMs === s.startMs &&
       requestsOf(before.candidate) > 0 &&

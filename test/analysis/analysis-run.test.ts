@@ -80,6 +80,16 @@ describe("judging one measurement", () => {
     });
   });
 
+  it("is inconclusive with fewer seconds side by side than minSlices", () => {
+    assert.deepEqual(
+      judge("p99", both(80, 20, 25, 20), { maxRatioToStable: 2, minSlices: 5, minRequests: 10 }),
+      {
+        verdict: "inconclusive",
+        reason: "only 4 s in which both colors served (need 5)",
+      },
+    );
+  });
+
   it("is inconclusive without a second in which both colors served, and says why after promotion", () => {
     const rel = { maxRatioToStable: 2, minRequests: 10 };
     const none = { ...both(80, 20, 25, 20), shared: { ...both(80, 20, 25, 20).shared, slices: 0 } };
@@ -88,7 +98,10 @@ describe("judging one measurement", () => {
       reason: "no second in the window in which both colors served",
     });
     const promoted = { ...none, shared: { ...none.shared, promoted: true } };
-    assert.match(judge("p99", promoted, rel).reason, /stable has had no traffic since full promotion/);
+    assert.match(
+      judge("p99", promoted, rel).reason,
+      /after full promotion stable serves no traffic: nothing to compare/,
+    );
   });
 });
 

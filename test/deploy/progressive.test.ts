@@ -20,7 +20,8 @@ import {
 } from "../support/teal-process.ts";
 
 // Every version answers in ~30 ms, so that latency is the app's, not the machine's noise. The
-// analysis step lasts 3 s: a relative check needs a whole second in which both colors served.
+// analysis step lasts 3 s: a relative check needs a whole second in which both colors served
+// (one is enough here: minSlices 1).
 const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 }
     strategy:
       canary:
@@ -34,7 +35,7 @@ const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 
       window: 2s
       checks:
         - { name: errors, metric: errorRate, max: 0.05, interval: 100ms, minRequests: 10 }
-        - { name: latency, metric: p50, maxRatioToStable: 2, interval: 200ms, minRequests: 20, failureLimit: 2 }`;
+        - { name: latency, metric: p50, maxRatioToStable: 2, interval: 200ms, minRequests: 20, failureLimit: 2, minSlices: 1 }`;
 
 const withDelay = (yaml: string) =>
   yaml.replace("stopTimeoutMs: 2000", "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }");
