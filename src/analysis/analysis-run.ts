@@ -15,6 +15,7 @@ import {
   EMPTY_TALLY,
   type Judgement,
   judge,
+  type LastComparison,
   type Measurement,
   type Thresholds,
   tally,
@@ -31,6 +32,8 @@ export interface CheckStatus {
   readonly compare?: CompareSettings;
   readonly tally: CheckTally;
   readonly last: (Judgement & { readonly at: string; readonly measurement: Measurement }) | null;
+  /** The latest statistical comparison made, kept when later measurements are inconclusive. */
+  readonly comparison?: LastComparison;
 }
 
 export type AnalysisOutcome =
@@ -120,10 +123,16 @@ export class AnalysisRun {
       minRequests: check.prometheus || check.web ? 0 : check.minRequests,
     });
     const previous = this.#statuses.get(check.name)!;
+    const at = new Date(this.#options.clock.now()).toISOString();
     const status: CheckStatus = {
       ...previous,
       tally: tally(previous.tally, judgement.verdict, this.#limits(check)),
-      last: { ...judgement, at: new Date(this.#options.clock.now()).toISOString(), measurement },
+      last: { ...judgement, at, measurement },
+      ...(judgement.comparison
+        ? {
+            comparison: { ...judgement.comparison, at, verdict: judgement.verdict, reason: judgement.reason },
+          }
+        : {}),
     };
     this.#statuses.set(check.name, status);
     this.#options.onMeasurement?.(status);

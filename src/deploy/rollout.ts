@@ -372,6 +372,7 @@ function checkView(s: CheckStatus): CheckView {
     metric: s.metric,
     thresholds: s.thresholds as Record<string, number>,
     ...(s.compare ? { compare: s.compare } : {}),
+    ...(s.comparison ? { lastComparison: s.comparison } : {}),
     result: s.tally.result,
     passes: s.tally.passes,
     failures: s.tally.failures,

@@ -62,6 +62,13 @@ export interface Comparison {
   readonly pValue: number;
 }
 
+/** A comparison with when it was made and what it decided. */
+export interface LastComparison extends Comparison {
+  readonly at: string;
+  readonly verdict: MeasurementVerdict;
+  readonly reason: string;
+}
+
 export interface Judgement {
   readonly verdict: MeasurementVerdict;
   /** Human: the values and the threshold that decided, e.g. "p99 812 ms > 1.5 × stable 240 ms". */

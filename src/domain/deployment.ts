@@ -3,7 +3,7 @@
  * ends, and the timestamped events that explain it. The deployer drives it; the store keeps it.
  */
 
-import type { Comparison } from "./analysis.ts";
+import type { Comparison, LastComparison } from "./analysis.ts";
 import type { Color } from "./color.ts";
 
 export type DeploymentKind = "deploy" | "rollback";
@@ -90,6 +90,8 @@ export interface CheckView {
   readonly thresholds: Readonly<Record<string, number>>;
   /** The statistical form's settings, when the check compares the colors by a test. */
   readonly compare?: { readonly confidence: number; readonly tolerance: number };
+  /** The latest statistical comparison made (kept once later measurements turn inconclusive). */
+  readonly lastComparison?: LastComparison;
   readonly result: "running" | "passed" | "failed" | "inconclusive";
   readonly passes: number;
   readonly failures: number;

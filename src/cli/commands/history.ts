@@ -44,9 +44,10 @@ function render(d: Deployment, events: boolean): string {
   const lines = [head];
   if (d.reason) lines.push(`    reason: ${d.reason}`);
   if (d.rolledBackBy) lines.push(`    rolled back by #${d.rolledBackBy}`);
-  // A statistical check's last verdict and numbers (effect, p-value, seconds compared).
+  // A statistical check's latest comparison: verdict and numbers (effect, p-value, seconds compared).
   for (const c of d.rollout?.checks ?? []) {
-    if (c.last?.comparison) lines.push(`    check ${c.name}: ${c.last.verdict} ${c.last.reason}`);
+    const k = c.lastComparison;
+    if (k) lines.push(`    check ${c.name}: ${k.verdict} ${k.reason}`);
   }
   if (events) {
     const start = Date.parse(d.startedAt);
