@@ -26,8 +26,8 @@ const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 
       window: 4s
       warmup: 10s
       checks:
-        - { name: errors, metric: errorRate, max: 0.05, interval: 250ms, minRequests: 20 }
-        - { name: latency, metric: p99, maxRatioToStable: 2, interval: 250ms, minRequests: 20 }`;
+        - { name: errors, metric: errorRate, max: 0.05, interval: 100ms, minRequests: 20 }
+        - { name: latency, metric: p99, maxRatioToStable: 2, interval: 100ms, minRequests: 20 }`;
 
 describe("relative checks after full promotion (fast app, 4 keep-alive clients)", () => {
   let dir: { path: string; remove: () => Promise<void> };
