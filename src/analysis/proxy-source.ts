@@ -45,8 +45,8 @@ interface Watched extends WatchOptions {
   timer?: Timer;
   /** Start of the first slice in which the new color served. */
   firstServedAtMs?: number;
-  /** When the new color got all traffic: no later slice holds concurrent stable traffic. */
-  promotedAtMs?: number;
+  /** The new color has all traffic: no later slice holds concurrent stable traffic. */
+  promoted: boolean;
 }
 
 export class ProxySource implements MetricSource {
@@ -65,7 +65,7 @@ export class ProxySource implements MetricSource {
    */
   async watch(service: string, options: WatchOptions): Promise<void> {
     this.forget(service);
-    const w: Watched = { ...options, samples: [] };
+    const w: Watched = { ...options, samples: [], promoted: false };
     this.#watched.set(service, w);
     await this.#tick(service, w);
   }
@@ -73,7 +73,7 @@ export class ProxySource implements MetricSource {
   /** Marks full promotion: from here relative checks have nothing to compare (inconclusive). */
   promoted(service: string): void {
     const w = this.#watched.get(service);
-    if (w) w.promotedAtMs = this.#clock.now();
+    if (w) w.promoted = true;
   }
 
   /** Stops sampling a service and forgets its samples (its rollout ended). */
@@ -97,18 +97,18 @@ export class ProxySource implements MetricSource {
         : watched.firstServedAtMs + watched.warmupMs;
     // After full promotion nothing new can be compared; the seconds before were judged already,
     // and judging a shrinking remainder of them again would only add chances of a false alarm.
-    const shared =
-      watched?.promotedAtMs !== undefined
-        ? []
-        : sharedSlices(slicesOf(samples, ctx.color, ctx.stableColor), {
-            minRequests: check.minSliceRequests,
-            fromMs: Math.max(fromMs, warmedAtMs ?? fromMs),
-          });
+    const promoted = watched?.promoted ?? false;
+    const shared = promoted
+      ? []
+      : sharedSlices(slicesOf(samples, ctx.color, ctx.stableColor), {
+          minRequests: check.minSliceRequests,
+          fromMs: Math.max(fromMs, warmedAtMs ?? fromMs),
+        });
     return {
       value: metricValue(metric, window, check.include4xx),
       sampleSize: requestsOf(window),
       shared: sharedSample(shared, metric, check.include4xx, {
-        promoted: watched?.promotedAtMs !== undefined,
+        promoted,
         warmingUp: warmedAtMs !== undefined && warmedAtMs > fromMs,
       }),
     };
