@@ -7,6 +7,7 @@
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
+import type { Hono } from "hono";
 import { createAdminApp } from "../api/app.ts";
 import { deploymentMarker, routingMarker } from "../api/live/markers.ts";
 import { LiveSampler } from "../api/live/sampler.ts";
@@ -31,6 +32,8 @@ export interface TealServer {
   readonly controller: RoutingController;
   readonly deployer: Deployer;
   readonly dataPlane: DataPlanePort;
+  /** The admin API that listens on adminUrl; its route table is what GET /v1/openapi.json describes. */
+  readonly adminApp: Hono;
   close(): Promise<void>;
 }
 
@@ -95,13 +98,14 @@ export async function startServer(
   });
   let proxyAddress: string;
   let admin: { server: ServerType; address: string };
+  let adminApp: Hono;
   try {
     await controller.start();
     await deployer.attach(controller, lost);
     proxyAddress = await dataPlane.listen().catch((err) => {
       throw listenError(err, "proxy.listen", config.proxy.listen);
     });
-    const app = createAdminApp({
+    adminApp = createAdminApp({
       controller,
       deployer,
       logDir,
@@ -113,7 +117,7 @@ export async function startServer(
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
     });
-    admin = await listenAdmin(app.fetch, config.admin.listen).catch((err) => {
+    admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
     });
   } catch (err) {
@@ -145,6 +149,7 @@ export async function startServer(
     controller,
     deployer,
     dataPlane,
+    adminApp,
     async close() {
       live.stop();
       unfollowDeployments();
