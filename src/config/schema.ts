@@ -104,9 +104,15 @@ export const stickySchema = z
     "needs a cookie or a header to read the user key from",
   );
 
+/** Names every JavaScript object answers to: a service so named would be confused with them. */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+const reservedMessage = (name: string) =>
+  `"${name}" is reserved (every JavaScript object has a property of that name): choose another service name`;
+
 export const serviceNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _ (at most 63)");
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _ (at most 63)")
+  .refine((name) => !RESERVED_NAMES.has(name), { error: (issue) => reservedMessage(String(issue.input)) });
 
 /** A shell command line (run by /bin/sh -c) or an argv list (run directly, no shell). */
 export const commandSchema = z.union(
@@ -569,12 +575,30 @@ export const adminSchema = z.strictObject({
   publicMetrics: z.boolean().default(false),
 });
 
+/**
+ * The services by name. zod drops a `__proto__` key without a word (it guards against prototype
+ * pollution), so that one is refused here, before the record sees it.
+ */
+const servicesSchema = z.preprocess(
+  (input, ctx) => {
+    if (input !== null && typeof input === "object" && Object.hasOwn(input, "__proto__")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["__proto__"],
+        message: `invalid name: ${reservedMessage("__proto__")}`,
+      });
+    }
+    return input;
+  },
+  z.record(serviceNameSchema, serviceSchema),
+);
+
 export const configSchema = z
   .strictObject({
     dataDir: z.string().min(1).optional(),
     proxy: proxySchema.default(() => proxySchema.parse({})),
     admin: adminSchema.default(() => adminSchema.parse({})),
-    services: z.record(serviceNameSchema, serviceSchema).default({}),
+    services: servicesSchema.default({}),
   })
   .superRefine((config, ctx) => {
     for (const issue of nginxConflicts(config.services)) ctx.addIssue({ code: "custom", ...issue });
