@@ -308,26 +308,43 @@ export const PRESETS = [
   "Linear10PercentEvery10Minutes",
 ] as const;
 
+/**
+ * Makes a union form's unknown fields rule it out. zod lets them through as a lesser problem, and
+ * then reports `{ canary: { steps: [bad] } }` as a blueGreen form with an unknown field "canary"
+ * instead of naming the bad step.
+ */
+const noOtherFields = (payload: z.core.ParsePayload) => {
+  if (payload.issues.some((issue) => issue.code === "unrecognized_keys")) {
+    payload.issues.push({ code: "custom", message: "not this form", input: payload.value, continue: false });
+  }
+};
+
 export const strategySchema = z.union(
   [
-    z.strictObject({
-      blueGreen: z
-        .strictObject({
-          /** false: the new color waits (reachable only through the override header) until `teal promote`. */
-          autoPromote: z.boolean().default(true),
-        })
-        .default({ autoPromote: true }),
-      /** Post-promotion analysis: how long the checks keep watching after the switch. */
-      monitor: durationSchema.default(0),
-    }),
-    z.strictObject({
-      canary: z.strictObject({ steps: z.array(stepSchema).min(1, "needs at least one step") }),
-      monitor: durationSchema.default(0),
-    }),
-    z.strictObject({
-      preset: z.enum(PRESETS, { message: `must be one of ${PRESETS.join(", ")}` }),
-      monitor: durationSchema.default(0),
-    }),
+    z
+      .strictObject({
+        blueGreen: z
+          .strictObject({
+            /** false: the new color waits (reachable only through the override header) until `teal promote`. */
+            autoPromote: z.boolean().default(true),
+          })
+          .default({ autoPromote: true }),
+        /** Post-promotion analysis: how long the checks keep watching after the switch. */
+        monitor: durationSchema.default(0),
+      })
+      .check(noOtherFields),
+    z
+      .strictObject({
+        canary: z.strictObject({ steps: z.array(stepSchema).min(1, "needs at least one step") }),
+        monitor: durationSchema.default(0),
+      })
+      .check(noOtherFields),
+    z
+      .strictObject({
+        preset: z.enum(PRESETS, { message: `must be one of ${PRESETS.join(", ")}` }),
+        monitor: durationSchema.default(0),
+      })
+      .check(noOtherFields),
   ],
   { message: "must be { blueGreen: {…} }, { canary: { steps: […] } } or { preset: Name }" },
 );

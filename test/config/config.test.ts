@@ -244,6 +244,16 @@ describe("teal.yaml validation", () => {
       `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy: { canary: { steps: [{ setWeight: -5 }] } }\n`,
       "services.web.strategy.canary.steps[0].setWeight: must be >= 0",
     ],
+    [
+      "a canary step of no known form, at the step, naming the forms",
+      `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy: { canary: { steps: [{ setWeight: 10 }, { wait: 5 }] } }\n`,
+      "services.web.strategy.canary.steps[1]: must be { setWeight: N }, { pause: { duration } } or { analysis: { duration } }",
+    ],
+    [
+      "a strategy of two forms at once, naming the forms",
+      `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy: { canary: { steps: [{ setWeight: 10 }] }, preset: AllAtOnce }\n`,
+      "services.web.strategy: must be { blueGreen: {…} }, { canary: { steps: […] } } or { preset: Name }",
+    ],
   ];
   for (const [what, yaml, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {
