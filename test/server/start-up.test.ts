@@ -57,15 +57,18 @@ describe("the data directory's permissions", () => {
       const said = teal.logs.find((l) => String(l.msg).startsWith("made the data directory private"));
       assert.ok(said, "a log line says what was tightened");
       assert.equal(said.level, 40);
-      assert.deepEqual(said.tightened, [
-        ". 0755",
-        "teal.db 0644",
-        "admin.token 0644",
-        "logs 0755",
-        "logs/web 0755",
-        "logs/web/blue-0.log 0644",
-        "logs/web/blue-0.log.1 0664",
-      ]);
+      assert.deepEqual(
+        [...(said.tightened as string[])].sort(),
+        [
+          ". 0755",
+          "teal.db 0644",
+          "admin.token 0644",
+          "logs 0755",
+          "logs/web 0755",
+          "logs/web/blue-0.log 0644",
+          "logs/web/blue-0.log.1 0664",
+        ].sort(),
+      );
     } finally {
       await teal.stop();
       await dir.remove();
