@@ -5,6 +5,7 @@
  */
 
 import { randomBytes } from "node:crypto";
+import type { Dirent } from "node:fs";
 import { chmod, lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { TealError } from "../domain/errors.ts";
@@ -151,7 +152,7 @@ async function makePrivate(path: string): Promise<number | undefined> {
 
 /** Calls visit on dir and everything under it (not following symbolic links); a missing dir is fine. */
 async function walk(dir: string, visit: (path: string) => Promise<void>): Promise<void> {
-  let entries: import("node:fs").Dirent[];
+  let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
