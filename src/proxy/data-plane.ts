@@ -10,6 +10,7 @@ import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
+import { realClientAddress } from "./client-address.ts";
 import type { ColorStatsSnapshot } from "./color-stats.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
@@ -55,7 +56,7 @@ export class DataPlane {
   constructor(settings: ProxySettings, events: DataPlaneEvents = {}) {
     this.#settings = settings;
     this.#events = events;
-    this.#trusted = new AddressList(settings.trustForwardedFrom);
+    this.#trusted = new AddressList(settings.trustedProxies);
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
@@ -194,8 +195,9 @@ export class DataPlane {
 
   #forward(req: ClientRequest, res: ClientResponse, match: RouteMatch): void {
     const { service } = match;
-    const choice = chooseColor(service, req.headers, req.remoteAddress);
-    const { headers, requestId } = this.#upstreamHeaders(req, false);
+    const client = this.#client(req);
+    const choice = chooseColor(service, req.headers, client.overrideFrom);
+    const { headers, requestId } = this.#upstreamHeaders(req, client, false);
     if (choice.newStickyKey !== undefined) {
       res.addHeader(
         "set-cookie",
@@ -220,12 +222,28 @@ export class DataPlane {
     ).start();
   }
 
-  #upstreamHeaders(req: ClientRequest, keepUpgrade: boolean): { headers: string[]; requestId: string } {
-    const remote = req.remoteAddress;
+  /** Who sent the request: its peer, and the real client behind a trusted proxy. */
+  #client(req: ClientRequest): Client {
+    const peer = req.remoteAddress ?? "";
+    const trusted = this.#trusted.has(peer);
+    if (!trusted) return { peer, trusted, address: peer, overrideFrom: peer };
+    // Repeated X-Forwarded-For lines arrive joined by ", " (ClientRequest.headers), in order.
+    const forwardedFor = req.headers["x-forwarded-for"] as string | undefined;
+    const address = realClientAddress(peer, forwardedFor, this.#trusted);
+    // A trusted proxy's own address stands for everyone behind it: it never earns the override.
+    return { peer, trusted, address, overrideFrom: this.#trusted.has(address) ? undefined : address };
+  }
+
+  #upstreamHeaders(
+    req: ClientRequest,
+    client: Client,
+    keepUpgrade: boolean,
+  ): { headers: string[]; requestId: string } {
     return upstreamHeaders(req.rawHeaders, {
-      clientIp: remote ?? "",
+      peer: client.peer,
+      clientIp: client.address,
       proto: "http", // the proxy's listener is plain HTTP
-      trusted: this.#trusted.has(remote),
+      trusted: client.trusted,
       requestIdHeader: this.#settings.requestIdHeader,
       keepUpgrade,
     });
@@ -249,11 +267,23 @@ export class DataPlane {
       socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       return;
     }
-    const choice = chooseColor(match.service, req.headers, req.remoteAddress);
-    const { headers } = this.#upstreamHeaders(req, true);
+    const client = this.#client(req);
+    const choice = chooseColor(match.service, req.headers, client.overrideFrom);
+    const { headers } = this.#upstreamHeaders(req, client, true);
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method, stripPath(url, match.strip), headers));
   }
+}
+
+interface Client {
+  /** The direct peer's address. */
+  readonly peer: string;
+  /** The peer is in trustedProxies. */
+  readonly trusted: boolean;
+  /** The real client (the peer itself unless the peer is a trusted proxy). */
+  readonly address: string;
+  /** The address override.allowFrom is matched against; undefined when only trusted proxies are known. */
+  readonly overrideFrom: string | undefined;
 }
 
 function stripPath(url: string, prefix: string): string {
