@@ -12,6 +12,7 @@ import { deploymentMarker, routingMarker } from "../api/live/markers.ts";
 import { LiveSampler } from "../api/live/sampler.ts";
 import { splitHostPort } from "../config/listen-address.ts";
 import type { TealConfig } from "../config/schema.ts";
+import { configWarnings } from "../config/warnings.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { RoutingController } from "../control/routing-controller.ts";
 import { RoutingRepository } from "../control/routing-repository.ts";
@@ -45,6 +46,7 @@ export async function startServer(
   log: Logger,
   options: StartOptions = {},
 ): Promise<TealServer> {
+  for (const warning of configWarnings(config)) log.warn(warning);
   const dataDir = new DataDir(dataDirPath);
   await dataDir.ensure();
   await dataDir.claim();
