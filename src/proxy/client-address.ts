@@ -8,18 +8,33 @@
 import { isIP } from "node:net";
 import type { AddressList } from "./address-list.ts";
 
+/** Who sent a request. */
+export interface Client {
+  /** The direct peer's address. */
+  readonly peer: string;
+  /** The peer is in trustedProxies. */
+  readonly trusted: boolean;
+  /** The real client (the peer itself unless the peer is a trusted proxy). */
+  readonly address: string;
+  /** The address override.allowFrom is matched against; undefined when only trusted proxies are known. */
+  readonly overrideFrom: string | undefined;
+}
+
+export function clientOf(peer: string, forwardedFor: string | undefined, trusted: AddressList): Client {
+  if (!trusted.has(peer)) return { peer, trusted: false, address: peer, overrideFrom: peer };
+  const address = realClientAddress(peer, forwardedFor, trusted);
+  // A trusted proxy's own address stands for everyone behind it: it never earns the override.
+  return { peer, trusted: true, address, overrideFrom: trusted.has(address) ? undefined : address };
+}
+
 /**
- * The real client address of a request whose direct peer is `peer`. `forwardedFor` is every
+ * The real client address of a request whose direct peer, `peer`, is trusted. `forwardedFor` is every
  * X-Forwarded-For value joined by commas (undefined when there is none). When every address is
  * trusted, the leftmost one is the client (as nginx does); an entry that is not an IP address stops
  * the walk at the last address read, so garbage never names the client.
  */
-export function realClientAddress(
-  peer: string,
-  forwardedFor: string | undefined,
-  trusted: AddressList,
-): string {
-  if (forwardedFor === undefined || !trusted.has(peer)) return peer;
+function realClientAddress(peer: string, forwardedFor: string | undefined, trusted: AddressList): string {
+  if (forwardedFor === undefined) return peer;
   let client = peer;
   let end = forwardedFor.length;
   while (end > 0) {

@@ -10,7 +10,7 @@ import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
-import { realClientAddress } from "./client-address.ts";
+import { type Client, clientOf } from "./client-address.ts";
 import type { ColorStatsSnapshot } from "./color-stats.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
@@ -32,6 +32,8 @@ export interface DataPlaneEvents {
   readonly clientError?: (code: string, message: string) => void;
   /** A bug in teal while handling one request (answered 502; the proxy keeps running). */
   readonly internalError?: (err: unknown) => void;
+  /** Something in the traffic shows a risky setup (logged once per process, not per request). */
+  readonly warning?: (message: string) => void;
 }
 
 export interface ServiceRuntimeStatus {
@@ -52,6 +54,7 @@ export class DataPlane {
   #table = new RouteTable([]);
   #generation = -1;
   #server: Http1Server | undefined;
+  #warnedUntrustedProxy = false;
 
   constructor(settings: ProxySettings, events: DataPlaneEvents = {}) {
     this.#settings = settings;
@@ -196,6 +199,7 @@ export class DataPlane {
   #forward(req: ClientRequest, res: ClientResponse, match: RouteMatch): void {
     const { service } = match;
     const client = this.#client(req);
+    if (!client.trusted && !this.#warnedUntrustedProxy) this.#checkUntrustedProxy(req, service, client.peer);
     const choice = chooseColor(service, req.headers, client.overrideFrom);
     const { headers, requestId } = this.#upstreamHeaders(req, client, false);
     if (choice.newStickyKey !== undefined) {
@@ -224,14 +228,23 @@ export class DataPlane {
 
   /** Who sent the request: its peer, and the real client behind a trusted proxy. */
   #client(req: ClientRequest): Client {
-    const peer = req.remoteAddress ?? "";
-    const trusted = this.#trusted.has(peer);
-    if (!trusted) return { peer, trusted, address: peer, overrideFrom: peer };
     // Repeated X-Forwarded-For lines arrive joined by ", " (ClientRequest.headers), in order.
     const forwardedFor = req.headers["x-forwarded-for"] as string | undefined;
-    const address = realClientAddress(peer, forwardedFor, this.#trusted);
-    // A trusted proxy's own address stands for everyone behind it: it never earns the override.
-    return { peer, trusted, address, overrideFrom: this.#trusted.has(address) ? undefined : address };
+    return clientOf(req.remoteAddress ?? "", forwardedFor, this.#trusted);
+  }
+
+  /**
+   * X-Forwarded-For from a peer that is not trusted means a proxy teal does not know: when the
+   * override admits that peer, it admits everyone behind it. Said once, with the fix.
+   */
+  #checkUntrustedProxy(req: ClientRequest, service: ServiceTarget, peer: string): void {
+    const { policy } = service;
+    if (policy.overrideHeader === undefined || req.headers["x-forwarded-for"] === undefined) return;
+    if (!policy.overrideFrom.has(peer)) return;
+    this.#warnedUntrustedProxy = true;
+    this.#events.warning?.(
+      `requests with X-Forwarded-For arrive from ${peer}, which is not in proxy.trustedProxies but is admitted by services.${service.name}.override.allowFrom: if ${peer} is a proxy, anyone behind it can pin a color with ${policy.overrideHeader}. Add it to proxy.trustedProxies (then allowFrom is matched against the real client), or narrow allowFrom`,
+    );
   }
 
   #upstreamHeaders(
@@ -268,22 +281,13 @@ export class DataPlane {
       return;
     }
     const client = this.#client(req);
+    if (!client.trusted && !this.#warnedUntrustedProxy)
+      this.#checkUntrustedProxy(req, match.service, client.peer);
     const choice = chooseColor(match.service, req.headers, client.overrideFrom);
     const { headers } = this.#upstreamHeaders(req, client, true);
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method, stripPath(url, match.strip), headers));
   }
-}
-
-interface Client {
-  /** The direct peer's address. */
-  readonly peer: string;
-  /** The peer is in trustedProxies. */
-  readonly trusted: boolean;
-  /** The real client (the peer itself unless the peer is a trusted proxy). */
-  readonly address: string;
-  /** The address override.allowFrom is matched against; undefined when only trusted proxies are known. */
-  readonly overrideFrom: string | undefined;
 }
 
 function stripPath(url: string, prefix: string): string {

@@ -139,3 +139,47 @@ describe("the override header's allowFrom, matched against the real client", () 
     assert.equal(await colorFor(loopback, "203.0.113.7"), "green", "the peer, 127.0.0.1, is the client");
   });
 });
+
+describe("the warning about a proxy in front of teal that it does not trust", () => {
+  let backend: Backend;
+  const planes: DataPlane[] = [];
+
+  before(async () => {
+    backend = await startBackend("blue");
+  });
+
+  after(async () => {
+    await Promise.all(planes.map((p) => p.close(0)));
+    await backend.close();
+  });
+
+  /** Sends two requests with X-Forwarded-For and returns the warnings logged. */
+  async function warningsFor(trustedProxies: string[], allowFrom: string[]): Promise<string[]> {
+    const warnings: string[] = [];
+    const spec = serviceSpec(
+      "web",
+      { blue: [backend.url], green: [] },
+      { override: { header: "x-teal-color", allowFrom } },
+    );
+    const { plane, url } = await startDataPlane(
+      [spec],
+      { trustedProxies },
+      { warning: (m) => warnings.push(m) },
+    );
+    planes.push(plane);
+    for (let i = 0; i < 2; i++) await get(`${url}/`, { "x-forwarded-for": "203.0.113.7" });
+    return warnings;
+  }
+
+  it("is given once when X-Forwarded-For comes from a peer that allowFrom admits and trustedProxies lacks", async () => {
+    const warnings = await warningsFor([], ["127.0.0.0/8"]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /from 127\.0\.0\.1, which is not in proxy\.trustedProxies/);
+    assert.match(warnings[0]!, /services\.web\.override\.allowFrom/);
+  });
+
+  it("is not given when the peer is trusted, or when the override does not admit it", async () => {
+    assert.deepEqual(await warningsFor(["127.0.0.1"], ["127.0.0.0/8"]), []);
+    assert.deepEqual(await warningsFor([], ["192.0.2.0/24"]), []);
+  });
+});
