@@ -36,7 +36,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface ForwardContext {
   /** The direct peer's address. */
   readonly peer: string;
-  /** The real client's address (realClientAddress): the peer itself unless it is a trusted proxy. */
+  /** The real client's address (clientOf): the peer itself unless it is a trusted proxy. */
   readonly clientIp: string;
   readonly proto: "http" | "https";
   /** The peer is a trusted proxy: what it says about the client is kept. */
