@@ -226,6 +226,7 @@ async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPla
       accessLog: (entry) => log.info(entry, "request"),
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
+      warning: (message) => log.warn(message),
       internalError: (err) => log.error({ err }, "internal error while proxying a request"),
     });
   }

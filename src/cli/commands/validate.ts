@@ -1,4 +1,4 @@
-/** `teal validate`: checks teal.yaml without starting anything. */
+/** `teal validate`: checks teal.yaml without starting anything; prints what `teal server` would warn about. */
 
 import { configWarnings } from "../../config/warnings.ts";
 import { type GlobalOptions, resolveConfig } from "../context.ts";
@@ -13,7 +13,7 @@ export async function validateCommand(opts: GlobalOptions): Promise<number> {
     opts.json,
     { ok: true, config: path, services, warnings },
     () =>
-      `${color.green("ok")}: ${path} is valid (${services.length} service${services.length === 1 ? "" : "s"}: ${services.join(", ") || "none"})`,
+      `${color.green("ok")}: ${path} is valid (${services.length} service${services.length === 1 ? "" : "s"}: ${services.join(", ") || "none"})${warnings.map((w) => `\n${color.yellow("warning")}: ${w}`).join("")}`,
   );
   return 0;
 }
