@@ -562,34 +562,35 @@ export const serviceSchema = z
     }
   });
 
-export const proxySchema = z
-  .strictObject({
-    listen: hostPort.default("0.0.0.0:8080"),
-    workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default("auto"),
-    /** Proxies in front of teal whose X-Forwarded-For names the real client (nginx's set_real_ip_from). */
-    trustedProxies: z.array(cidr).default([]),
-    /** The old name of trustedProxies: still read, with a warning at start-up (see config/warnings.ts). */
-    trustForwardedFrom: z.array(cidr).optional(),
-    accessLog: z.boolean().default(true),
-    requestIdHeader: headerName.default("x-request-id"),
-    maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
-    upstreamConnections: z.number().int().min(1).max(10_000).default(256),
-    timeouts: z
-      .strictObject({
-        connectMs: positiveMs.default(5_000),
-        headersMs: positiveMs.default(60_000),
-        idleMs: positiveMs.default(60_000),
-        clientKeepAliveMs: positiveMs.default(65_000),
-        clientHeadersMs: positiveMs.default(30_000),
-      })
-      .default(() => ({
-        connectMs: 5_000,
-        headersMs: 60_000,
-        idleMs: 60_000,
-        clientKeepAliveMs: 65_000,
-        clientHeadersMs: 30_000,
-      })),
-  })
+const proxyFields = z.strictObject({
+  listen: hostPort.default("0.0.0.0:8080"),
+  workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default("auto"),
+  /** Proxies in front of teal whose X-Forwarded-For names the real client (nginx's set_real_ip_from). */
+  trustedProxies: z.array(cidr).default([]),
+  /** The old name of trustedProxies: still read, with a warning at start-up (see config/warnings.ts). */
+  trustForwardedFrom: z.array(cidr).optional(),
+  accessLog: z.boolean().default(true),
+  requestIdHeader: headerName.default("x-request-id"),
+  maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
+  upstreamConnections: z.number().int().min(1).max(10_000).default(256),
+  timeouts: z
+    .strictObject({
+      connectMs: positiveMs.default(5_000),
+      headersMs: positiveMs.default(60_000),
+      idleMs: positiveMs.default(60_000),
+      clientKeepAliveMs: positiveMs.default(65_000),
+      clientHeadersMs: positiveMs.default(30_000),
+    })
+    .default(() => ({
+      connectMs: 5_000,
+      headersMs: 60_000,
+      idleMs: 60_000,
+      clientKeepAliveMs: 65_000,
+      clientHeadersMs: 30_000,
+    })),
+});
+
+export const proxySchema = proxyFields
   .refine((p) => p.trustForwardedFrom === undefined || p.trustedProxies.length === 0, {
     path: ["trustForwardedFrom"],
     message: "is the old name of trustedProxies: keep only trustedProxies",
