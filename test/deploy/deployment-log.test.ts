@@ -26,6 +26,7 @@ describe("deployment log feed", () => {
         reason: null,
         rollbackOf: null,
         rolledBackBy: null,
+        rollbackCause: null,
         finishedAt: null,
       },
       "deploying web v2",
