@@ -150,11 +150,6 @@ export function withEvent(d: Deployment, event: DeploymentEvent): Deployment {
   return { ...d, events: events.length > MAX_EVENTS ? events.slice(-MAX_EVENTS) : events };
 }
 
-/** True for a deployment that teal rolled back by itself, as opposed to one an operator undid. */
-export function rolledBackByTeal(d: Deployment): boolean {
-  return d.outcome === "rolled_back" && d.rollbackCause !== "operator";
-}
-
 export function durationMs(d: Deployment): number | null {
   return d.finishedAt === null ? null : Date.parse(d.finishedAt) - Date.parse(d.startedAt);
 }
