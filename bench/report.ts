@@ -118,6 +118,7 @@ const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
       ["failed/dep p50", "failedP50"],
       ["failed/dep max", "failedMax"],
       ["requests", "requests"],
+      ["client p99", "clientP99Ms"],
     ],
   },
 ];

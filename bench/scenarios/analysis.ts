@@ -47,6 +47,8 @@ interface Round {
   /** Step analyses that ended inconclusive (the bench then promoted). */
   inconclusive: number;
   requests: number;
+  /** wrk's p99 over the deployment (both colors): the noise the latency check lives with. */
+  p99Ms: number;
   failed: number;
 }
 
@@ -185,6 +187,7 @@ async function oneRound(c: Ctx, kind: VersionKind, i: number): Promise<Round> {
     beforeBad: d.outcome === "rolled_back" && firstBad === null,
     inconclusive,
     requests: w.requests,
+    p99Ms: w.p99Ms,
     failed: w.errors + w.non2xx,
   };
 }
@@ -203,7 +206,8 @@ function summarize(form: AnalysisForm, kind: VersionKind, rounds: Round[], error
     expect: kind.expect,
     deployments: rounds.length,
     rolledBack: rolledBack.length,
-    rolledBackBeforeBad: rolledBack.filter((r) => r.beforeBad).length,
+    // A version with nothing bad in it has no "before": its rollbacks are all false ones.
+    rolledBackBeforeBad: kind.expect === "rollback" ? rolledBack.filter((r) => r.beforeBad).length : null,
     inconclusiveWaits: rounds.reduce((a, r) => a + r.inconclusive, 0),
     deployFailed: rounds.filter((r) => r.outcome === "failed").length,
     byCheck: [...why].map(([k, n]) => `${k} ${n}`).join(", ") || "-",
@@ -213,6 +217,7 @@ function summarize(form: AnalysisForm, kind: VersionKind, rounds: Round[], error
     failedP50: failedPer.length ? median(failedPer) : null,
     failedMax: failedPer.length ? Math.max(...failedPer) : null,
     requests: rounds.reduce((a, r) => a + r.requests, 0),
+    clientP99Ms: rounds.length ? round(median(rounds.map((r) => r.p99Ms)), 1) : null,
     timings: TIMINGS.text,
     ...(error ? { error } : {}),
   };
