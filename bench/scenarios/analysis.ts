@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { BenchOptions } from "../args.ts";
 import { buildTeal, tealCommand } from "../candidates/teal.ts";
-import { findByCmdline, killTracked, stopProcess, trackByCmdline } from "../procs.ts";
+import { findByCmdline, stopProcess, trackByCmdline } from "../procs.ts";
 import { freePorts, log, median, repoRoot, round, sleep } from "../util.ts";
 import { startWrk } from "../wrk.ts";
 import {
@@ -145,6 +145,14 @@ async function untilFinished(
   throw new Error(`${kind.name} #${seq} did not finish within ${DEPLOYMENT_TIMEOUT_MS} ms`);
 }
 
+function killPid(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
 async function readMark(file: string): Promise<number | null> {
   try {
     return Number(await readFile(file, "utf8"));
@@ -224,11 +232,15 @@ function summarize(form: AnalysisForm, kind: VersionKind, rounds: Round[], error
 }
 
 /** One form: its own teal, the five kinds side by side, N deployments each. */
-async function runForm(o: BenchOptions, tmp: string, form: AnalysisForm): Promise<ResultRow[]> {
+async function runForm(
+  o: BenchOptions,
+  tmp: string,
+  form: AnalysisForm,
+  [proxyPort, adminPort]: number[],
+): Promise<ResultRow[]> {
   const dir = path.join(tmp, `analysis-${form}`);
   const dataDir = path.join(dir, "data");
   await mkdir(dataDir, { recursive: true });
-  const [proxyPort, adminPort] = await freePorts(2);
   const marker = `--teal-bench-analysis=${dir}`;
   trackByCmdline(marker);
   const config = path.join(dir, "teal.yaml");
@@ -293,7 +305,7 @@ async function runForm(o: BenchOptions, tmp: string, form: AnalysisForm): Promis
       left = findByCmdline(marker);
     }
     if (left.length) {
-      killTracked();
+      for (const pid of left) killPid(pid); // only this form's: the other may still be running
       rows.push({
         scenario: "analysis",
         name: form,
@@ -307,8 +319,11 @@ async function runForm(o: BenchOptions, tmp: string, form: AnalysisForm): Promis
 
 export async function analysisScenario(o: BenchOptions, tmp: string): Promise<ResultRow[]> {
   buildTeal();
-  const rows: ResultRow[] = [];
   const forms: AnalysisForm[] = o.analysisForm === "both" ? ["threshold", "compare"] : [o.analysisForm];
-  for (const form of forms) rows.push(...(await runForm(o, tmp, form)));
-  return rows;
+  // Side by side, each form in its own teal: they live through the same noise at the same time
+  // (a fair comparison), and 30 deployments of both fit in one form's time.
+  const ports = await freePorts(2 * forms.length); // one call: no two forms get the same port
+  return (
+    await Promise.all(forms.map((form, i) => runForm(o, tmp, form, ports.slice(2 * i, 2 * i + 2))))
+  ).flat();
 }
