@@ -1,8 +1,9 @@
 /**
  * The analysis scenario (teal only): does the canary analysis roll back what it should and only
  * that? One teal runs the five kinds of version as five services (own instances, own route host,
- * own wrk); each service deploys N versions of its kind in turn under keep-alive load, once per
- * form of the checks (threshold, statistical compare). Per kind: how many were rolled back, the
+ * own wrk); each service deploys N versions of its kind in turn under keep-alive load. Each form
+ * of the checks (threshold, statistical compare) has its own such teal, side by side with the
+ * other. Per kind: how many were rolled back, the
  * time from the app's first bad answer to all traffic back on stable, the requests that failed.
  */
 import { execFile } from "node:child_process";
@@ -13,6 +14,7 @@ import { buildTeal, tealCommand } from "../candidates/teal.ts";
 import { findByCmdline, stopProcess, trackByCmdline } from "../procs.ts";
 import { freePorts, log, median, repoRoot, round, sleep } from "../util.ts";
 import { startWrk } from "../wrk.ts";
+import { type Ctx, type DeploymentView, deploy, untilFinished } from "./analysisDeploy.ts";
 import {
   type AnalysisForm,
   analysisConfig,
@@ -26,15 +28,8 @@ import type { ResultRow } from "./types.ts";
 
 /** keep-alive wrk connections per service (five services at once through one teal). */
 export const CONNECTIONS_PER_SERVICE = 4;
-const DEPLOYMENT_TIMEOUT_MS = 60_000;
-
-interface DeploymentView {
-  seq: number;
-  outcome: "running" | "succeeded" | "failed" | "rolled_back";
-  reason: string | null;
-  rollbackCause?: string | null;
-  events: { at: string; type: string; data?: { check?: { name?: string } } }[];
-}
+/** wrk runs at most this long (a deployment that outlives it fails the kind's loop first). */
+const WRK_MAX_S = 70;
 
 interface Round {
   outcome: DeploymentView["outcome"];
@@ -52,12 +47,6 @@ interface Round {
   failed: number;
 }
 
-interface Ctx {
-  admin: Admin;
-  setup: TealSetup;
-  dir: string;
-}
-
 /** `teal validate` on the config: a form this teal does not know is reported, not run. */
 function validate(config: string): Promise<string | null> {
   const { cmd, args } = tealCommand(["validate", "--config", config]);
@@ -66,83 +55,6 @@ function validate(config: string): Promise<string | null> {
       resolve(err ? stderr.trim().split("\n").slice(0, 3).join(" ") || err.message : null),
     ),
   );
-}
-
-async function history(c: Ctx, service: string): Promise<DeploymentView[]> {
-  const r = await c.admin.call<{ deployments?: DeploymentView[] }>(
-    "GET",
-    `/v1/services/${service}/deployments?limit=3`,
-  );
-  return r.body.deployments ?? [];
-}
-
-async function deploy(
-  c: Ctx,
-  service: string,
-  version: string,
-  env: Record<string, string>,
-): Promise<number> {
-  const r = await c.admin.call<{ deployment?: { seq: number } }>(
-    "POST",
-    `/v1/services/${service}/deployments`,
-    {
-      version,
-      env,
-    },
-  );
-  if (r.status !== 202 || !r.body.deployment)
-    throw new Error(`deploy ${service} ${version}: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-  return r.body.deployment.seq;
-}
-
-interface ServiceState {
-  deployment?: {
-    seq: number;
-    color: string;
-    outcome: DeploymentView["outcome"];
-    rollout?: { weight: number; step: number; steps: number; waiting: string | null } | null;
-  };
-  colors: Record<string, { instances: { url: string }[] }>;
-}
-
-/**
- * Polls the service (every 50 ms, bounded) until deployment `seq` ends. A step analysis that ends
- * inconclusive (too few requests) waits for an operator: the bench promotes it, as one who sees
- * no evidence against it would, and counts it. For a version whose errors start at full
- * promotion, tells its instances to start erring as soon as the status shows 100% on it.
- */
-async function untilFinished(
-  c: Ctx,
-  kind: VersionKind,
-  seq: number,
-): Promise<{ d: DeploymentView; inconclusive: number }> {
-  const deadline = performance.now() + DEPLOYMENT_TIMEOUT_MS;
-  let signalled = !kind.errorsAfterPromotion;
-  let inconclusive = 0;
-  let promotedWait: string | null = null;
-  while (performance.now() < deadline) {
-    const s = (await c.admin.call<ServiceState>("GET", `/v1/services/${kind.name}`)).body;
-    const d = s.deployment?.seq === seq ? s.deployment : undefined;
-    if (d && d.outcome !== "running") {
-      const record = (await history(c, kind.name)).find((x) => x.seq === seq);
-      if (record) return { d: record, inconclusive };
-    }
-    const r = d?.rollout;
-    if (r?.waiting?.includes("inconclusive") && promotedWait !== `${r.step}`) {
-      promotedWait = `${r.step}`;
-      inconclusive++;
-      await c.admin.call("POST", `/v1/services/${kind.name}/promote`, { full: false });
-    }
-    if (!signalled && r && r.step > r.steps && r.weight === 100) {
-      signalled = true;
-      const urls = s.colors[d!.color]?.instances.map((i) => i.url) ?? [];
-      await Promise.all(
-        urls.map((u) => fetch(`${u}/__bench/start-errors`, { method: "POST" }).catch(() => {})),
-      );
-    }
-    await sleep(50);
-  }
-  throw new Error(`${kind.name} #${seq} did not finish within ${DEPLOYMENT_TIMEOUT_MS} ms`);
 }
 
 function killPid(pid: number): void {
@@ -165,7 +77,7 @@ async function oneRound(c: Ctx, kind: VersionKind, i: number): Promise<Round> {
   const mark = path.join(c.dir, `${kind.name}-${i}.first-bad`);
   const wrk = startWrk({
     url: `${c.setup.proxyUrl}/`,
-    durationS: DEPLOYMENT_TIMEOUT_MS / 1000 + 10,
+    durationS: WRK_MAX_S,
     connections: CONNECTIONS_PER_SERVICE,
     headers: { Host: hostOf(kind) },
   });
