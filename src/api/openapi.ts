@@ -83,6 +83,11 @@ export const openApiDocument = {
           reason: { type: ["string", "null"] },
           rollbackOf: { type: ["integer", "null"] },
           rolledBackBy: { type: ["integer", "null"] },
+          rollbackCause: {
+            enum: ["operator", "analysis", "hook", "crash", "abort", "shutdown", "error", null],
+            description:
+              "Why it ended rolled_back (null otherwise): operator = undone after it succeeded by teal rollback (see rolledBackBy); the others = teal sent traffic back during the rollout (failed check, failed hook, crashed instance, teal abort, shutdown, unexpected error)",
+          },
           actor: { type: "string" },
           startedAt: { type: "string", format: "date-time" },
           finishedAt: { type: ["string", "null"], format: "date-time" },
