@@ -9,7 +9,8 @@ export const ALL_CANDIDATES = [
   "teal-nginx",
   "teal-haproxy",
 ] as const;
-export const ALL_SCENARIOS = ["throughput", "switch", "visibility", "memory", "deploy"] as const;
+export const ALL_SCENARIOS = ["throughput", "switch", "visibility", "memory", "deploy", "analysis"] as const;
+export const ANALYSIS_FORMS = ["threshold", "compare", "both"] as const;
 export type CandidateName = (typeof ALL_CANDIDATES)[number];
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];
 
@@ -30,6 +31,9 @@ export interface BenchOptions {
   deploys: number;
   rollbacks: number;
   restarts: number;
+  /** analysis scenario: deployments of each kind of version, and which form of the checks */
+  deployments: number;
+  analysisForm: (typeof ANALYSIS_FORMS)[number];
   extra: boolean;
   keepTmp: boolean;
 }
@@ -49,6 +53,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --deploys N         deploy scenario: back-to-back deploys under load (default 5, at most 50)
   --rollbacks N       deploy scenario: instant rollbacks to time (default 3, 0 = none, at most 20)
   --restarts N        deploy scenario: kill -9 + restarts of teal to time (default 3, 0 = none, at most 20)
+  --deployments N     analysis scenario: deployments of each of the 5 kinds of version (default 30, at most 100)
+  --analysis-form F   analysis scenario: threshold, compare (statistical) or both (default both)
   --extra             also run the teal-only scenarios (visibility, memory) on the peer proxies
   --keep-tmp          keep the temp dir (configs, logs) instead of deleting it
   -h, --help`;
@@ -61,6 +67,13 @@ function list<T extends string>(value: string | undefined, all: readonly T[], fl
     .filter(Boolean);
   for (const n of names) if (!all.includes(n as T)) throw new Error(`${flag}: unknown name "${n}"`);
   return all.filter((n) => names.includes(n));
+}
+
+function oneOf<T extends string>(value: string | undefined, all: readonly T[], def: T, flag: string): T {
+  if (value === undefined) return def;
+  if (!all.includes(value as T))
+    throw new Error(`${flag}: expected one of ${all.join(", ")}, got "${value}"`);
+  return value as T;
 }
 
 function num(value: string | undefined, def: number, flag: string, min = 0, max = Infinity): number {
@@ -89,6 +102,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       deploys: { type: "string" },
       rollbacks: { type: "string" },
       restarts: { type: "string" },
+      deployments: { type: "string" },
+      "analysis-form": { type: "string" },
       extra: { type: "boolean", default: false },
       "keep-tmp": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -115,6 +130,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     deploys: Math.floor(num(v.deploys, 5, "--deploys", 1, 50)),
     rollbacks: Math.floor(num(v.rollbacks, 3, "--rollbacks", 0, 20)),
     restarts: Math.floor(num(v.restarts, 3, "--restarts", 0, 20)),
+    deployments: Math.floor(num(v.deployments, 30, "--deployments", 1, 100)),
+    analysisForm: oneOf(v["analysis-form"], ANALYSIS_FORMS, "both", "--analysis-form"),
     extra: v.extra,
     keepTmp: v["keep-tmp"],
   };

@@ -99,6 +99,28 @@ const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
       ["samePids", "samePids"],
     ],
   },
+  {
+    scenario: "analysis",
+    title:
+      "Canary analysis under load (teal only; N deployments per kind, 5 kinds side by side in one teal; toStable = the app's first bad answer -> the rollback's switch back; failed = non-2xx + socket errors seen by that service's wrk during its deployments)",
+    cols: [
+      ["form", "name"],
+      ["kind", "case"],
+      ["expect", "expect"],
+      ["deploys", "deployments"],
+      ["rolled back", "rolledBack"],
+      ["before bad", "rolledBackBeforeBad"],
+      ["inconclusive", "inconclusiveWaits"],
+      ["by check", "byCheck"],
+      ["toStable p50", "toStableP50Ms"],
+      ["toStable max", "toStableMaxMs"],
+      ["failed", "failedRequests"],
+      ["failed/dep p50", "failedP50"],
+      ["failed/dep max", "failedMax"],
+      ["requests", "requests"],
+      ["client p99", "clientP99Ms"],
+    ],
+  },
 ];
 
 const cell = (v: unknown): string => (v === undefined || v === null ? "-" : String(v));

@@ -5,6 +5,7 @@ import { FACTORIES } from "./candidates/index.ts";
 import type { Candidate } from "./candidates/types.ts";
 import { killAllSync, stopAll } from "./procs.ts";
 import { header, textReport } from "./report.ts";
+import { analysisScenario } from "./scenarios/analysis.ts";
 import { deployScenario } from "./scenarios/deploy.ts";
 import { memory } from "./scenarios/memory.ts";
 import { switchUnderLoad } from "./scenarios/switch.ts";
@@ -38,8 +39,8 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
   tmpDir = tmp;
   log(`temp dir ${tmp}`);
   try {
-    // The deploy scenario brings its own teal and app processes: no shared backend or candidates.
-    const shared = o.scenarios.some((s) => s !== "deploy");
+    // The deploy and analysis scenarios bring their own teal and app processes: no shared backend or candidates.
+    const shared = o.scenarios.some((s) => s !== "deploy" && s !== "analysis");
     const backends = shared ? await startBackends(tmp, o.scenarios.includes("memory")) : undefined;
     const cands = backends ? await startCandidates(o, tmp, backends, rows) : [];
     if (o.scenarios.includes("throughput")) rows.push(...(await throughput(cands, o)));
@@ -58,6 +59,10 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
     if (o.scenarios.includes("deploy")) {
       if (o.only.includes("teal")) rows.push(...(await deployScenario(o, tmp)));
       else log("deploy: skipped (it measures teal only, and --only leaves teal out)");
+    }
+    if (o.scenarios.includes("analysis")) {
+      if (o.only.includes("teal")) rows.push(...(await analysisScenario(o, tmp)));
+      else log("analysis: skipped (it measures teal only, and --only leaves teal out)");
     }
     return rows;
   } finally {

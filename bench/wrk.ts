@@ -17,6 +17,8 @@ export interface WrkOptions {
   durationS: number;
   connections: number;
   threads?: number;
+  /** Extra request headers, e.g. { Host: "a.bench" } to reach one route of the proxy. */
+  headers?: Record<string, string>;
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -68,6 +70,7 @@ export function startWrk(o: WrkOptions): WrkRun {
     "--latency",
     "-H",
     "Connection: keep-alive",
+    ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
     o.url,
   ];
   const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -7,6 +7,7 @@ import type { Deployer } from "../deploy/deployer.ts";
 import type { Deployment } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
 import { requireToken } from "./auth.ts";
+import { limitBodySize } from "./body.ts";
 import { dashboardRoutes } from "./dashboard-assets.ts";
 import { errorResponse } from "./errors.ts";
 import type { LiveSampler } from "./live/sampler.ts";
@@ -57,6 +58,8 @@ export function createAdminApp(options: AdminApiOptions): Hono {
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
   app.use("/v1/*", auth);
+  // After the token check on /v1: a caller without the token never gets teal to read a byte of its body.
+  app.use("*", limitBodySize());
   const status = async () => {
     const deployments = new Map<string, Deployment>();
     for (const name of Object.keys(controller.config.services)) {

@@ -30,8 +30,7 @@ export function requireToken(tokens: Tokens): MiddlewareHandler {
   const admin = digest(tokens.admin);
   const view = tokens.view === undefined ? undefined : digest(tokens.view);
   return async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const given = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+    const given = bearerToken(c.req.header("authorization"));
     const hash = given === "" ? undefined : digest(given);
     if (hash && timingSafeEqual(hash, admin)) {
       c.set("viewer", false);
@@ -50,6 +49,12 @@ export function requireToken(tokens: Tokens): MiddlewareHandler {
       "missing or wrong admin token: send 'Authorization: Bearer <token>' (the token is in <data-dir>/admin.token)",
     );
   };
+}
+
+/** The credentials of a Bearer header; the scheme name is case-insensitive (RFC 9110 §11.1). */
+function bearerToken(header: string | undefined): string {
+  const match = /^bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
+  return match ? match[1]! : "";
 }
 
 function digest(text: string): Buffer {

@@ -1,9 +1,33 @@
-/** Parses and validates a JSON request body with a zod schema; failures name the field. */
+/**
+ * Request bodies: at most MAX_BODY_BYTES each (counted as they stream in, so a larger or endless
+ * body is refused with 413 without being held), parsed as JSON and validated with a zod schema
+ * whose failures name the field.
+ */
 
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { describeIssues } from "../config/load.ts";
 import { TealError } from "../domain/errors.ts";
+
+/** Every admin request body is small JSON; 1 MiB leaves room for long env lists and commands. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Refuses a body past MAX_BODY_BYTES with 413 PAYLOAD_TOO_LARGE: at once when Content-Length says
+ * so, else as soon as the streamed (chunked) body passes the limit.
+ */
+export function limitBodySize(): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new TealError(
+        "PAYLOAD_TOO_LARGE",
+        `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB), the most the admin API accepts`,
+      );
+    },
+  });
+}
 
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const text = await c.req.text();

@@ -14,6 +14,7 @@ const errors = {
     description: "Refused in the current state (e.g. DEPLOYMENT_RUNNING, NOT_HEALTHY)",
     ...json(error),
   },
+  "413": { description: "PAYLOAD_TOO_LARGE: the request body is over 1 MiB", ...json(error) },
   "422": { description: "Cannot be done for this service (e.g. UNSUPPORTED runtime)", ...json(error) },
 };
 const service = { name: "name", in: "path", required: true, schema: { type: "string" } };
@@ -82,6 +83,11 @@ export const openApiDocument = {
           reason: { type: ["string", "null"] },
           rollbackOf: { type: ["integer", "null"] },
           rolledBackBy: { type: ["integer", "null"] },
+          rollbackCause: {
+            enum: ["operator", "analysis", "hook", "crash", "abort", "shutdown", "error", null],
+            description:
+              "Why it ended rolled_back (null otherwise): operator = undone after it succeeded by teal rollback (see rolledBackBy); the others = teal sent traffic back during the rollout (failed check, failed hook, crashed instance, teal abort, shutdown, unexpected error)",
+          },
           actor: { type: "string" },
           startedAt: { type: "string", format: "date-time" },
           finishedAt: { type: ["string", "null"], format: "date-time" },
@@ -113,13 +119,45 @@ export const openApiDocument = {
   },
   security: [{ token: [] }],
   paths: {
+    "/": {
+      get: {
+        summary: "The dashboard page (no token: it holds no data, which it reads from this API)",
+        security: [],
+        responses: {
+          "200": { description: "text/html" },
+          "503": { description: "The dashboard is not built" },
+        },
+      },
+    },
+    "/assets/{file}": {
+      get: {
+        summary: "The dashboard's scripts and styles (no token)",
+        security: [],
+        parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "The file" }, "404": { description: "No such file" } },
+      },
+    },
     "/v1/health": {
       get: { summary: "Liveness (no token)", security: [], responses: { "200": { description: "Up" } } },
+    },
+    "/v1/openapi.json": {
+      get: {
+        summary: "This document (no token)",
+        security: [],
+        responses: { "200": { description: "OpenAPI 3.1" } },
+      },
     },
     "/v1/status": {
       get: {
         summary: "Every service: routing, endpoints, drains, traffic",
         responses: { "200": { description: "Status" }, ...errors },
+      },
+    },
+    "/v1/services/{name}": {
+      get: {
+        summary: "One service: routing, endpoints, drains, traffic, its deployment (as in /v1/status)",
+        parameters: [service],
+        responses: { "200": { description: "The service's status" }, ...errors },
       },
     },
     "/v1/live": {

@@ -44,6 +44,11 @@ export interface ServiceStatusView {
   readonly deployment: DeploymentSummary | null;
   /** Problems an operator must see at once, e.g. a live color with no running instance. */
   readonly alerts: string[];
+  /**
+   * True for a managed service with no version on either color yet: its live color has no
+   * instance because nothing was deployed, which is not an outage (`teal deploy` puts one live).
+   */
+  readonly nothingDeployed: boolean;
   readonly routing: RoutingState;
   readonly weights: Record<Color, number>;
   readonly routes: TealConfig["services"][string]["routes"];
@@ -81,12 +86,14 @@ export function statusView(src: StatusSources): StatusView {
       const rt = byName.get(name);
       const deploy = src.deploy(name);
       const d = src.deployments.get(name);
+      const nothingDeployed = neverDeployed(deploy);
       return {
         name,
         runtime: deploy.runtime,
         colors: deploy.colors,
         deployment: d ? summary(d) : null,
-        alerts: alerts(name, state, deploy),
+        alerts: nothingDeployed ? [] : alerts(name, state, deploy),
+        nothingDeployed,
         routing: state,
         weights: { blue: weightOf(state, "blue"), green: weightOf(state, "green") },
         routes: svc.routes,
@@ -113,6 +120,11 @@ function summary(d: Deployment): DeploymentSummary {
     finishedAt,
     rollout: d.rollout ?? null,
   };
+}
+
+function neverDeployed(deploy: ServiceDeployView): boolean {
+  if (deploy.runtime === "static") return false;
+  return COLORS.every((c) => deploy.colors[c].version === null && deploy.colors[c].instances.length === 0);
 }
 
 function alerts(name: string, state: RoutingState, deploy: ServiceDeployView): string[] {

@@ -24,6 +24,11 @@ export function emit(json: boolean | undefined, data: unknown, human: () => stri
   process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${human()}\n`);
 }
 
+/** A warning on stderr: the command still succeeds. */
+export function warn(message: string): void {
+  process.stderr.write(`${errColor.yellow("warning")}: ${message}\n`);
+}
+
 /** Prints an error the way a user can act on it and returns the exit code. */
 export function report(err: unknown, json: boolean | undefined): number {
   const code: ErrorCode = isTealError(err) ? err.code : "INTERNAL";

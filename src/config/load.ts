@@ -26,8 +26,22 @@ export function parseConfigText(text: string, source = "teal.yaml"): TealConfig 
       details: { problems: doc.errors.map((e) => ({ path: "", message: e.message.split("\n")[0] })) },
     });
   }
-  return validateConfig(doc.toJS() ?? {}, source);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // An alias bomb ("billion laughs") is a config mistake or an attack, never an internal error.
+    throw new TealError(
+      "CONFIG_INVALID",
+      `${source}: YAML aliases expand too far (${(err as Error).message}): write the repeated values out instead of nesting aliases`,
+      { cause: err, details: { problems: [{ path: "", message: "YAML aliases expand too far" }] } },
+    );
+  }
+  return validateConfig(raw ?? {}, source);
 }
+
+/** yaml's guard against alias bombs: how many nodes an alias may expand to, relative to the document. */
+const MAX_ALIAS_COUNT = 100;
 
 export function validateConfig(raw: unknown, source = "config"): TealConfig {
   const result = configSchema.safeParse(raw, { reportInput: true });
@@ -43,7 +57,23 @@ export interface Problem {
 }
 
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): Problem[] {
-  return issues.map((issue) => ({ path: formatPath(issue.path), message: humanMessage(issue) }));
+  return issues.flatMap((issue) => {
+    const inner = chosenBranch(issue);
+    if (inner) return describeIssues(inner.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
+    return [{ path: formatPath(issue.path), message: humanMessage(issue) }];
+  });
+}
+
+/**
+ * A union whose input has the shape of exactly one of its forms (say `{ setWeight: 150 }`, a
+ * step) is reported where that form failed (`steps[2].setWeight: must be <= 100`), not as the
+ * whole union. The shape matched when the form's only problems lie inside the value: no unknown
+ * field and no wrong type at the value itself.
+ */
+function chosenBranch(issue: z.core.$ZodIssue): readonly z.core.$ZodIssue[] | undefined {
+  if (issue.code !== "invalid_union") return undefined;
+  const matching = issue.errors.filter((branch) => branch.every((i) => i.path.length > 0));
+  return matching.length === 1 ? matching[0] : undefined;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -69,6 +99,15 @@ function humanMessage(issue: z.core.$ZodIssue): string {
       return issue.message.startsWith("Invalid input") ? `must be ${article(issue.expected)}` : issue.message;
     case "invalid_key":
       return `invalid name: ${issue.issues[0]?.message ?? issue.message}`;
+    // zod's own words ("Too big: expected number to be <=100") become the field's rule.
+    case "too_big":
+      return issue.origin === "number" && issue.message.startsWith("Too big")
+        ? `must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum}`
+        : issue.message;
+    case "too_small":
+      return issue.origin === "number" && issue.message.startsWith("Too small")
+        ? `must be ${issue.inclusive ? ">=" : ">"} ${issue.minimum}`
+        : issue.message;
     default:
       return issue.message;
   }

@@ -104,9 +104,15 @@ export const stickySchema = z
     "needs a cookie or a header to read the user key from",
   );
 
+/** Names every JavaScript object answers to: a service so named would be confused with them. */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+const reservedMessage = (name: string) =>
+  `"${name}" is reserved (every JavaScript object has a property of that name): choose another service name`;
+
 export const serviceNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _ (at most 63)");
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, - or _ (at most 63)")
+  .refine((name) => !RESERVED_NAMES.has(name), { error: (issue) => reservedMessage(String(issue.input)) });
 
 /** A shell command line (run by /bin/sh -c) or an argv list (run directly, no shell). */
 export const commandSchema = z.union(
@@ -333,26 +339,43 @@ export const PRESETS = [
   "Linear10PercentEvery10Minutes",
 ] as const;
 
+/**
+ * Makes a union form's unknown fields rule it out. zod lets them through as a lesser problem, and
+ * then reports `{ canary: { steps: [bad] } }` as a blueGreen form with an unknown field "canary"
+ * instead of naming the bad step.
+ */
+const noOtherFields = (payload: z.core.ParsePayload) => {
+  if (payload.issues.some((issue) => issue.code === "unrecognized_keys")) {
+    payload.issues.push({ code: "custom", message: "not this form", input: payload.value, continue: false });
+  }
+};
+
 export const strategySchema = z.union(
   [
-    z.strictObject({
-      blueGreen: z
-        .strictObject({
-          /** false: the new color waits (reachable only through the override header) until `teal promote`. */
-          autoPromote: z.boolean().default(true),
-        })
-        .default({ autoPromote: true }),
-      /** Post-promotion analysis: how long the checks keep watching after the switch. */
-      monitor: durationSchema.default(0),
-    }),
-    z.strictObject({
-      canary: z.strictObject({ steps: z.array(stepSchema).min(1, "needs at least one step") }),
-      monitor: durationSchema.default(0),
-    }),
-    z.strictObject({
-      preset: z.enum(PRESETS, { message: `must be one of ${PRESETS.join(", ")}` }),
-      monitor: durationSchema.default(0),
-    }),
+    z
+      .strictObject({
+        blueGreen: z
+          .strictObject({
+            /** false: the new color waits (reachable only through the override header) until `teal promote`. */
+            autoPromote: z.boolean().default(true),
+          })
+          .default({ autoPromote: true }),
+        /** Post-promotion analysis: how long the checks keep watching after the switch. */
+        monitor: durationSchema.default(0),
+      })
+      .check(noOtherFields),
+    z
+      .strictObject({
+        canary: z.strictObject({ steps: z.array(stepSchema).min(1, "needs at least one step") }),
+        monitor: durationSchema.default(0),
+      })
+      .check(noOtherFields),
+    z
+      .strictObject({
+        preset: z.enum(PRESETS, { message: `must be one of ${PRESETS.join(", ")}` }),
+        monitor: durationSchema.default(0),
+      })
+      .check(noOtherFields),
   ],
   { message: "must be { blueGreen: {…} }, { canary: { steps: […] } } or { preset: Name }" },
 );
@@ -570,10 +593,13 @@ export const serviceSchema = z
     }
   });
 
-export const proxySchema = z.strictObject({
+const proxyFields = z.strictObject({
   listen: hostPort.default("0.0.0.0:8080"),
   workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default("auto"),
-  trustForwardedFrom: z.array(cidr).default([]),
+  /** Proxies in front of teal whose X-Forwarded-For names the real client (nginx's set_real_ip_from). */
+  trustedProxies: z.array(cidr).default([]),
+  /** The old name of trustedProxies: still read, with a warning at start-up (see config/warnings.ts). */
+  trustForwardedFrom: z.array(cidr).optional(),
   accessLog: z.boolean().default(true),
   requestIdHeader: headerName.default("x-request-id"),
   maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
@@ -595,17 +621,43 @@ export const proxySchema = z.strictObject({
     })),
 });
 
+export const proxySchema = proxyFields
+  .refine((p) => p.trustForwardedFrom === undefined || p.trustedProxies.length === 0, {
+    path: ["trustForwardedFrom"],
+    message: "is the old name of trustedProxies: keep only trustedProxies",
+  })
+  // One concept, one name from here on: the old key's list becomes trustedProxies (kept only to warn).
+  .transform((p) => ({ ...p, trustedProxies: p.trustForwardedFrom ?? p.trustedProxies }));
+
 export const adminSchema = z.strictObject({
   listen: hostPort.default("127.0.0.1:7070"),
   publicMetrics: z.boolean().default(false),
 });
+
+/**
+ * The services by name. zod drops a `__proto__` key without a word (it guards against prototype
+ * pollution), so that one is refused here, before the record sees it.
+ */
+const servicesSchema = z.preprocess(
+  (input, ctx) => {
+    if (input !== null && typeof input === "object" && Object.hasOwn(input, "__proto__")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["__proto__"],
+        message: `invalid name: ${reservedMessage("__proto__")}`,
+      });
+    }
+    return input;
+  },
+  z.record(serviceNameSchema, serviceSchema),
+);
 
 export const configSchema = z
   .strictObject({
     dataDir: z.string().min(1).optional(),
     proxy: proxySchema.default(() => proxySchema.parse({})),
     admin: adminSchema.default(() => adminSchema.parse({})),
-    services: z.record(serviceNameSchema, serviceSchema).default({}),
+    services: servicesSchema.default({}),
   })
   .superRefine((config, ctx) => {
     for (const issue of nginxConflicts(config.services)) ctx.addIssue({ code: "custom", ...issue });

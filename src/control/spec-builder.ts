@@ -49,8 +49,8 @@ export function buildSpec(
   };
 }
 
-/** The proxy section minus what only the process host needs (the worker count). */
+/** The proxy section minus what only the process host needs (the worker count, the deprecated key). */
 export function proxySettings(config: TealConfig): ProxySettings {
-  const { workers: _workers, ...settings } = config.proxy;
+  const { workers: _workers, trustForwardedFrom: _old, ...settings } = config.proxy;
   return settings;
 }

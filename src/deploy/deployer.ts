@@ -354,6 +354,7 @@ export class Deployer implements DeployContext {
           outcome: "running",
           reason: null,
           rolledBackBy: null,
+          rollbackCause: null,
           finishedAt: null,
           rollout: null,
         },
@@ -429,7 +430,7 @@ export class Deployer implements DeployContext {
   /** `teal abort`: all traffic back on the stable color now; the deployment ends rolled back. */
   async abort(service: string, actor: string): Promise<Deployment> {
     const { control, seq } = this.#running(service, "abort");
-    control.abort(new RollbackRequest(`aborted by ${actor}`, actor));
+    control.abort(new RollbackRequest(`aborted by ${actor}`, "abort", actor));
     return (await this.journal.repository.get(service, seq))!.value;
   }
 

@@ -16,6 +16,9 @@ export interface TrackedDeployment {
 
 const decode = (json: unknown): Deployment => {
   if (!isDeployment(json)) throw new Error("not a deployment record");
+  // Records from before the cause was kept: only an operator's rollback left rolledBackBy.
+  if (json.rollbackCause === undefined)
+    return { ...json, rollbackCause: json.rolledBackBy != null ? "operator" : null };
   return json;
 };
 

@@ -33,7 +33,7 @@ export function groupEvents(deployer: Deployer, service: string, color: Color): 
         const running = unit().running;
         if (running !== undefined && running !== "claiming" && running.color === color) {
           running.control.abort(
-            new RollbackRequest(`instance ${id} of the new version exited ${how}`, "teal"),
+            new RollbackRequest(`instance ${id} of the new version exited ${how}`, "crash", "teal"),
           );
         }
         return;

@@ -8,7 +8,7 @@ import { waitForDrain } from "../control/drain-wait.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
-import type { Deployment } from "../domain/deployment.ts";
+import type { Deployment, RollbackCause } from "../domain/deployment.ts";
 import { weightOf } from "../domain/routing.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DeploymentLog } from "./deployment-log.ts";
@@ -34,7 +34,7 @@ export async function succeed(ctx: DeployContext, d: Deployment): Promise<void> 
     `rolled back by #${d.seq} (${d.version} on ${d.color})`,
     {
       actor: d.actor,
-      change: (x) => ({ ...x, outcome: "rolled_back", rolledBackBy: d.seq }),
+      change: (x) => ({ ...x, outcome: "rolled_back", rolledBackBy: d.seq, rollbackCause: "operator" }),
     },
   );
 }
@@ -139,11 +139,19 @@ export async function finish(
   seq: number,
   outcome: Deployment["outcome"],
   reason: string | null,
+  rollbackCause: RollbackCause | null = null,
 ): Promise<void> {
   const message = outcome === "succeeded" ? "deployment succeeded" : `deployment ${outcome}: ${reason}`;
   await ctx.journal.append(service, seq, "phase", message, {
-    data: { phase: "finished", outcome },
-    change: (d) => ({ ...d, phase: "finished", outcome, reason, finishedAt: ctx.journal.now() }),
+    data: { phase: "finished", outcome, ...(rollbackCause ? { rollbackCause } : {}) },
+    change: (d) => ({
+      ...d,
+      phase: "finished",
+      outcome,
+      reason,
+      rollbackCause,
+      finishedAt: ctx.journal.now(),
+    }),
   });
 }
 

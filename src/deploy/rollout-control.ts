@@ -4,11 +4,14 @@
  */
 
 import { type Clock, sleep } from "../domain/clock.ts";
+import type { RollbackCause } from "../domain/deployment.ts";
 
 /** Why a rollout must roll back: an operator's abort, a failed check, a failed hook. */
 export class RollbackRequest extends Error {
   constructor(
     message: string,
+    /** Kept on the deployment, so history tells teal's rollbacks from an operator's. */
+    readonly rollbackCause: Exclude<RollbackCause, "operator">,
     readonly actor: string,
     readonly data?: Record<string, unknown>,
     /** When the failing measurement was taken (ms), to report how fast traffic went back. */

@@ -98,7 +98,7 @@ class Rollout {
       // Nothing reached the new color yet: this is a failed deployment, not a rollback.
       if (!this.#trafficStarted) throw err instanceof RollbackRequest ? new DeployFailure(err.message) : err;
       await this.#rollback(
-        err instanceof RollbackRequest ? err : new RollbackRequest((err as Error).message, "teal"),
+        err instanceof RollbackRequest ? err : new RollbackRequest((err as Error).message, "error", "teal"),
       );
     } finally {
       this.deps.proxy.forget(d.service);
@@ -266,6 +266,7 @@ class Rollout {
     const at = s.last ? Date.parse(s.last.at) : undefined;
     return new RollbackRequest(
       `analysis "${s.name}" failed: ${s.last?.reason ?? "failed"}`,
+      "analysis",
       "teal",
       { check: checkView(s) },
       at,
@@ -302,7 +303,7 @@ class Rollout {
     if (!failed || !enforce) return;
     const message = `${point} hook "${failed.name}" failed: ${failed.detail}`;
     if (point === "beforeTraffic") throw new DeployFailure(message, { output: failed.output });
-    throw new RollbackRequest(message, "teal", { hook: failed.name });
+    throw new RollbackRequest(message, "hook", "teal", { hook: failed.name });
   }
 
   async #rollback(req: RollbackRequest): Promise<void> {
@@ -325,6 +326,7 @@ class Rollout {
         ...req.data,
         msToStable: tookMs ?? null,
         actor: req.actor,
+        rollbackCause: req.rollbackCause,
       },
     );
     this.deps.notify("analysis.failed", d, req.message, req.data);
@@ -332,7 +334,7 @@ class Rollout {
     // The failed version must not restart in a loop while it waits to be stopped.
     await keepWarm(ctx, this.unit, d.color, d.seq);
     this.unit.groups[d.color].restartOnExit = false;
-    await finish(ctx, d.service, d.seq, "rolled_back", req.message);
+    await finish(ctx, d.service, d.seq, "rolled_back", req.message, req.rollbackCause);
     this.deps.notify("deployment.rolled_back", d, `${d.version} rolled back: ${req.message}`, req.data);
   }
 

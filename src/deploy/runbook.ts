@@ -62,7 +62,7 @@ export async function runDeployment(
     // From here on, the rollout rolls back by itself once traffic has moved; what it throws
     // happened before the new color got any request.
     const shutdown = () =>
-      rollout.control.abort(new RollbackRequest("the teal server is shutting down", "teal"));
+      rollout.control.abort(new RollbackRequest("the teal server is shutting down", "shutdown", "teal"));
     signal.addEventListener("abort", shutdown, { once: true });
     try {
       await runRollout(ctx, rollout.deps, unit, d, rollout.plan, rollout.control);

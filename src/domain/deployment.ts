@@ -23,6 +23,23 @@ export type DeploymentPhase = (typeof PHASES)[number];
 
 export type DeploymentOutcome = "running" | "succeeded" | "failed" | "rolled_back";
 
+/**
+ * Why a deployment ended rolled back. "operator": it had succeeded and an operator undid it with
+ * `teal rollback` (the rollback deployment is in `rolledBackBy`). Every other cause is teal itself
+ * sending traffic back during the rollout: a failed analysis check, a failed hook, an instance of
+ * the new version that exited, `teal abort`, teal shutting down, or an unexpected error.
+ */
+export const ROLLBACK_CAUSES = [
+  "operator",
+  "analysis",
+  "hook",
+  "crash",
+  "abort",
+  "shutdown",
+  "error",
+] as const;
+export type RollbackCause = (typeof ROLLBACK_CAUSES)[number];
+
 export type DeploymentEventType =
   | "phase"
   | "instance"
@@ -76,6 +93,11 @@ export interface Deployment {
   readonly rollbackOf: number | null;
   /** Set on a deployment that a later rollback undid. */
   readonly rolledBackBy: number | null;
+  /**
+   * Why it ended rolled back (null otherwise). Records written before teal kept it read as
+   * "operator" when `rolledBackBy` is set, else null.
+   */
+  readonly rollbackCause: RollbackCause | null;
   readonly startedAt: string;
   readonly finishedAt: string | null;
   /** How traffic moves to the new version, and where that stands (null for a plain switch). */

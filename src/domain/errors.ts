@@ -9,6 +9,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "SERVICE_NOT_FOUND"
   | "INVALID_REQUEST"
+  | "PAYLOAD_TOO_LARGE"
   | "CONFLICT"
   | "DEPLOYMENT_RUNNING"
   | "NOT_HEALTHY"

@@ -30,15 +30,19 @@ const CHOICES = Object.fromEntries(
   ]),
 ) as Record<ChoiceReason, Record<Color, ColorChoice>>;
 
+/**
+ * `client` is the real client's address (behind trusted proxies, from X-Forwarded-For), matched
+ * against override.allowFrom; undefined when teal does not know it (no override then).
+ */
 export function chooseColor(
   service: ServiceTarget,
   headers: IncomingHttpHeaders,
-  remoteAddress: string | undefined,
+  client: string | undefined,
 ): ColorChoice {
   const { routing, policy } = service;
   if (policy.overrideHeader !== undefined) {
     const value = headers[policy.overrideHeader];
-    if (typeof value === "string" && policy.overrideFrom.has(remoteAddress)) {
+    if (typeof value === "string" && policy.overrideFrom.has(client)) {
       const color = overrideColor(value, routing.live);
       if (color) return CHOICES.override[color];
     }

@@ -12,6 +12,11 @@ const DESCRIPTIONS = new Map([
   ["HPE_CR_EXPECTED", "invalid character in a header"],
   ["ERR_HTTP_REQUEST_TIMEOUT", "request took too long"],
   ["TEAL_NO_HOST", "an HTTP/1.1 request needs a Host header"],
+  ["TEAL_DUPLICATE_HOST", "a request may have only one Host header"],
+  [
+    "TEAL_INVALID_HOST",
+    "the Host header must be host[:port]: a name of letters, digits, - . _ ~, an IPv4 address or a [bracketed] IPv6 address, and a port up to 65535",
+  ],
   ["TEAL_CONNECT", "CONNECT is not supported: teal is a reverse proxy"],
   ["TEAL_PIPELINED_UPGRADE", "an Upgrade request may not be pipelined behind another request"],
   ["TEAL_EXPECTATION", "the only Expect teal supports is 100-continue"],

@@ -10,6 +10,7 @@ import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
+import { type Client, clientOf } from "./client-address.ts";
 import type { ColorStatsSnapshot } from "./color-stats.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
@@ -31,6 +32,8 @@ export interface DataPlaneEvents {
   readonly clientError?: (code: string, message: string) => void;
   /** A bug in teal while handling one request (answered 502; the proxy keeps running). */
   readonly internalError?: (err: unknown) => void;
+  /** Something in the traffic shows a risky setup (logged once per process, not per request). */
+  readonly warning?: (message: string) => void;
 }
 
 export interface ServiceRuntimeStatus {
@@ -51,11 +54,12 @@ export class DataPlane {
   #table = new RouteTable([]);
   #generation = -1;
   #server: Http1Server | undefined;
+  #warnedUntrustedProxy = false;
 
   constructor(settings: ProxySettings, events: DataPlaneEvents = {}) {
     this.#settings = settings;
     this.#events = events;
-    this.#trusted = new AddressList(settings.trustForwardedFrom);
+    this.#trusted = new AddressList(settings.trustedProxies);
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
@@ -194,8 +198,10 @@ export class DataPlane {
 
   #forward(req: ClientRequest, res: ClientResponse, match: RouteMatch): void {
     const { service } = match;
-    const choice = chooseColor(service, req.headers, req.remoteAddress);
-    const { headers, requestId } = this.#upstreamHeaders(req, false);
+    const client = this.#client(req);
+    if (!client.trusted && !this.#warnedUntrustedProxy) this.#checkUntrustedProxy(req, service, client.peer);
+    const choice = chooseColor(service, req.headers, client.overrideFrom);
+    const { headers, requestId } = this.#upstreamHeaders(req, client, false);
     if (choice.newStickyKey !== undefined) {
       res.addHeader(
         "set-cookie",
@@ -220,12 +226,37 @@ export class DataPlane {
     ).start();
   }
 
-  #upstreamHeaders(req: ClientRequest, keepUpgrade: boolean): { headers: string[]; requestId: string } {
-    const remote = req.remoteAddress;
+  /** Who sent the request: its peer, and the real client behind a trusted proxy. */
+  #client(req: ClientRequest): Client {
+    // Repeated X-Forwarded-For lines arrive joined by ", " (ClientRequest.headers), in order.
+    const forwardedFor = req.headers["x-forwarded-for"] as string | undefined;
+    return clientOf(req.remoteAddress ?? "", forwardedFor, this.#trusted);
+  }
+
+  /**
+   * X-Forwarded-For from a peer that is not trusted means a proxy teal does not know: when the
+   * override admits that peer, it admits everyone behind it. Said once, with the fix.
+   */
+  #checkUntrustedProxy(req: ClientRequest, service: ServiceTarget, peer: string): void {
+    const { policy } = service;
+    if (policy.overrideHeader === undefined || req.headers["x-forwarded-for"] === undefined) return;
+    if (!policy.overrideFrom.has(peer)) return;
+    this.#warnedUntrustedProxy = true;
+    this.#events.warning?.(
+      `requests with X-Forwarded-For arrive from ${peer}, which is not in proxy.trustedProxies but is admitted by services.${service.name}.override.allowFrom: if ${peer} is a proxy, anyone behind it can pin a color with ${policy.overrideHeader}. Add it to proxy.trustedProxies (then allowFrom is matched against the real client), or narrow allowFrom`,
+    );
+  }
+
+  #upstreamHeaders(
+    req: ClientRequest,
+    client: Client,
+    keepUpgrade: boolean,
+  ): { headers: string[]; requestId: string } {
     return upstreamHeaders(req.rawHeaders, {
-      clientIp: remote ?? "",
+      peer: client.peer,
+      clientIp: client.address,
       proto: "http", // the proxy's listener is plain HTTP
-      trusted: this.#trusted.has(remote),
+      trusted: client.trusted,
       requestIdHeader: this.#settings.requestIdHeader,
       keepUpgrade,
     });
@@ -249,8 +280,11 @@ export class DataPlane {
       socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       return;
     }
-    const choice = chooseColor(match.service, req.headers, req.remoteAddress);
-    const { headers } = this.#upstreamHeaders(req, true);
+    const client = this.#client(req);
+    if (!client.trusted && !this.#warnedUntrustedProxy)
+      this.#checkUntrustedProxy(req, match.service, client.peer);
+    const choice = chooseColor(match.service, req.headers, client.overrideFrom);
+    const { headers } = this.#upstreamHeaders(req, client, true);
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method, stripPath(url, match.strip), headers));
   }

@@ -15,13 +15,31 @@ const HOP_BY_HOP = new Set([
   // Handled by the proxy itself (its server answers 100-continue to the client).
   "expect",
 ]);
-const FORWARDED = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "forwarded"]);
+/** Headers that say who the client is: teal sets or checks them, a client never sets them. */
+const FORWARDED = new Set([
+  "x-forwarded-for",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+  "x-real-ip",
+  "true-client-ip",
+  "forwarded",
+]);
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * What the upstream gets, from any peer: X-Forwarded-For ends with the peer's address, X-Real-IP
+ * is the real client, X-Forwarded-Host is the Host teal routed on. From a trusted proxy, its
+ * X-Forwarded-For is kept in front of the peer's address, its X-Forwarded-Proto, True-Client-IP
+ * and Forwarded pass as sent; from anyone else they are dropped (X-Forwarded-Proto is then teal's
+ * own listener's, http).
+ */
 export interface ForwardContext {
+  /** The direct peer's address. */
+  readonly peer: string;
+  /** The real client's address (clientOf): the peer itself unless it is a trusted proxy. */
   readonly clientIp: string;
   readonly proto: "http" | "https";
-  /** Trust X-Forwarded-* sent by this client (it is a known proxy). */
+  /** The peer is a trusted proxy: what it says about the client is kept. */
   readonly trusted: boolean;
   readonly requestIdHeader: string;
   /** Keep Connection/Upgrade (for an upgrade request tunnelled as-is). */
@@ -37,7 +55,6 @@ export function upstreamHeaders(
   const dropped = connectionTokens(raw);
   let priorFor: string | undefined;
   let priorProto: string | undefined;
-  let priorHost: string | undefined;
   let host: string | undefined;
   let requestId: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -53,8 +70,7 @@ export function upstreamHeaders(
       if (ctx.trusted) {
         if (lower === "x-forwarded-for") priorFor = priorFor === undefined ? value : `${priorFor}, ${value}`;
         else if (lower === "x-forwarded-proto") priorProto ??= value;
-        else if (lower === "x-forwarded-host") priorHost ??= value;
-        else out.push(name, value);
+        else if (lower === "true-client-ip" || lower === "forwarded") out.push(name, value);
       }
       continue;
     }
@@ -66,9 +82,10 @@ export function upstreamHeaders(
     out.push(name, value);
   }
   requestId ??= newRequestId();
-  out.push("x-forwarded-for", priorFor === undefined ? ctx.clientIp : `${priorFor}, ${ctx.clientIp}`);
+  out.push("x-forwarded-for", priorFor === undefined ? ctx.peer : `${priorFor}, ${ctx.peer}`);
+  out.push("x-real-ip", ctx.clientIp);
   out.push("x-forwarded-proto", priorProto ?? ctx.proto);
-  if (priorHost !== undefined || host !== undefined) out.push("x-forwarded-host", priorHost ?? host!);
+  if (host !== undefined) out.push("x-forwarded-host", host);
   out.push(ctx.requestIdHeader, requestId);
   return { headers: out, requestId };
 }

@@ -30,7 +30,11 @@ export interface DataPlaneSpec {
 /** Settings fixed for the life of a data plane process. */
 export interface ProxySettings {
   readonly listen: string;
-  readonly trustForwardedFrom: readonly string[];
+  /**
+   * Proxies whose X-Forwarded-For teal believes: the real client is the rightmost address in it that
+   * is not one of these (nginx's realip with real_ip_recursive). Empty: every peer is the client.
+   */
+  readonly trustedProxies: readonly string[];
   readonly accessLog: boolean;
   readonly requestIdHeader: string;
   readonly maxHeaderBytes: number;

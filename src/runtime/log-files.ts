@@ -1,7 +1,10 @@
-/** An instance's log file: size-capped rotation to `<path>.1`, reading its tail, and following it. */
+/**
+ * An instance's log file: created private to teal's user, size-capped rotation to `<path>.1`,
+ * reading its tail, and following it.
+ */
 
 import { watch } from "node:fs";
-import { copyFile, type FileHandle, open, stat, truncate } from "node:fs/promises";
+import { copyFile, type FileHandle, mkdir, open, stat, truncate } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import type { Clock, Timer } from "../domain/clock.ts";
@@ -9,6 +12,15 @@ import type { Clock, Timer } from "../domain/clock.ts";
 /** readLastLines never reads more than this much, however long the lines are. */
 const TAIL_MAX_BYTES = 1024 * 1024;
 const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Opens an instance's log for appending (O_APPEND), creating it mode 0600 in a directory of mode
+ * 0700: what an app prints can hold secrets. The rotated copy keeps the mode (copyFile copies it).
+ */
+export async function openLogForAppend(path: string): Promise<FileHandle> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  return open(path, "a", 0o600);
+}
 
 /** How often a running instance's log size is checked. */
 const LOG_CHECK_MS = 1000;

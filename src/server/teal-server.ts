@@ -5,13 +5,15 @@
  */
 
 import { availableParallelism } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
+import type { Hono } from "hono";
 import { createAdminApp } from "../api/app.ts";
 import { deploymentMarker, routingMarker } from "../api/live/markers.ts";
 import { LiveSampler } from "../api/live/sampler.ts";
 import { splitHostPort } from "../config/listen-address.ts";
 import type { TealConfig } from "../config/schema.ts";
+import { configWarnings } from "../config/warnings.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { RoutingController } from "../control/routing-controller.ts";
 import { RoutingRepository } from "../control/routing-repository.ts";
@@ -31,6 +33,8 @@ export interface TealServer {
   readonly controller: RoutingController;
   readonly deployer: Deployer;
   readonly dataPlane: DataPlanePort;
+  /** The admin API that listens on adminUrl; its route table is what GET /v1/openapi.json describes. */
+  readonly adminApp: Hono;
   close(): Promise<void>;
 }
 
@@ -45,8 +49,15 @@ export async function startServer(
   log: Logger,
   options: StartOptions = {},
 ): Promise<TealServer> {
+  for (const w of configWarnings(config)) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
   const dataDir = new DataDir(dataDirPath);
-  await dataDir.ensure();
+  const tightened = await dataDir.ensure();
+  if (tightened.length > 0) {
+    log.warn(
+      { dataDir: dataDir.path, tightened },
+      "made the data directory private to teal's user: group and other permissions removed",
+    );
+  }
   await dataDir.claim();
   const token = await dataDir.token();
   const viewToken = await dataDir.viewToken();
@@ -55,7 +66,7 @@ export async function startServer(
     onError: (err) => log.error({ err }, "store error"),
   });
   const dataPlane = await routedDataPlane(config, await createDataPlane(config, log), options.configDir, log);
-  const logDir = join(dataDir.path, "logs");
+  const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
   const docker = await loadDockerRuntimes(config, { logDir, owner: resolve(dataDir.path), configDir });
@@ -95,13 +106,14 @@ export async function startServer(
   });
   let proxyAddress: string;
   let admin: { server: ServerType; address: string };
+  let adminApp: Hono;
   try {
     await controller.start();
     await deployer.attach(controller, lost);
     proxyAddress = await dataPlane.listen().catch((err) => {
       throw listenError(err, "proxy.listen", config.proxy.listen);
     });
-    const app = createAdminApp({
+    adminApp = createAdminApp({
       controller,
       deployer,
       logDir,
@@ -113,7 +125,7 @@ export async function startServer(
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
     });
-    admin = await listenAdmin(app.fetch, config.admin.listen).catch((err) => {
+    admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
     });
   } catch (err) {
@@ -145,6 +157,7 @@ export async function startServer(
     controller,
     deployer,
     dataPlane,
+    adminApp,
     async close() {
       live.stop();
       unfollowDeployments();
@@ -213,6 +226,7 @@ async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPla
       accessLog: (entry) => log.info(entry, "request"),
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
+      warning: (message) => log.warn(message),
       internalError: (err) => log.error({ err }, "internal error while proxying a request"),
     });
   }

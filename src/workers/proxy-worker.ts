@@ -18,6 +18,7 @@ const plane = new DataPlane(settings, {
   accessLog: (entry) => log.info(entry, "request"),
   drained: (service, report) => send({ t: "drained", service, report }),
   clientError: (code, message) => log.debug({ code, message }, "client error"),
+  warning: (message) => log.warn(message),
   internalError: (err) => log.error({ err }, "internal error while proxying a request"),
 });
 let listening = false;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseConfigText } from "../../src/config/load.ts";
 import { effectiveHealth } from "../../src/config/schema.ts";
+import { configWarnings } from "../../src/config/warnings.ts";
 import { isTealError } from "../../src/domain/errors.ts";
 
 function problems(yaml: string): string[] {
@@ -228,6 +229,31 @@ describe("teal.yaml validation", () => {
       "services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: docker, image: 'app@sha256:xyz', port: 3000 }\n",
       'services.web.runtime.image: must be an image reference like "myapp:1.4"',
     ],
+    ...["__proto__", "constructor", "prototype"].map((name): [string, string, string] => [
+      `a service named ${name}`,
+      `services:\n  ${name}:\n    routes: [{path: /}]\n    blue: [http://127.0.0.1:9001]\n`,
+      `services.${name}: invalid name: "${name}" is reserved`,
+    ]),
+    [
+      "a canary weight over 100, at the step",
+      `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy:\n      canary:\n        steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 150 }]\n`,
+      "services.web.strategy.canary.steps[2].setWeight: must be <= 100",
+    ],
+    [
+      "a negative canary weight, at the step",
+      `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy: { canary: { steps: [{ setWeight: -5 }] } }\n`,
+      "services.web.strategy.canary.steps[0].setWeight: must be >= 0",
+    ],
+    [
+      "a canary step of no known form, at the step, naming the forms",
+      `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy: { canary: { steps: [{ setWeight: 10 }, { wait: 5 }] } }\n`,
+      "services.web.strategy.canary.steps[1]: must be { setWeight: N }, { pause: { duration } } or { analysis: { duration } }",
+    ],
+    [
+      "a strategy of two forms at once, naming the forms",
+      `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy: { canary: { steps: [{ setWeight: 10 }] }, preset: AllAtOnce }\n`,
+      "services.web.strategy: must be { blueGreen: {…} }, { canary: { steps: […] } } or { preset: Name }",
+    ],
   ];
   for (const [what, yaml, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {
@@ -290,6 +316,40 @@ describe("teal.yaml validation", () => {
       problems("proxy:\n  listen: x\nservices:\n  web:\n    routes: []\n    pauseTimeoutMs: 0\n").length,
       3,
     );
+  });
+
+  it("refuses a YAML alias bomb as invalid config, not an internal error", () => {
+    let yaml = "a: &a [x, x, x, x, x, x, x, x, x]\n";
+    for (const [prev, name] of ["ab", "bc", "cd", "de", "ef", "fg", "gh", "hi"]) {
+      yaml += `${name}: &${name} [${Array(9).fill(`*${prev}`).join(", ")}]\n`;
+    }
+    assert.throws(
+      () => parseConfigText(yaml),
+      (err: unknown) => {
+        assert.ok(isTealError(err, "CONFIG_INVALID"), String(err));
+        assert.match(err.message, /YAML aliases expand too far/);
+        return true;
+      },
+    );
+  });
+
+  it("warns about a config without services, and about an admin API off loopback", () => {
+    const warnings = (yaml: string) => configWarnings(parseConfigText(yaml)).map((w) => w.path);
+    const web = "services:\n  web:\n    routes: [{path: /}]\n    blue: [http://127.0.0.1:9001]\n";
+    assert.deepEqual(warnings(web), []);
+    assert.deepEqual(warnings("proxy: { workers: 1 }\n"), ["services"]);
+    for (const listen of ["127.0.0.1:7070", "127.0.0.2:0", "localhost:7070", "'[::1]:7070'"]) {
+      assert.deepEqual(warnings(`admin: { listen: ${listen} }\n${web}`), [], listen);
+    }
+    for (const listen of [
+      "0.0.0.0:7070",
+      "10.0.0.5:7070",
+      "'[::]:7070'",
+      "admin.example.com:7070",
+      "':7070'",
+    ]) {
+      assert.deepEqual(warnings(`admin: { listen: ${listen} }\n${web}`), ["admin.listen"], listen);
+    }
   });
 
   it("reports YAML syntax errors with the line", () => {

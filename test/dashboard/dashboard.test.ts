@@ -143,7 +143,8 @@ describe("the dashboard in a real browser, during a canary under load", () => {
       .filter({ hasText: "rolled back" })
       .waitFor();
     await page
-      .locator(`[data-testid=history-web] [data-seq="${canarySeq}"][data-outcome=rolled_back]`)
+      .locator(`[data-testid=history-web] [data-seq="${canarySeq}"][data-rollback-cause=abort]`)
+      .filter({ hasText: "rolled back by teal (abort)" })
       .waitFor();
     await attrAbove("chart-rps-web", "data-markers", markersBefore);
     const d = await finished(teal, canarySeq);
@@ -182,6 +183,14 @@ describe("the dashboard in a real browser, during a canary under load", () => {
     await dialog.waitFor({ state: "detached" });
     await testId("live-web").filter({ hasText: "live: blue v1" }).waitFor();
     assert.equal((await service(teal)).routing.live, "blue");
+    await page
+      .locator(`[data-testid=history-web] [data-seq="${seq}"][data-rollback-cause=operator]`)
+      .filter({ hasText: "undone by operator" })
+      .waitFor();
+    await page
+      .locator("[data-testid=history-web] [data-seq]")
+      .filter({ hasText: `teal rollback of #${seq}` })
+      .waitFor();
 
     stopLoad = true;
     const t = await traffic!;

@@ -186,10 +186,27 @@ describe("teal deploy of a managed service", () => {
     assert.equal(s.colors.green.instances[0].pid, warmPid, "no new process was started");
     const [rollback, undone] = (await history()) as [Json, Json];
     assert.equal(rollback.kind, "rollback");
+    assert.equal(rollback.rollbackOf, undone.seq);
+    assert.equal(rollback.outcome, "succeeded");
     assert.equal(undone.outcome, "rolled_back");
     assert.equal(undone.rolledBackBy, rollback.seq);
+    assert.equal(undone.rollbackCause, "operator", "undone by an operator, not rolled back by teal");
+    const json = JSON.parse((await cli("history", "web", "--json", "--limit", "2")).stdout);
+    assert.deepEqual(
+      json.deployments.map((d: Json) => [d.seq, d.kind, d.outcome, d.rollbackCause]),
+      [
+        [rollback.seq, "rollback", "succeeded", null],
+        [undone.seq, "deploy", "rolled_back", "operator"],
+      ],
+    );
     const text = await cli("history", "web", "--no-events");
-    assert.match(text.stdout, new RegExp(`#${undone.seq}\\s+deploy\\s+v6.*rolled back`));
+    assert.match(
+      text.stdout,
+      new RegExp(`#${rollback.seq}\\s+teal rollback of #${undone.seq}\\s+v2 .*succeeded`),
+    );
+    assert.match(text.stdout, new RegExp(`#${undone.seq}\\s+deploy\\s+v6 .*undone by operator`));
+    assert.match(text.stdout, new RegExp(`undone by #${rollback.seq} \\(teal rollback\\)`));
+    assert.doesNotMatch(text.stdout, /rolled back by teal/);
   });
 
   it("gates teal switch on health: an unhealthy color is refused unless --force", async () => {

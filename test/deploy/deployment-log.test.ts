@@ -26,6 +26,7 @@ describe("deployment log feed", () => {
         reason: null,
         rollbackOf: null,
         rolledBackBy: null,
+        rollbackCause: null,
         finishedAt: null,
       },
       "deploying web v2",
@@ -41,6 +42,42 @@ describe("deployment log feed", () => {
     assert.deepEqual(
       items.map((i) => (i.kind === "end" ? "end" : i.event.type)),
       ["phase", "phase", "end", "scale_down"],
+    );
+    await store.close();
+  });
+
+  it("reads records written before rollbackCause: rolledBackBy means an operator's teal rollback", async () => {
+    const store = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    const old = (seq: number, outcome: string, rolledBackBy: number | null) => ({
+      service: "web",
+      seq,
+      kind: "deploy",
+      version: `v${seq}`,
+      color: "green",
+      from: { color: "blue", version: "v0", seq: null },
+      command: null,
+      env: {},
+      actor: "cli",
+      phase: "finished",
+      outcome,
+      reason: null,
+      rollbackOf: null,
+      rolledBackBy,
+      startedAt: "2026-01-01T00:00:00.000Z",
+      finishedAt: "2026-01-01T00:00:01.000Z",
+      events: [],
+    });
+    await store.put("deployments/web/00000001", JSON.stringify(old(1, "rolled_back", 2)));
+    await store.put("deployments/web/00000002", JSON.stringify(old(2, "rolled_back", null)));
+    await store.put("deployments/web/00000003", JSON.stringify(old(3, "succeeded", null)));
+    const list = await new DeploymentRepository(store).list("web");
+    assert.deepEqual(
+      list.map((t) => [t.value.seq, t.value.rollbackCause]),
+      [
+        [1, "operator"],
+        [2, null],
+        [3, null],
+      ],
     );
     await store.close();
   });

@@ -100,7 +100,13 @@ describe("progressive delivery with teal's own metrics", () => {
     assert.ok(share < 0.01, `${(share * 100).toFixed(2)}% of ${traffic.ok + traffic.non2xx} requests failed`);
     const [d] = await history();
     assert.equal(d!.outcome, "rolled_back");
+    assert.equal(d!.rollbackCause, "analysis");
+    assert.equal(d!.rolledBackBy, null);
     assert.match(d!.reason, /^analysis "errors" failed: errorRate/);
+    const text = await cli("history", "web", "--no-events", "--limit", "1");
+    assert.match(text.stdout, new RegExp(`#${d!.seq}\\s+deploy\\s+v3 .*rolled back by teal \\(analysis\\)`));
+    assert.match(text.stdout, /reason: analysis "errors" failed/);
+    assert.doesNotMatch(text.stdout, /undone/);
     const rollback = d!.events.find((e: Json) => e.type === "rollback");
     assert.equal(rollback.data.check.name, "errors");
     assert.equal(rollback.data.check.thresholds.max, 0.05);
@@ -147,6 +153,7 @@ describe("progressive delivery with teal's own metrics", () => {
       return x && x.outcome !== "running" && x;
     }, "the rollback");
     assert.equal(d.outcome, "rolled_back");
+    assert.equal(d.rollbackCause, "crash");
     assert.match(d.reason, /instance web-blue-\d+-0 of the new version exited with code 1/);
     assert.equal((await served()).version, "v2");
   });
@@ -223,7 +230,10 @@ describe("progressive delivery under the operator's hand", () => {
     assert.equal(r.code, 0, r.stderr);
     const d = await finished(seq);
     assert.equal(d.outcome, "rolled_back");
+    assert.equal(d.rollbackCause, "abort");
     assert.match(d.reason, /aborted by cli/);
+    const json = JSON.parse((await cli("history", "web", "--json", "--limit", "1")).stdout);
+    assert.equal(json.deployments[0].rollbackCause, "abort");
     const s = await service();
     assert.equal(s.routing.live, "green");
     assert.equal(s.weights.blue, 0);

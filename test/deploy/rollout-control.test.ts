@@ -46,7 +46,7 @@ describe("the operator's hand on a rollout, on the injected clock", () => {
     const clock = new ManualClock();
     const aborted = new RolloutControl();
     const wait = aborted.wait(clock, 60_000);
-    aborted.abort(new RollbackRequest("aborted by cli", "cli"));
+    aborted.abort(new RollbackRequest("aborted by cli", "abort", "cli"));
     assert.equal(await state(wait), "rejected: aborted by cli");
     assert.throws(() => aborted.check(), /aborted by cli/);
 

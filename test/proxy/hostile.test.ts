@@ -282,7 +282,7 @@ describe("the headers the proxy sends upstream and back", () => {
     const services = [serviceSpec("app", { blue: [backend.url], green: [] })];
     ({ plane, url } = await startDataPlane(services));
     ({ plane: trustingPlane, url: trustingUrl } = await startDataPlane(services, {
-      trustForwardedFrom: ["127.0.0.1"],
+      trustedProxies: ["127.0.0.1"],
     }));
   });
 

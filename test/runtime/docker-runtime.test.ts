@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdir, readFile, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -129,6 +129,9 @@ describe("the docker runtime", () => {
         log,
         /^--- teal .*: starting web v1 on blue \(deployment 3, instance 0, container [0-9a-f]{12} from teal-test-app:v1, port \d+\) ---\n/,
       );
+      // What an app prints can hold secrets: private to teal's user.
+      assert.equal((await stat(h.record.logPath)).mode & 0o777, 0o600);
+      assert.equal((await stat(dirname(h.record.logPath))).mode & 0o777, 0o700);
     } finally {
       await h.stop("SIGTERM", 5000);
     }

@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { get } from "../support/http.ts";
 import {
+  processServiceConfig,
   runCli,
   startTeal,
   TEAL_BIN,
@@ -180,5 +181,38 @@ describe("teal validate and server start-up errors", () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read config file/);
     await dir.remove();
+  });
+});
+
+describe("teal status of a managed service", () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let teal: TealProcess;
+  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
+
+  before(async () => {
+    dir = await tempDir();
+    teal = await startTeal(processServiceConfig(), dir.path);
+  });
+  after(async () => {
+    await teal.stop();
+    await dir.remove();
+  });
+
+  it("says nothing is deployed yet, not LIVE COLOR DOWN, until the first deploy", async () => {
+    const text = await cli("status");
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /nothing deployed yet \(teal deploy web --version …\)/);
+    assert.doesNotMatch(text.stdout, /LIVE COLOR DOWN/);
+    const json = JSON.parse((await cli("status", "--json")).stdout);
+    assert.equal(json.services[0].nothingDeployed, true);
+    assert.deepEqual(json.services[0].alerts, []);
+
+    const deployed = await cli("deploy", "web", "--version", "v1");
+    assert.equal(deployed.code, 0, deployed.stdout + deployed.stderr);
+    const after = await cli("status");
+    assert.doesNotMatch(after.stdout, /nothing deployed yet/);
+    assert.match(after.stdout, /blue\s+v1\s+live\s+running ready/);
+    const afterJson = JSON.parse((await cli("status", "--json")).stdout);
+    assert.equal(afterJson.services[0].nothingDeployed, false);
   });
 });

@@ -7,7 +7,7 @@ import type { ProxySettings, ServiceSpec } from "../../src/proxy/spec.ts";
 
 export const testSettings: ProxySettings = {
   listen: "127.0.0.1:0",
-  trustForwardedFrom: [],
+  trustedProxies: [],
   accessLog: true,
   requestIdHeader: "x-request-id",
   maxHeaderBytes: 16_384,

@@ -29,15 +29,21 @@ export interface NginxFiles {
   readonly errorLog: string;
 }
 
-/** nginx with a main config that includes teal's file (created empty, as the README says). */
-export async function startNginx(dir: string): Promise<RunningRouter & NginxFiles> {
+/**
+ * nginx with a main config that includes teal's file (created empty, as the README says, or with
+ * what `include` writes for the port nginx gets).
+ */
+export async function startNginx(
+  dir: string,
+  include: (port: number) => string = () => "",
+): Promise<RunningRouter & NginxFiles> {
   const port = await freePort();
   const files = {
     mainConfig: join(dir, "nginx.conf"),
     configFile: join(dir, "teal-web.conf"),
     errorLog: join(dir, "nginx-error.log"),
   };
-  await writeFile(files.configFile, "");
+  await writeFile(files.configFile, include(port));
   await writeFile(
     files.mainConfig,
     `daemon off;

@@ -54,12 +54,12 @@ export function routingRoutes(controller: RoutingController, dataPlane: DataPlan
       ),
     );
   });
-  app.post("/:name/pause", async (c) =>
-    c.json(await run(c.req.param("name"), { kind: "pause" }, actorOf(c.req.header("user-agent")))),
-  );
-  app.post("/:name/resume", async (c) =>
-    c.json(await run(c.req.param("name"), { kind: "resume" }, actorOf(c.req.header("user-agent")))),
-  );
+  for (const kind of ["pause", "resume"] as const) {
+    app.post(`/:name/${kind}`, async (c) => {
+      await readBody(c, z.strictObject({}));
+      return c.json(await run(c.req.param("name"), { kind }, actorOf(c.req.header("user-agent"))));
+    });
+  }
   app.post("/:name/maintenance", async (c) => {
     const { enabled } = await readBody(c, maintenanceBody);
     return c.json(

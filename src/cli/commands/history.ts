@@ -24,18 +24,12 @@ export async function historyCommand(
 
 function render(d: Deployment, events: boolean): string {
   const took = durationMs(d);
-  const outcome =
-    d.outcome === "succeeded"
-      ? color.green(d.outcome)
-      : d.outcome === "running"
-        ? color.yellow(`running (${d.phase})`)
-        : color.red(d.outcome.replace("_", " "));
   const head = [
     color.bold(`#${d.seq}`),
-    d.kind === "rollback" ? `rollback${d.rollbackOf ? ` of #${d.rollbackOf}` : ""}` : "deploy",
+    d.kind === "rollback" ? `teal rollback${d.rollbackOf ? ` of #${d.rollbackOf}` : ""}` : "deploy",
     d.version,
     `${colorName(d.from.color)} → ${colorName(d.color)}`,
-    outcome,
+    outcomeText(d),
     took === null ? "" : `${(took / 1000).toFixed(1)}s`,
     color.dim(`${d.startedAt} by ${d.actor}`),
   ]
@@ -43,7 +37,7 @@ function render(d: Deployment, events: boolean): string {
     .join("  ");
   const lines = [head];
   if (d.reason) lines.push(`    reason: ${d.reason}`);
-  if (d.rolledBackBy) lines.push(`    rolled back by #${d.rolledBackBy}`);
+  if (d.rolledBackBy) lines.push(`    undone by #${d.rolledBackBy} (teal rollback)`);
   // A statistical check's latest comparison: verdict and numbers (effect, p-value, seconds compared).
   for (const c of d.rollout?.checks ?? []) {
     const k = c.lastComparison;
@@ -54,4 +48,19 @@ function render(d: Deployment, events: boolean): string {
     for (const e of d.events) lines.push(renderEvent(e, start).trimEnd());
   }
   return lines.join("\n");
+}
+
+/** A rollback teal made by itself reads apart from an operator's `teal rollback` of a live version. */
+function outcomeText(d: Deployment): string {
+  switch (d.outcome) {
+    case "succeeded":
+      return color.green(d.outcome);
+    case "running":
+      return color.yellow(`running (${d.phase})`);
+    case "failed":
+      return color.red(d.outcome);
+    case "rolled_back":
+      if (d.rollbackCause === "operator") return color.yellow("undone by operator");
+      return color.red(`rolled back by teal${d.rollbackCause ? ` (${d.rollbackCause})` : ""}`);
+  }
 }

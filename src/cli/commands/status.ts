@@ -30,6 +30,12 @@ function renderService(s: ServiceStatusView): string[] {
     `${color.bold(s.name)}  live ${colorName(s.routing.live)}  split blue ${s.weights.blue}% / green ${s.weights.green}%${flags ? `  ${flags}` : ""}${s.held ? `  (${s.held} held)` : ""}`,
   ];
   for (const a of s.alerts) out.push(`  ${color.red(color.bold(a))}`);
+  if (s.nothingDeployed) {
+    const first = s.deployment?.outcome === "running";
+    out.push(
+      `  ${color.yellow(first ? "nothing live yet: its first deployment is running" : `nothing deployed yet (teal deploy ${s.name} --version …)`)}`,
+    );
+  }
   for (const r of s.routes)
     out.push(`  route   ${r.host ?? "(any host)"} ${r.path}${r.stripPrefix ? " (prefix stripped)" : ""}`);
   if (s.deployment) out.push(`  deploy  ${deploymentLine(s.deployment)}`, ...rolloutLines(s.deployment));

@@ -43,13 +43,17 @@ export function History(props: { service: string; token: string; changeKey: stri
             class={`entry outcome-border-${d.outcome}`}
             data-seq={d.seq}
             data-outcome={d.outcome}
+            data-rollback-cause={d.rollbackCause ?? undefined}
           >
             <details>
               <summary>
                 <span class="entry-title">
-                  #{d.seq} {d.kind} {d.version} → {d.color}
+                  #{d.seq} {d.kind === "rollback" ? "teal rollback" : d.kind}
+                  {d.rollbackOf ? ` of #${d.rollbackOf}` : ""} {d.version} → {d.color}
                 </span>
-                <span class={`outcome outcome-${d.outcome}`}>{d.outcome.replace("_", " ")}</span>
+                <span class={`outcome outcome-${d.rollbackCause === "operator" ? "undone" : d.outcome}`}>
+                  {outcomeText(d)}
+                </span>
                 <span class="muted">
                   {formatTime(d.startedAt)} ·{" "}
                   {d.finishedAt
@@ -74,4 +78,12 @@ export function History(props: { service: string; token: string; changeKey: stri
       </ol>
     </section>
   );
+}
+
+/** An operator's `teal rollback` of a live version reads apart from teal rolling back by itself. */
+function outcomeText(d: Deployment): string {
+  if (d.outcome !== "rolled_back") return d.outcome;
+  if (d.rollbackCause === "operator")
+    return `undone by operator${d.rolledBackBy ? ` (#${d.rolledBackBy})` : ""}`;
+  return `rolled back by teal${d.rollbackCause ? ` (${d.rollbackCause})` : ""}`;
 }

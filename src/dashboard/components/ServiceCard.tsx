@@ -41,6 +41,13 @@ export function ServiceCard(props: ServiceCardProps) {
           {a}
         </p>
       ))}
+      {s.nothingDeployed && (
+        <p class="banner banner-neutral" data-testid={`nothing-deployed-${s.name}`}>
+          {d?.outcome === "running"
+            ? "nothing live yet: its first deployment is running"
+            : `nothing deployed yet: deploy a first version (teal deploy ${s.name} --version …)`}
+        </p>
+      )}
       {verdict && (
         <p class={`banner banner-${verdict.tone}`} data-testid={`verdict-${s.name}`} data-tone={verdict.tone}>
           {verdict.text}

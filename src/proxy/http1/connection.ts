@@ -8,6 +8,7 @@
 
 import type { Socket } from "node:net";
 import { clientErrorResponse } from "../client-errors.ts";
+import { isValidHost } from "./host-header.ts";
 import {
   HTTPParser,
   type ListenedParser,
@@ -57,6 +58,8 @@ const HAS_BODY = 1;
 const HAS_HOST = 2;
 const EXPECT_CONTINUE = 4;
 const EXPECT_OTHER = 8;
+const DUPLICATE_HOST = 16;
+const INVALID_HOST = 32;
 
 export class Connection implements ResponseOwner, ParserListener {
   readonly socket: Socket;
@@ -156,6 +159,13 @@ export class Connection implements ResponseOwner, ParserListener {
     this.#parsing = req;
     if (minor === 1 && (flags & HAS_HOST) === 0) {
       this.#refuse(req, "TEAL_NO_HOST", "HTTP/1.1 request without a Host header");
+      return upgrade ? 2 : 0;
+    }
+    // RFC 9112 section 3.2: two Hosts, or one that is not host[:port], is refused before any routing.
+    if ((flags & (DUPLICATE_HOST | INVALID_HOST)) !== 0) {
+      if ((flags & DUPLICATE_HOST) !== 0)
+        this.#refuse(req, "TEAL_DUPLICATE_HOST", "more than one Host header");
+      else this.#refuse(req, "TEAL_INVALID_HOST", "a Host header that is not host[:port]");
       return upgrade ? 2 : 0;
     }
     if (upgrade) {
@@ -394,7 +404,11 @@ function scanHead(raw: readonly string[]): number {
     const name = raw[i]!;
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === "host") flags |= HAS_HOST;
+        if (name.toLowerCase() === "host") {
+          if ((flags & HAS_HOST) !== 0) flags |= DUPLICATE_HOST;
+          if (!isValidHost(raw[i + 1]!)) flags |= INVALID_HOST;
+          flags |= HAS_HOST;
+        }
         break;
       case 6:
         if (name.toLowerCase() === "expect") {

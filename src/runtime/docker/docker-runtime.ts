@@ -99,8 +99,8 @@ export class DockerRuntime implements Runtime {
       await this.remove(containerId).catch(() => {});
       throw err;
     }
-    await mkdir(dirname(logPath), { recursive: true });
-    await writeFile(logPath, header(port), { flag: "a" });
+    await mkdir(dirname(logPath), { recursive: true, mode: 0o700 });
+    await writeFile(logPath, header(port), { flag: "a", mode: 0o600 });
     const record: InstanceRecord = {
       id,
       index: spec.index,
@@ -149,9 +149,7 @@ export class DockerRuntime implements Runtime {
       await writeFile(
         record.logPath,
         `--- teal: container ${record.id} ${how} while teal was not running ---\n`,
-        {
-          flag: "a",
-        },
+        { flag: "a", mode: 0o600 },
       ).catch(() => {});
       await this.remove(info.Id);
       return undefined;
@@ -217,8 +215,8 @@ export class DockerRuntime implements Runtime {
     logPath: string,
     header: string,
   ): Promise<TealError> {
-    await mkdir(dirname(logPath), { recursive: true });
-    await writeFile(logPath, header, { flag: "a" });
+    await mkdir(dirname(logPath), { recursive: true, mode: 0o700 });
+    await writeFile(logPath, header, { flag: "a", mode: 0o600 });
     await followContainerLogs(this.engine, info.Id, logPath, 0, AbortSignal.timeout(LOG_COPY_MS), {
       follow: false,
     });

@@ -3,8 +3,7 @@
  * reports read containers exactly like processes. The stream ends when the container stops.
  */
 
-import { mkdir, open } from "node:fs/promises";
-import { dirname } from "node:path";
+import { openLogForAppend } from "../log-files.ts";
 import type { DockerEngine } from "./engine-client.ts";
 
 /** Splits the engine's multiplexed stream (no TTY): 8-byte headers [stream, 0, 0, 0, size BE]. */
@@ -38,9 +37,8 @@ export async function followContainerLogs(
   signal: AbortSignal,
   options: { readonly follow?: boolean } = {},
 ): Promise<void> {
-  await mkdir(dirname(logPath), { recursive: true });
   // O_APPEND: a rotation (copy, then truncate) does not leave a gap of zeros behind.
-  const file = await open(logPath, "a");
+  const file = await openLogForAppend(logPath);
   try {
     const body = await engine.stream(
       "GET",

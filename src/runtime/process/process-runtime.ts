@@ -5,11 +5,11 @@
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdir, open, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { type Clock, sleep, systemClock } from "../../domain/clock.ts";
 import { TealError } from "../../domain/errors.ts";
-import { capLogSize } from "../log-files.ts";
+import { capLogSize, openLogForAppend } from "../log-files.ts";
 import type {
   InstanceExit,
   InstanceHandle,
@@ -185,8 +185,7 @@ async function startChild(
   if (file === undefined || file === "")
     throw new TealError("LAUNCH_FAILED", "cannot start an empty command");
   const name = typeof spec.command === "string" ? spec.command : file;
-  await mkdir(dirname(logPath), { recursive: true });
-  const log = await open(logPath, "a");
+  const log = await openLogForAppend(logPath);
   let started: Promise<unknown>;
   let child: ReturnType<typeof spawn>;
   let exited: Promise<InstanceExit>;

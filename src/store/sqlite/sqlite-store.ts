@@ -1,5 +1,6 @@
 /** The single-node Store adapter: one SQLite file in WAL mode, each write one durable transaction. */
 
+import { closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { TealError } from "../../domain/errors.ts";
 import { TableStore, type TableStoreOptions } from "../table-store.ts";
@@ -28,6 +29,7 @@ export class SqliteStore extends TableStore {
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     let db: Database.Database | undefined;
     try {
+      if (options.path !== ":memory:") createPrivate(options.path);
       db = new Database(options.path);
       db.pragma("journal_mode = WAL");
       // FULL: a commit is fsynced before the write resolves, so an acknowledged write is on disk.
@@ -49,4 +51,13 @@ export class SqliteStore extends TableStore {
     await super.close();
     if (this.#db.open) this.#db.close();
   }
+}
+
+/**
+ * Creates the database file mode 0600 if it is missing (an empty file is an empty database). SQLite
+ * would create it 0644, and it gives the -wal and -shm files the database file's mode: they hold
+ * the same data, the values given with --env among them.
+ */
+function createPrivate(path: string): void {
+  closeSync(openSync(path, "a", 0o600));
 }

@@ -1,0 +1,108 @@
+/** proxy.trustedProxies (and its old name), and the start-up warnings about who may use the override. */
+
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { parseConfigText } from "../../src/config/load.ts";
+import { configWarnings } from "../../src/config/warnings.ts";
+import { proxySettings } from "../../src/control/spec-builder.ts";
+import { isTealError } from "../../src/domain/errors.ts";
+import { runCli, tempDir } from "../support/teal-process.ts";
+
+const SERVICE = "services:\n  web:\n    routes: [{ path: / }]\n    blue: [http://127.0.0.1:9001]\n";
+
+function problems(yaml: string): string[] {
+  try {
+    parseConfigText(yaml);
+  } catch (err) {
+    assert.ok(isTealError(err, "CONFIG_INVALID"));
+    return (err.details!.problems as { path: string; message: string }[]).map(
+      (p) => `${p.path}: ${p.message}`,
+    );
+  }
+  assert.fail("config was accepted");
+}
+
+describe("proxy.trustedProxies", () => {
+  it("is empty by default and reaches the proxy settings (workers included) as given", () => {
+    assert.deepEqual(proxySettings(parseConfigText(SERVICE)).trustedProxies, []);
+    const config = parseConfigText(`proxy: { trustedProxies: [127.0.0.1, 10.0.0.0/8, "::1"] }\n${SERVICE}`);
+    assert.deepEqual(proxySettings(config).trustedProxies, ["127.0.0.1", "10.0.0.0/8", "::1"]);
+    assert.deepEqual(configWarnings(config), []);
+  });
+
+  it("refuses an entry that is not an address or CIDR, naming it", () => {
+    assert.deepEqual(problems(`proxy: { trustedProxies: [nginx.local] }\n${SERVICE}`), [
+      "proxy.trustedProxies[0]: must be an IP address or CIDR, e.g. 10.0.0.0/8 or ::1/128",
+    ]);
+  });
+
+  it("still reads the old name trustForwardedFrom, as trustedProxies, with a warning to rename it", () => {
+    const config = parseConfigText(`proxy: { trustForwardedFrom: [127.0.0.1] }\n${SERVICE}`);
+    const settings = proxySettings(config);
+    assert.deepEqual(settings.trustedProxies, ["127.0.0.1"]);
+    assert.equal("trustForwardedFrom" in settings, false);
+    assert.deepEqual(configWarnings(config), [
+      {
+        path: "proxy.trustForwardedFrom",
+        message: "deprecated: rename it to proxy.trustedProxies (same list, same meaning)",
+      },
+    ]);
+  });
+
+  it("refuses both names at once, naming the fix", () => {
+    assert.deepEqual(
+      problems(`proxy: { trustedProxies: [127.0.0.1], trustForwardedFrom: [10.0.0.1] }\n${SERVICE}`),
+      ["proxy.trustForwardedFrom: is the old name of trustedProxies: keep only trustedProxies"],
+    );
+  });
+});
+
+describe("the start-up warning about the override behind a local proxy", () => {
+  const warningsFor = (proxy: string, service = "") =>
+    configWarnings(parseConfigText(`proxy: ${proxy}\n${SERVICE}${service}`)).map(
+      (w) => `${w.path}: ${w.message}`,
+    );
+
+  it("warns when teal listens on loopback, trusts no proxy, and allowFrom admits loopback", () => {
+    for (const listen of ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"]) {
+      const [warning, ...rest] = warningsFor(`{ listen: "${listen}" }`);
+      assert.deepEqual(rest, []);
+      assert.match(warning ?? "", /^services\.web\.override\.allowFrom: admits loopback/, listen);
+      assert.match(warning!, /Set proxy\.trustedProxies to that proxy's address/);
+    }
+  });
+
+  it("says nothing once trustedProxies is set, on a public listener, or when loopback may not override", () => {
+    assert.deepEqual(warningsFor(`{ listen: "127.0.0.1:8080", trustedProxies: [127.0.0.1] }`), []);
+    assert.deepEqual(warningsFor(`{ listen: "0.0.0.0:8080" }`), []);
+    assert.deepEqual(warningsFor(`{ listen: "127.0.0.1:8080" }`, "    override: false\n"), []);
+    assert.deepEqual(
+      warningsFor(`{ listen: "127.0.0.1:8080" }`, "    override: { allowFrom: [192.0.2.0/24] }\n"),
+      [],
+    );
+  });
+});
+
+describe("teal validate", () => {
+  it("prints the start-up warnings of a valid config and still exits 0", async () => {
+    const dir = await tempDir();
+    try {
+      const path = join(dir.path, "teal.yaml");
+      await writeFile(
+        path,
+        `proxy: { listen: "127.0.0.1:8080", trustForwardedFrom: [127.0.0.1] }\n${SERVICE}`,
+      );
+      const r = await runCli(["validate", "--config", path]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /is valid/);
+      assert.match(
+        r.stderr,
+        /warning: proxy\.trustForwardedFrom: deprecated: rename it to proxy\.trustedProxies/,
+      );
+    } finally {
+      await dir.remove();
+    }
+  });
+});
