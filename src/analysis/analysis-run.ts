@@ -10,10 +10,12 @@ import {
   type CheckLimits,
   type CheckResult,
   type CheckTally,
+  type CompareSettings,
   conclude,
   EMPTY_TALLY,
   type Judgement,
   judge,
+  type LastComparison,
   type Measurement,
   type Thresholds,
   tally,
@@ -25,9 +27,13 @@ export interface CheckStatus {
   readonly name: string;
   /** "errorRate", "p99", "prometheus", "web". */
   readonly metric: string;
-  readonly thresholds: Omit<Thresholds, "minRequests"> & { readonly minRequests?: number };
+  readonly thresholds: Omit<Thresholds, "minRequests" | "compare"> & { readonly minRequests?: number };
+  /** The statistical form, when the check uses it instead of relative thresholds. */
+  readonly compare?: CompareSettings;
   readonly tally: CheckTally;
   readonly last: (Judgement & { readonly at: string; readonly measurement: Measurement }) | null;
+  /** The latest statistical comparison made, kept when later measurements are inconclusive. */
+  readonly comparison?: LastComparison;
 }
 
 export type AnalysisOutcome =
@@ -70,6 +76,7 @@ export class AnalysisRun {
         name: c.name,
         metric: metricName(c),
         thresholds: thresholdsOf(c),
+        ...(c.compare ? { compare: c.compare } : {}),
         tally: EMPTY_TALLY,
         last: null,
       });
@@ -111,13 +118,21 @@ export class AnalysisRun {
     if (this.#done) return;
     const judgement = judge(metricName(check), measurement, {
       ...thresholdsOf(check),
+      compare: check.compare,
+      minSlices: check.minSlices,
       minRequests: check.prometheus || check.web ? 0 : check.minRequests,
     });
     const previous = this.#statuses.get(check.name)!;
+    const at = new Date(this.#options.clock.now()).toISOString();
     const status: CheckStatus = {
       ...previous,
       tally: tally(previous.tally, judgement.verdict, this.#limits(check)),
-      last: { ...judgement, at: new Date(this.#options.clock.now()).toISOString(), measurement },
+      last: { ...judgement, at, measurement },
+      ...(judgement.comparison
+        ? {
+            comparison: { ...judgement.comparison, at, verdict: judgement.verdict, reason: judgement.reason },
+          }
+        : {}),
     };
     this.#statuses.set(check.name, status);
     this.#options.onMeasurement?.(status);

@@ -246,6 +246,17 @@ export const checkSchema = z
     min: z.number().optional(),
     maxAboveStable: z.number().min(0).optional(),
     maxRatioToStable: z.number().positive().optional(),
+    /** The statistical form: fail only when worse beyond chance (confidence) and beyond tolerance. */
+    compare: z
+      .strictObject({
+        confidence: z
+          .number()
+          .gt(0.5, "must be > 0.5 (e.g. 0.95)")
+          .max(0.9999, "must be at most 0.9999")
+          .default(0.95),
+        tolerance: z.number().min(0, "must be >= 0 (latency: 0.1 = 10% slower; errorRate: 0.01 = one point)"),
+      })
+      .optional(),
     /** Time between measurements. */
     interval: durationSchema.default(5_000),
     /** Passing measurements needed to pass; default: measure until the analysis ends. */
@@ -254,16 +265,34 @@ export const checkSchema = z
     consecutiveErrorLimit: z.number().int().min(0).default(4),
     /** Fewer requests than this in the window: inconclusive (teal's own metrics). */
     minRequests: z.number().int().min(0).default(50),
+    /** A second counts for relative checks only when each color completed at least this many requests in it. */
+    minSliceRequests: z.number().int().min(1, "must be >= 1").default(5),
+    /** Relative checks: fewer seconds in which both colors served than this is inconclusive. */
+    minSlices: z.number().int().min(1, "must be >= 1").default(3),
   })
   .superRefine((c, ctx) => {
     const sources = [c.metric, c.prometheus, c.web].filter((x) => x !== undefined).length;
     if (sources !== 1) {
       ctx.addIssue({ code: "custom", message: "needs exactly one of metric, prometheus or web" });
     }
-    if ([c.max, c.min, c.maxAboveStable, c.maxRatioToStable].every((x) => x === undefined)) {
+    if ([c.max, c.min, c.maxAboveStable, c.maxRatioToStable, c.compare].every((x) => x === undefined)) {
       ctx.addIssue({
         code: "custom",
-        message: "needs a threshold: max, min, maxAboveStable or maxRatioToStable",
+        message: "needs a threshold: max, min, maxAboveStable, maxRatioToStable or compare",
+      });
+    }
+    if (c.compare !== undefined && c.metric === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["compare"],
+        message: "compares teal's own metrics per color (metric: errorRate, p50, p95 or p99); use max or min",
+      });
+    }
+    if (c.compare !== undefined && (c.maxAboveStable !== undefined || c.maxRatioToStable !== undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["compare"],
+        message: "is an alternative to maxAboveStable and maxRatioToStable: keep one of them",
       });
     }
     if (c.metric === undefined && (c.maxAboveStable !== undefined || c.maxRatioToStable !== undefined)) {
@@ -277,6 +306,8 @@ export const checkSchema = z
 export const analysisSchema = z.strictObject({
   /** The sliding window every check measures over. */
   window: durationSchema.default(60_000),
+  /** Relative checks leave out the new color's first seconds of traffic, while a fresh process warms up. */
+  warmup: durationSchema.default(0),
   checks: z.array(checkSchema).default([]),
 });
 

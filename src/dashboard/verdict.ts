@@ -62,15 +62,34 @@ const VERDICT_WORD = {
 
 /** "errorRate 7% (stable 1%) outside max 5%" style text: the latest value against the thresholds. */
 export function checkText(c: CheckView): string {
-  const thresholds = Object.entries(c.thresholds)
-    .filter(([k]) => k !== "minRequests")
-    .map(([k, v]) => `${k} ${formatValue(c.metric, v, k)}`)
-    .join(", ");
+  const thresholds = [
+    ...Object.entries(c.thresholds)
+      .filter(([k]) => k !== "minRequests")
+      .map(([k, v]) => `${k} ${formatValue(c.metric, v, k)}`),
+    ...(c.compare ? [compareLimits(c.metric, c.compare)] : []),
+  ].join(", ");
   if (!c.last) return `no value yet (${thresholds})`;
+  const k = c.last.comparison;
+  if (k) {
+    const effect =
+      k.test === "fisher" ? `${k.effect >= 0 ? "+" : ""}${formatPercent(k.effect)}` : `×${round2(k.effect)}`;
+    const figures = `${formatValue(c.metric, k.canary)} vs ${formatValue(c.metric, k.stable)} stable`;
+    const test = k.test === "fisher" ? "Fisher" : "Mann-Whitney";
+    return `${c.metric} ${effect} (${figures}, ${k.slices} s side by side; ${test} p ${formatP(k.pValue)}) ${VERDICT_WORD[c.last.verdict]} ${thresholds}`;
+  }
   const value = c.last.value === null ? "n/a" : formatValue(c.metric, c.last.value);
   const stable = c.last.stableValue === null ? "" : ` (stable ${formatValue(c.metric, c.last.stableValue)})`;
   return `${c.metric} ${value}${stable} ${VERDICT_WORD[c.last.verdict]} ${thresholds}`;
 }
+
+/** "tolerance ×1.1 at 95% confidence" or "tolerance +1% at 95% confidence". */
+function compareLimits(metric: string, c: NonNullable<CheckView["compare"]>): string {
+  const tolerance = /error/i.test(metric) ? `+${formatPercent(c.tolerance)}` : `×${round2(1 + c.tolerance)}`;
+  return `tolerance ${tolerance} at ${round2(c.confidence * 100)}% confidence`;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+const formatP = (p: number) => (p < 0.0001 ? "< 0.0001" : String(Number(p.toPrecision(2))));
 
 interface WindowFigures {
   readonly requests: number;

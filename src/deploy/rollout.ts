@@ -165,6 +165,8 @@ class Rollout {
       "switching",
       `full promotion: all traffic to ${d.color} ${d.version}`,
     );
+    // Marked before the switch: no relative verdict can rest on a moment where stable no longer served.
+    this.deps.proxy.promoted(d.service);
     const change = await this.ctx.controller.command(
       d.service,
       { kind: "switch", to: d.color },
@@ -199,9 +201,15 @@ class Rollout {
    * requests included) to the end of monitoring; the proxy is sampled first, so windows start here.
    */
   async #watch(): Promise<void> {
-    await this.deps.proxy.sample(this.d.service);
-    const checks = this.unit.config.analysis.checks;
+    const { window, warmup, checks } = this.unit.config.analysis;
     if (checks.length === 0) return;
+    if (checks.some((c) => c.metric !== undefined)) {
+      await this.deps.proxy.watch(this.d.service, {
+        color: this.d.color,
+        windowMs: window,
+        warmupMs: warmup,
+      });
+    }
     this.#background = this.#run(checks, { background: true });
     void this.#background.outcome.then((o: AnalysisOutcome) => {
       if (o.result === "failed") this.control.abort(this.#failure(o.check));
@@ -365,6 +373,8 @@ function checkView(s: CheckStatus): CheckView {
     name: s.name,
     metric: s.metric,
     thresholds: s.thresholds as Record<string, number>,
+    ...(s.compare ? { compare: s.compare } : {}),
+    ...(s.comparison ? { lastComparison: s.comparison } : {}),
     result: s.tally.result,
     passes: s.tally.passes,
     failures: s.tally.failures,
@@ -374,8 +384,10 @@ function checkView(s: CheckStatus): CheckView {
       verdict: s.last.verdict,
       reason: s.last.reason,
       value: s.last.measurement.value,
-      stableValue: s.last.measurement.stableValue ?? null,
+      stableValue: s.last.measurement.shared?.stable.value ?? null,
       sampleSize: s.last.measurement.sampleSize,
+      ...(s.last.measurement.shared ? { sharedSlices: s.last.measurement.shared.slices } : {}),
+      ...(s.last.comparison ? { comparison: s.last.comparison } : {}),
     },
   };
 }

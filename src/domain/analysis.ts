@@ -1,11 +1,25 @@
 /**
  * Analysis verdicts, as pure logic: one measurement is judged against a check's thresholds
- * (absolute, and relative to the stable color measured over the same window), and a check's
- * measurements add up to its result. Too little traffic is `inconclusive`, never a pass or a fail.
+ * (absolute over the window; relative to the stable color over the slices both colors served
+ * side by side) or by a statistical comparison of the two colors, and a check's measurements add
+ * up to its result. Too little traffic is `inconclusive`, never a pass or a fail.
  */
+
+import type { SharedSample } from "./slices.ts";
+import { fisherGreater, mannWhitneyGreater, median, smallestPValue } from "./statistics.ts";
 
 export type MeasurementVerdict = "pass" | "fail" | "inconclusive" | "error";
 export type CheckResult = "running" | "passed" | "failed" | "inconclusive";
+/** teal's own per-color metrics. */
+export type CheckMetric = "errorRate" | "p50" | "p95" | "p99";
+
+/** The statistical form: fail only when the new color is worse beyond chance and beyond tolerance. */
+export interface CompareSettings {
+  /** In (0.5, 0.9999]: the one-sided p-value must be below 1 - confidence to fail. */
+  readonly confidence: number;
+  /** Latency: allowed relative increase (0.1 = 10% slower); errorRate: allowed rise of the rate (0.01 = one point). */
+  readonly tolerance: number;
+}
 
 export interface Thresholds {
   /** The value must be at most this. */
@@ -16,60 +30,173 @@ export interface Thresholds {
   readonly maxAboveStable?: number;
   /** At most this many times the stable color's value (e.g. 1.5 for "p99 no worse than 1.5x"). */
   readonly maxRatioToStable?: number;
-  /** Fewer requests than this in the window (candidate, or stable for relative limits) is inconclusive. */
+  readonly compare?: CompareSettings;
+  /** Relative forms: fewer seconds in which both colors served is inconclusive (default 1). */
+  readonly minSlices?: number;
+  /** Fewer requests than this in the window (candidate, or either color in the shared slices) is inconclusive. */
   readonly minRequests: number;
 }
 
 /** What a metric source measured; sample sizes are request counts where the source knows them. */
 export interface Measurement {
+  /** The new color over the whole window (absolute thresholds). */
   readonly value: number | null;
   readonly sampleSize: number | null;
-  readonly stableValue?: number | null;
-  readonly stableSampleSize?: number | null;
+  /** Both colors over the slices in which both served (teal's own metrics only). */
+  readonly shared?: SharedSample;
   /** Set when the source could not measure (query failed, endpoint down). */
   readonly error?: string;
+}
+
+/** The numbers behind a `compare` verdict. */
+export interface Comparison {
+  readonly test: "mann-whitney" | "fisher";
+  /** Shared slices (seconds) compared. */
+  readonly slices: number;
+  /** Latency: median of the new color's per-slice values; errorRate: its pooled rate. */
+  readonly canary: number;
+  readonly stable: number;
+  /** Latency: canary / stable (1.1 = 10% slower); errorRate: canary - stable (0.01 = one point). */
+  readonly effect: number;
+  /** One-sided: the chance of a difference at least this much in the canary's disfavour if there were none. */
+  readonly pValue: number;
+}
+
+/** A comparison with when it was made and what it decided. */
+export interface LastComparison extends Comparison {
+  readonly at: string;
+  readonly verdict: MeasurementVerdict;
+  readonly reason: string;
 }
 
 export interface Judgement {
   readonly verdict: MeasurementVerdict;
   /** Human: the values and the threshold that decided, e.g. "p99 812 ms > 1.5 × stable 240 ms". */
   readonly reason: string;
+  readonly comparison?: Comparison;
 }
 
 const fmt = (v: number) => String(Number(v.toPrecision(3)));
+const fmtP = (p: number) => (p < 0.0001 ? "< 0.0001" : String(Number(p.toPrecision(2))));
 
 export function judge(metric: string, m: Measurement, t: Thresholds): Judgement {
   if (m.error !== undefined) return { verdict: "error", reason: m.error };
   if (m.sampleSize !== null && m.sampleSize < t.minRequests) {
-    return {
-      verdict: "inconclusive",
-      reason: `only ${m.sampleSize} requests in the window (need ${t.minRequests})`,
-    };
+    return inconclusive(`only ${m.sampleSize} requests in the window (need ${t.minRequests})`);
   }
-  if (m.value === null) return { verdict: "inconclusive", reason: `no ${metric} value in the window` };
+  if (m.value === null) return inconclusive(`no ${metric} value in the window`);
   const v = m.value;
   if (t.max !== undefined && v > t.max) return fail(`${metric} ${fmt(v)} > max ${fmt(t.max)}`);
   if (t.min !== undefined && v < t.min) return fail(`${metric} ${fmt(v)} < min ${fmt(t.min)}`);
-  const relative = t.maxAboveStable !== undefined || t.maxRatioToStable !== undefined;
-  if (relative) {
-    const s = m.stableValue;
-    if (m.stableSampleSize != null && m.stableSampleSize < t.minRequests) {
-      return {
-        verdict: "inconclusive",
-        reason: `stable had only ${m.stableSampleSize} requests in the window (need ${t.minRequests})`,
-      };
-    }
-    if (s === null || s === undefined)
-      return { verdict: "inconclusive", reason: `no stable ${metric} to compare with` };
-    if (t.maxAboveStable !== undefined && v > s + t.maxAboveStable) {
-      return fail(`${metric} ${fmt(v)} > stable ${fmt(s)} + ${fmt(t.maxAboveStable)}`);
-    }
-    if (t.maxRatioToStable !== undefined && v > s * t.maxRatioToStable && v - s > 1e-9) {
-      return fail(`${metric} ${fmt(v)} > ${fmt(t.maxRatioToStable)} × stable ${fmt(s)}`);
-    }
-    return { verdict: "pass", reason: `${metric} ${fmt(v)} (stable ${fmt(s)})` };
-  }
+  if (t.maxAboveStable !== undefined || t.maxRatioToStable !== undefined) return relative(metric, m, t);
+  if (t.compare !== undefined) return compare(metric, m, t.compare, t.minRequests, t.minSlices ?? 1);
   return { verdict: "pass", reason: `${metric} ${fmt(v)}` };
+}
+
+/** Why there is nothing to compare, or undefined when both colors have enough shared traffic. */
+function notComparable(
+  metric: string,
+  shared: SharedSample | undefined,
+  minRequests: number,
+  minSlices: number,
+) {
+  if (shared === undefined) return inconclusive(`no stable ${metric} to compare with`);
+  if (shared.slices === 0) {
+    const why = shared.promoted
+      ? " (after full promotion stable serves no traffic: nothing to compare)"
+      : shared.warmingUp
+        ? " (the new color's warmup is left out)"
+        : "";
+    return inconclusive(`no second in the window in which both colors served${why}`);
+  }
+  if (shared.slices < minSlices) {
+    return inconclusive(`only ${shared.slices} s in which both colors served (need ${minSlices})`);
+  }
+  const fewer = Math.min(shared.candidate.requests, shared.stable.requests);
+  if (fewer < minRequests) {
+    return inconclusive(
+      `only ${fewer} requests in the ${shared.slices} s both colors served (need ${minRequests} each)`,
+    );
+  }
+  return undefined;
+}
+
+function relative(metric: string, m: Measurement, t: Thresholds): Judgement {
+  const shared = m.shared;
+  const why = notComparable(metric, shared, t.minRequests, t.minSlices ?? 1);
+  if (why || !shared) return why!;
+  const v = shared.candidate.value;
+  const s = shared.stable.value;
+  if (v === null || s === null) return inconclusive(`no stable ${metric} to compare with`);
+  const span = `over the ${shared.slices} s both served`;
+  if (t.maxAboveStable !== undefined && v > s + t.maxAboveStable) {
+    return fail(`${metric} ${fmt(v)} > stable ${fmt(s)} + ${fmt(t.maxAboveStable)} ${span}`);
+  }
+  if (t.maxRatioToStable !== undefined && v > s * t.maxRatioToStable && v - s > 1e-9) {
+    return fail(`${metric} ${fmt(v)} > ${fmt(t.maxRatioToStable)} × stable ${fmt(s)} ${span}`);
+  }
+  return { verdict: "pass", reason: `${metric} ${fmt(v)} (stable ${fmt(s)}) ${span}` };
+}
+
+/** Slices needed: at least 5, and enough that Mann-Whitney can reach the confidence at all. */
+export function minSlicesFor(confidence: number): number {
+  let n = 5;
+  while (smallestPValue(n) >= 1 - confidence) n++;
+  return n;
+}
+
+function compare(
+  metric: string,
+  m: Measurement,
+  c: CompareSettings,
+  minRequests: number,
+  minSlices: number,
+): Judgement {
+  const shared = m.shared;
+  // Latency's own minimum below also depends on the confidence, and says so.
+  const why = notComparable(metric, shared, minRequests, metric === "errorRate" ? minSlices : 1);
+  if (why || !shared) return why!;
+  const alpha = 1 - c.confidence;
+  const span = `${shared.slices} s side by side`;
+  let comparison: Comparison;
+  let worse: boolean;
+  let text: string;
+  if (metric === "errorRate") {
+    const { candidate: a, stable: b } = shared;
+    const canary = a.errors / a.requests;
+    const stable = b.errors / b.requests;
+    const pValue = fisherGreater(a.errors, a.requests, b.errors, b.requests);
+    comparison = { test: "fisher", slices: shared.slices, canary, stable, effect: canary - stable, pValue };
+    worse = canary - stable > c.tolerance;
+    text = `errorRate ${fmt(canary)} vs stable ${fmt(stable)} over ${span}: ${canary >= stable ? "+" : ""}${fmt(canary - stable)} (tolerance ${fmt(c.tolerance)}), p ${fmtP(pValue)}`;
+  } else {
+    const needed = Math.max(minSlices, minSlicesFor(c.confidence));
+    if (shared.slices < needed) {
+      return inconclusive(
+        `only ${shared.slices} s in which both colors served (need ${needed} for ${fmt(c.confidence * 100)}% confidence)`,
+      );
+    }
+    const canary = median(shared.candidate.perSlice);
+    const stable = median(shared.stable.perSlice);
+    const { pValue } = mannWhitneyGreater(shared.candidate.perSlice, shared.stable.perSlice);
+    const effect = stable > 0 ? canary / stable : canary > 0 ? Number.POSITIVE_INFINITY : 1;
+    comparison = { test: "mann-whitney", slices: shared.slices, canary, stable, effect, pValue };
+    worse = effect > 1 + c.tolerance;
+    text = `${metric} median ${fmt(canary)} vs stable ${fmt(stable)} over ${span}: ×${fmt(effect)} (tolerance ×${fmt(1 + c.tolerance)}), p ${fmtP(pValue)}`;
+  }
+  const significant = comparison.pValue < alpha;
+  if (worse && significant) {
+    return {
+      verdict: "fail",
+      reason: `${text}: worse at ${fmt(c.confidence * 100)}% confidence`,
+      comparison,
+    };
+  }
+  return { verdict: "pass", reason: text, comparison };
+}
+
+function inconclusive(reason: string): Judgement {
+  return { verdict: "inconclusive", reason };
 }
 
 function fail(reason: string): Judgement {

@@ -3,6 +3,7 @@
  * ends, and the timestamped events that explain it. The deployer drives it; the store keeps it.
  */
 
+import type { Comparison, LastComparison } from "./analysis.ts";
 import type { Color } from "./color.ts";
 
 export type DeploymentKind = "deploy" | "rollback";
@@ -109,6 +110,10 @@ export interface CheckView {
   readonly name: string;
   readonly metric: string;
   readonly thresholds: Readonly<Record<string, number>>;
+  /** The statistical form's settings, when the check compares the colors by a test. */
+  readonly compare?: { readonly confidence: number; readonly tolerance: number };
+  /** The latest statistical comparison made (kept once later measurements turn inconclusive). */
+  readonly lastComparison?: LastComparison;
   readonly result: "running" | "passed" | "failed" | "inconclusive";
   readonly passes: number;
   readonly failures: number;
@@ -120,6 +125,10 @@ export interface CheckView {
     readonly value: number | null;
     readonly stableValue: number | null;
     readonly sampleSize: number | null;
+    /** Seconds in which both colors served, compared by relative thresholds and `compare`. */
+    readonly sharedSlices?: number;
+    /** The statistical comparison's numbers (compare checks). */
+    readonly comparison?: Comparison;
   } | null;
 }
 

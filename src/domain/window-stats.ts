@@ -6,6 +6,9 @@
 import type { ColorStatsSnapshot } from "../proxy/color-stats.ts";
 import { quantileMs } from "./latency-histogram.ts";
 
+/** Completed responses by status class (index 1..5) and latency bucket counts. */
+export type TrafficCounts = Pick<ColorStatsSnapshot, "byClass" | "latencyBuckets">;
+
 export interface WindowStats {
   /** Completed responses in the window (client aborts excluded). */
   readonly requests: number;
@@ -16,7 +19,7 @@ export interface WindowStats {
   readonly p99Ms: number | null;
 }
 
-export function windowStats(from: ColorStatsSnapshot | undefined, to: ColorStatsSnapshot): WindowStats {
+export function windowStats(from: TrafficCounts | undefined, to: TrafficCounts): WindowStats {
   const byClass = to.byClass.map((n, i) => n - (from?.byClass[i] ?? 0));
   const buckets = to.latencyBuckets.map((n, i) => n - (from?.latencyBuckets[i] ?? 0));
   const q = (p: number) => quantileMs(buckets, p) ?? null;

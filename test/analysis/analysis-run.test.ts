@@ -26,6 +26,19 @@ function scripted(values: Measurement[]): MetricSource & { calls: number } {
   };
 }
 
+/** A measurement whose value over the window is also its value over 4 shared seconds. */
+const both = (value: number, requests: number, stableValue: number, stableRequests: number) => ({
+  value,
+  sampleSize: requests,
+  shared: {
+    slices: 4,
+    promoted: false,
+    warmingUp: false,
+    candidate: { requests, errors: 0, value, perSlice: [] },
+    stable: { requests: stableRequests, errors: 0, value: stableValue, perSlice: [] },
+  },
+});
+
 const errors = (extra: object = {}) =>
   checkSchema.parse({
     name: "errors",
@@ -49,30 +62,45 @@ describe("judging one measurement", () => {
       reason: "only 3 requests in the window (need 50)",
     });
   });
-  it("compares with the stable color measured over the same window", () => {
+  it("compares with the stable color over the seconds both colors served", () => {
     const rel = { maxRatioToStable: 1.5, maxAboveStable: undefined, minRequests: 10 };
-    assert.equal(
-      judge("p99", { value: 30, sampleSize: 20, stableValue: 25, stableSampleSize: 20 }, rel).verdict,
-      "pass",
-    );
-    assert.deepEqual(
-      judge("p99", { value: 80, sampleSize: 20, stableValue: 25, stableSampleSize: 20 }, rel),
-      {
-        verdict: "fail",
-        reason: "p99 80 > 1.5 × stable 25",
-      },
-    );
-    assert.equal(
-      judge("p99", { value: 80, sampleSize: 20, stableValue: 25, stableSampleSize: 2 }, rel).verdict,
-      "inconclusive",
-    );
+    assert.equal(judge("p99", both(30, 20, 25, 20), rel).verdict, "pass");
+    assert.deepEqual(judge("p99", both(80, 20, 25, 20), rel), {
+      verdict: "fail",
+      reason: "p99 80 > 1.5 × stable 25 over the 4 s both served",
+    });
+    assert.deepEqual(judge("p99", both(80, 20, 25, 2), rel), {
+      verdict: "inconclusive",
+      reason: "only 2 requests in the 4 s both colors served (need 10 each)",
+    });
     const points = { maxAboveStable: 0.01, minRequests: 10 };
+    assert.deepEqual(judge("errorRate", both(0.05, 20, 0.02, 20), points), {
+      verdict: "fail",
+      reason: "errorRate 0.05 > stable 0.02 + 0.01 over the 4 s both served",
+    });
+  });
+
+  it("is inconclusive with fewer seconds side by side than minSlices", () => {
     assert.deepEqual(
-      judge("errorRate", { value: 0.05, sampleSize: 20, stableValue: 0.02, stableSampleSize: 20 }, points),
+      judge("p99", both(80, 20, 25, 20), { maxRatioToStable: 2, minSlices: 5, minRequests: 10 }),
       {
-        verdict: "fail",
-        reason: "errorRate 0.05 > stable 0.02 + 0.01",
+        verdict: "inconclusive",
+        reason: "only 4 s in which both colors served (need 5)",
       },
+    );
+  });
+
+  it("is inconclusive without a second in which both colors served, and says why after promotion", () => {
+    const rel = { maxRatioToStable: 2, minRequests: 10 };
+    const none = { ...both(80, 20, 25, 20), shared: { ...both(80, 20, 25, 20).shared, slices: 0 } };
+    assert.deepEqual(judge("p99", none, rel), {
+      verdict: "inconclusive",
+      reason: "no second in the window in which both colors served",
+    });
+    const promoted = { ...none, shared: { ...none.shared, promoted: true } };
+    assert.match(
+      judge("p99", promoted, rel).reason,
+      /after full promotion stable serves no traffic: nothing to compare/,
     );
   });
 });

@@ -19,13 +19,15 @@ import {
   tempDir,
 } from "../support/teal-process.ts";
 
-// Every version answers in ~30 ms, so that latency is the app's, not the machine's noise.
+// Every version answers in ~30 ms, so that latency is the app's, not the machine's noise. The
+// analysis step lasts 3 s: a relative check needs a whole second in which both colors served
+// (one is enough here: minSlices 1).
 const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 }
     strategy:
       canary:
         steps:
           - setWeight: 20
-          - analysis: { duration: 1500ms }
+          - analysis: { duration: 3s }
           - setWeight: 60
           - pause: { duration: 300ms }
       monitor: 1500ms
@@ -33,7 +35,7 @@ const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 
       window: 2s
       checks:
         - { name: errors, metric: errorRate, max: 0.05, interval: 100ms, minRequests: 10 }
-        - { name: latency, metric: p50, maxRatioToStable: 2, interval: 200ms, minRequests: 20, failureLimit: 2 }`;
+        - { name: latency, metric: p50, maxRatioToStable: 2, interval: 200ms, minRequests: 20, failureLimit: 2, minSlices: 1 }`;
 
 const withDelay = (yaml: string) =>
   yaml.replace("stopTimeoutMs: 2000", "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }");
@@ -65,7 +67,7 @@ describe("progressive delivery with teal's own metrics", () => {
     for (const line of [
       /step\s+step 1\/4: setWeight 20/,
       /switch\s+20% of traffic on green v2/,
-      /step\s+step 2\/4: analysis for 1500 ms/,
+      /step\s+step 2\/4: analysis for 3000 ms/,
       /analysis\s+errors \(step analysis\): PASS errorRate 0/,
       /analysis\s+latency \(step analysis\): PASS p50 \d/,
       /step\s+step 3\/4: setWeight 60/,

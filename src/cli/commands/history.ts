@@ -38,6 +38,11 @@ function render(d: Deployment, events: boolean): string {
   const lines = [head];
   if (d.reason) lines.push(`    reason: ${d.reason}`);
   if (d.rolledBackBy) lines.push(`    undone by #${d.rolledBackBy} (teal rollback)`);
+  // A statistical check's latest comparison: verdict and numbers (effect, p-value, seconds compared).
+  for (const c of d.rollout?.checks ?? []) {
+    const k = c.lastComparison;
+    if (k) lines.push(`    check ${c.name}: ${k.verdict} ${k.reason}`);
+  }
   if (events) {
     const start = Date.parse(d.startedAt);
     for (const e of d.events) lines.push(renderEvent(e, start).trimEnd());

@@ -94,9 +94,10 @@ function rolloutLines(d: DeploymentSummary): string[] {
         : verdict === "pass"
           ? color.green(verdict)
           : color.yellow(verdict);
-    const limits = Object.entries(c.thresholds)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(", ");
+    const limits = [
+      ...Object.entries(c.thresholds).map(([k, v]) => `${k} ${v}`),
+      ...(c.compare ? [`compare confidence ${c.compare.confidence} tolerance ${c.compare.tolerance}`] : []),
+    ].join(", ");
     out.push(
       `  check   ${c.name} (${c.metric}): ${shown} ${c.last?.reason ?? ""} ${color.dim(`[${limits}] ${c.passes} pass / ${c.failures} fail / ${c.inconclusives} inconclusive`)}`,
     );
