@@ -11,6 +11,7 @@ import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
+import { ClientLimit } from "./client-limit.ts";
 import type { ColorStatsSnapshot } from "./color-stats.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
@@ -63,6 +64,8 @@ export class DataPlane {
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
+      requestBufferBytes: settings.requestBufferBytes,
+      clientLimit: new ClientLimit(settings.clientRequests, this.#trusted),
     };
   }
 
@@ -105,6 +108,8 @@ export class DataPlane {
         maxHeaderBytes: this.#settings.maxHeaderBytes,
         keepAliveTimeoutMs: timeouts.clientKeepAliveMs,
         headersTimeoutMs: timeouts.clientHeadersMs,
+        bodyTimeoutMs: timeouts.clientBodyMs,
+        sendTimeoutMs: timeouts.clientSendMs,
       },
       {
         request: this.#onRequest,
@@ -222,6 +227,7 @@ export class DataPlane {
       choice.reason === "override",
       options,
       requestId,
+      client.address,
       this.#env,
     ).start();
   }
