@@ -28,6 +28,8 @@ export interface ServerHandlers {
   /** An Upgrade request: the socket is the handler's from now on; head is what came after the request. */
   upgrade(req: ClientRequest, socket: Socket, head: Buffer): void;
   clientError(code: string, message: string): void;
+  /** A connection was refused (at the cap below the file-descriptor limit, or accept failed); the server goes on. */
+  acceptError(err: Error): void;
   /** A bug in teal's server code (the connection is dropped, the process goes on). */
   internalError(err: unknown): void;
 }
@@ -139,7 +141,7 @@ export class Connection implements ResponseOwner, ParserListener {
     if (wait === WAIT_NONE) return;
     const limit = wait === WAIT_IDLE ? ticks.idle : wait === WAIT_BODY ? ticks.body : ticks.head;
     if (tick - this.#since < limit) return;
-    if (wait === WAIT_BODY) this.#fail("ERR_HTTP_REQUEST_TIMEOUT", "request body timed out");
+    if (wait === WAIT_BODY) this.#fail("TEAL_BODY_TIMEOUT", "request body timed out");
     else if (wait === WAIT_HEAD && this.#began && !this.#failed) {
       this.#fail("ERR_HTTP_REQUEST_TIMEOUT", "request head timed out");
     } else this.destroy();

@@ -18,6 +18,8 @@ export interface Http1ServerOptions {
   readonly bodyTimeoutMs: number;
   /** A client may read nothing of a response that waits on it for this long (else it is closed). */
   readonly sendTimeoutMs: number;
+  /** Client connections beyond this many are closed at once and reported (refused). */
+  readonly maxConnections: number | undefined;
 }
 
 /** The timeouts in sweeps (Http1Server's ticks). */
@@ -71,6 +73,12 @@ export class Http1Server implements ConnectionHost {
       send: Math.ceil(options.sendTimeoutMs / period) + 1,
     };
     this.#net = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    if (options.maxConnections !== undefined) this.#net.maxConnections = options.maxConnections;
+    this.#net.on("drop", () =>
+      handlers.acceptError(
+        Object.assign(new Error(`over ${options.maxConnections} client connections`), { code: "EMFILE" }),
+      ),
+    );
     this.#sweep = setInterval(() => this.#check(), period).unref();
   }
 
@@ -80,6 +88,8 @@ export class Http1Server implements ConnectionHost {
       server.once("error", reject);
       server.listen({ host, port, backlog: 4096 }, () => {
         server.off("error", reject);
+        // From now on an error is a connection that could not be accepted: not fatal.
+        server.on("error", (err) => this.handlers.acceptError(err));
         resolve(server.address() as AddressInfo);
       });
     });
