@@ -54,7 +54,8 @@ export function createAdminApp(options: AdminApiOptions): Hono {
   app.get("/v1/health", (c) => c.json({ ok: true }));
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument));
   app.get("/metrics", options.publicMetrics ? (_c, next) => next() : auth, async (c) => {
-    const text = prometheusText(await dataPlane.status(), (s) => controller.routing(s));
+    const [runtime, listener] = await Promise.all([dataPlane.status(), dataPlane.listenerStats()]);
+    const text = prometheusText(runtime, (s) => controller.routing(s), listener);
     return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
   app.use("/v1/*", auth);

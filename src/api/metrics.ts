@@ -3,12 +3,14 @@
 import { BUCKET_BOUNDS_MS } from "../domain/latency-histogram.ts";
 import type { RoutingState } from "../domain/routing.ts";
 import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ListenerStats } from "../proxy/listener-stats.ts";
 
 const CLASSES = ["", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
 export function prometheusText(
   runtime: readonly ServiceRuntimeStatus[],
   routing: (s: string) => RoutingState,
+  listener: ListenerStats,
 ): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string) =>
@@ -82,6 +84,16 @@ export function prometheusText(
       );
     }
   }
+  family(
+    "teal_connections_refused_total",
+    "counter",
+    "Client connections the proxy could not accept (at its file-descriptor limit).",
+  );
+  out.push(`teal_connections_refused_total ${listener.acceptErrors}`);
+  family("teal_client_timeouts_total", "counter", "Client connections cut at a client deadline, by stage.");
+  out.push(`teal_client_timeouts_total{stage="head"} ${listener.headTimeouts}`);
+  out.push(`teal_client_timeouts_total{stage="body"} ${listener.bodyTimeouts}`);
+  out.push(`teal_client_timeouts_total{stage="send"} ${listener.sendTimeouts}`);
   return `${out.join("\n")}\n`;
 }
 

@@ -604,6 +604,9 @@ const proxyFields = z.strictObject({
   requestIdHeader: headerName.default("x-request-id"),
   maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
   upstreamConnections: z.number().int().min(1).max(10_000).default(256),
+  upstreamQueue: z.number().int().min(0).max(100_000).default(1_024),
+  clientRequests: z.number().int().min(1).max(100_000).default(128),
+  requestBufferBytes: z.number().int().min(0).max(1_048_576).default(16_384),
   timeouts: z
     .strictObject({
       connectMs: positiveMs.default(5_000),
@@ -611,6 +614,9 @@ const proxyFields = z.strictObject({
       idleMs: positiveMs.default(60_000),
       clientKeepAliveMs: positiveMs.default(65_000),
       clientHeadersMs: positiveMs.default(30_000),
+      clientBodyMs: positiveMs.default(60_000),
+      clientSendMs: positiveMs.default(60_000),
+      queueMs: positiveMs.default(60_000),
     })
     .default(() => ({
       connectMs: 5_000,
@@ -618,6 +624,9 @@ const proxyFields = z.strictObject({
       idleMs: 60_000,
       clientKeepAliveMs: 65_000,
       clientHeadersMs: 30_000,
+      clientBodyMs: 60_000,
+      clientSendMs: 60_000,
+      queueMs: 60_000,
     })),
 });
 

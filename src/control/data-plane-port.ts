@@ -4,6 +4,7 @@
  */
 
 import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ListenerStats } from "../proxy/listener-stats.ts";
 import type { DataPlaneSpec } from "../proxy/spec.ts";
 
 export interface DataPlanePort {
@@ -11,6 +12,8 @@ export interface DataPlanePort {
   apply(spec: DataPlaneSpec): Promise<void>;
   /** Runtime view per service, merged across processes. */
   status(): Promise<ServiceRuntimeStatus[]>;
+  /** Counters of teal's own listener, summed across processes. */
+  listenerStats(): Promise<ListenerStats>;
   /**
    * Starts serving. The caller applies the first spec before this, so the very first request
    * is routed by the stored state. Returns the listening address, e.g. 127.0.0.1:8080.

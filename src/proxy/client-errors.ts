@@ -11,6 +11,7 @@ const DESCRIPTIONS = new Map([
   ["HPE_LF_EXPECTED", "invalid character in a header"],
   ["HPE_CR_EXPECTED", "invalid character in a header"],
   ["ERR_HTTP_REQUEST_TIMEOUT", "request took too long"],
+  ["TEAL_BODY_TIMEOUT", "request body took too long: it stalled"],
   ["TEAL_NO_HOST", "an HTTP/1.1 request needs a Host header"],
   ["TEAL_DUPLICATE_HOST", "a request may have only one Host header"],
   [
@@ -25,6 +26,7 @@ const DESCRIPTIONS = new Map([
 const STATUSES = new Map([
   ["HPE_HEADER_OVERFLOW", "431 Request Header Fields Too Large"],
   ["ERR_HTTP_REQUEST_TIMEOUT", "408 Request Timeout"],
+  ["TEAL_BODY_TIMEOUT", "408 Request Timeout"],
   ["TEAL_CONNECT", "405 Method Not Allowed"],
   ["TEAL_EXPECTATION", "417 Expectation Failed"],
 ]);

@@ -11,7 +11,9 @@ import { COLORS, type Color } from "../domain/color.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
+import { ClientLimit } from "./client-limit.ts";
 import type { ColorStatsSnapshot } from "./color-stats.ts";
+import { maxClientConnections } from "./descriptor-limit.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
@@ -19,6 +21,7 @@ import { upstreamHeaders } from "./headers.ts";
 import type { ClientRequest } from "./http1/request.ts";
 import type { ClientResponse } from "./http1/response.ts";
 import { Http1Server } from "./http1/server.ts";
+import type { ListenerStats } from "./listener-stats.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
@@ -30,6 +33,8 @@ export interface DataPlaneEvents {
   readonly accessLog?: (entry: AccessEntry) => void;
   readonly drained?: (service: string, report: DrainReport) => void;
   readonly clientError?: (code: string, message: string) => void;
+  /** Connections could not be accepted (`refused` since the last call; called at most once a second). */
+  readonly acceptError?: (err: Error, refused: number) => void;
   /** A bug in teal while handling one request (answered 502; the proxy keeps running). */
   readonly internalError?: (err: unknown) => void;
   /** Something in the traffic shows a risky setup (logged once per process, not per request). */
@@ -55,6 +60,10 @@ export class DataPlane {
   #generation = -1;
   #server: Http1Server | undefined;
   #warnedUntrustedProxy = false;
+  #stats = { acceptErrors: 0, headTimeouts: 0, bodyTimeouts: 0, sendTimeouts: 0 };
+  /** Accept errors not logged yet, and when the last were (a full fd table refuses in bursts). */
+  #unloggedRefusals = 0;
+  #refusalLoggedAt = 0;
 
   constructor(settings: ProxySettings, events: DataPlaneEvents = {}) {
     this.#settings = settings;
@@ -63,6 +72,8 @@ export class DataPlane {
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
+      requestBufferBytes: settings.requestBufferBytes,
+      clientLimit: new ClientLimit(settings.clientRequests, this.#trusted),
     };
   }
 
@@ -105,11 +116,15 @@ export class DataPlane {
         maxHeaderBytes: this.#settings.maxHeaderBytes,
         keepAliveTimeoutMs: timeouts.clientKeepAliveMs,
         headersTimeoutMs: timeouts.clientHeadersMs,
+        bodyTimeoutMs: timeouts.clientBodyMs,
+        sendTimeoutMs: timeouts.clientSendMs,
+        maxConnections: maxClientConnections(),
       },
       {
         request: this.#onRequest,
         upgrade: this.#onUpgrade,
-        clientError: (code, message) => this.#events.clientError?.(code, message),
+        clientError: this.#onClientError,
+        acceptError: this.#onAcceptError,
         internalError: (err) => this.#events.internalError?.(err),
       },
     );
@@ -123,6 +138,28 @@ export class DataPlane {
     await this.#server?.close(graceMs);
     await Promise.all([...this.#services.values()].flatMap((s) => s.allEndpoints().map((e) => e.destroy())));
   }
+
+  listenerStats(): ListenerStats {
+    return { ...this.#stats };
+  }
+
+  readonly #onClientError = (code: string, message: string): void => {
+    if (code === "ERR_HTTP_REQUEST_TIMEOUT") this.#stats.headTimeouts++;
+    else if (code === "TEAL_BODY_TIMEOUT") this.#stats.bodyTimeouts++;
+    else if (code === "TEAL_SEND_TIMEOUT") this.#stats.sendTimeouts++;
+    this.#events.clientError?.(code, message);
+  };
+
+  readonly #onAcceptError = (err: Error): void => {
+    this.#stats.acceptErrors++;
+    this.#unloggedRefusals++;
+    const now = Date.now();
+    if (now - this.#refusalLoggedAt < 1000) return;
+    this.#refusalLoggedAt = now;
+    const refused = this.#unloggedRefusals;
+    this.#unloggedRefusals = 0;
+    this.#events.acceptError?.(err, refused);
+  };
 
   status(): ServiceRuntimeStatus[] {
     return [...this.#services.values()].map((s) => ({
@@ -222,6 +259,7 @@ export class DataPlane {
       choice.reason === "override",
       options,
       requestId,
+      client.address,
       this.#env,
     ).start();
   }

@@ -31,6 +31,8 @@ export class Endpoint {
       headersTimeoutMs: settings.timeouts.headersMs,
       bodyTimeoutMs: settings.timeouts.idleMs,
       keepAliveTimeoutMs: 4_000,
+      maxQueue: settings.upstreamQueue,
+      queueTimeoutMs: settings.timeouts.queueMs,
     });
   }
 

@@ -1,11 +1,16 @@
 /**
  * One proxied request: dispatches to an endpoint's upstream pool and streams the response
  * straight to the client with backpressure. A connection that fails before
- * any byte reached the upstream is retried once on another endpoint.
+ * any byte reached the upstream is retried once on another endpoint. A small body with a known
+ * length is read whole first (as nginx buffers request bodies), so a client that sends it slowly
+ * holds no upstream connection meanwhile; and one client address may hold only so many requests
+ * at the upstreams at once (ClientLimit).
  */
 
 import { performance } from "node:perf_hooks";
+import type { Readable } from "node:stream";
 import type { Color } from "../domain/color.ts";
+import type { ClientLimit } from "./client-limit.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { countStreamedBytes } from "./gc-nudge.ts";
 import { downstreamHeaders } from "./headers.ts";
@@ -22,7 +27,13 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 export interface ExchangeEnv {
   readonly requestIdHeader: string;
   readonly accessLog: ((entry: AccessEntry) => void) | undefined;
+  /** A body with a Content-Length up to this is read whole before an upstream is asked. */
+  readonly requestBufferBytes: number;
+  readonly clientLimit: ClientLimit;
 }
+
+/** What a client over its request cap is told to wait, in seconds. */
+const CLIENT_LIMIT_RETRY_AFTER_S = 1;
 
 export interface AccessEntry {
   readonly service: string;
@@ -44,8 +55,10 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   readonly #res: ClientResponse;
   readonly #service: ServiceTarget;
   readonly #env: ExchangeEnv;
-  readonly #options: UpstreamRequest;
+  #options: UpstreamRequest;
   readonly #requestId: string;
+  /** The real client (behind trusted proxies, from X-Forwarded-For): what the request cap counts. */
+  readonly #clientAddress: string;
   readonly #pinned: boolean;
   readonly #start = performance.now();
   #color: Color;
@@ -58,6 +71,8 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   #bytesOut = 0;
   #status = 0;
   #error: ProxyErrorCode | undefined;
+  /** The client address counted against its cap while this request is at the upstreams. */
+  #clientKey: string | undefined;
 
   constructor(
     req: ClientRequest,
@@ -67,6 +82,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     pinned: boolean,
     options: UpstreamRequest,
     requestId: string,
+    clientAddress: string,
     env: ExchangeEnv,
   ) {
     super();
@@ -77,12 +93,47 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     this.#pinned = pinned;
     this.#options = options;
     this.#requestId = requestId;
+    this.#clientAddress = clientAddress;
     this.#env = env;
     res.listener = this;
   }
 
   start(): void {
     this.#service.track(this.#color, this);
+    // Nowhere to send it: answered at once, without waiting for a body.
+    if (this.#service.groups[this.#color].size === 0) {
+      this.#fail(503, "no_endpoints", `service ${this.#service.name} has no ${this.#color} endpoints`);
+      return;
+    }
+    const body = this.#options.body;
+    if (body !== null && !Buffer.isBuffer(body) && this.#fitsBuffer()) {
+      readWhole(body, (whole) => {
+        if (this.#done) return;
+        this.#options = { ...this.#options, body: whole };
+        this.#forward();
+      });
+      return;
+    }
+    this.#forward();
+  }
+
+  #fitsBuffer(): boolean {
+    const length = this.#req.headers["content-length"];
+    return length !== undefined && Number(length) <= this.#env.requestBufferBytes;
+  }
+
+  #forward(): void {
+    const key = this.#env.clientLimit.acquire(this.#clientAddress);
+    if (key === false) {
+      this.#fail(
+        429,
+        "client_request_limit",
+        "this client address has too many requests in progress; try again shortly",
+        CLIENT_LIMIT_RETRY_AFTER_S,
+      );
+      return;
+    }
+    this.#clientKey = key;
     const endpoint = this.#service.groups[this.#color].pick(Date.now());
     if (endpoint === undefined) {
       this.#fail(503, "no_endpoints", `service ${this.#service.name} has no ${this.#color} endpoints`);
@@ -137,6 +188,16 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     if (this.#done) return;
     const failure = classifyUpstreamError(err);
     if (this.#status !== 0) {
+      // The head still waits for the first body bytes: the client gets a proper error instead.
+      if (this.#res.discardHead()) {
+        const message = `the upstream failed before its response's body: ${failure.message}`;
+        this.#fail(
+          failure.status,
+          failure.code,
+          `${message} (service ${this.#service.name}, ${this.#color})`,
+        );
+        return;
+      }
       // Headers already went out: all we can do is cut the client connection.
       this.#error = failure.code;
       this.#res.destroy();
@@ -157,6 +218,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
       failure.status,
       failure.code,
       `${failure.message} (service ${this.#service.name}, ${this.#color})`,
+      failure.retryAfterS,
     );
   }
 
@@ -171,7 +233,8 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     // A dropped keep-alive socket may have delivered the request: only repeat what is idempotent.
     if (staleSocket && !IDEMPOTENT.has(this.#req.method)) return false;
     const body = this.#options.body;
-    return body === null || !(body.readableDidRead || this.#bytesIn > 0);
+    if (body === null || Buffer.isBuffer(body)) return true; // a buffered body can be sent again
+    return !(body.readableDidRead || this.#bytesIn > 0);
   }
 
   /** Another endpoint of the same color; the same one for a stale keep-alive socket; else the live color. */
@@ -194,15 +257,18 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     this.#service.track(color, this);
   }
 
-  #fail(status: number, code: ProxyErrorCode, message: string): void {
+  #fail(status: number, code: ProxyErrorCode, message: string, retryAfterS?: number): void {
     this.#error = code;
-    sendProxyError(this.#res, status, code, message, { [this.#env.requestIdHeader]: this.#requestId });
+    const headers: Record<string, string> = { [this.#env.requestIdHeader]: this.#requestId };
+    if (retryAfterS !== undefined) headers["retry-after"] = String(retryAfterS);
+    sendProxyError(this.#res, status, code, message, headers);
     this.#finish(status);
   }
 
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
+    if (this.#clientKey !== undefined) this.#env.clientLimit.release(this.#clientKey);
     if (this.#res.listener === this) this.#res.listener = undefined;
     const ms = performance.now() - this.#start;
     this.#service.stats[this.#color].record(status, ms, this.#bytesIn, this.#bytesOut);
@@ -234,4 +300,11 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     this.#finish(499);
     this.#abort?.(new Error("client closed the request"));
   }
+}
+
+/** Reads a (small) body to its end; nothing is called if it ends otherwise (the client is gone). */
+function readWhole(body: Readable, done: (whole: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  body.on("data", (chunk: Buffer) => chunks.push(chunk));
+  body.once("end", () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
 }

@@ -12,11 +12,15 @@ export type ProxyErrorCode =
   | "upstream_timeout"
   | "upstream_closed"
   | "upstream_bad_response"
+  | "upstream_queue_full"
+  | "upstream_queue_timeout"
+  | "client_request_limit"
   | "drain_deadline"
   | "internal_error";
 
 const REASONS: Record<number, string> = {
   404: "Not Found",
+  429: "Too Many Requests",
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",

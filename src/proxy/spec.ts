@@ -39,6 +39,12 @@ export interface ProxySettings {
   readonly requestIdHeader: string;
   readonly maxHeaderBytes: number;
   readonly upstreamConnections: number;
+  /** Requests that may wait for a connection of one endpoint's pool; beyond it, 503 at once. */
+  readonly upstreamQueue: number;
+  /** Requests one client address may have at the upstreams at once (a trusted proxy is not capped). */
+  readonly clientRequests: number;
+  /** A request body with a Content-Length up to this is read whole before an upstream connection is taken. */
+  readonly requestBufferBytes: number;
   readonly timeouts: {
     readonly connectMs: number;
     readonly headersMs: number;
@@ -46,5 +52,11 @@ export interface ProxySettings {
     readonly clientKeepAliveMs: number;
     /** How long a client may take to send its request headers (slowloris guard). */
     readonly clientHeadersMs: number;
+    /** How long a request body may go without a byte (else 408). */
+    readonly clientBodyMs: number;
+    /** How long a client may read nothing of a response that waits on it (else it is closed). */
+    readonly clientSendMs: number;
+    /** How long a request may wait for an upstream connection (else 503). */
+    readonly queueMs: number;
   };
 }

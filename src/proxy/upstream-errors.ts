@@ -12,7 +12,12 @@ export interface UpstreamFailure {
   readonly endpointDown: boolean;
   /** A pooled keep-alive connection was closed under us; a fresh one may succeed. */
   readonly staleSocket: boolean;
+  /** Seconds for the client's Retry-After (an overload that passes). */
+  readonly retryAfterS?: number;
 }
+
+/** What a client is told to wait before it tries again, when every upstream connection is busy. */
+const QUEUE_RETRY_AFTER_S = 5;
 
 const UNREACHABLE = new Set([
   "ECONNREFUSED",
@@ -36,6 +41,22 @@ export function classifyUpstreamError(err: Error): UpstreamFailure {
   }
   if (code === "UND_ERR_BODY_TIMEOUT") {
     return fail(504, "upstream_timeout", "the upstream stopped sending its response", false, false);
+  }
+  // Every connection to the endpoint is busy: nothing reached it, so another endpoint may serve a
+  // request the full queue refused; one that waited out the queue timeout has waited enough.
+  if (code === "TEAL_QUEUE_FULL") {
+    const failure = fail(503, "upstream_queue_full", "too many requests wait for the upstream", true, false);
+    return { ...failure, retryAfterS: QUEUE_RETRY_AFTER_S };
+  }
+  if (code === "TEAL_QUEUE_TIMEOUT") {
+    const failure = fail(
+      503,
+      "upstream_queue_timeout",
+      "no upstream connection became free in time",
+      false,
+      false,
+    );
+    return { ...failure, retryAfterS: QUEUE_RETRY_AFTER_S };
   }
   if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE") {
     return {

@@ -26,7 +26,8 @@ export interface UpstreamRequest {
   readonly path: string;
   /** Flat name, value pairs, already rewritten for the upstream. */
   readonly headers: readonly string[];
-  readonly body: Readable | null;
+  /** A stream, or a body already read whole (it can be sent again on a retry). */
+  readonly body: Readable | Buffer | null;
 }
 
 export interface UpstreamHandler {
@@ -47,6 +48,10 @@ export interface UpstreamPoolOptions {
   readonly headersTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
+  /** Requests that may wait for a connection; beyond it they fail at once (TEAL_QUEUE_FULL). */
+  readonly maxQueue: number;
+  /** How long a request may wait for a connection (else TEAL_QUEUE_TIMEOUT). */
+  readonly queueTimeoutMs: number;
 }
 
 type Pending = {
@@ -55,6 +60,8 @@ type Pending = {
   aborted: boolean;
   /** The connection carrying it, once it has one. */
   socket?: PooledSocket;
+  /** Runs out its time in the queue, while it waits there. */
+  timer?: NodeJS.Timeout;
 };
 
 /** RFC 9112's reason-phrase: tabs, spaces, visible ASCII and obs-text (it goes back to the client as is). */
@@ -88,6 +95,7 @@ export class UpstreamPool {
     const pending: Pending = { request, handler, aborted: false };
     handler.onConnect((err?: Error) => {
       pending.aborted = true;
+      if (pending.timer !== undefined) this.#unqueue(pending);
       pending.socket?.abandon(pending, err);
     });
     if (pending.aborted) return;
@@ -107,6 +115,7 @@ export class UpstreamPool {
   async destroy(): Promise<void> {
     this.#destroyed = true;
     for (const p of this.#queue.splice(0)) {
+      clearTimeout(p.timer);
       if (!p.aborted) p.handler.onError(upstreamError("UND_ERR_DESTROYED", "the endpoint was closed"));
     }
     const gone = upstreamError("UND_ERR_DESTROYED", "the endpoint was closed");
@@ -126,7 +135,29 @@ export class UpstreamPool {
       s.send(pending, false);
       return;
     }
+    this.#enqueue(pending);
+  }
+
+  /** No connection is free: the request waits, for a bounded time in a bounded queue. */
+  #enqueue(pending: Pending): void {
+    if (this.#queue.length >= this.#options.maxQueue) {
+      pending.handler.onError(upstreamError("TEAL_QUEUE_FULL", "too many requests wait for this endpoint"));
+      return;
+    }
     this.#queue.push(pending);
+    pending.timer = setTimeout(() => {
+      this.#unqueue(pending);
+      pending.handler.onError(
+        upstreamError("TEAL_QUEUE_TIMEOUT", "no upstream connection became free in time"),
+      );
+    }, this.#options.queueTimeoutMs);
+  }
+
+  #unqueue(pending: Pending): void {
+    clearTimeout(pending.timer);
+    pending.timer = undefined;
+    const i = this.#queue.indexOf(pending);
+    if (i >= 0) this.#queue.splice(i, 1);
   }
 
   get hostHeader(): string {
@@ -157,9 +188,12 @@ export class UpstreamPool {
 
   /** The oldest queued request whose exchange still wants an answer. */
   #nextPending(): Pending | undefined {
-    let next = this.#queue.shift();
-    while (next?.aborted) next = this.#queue.shift();
-    return next;
+    const next = this.#queue.shift();
+    if (next !== undefined) {
+      clearTimeout(next.timer);
+      next.timer = undefined;
+    }
+    return next; // an aborted request has left the queue already
   }
 
   #settleClose(): void {
@@ -218,7 +252,10 @@ class PooledSocket implements ParserListener {
       this.#freeParser();
     });
     socket.on("timeout", () => this.#timedOut());
-    socket.on("drain", () => this.#pending?.request.body?.resume());
+    socket.on("drain", () => {
+      const body = this.#pending?.request.body;
+      if (body != null && !Buffer.isBuffer(body)) body.resume();
+    });
     this.#parser = newParser(HTTPParser.RESPONSE, 0, this);
   }
 
@@ -245,6 +282,13 @@ class PooledSocket implements ParserListener {
     if (body === null) {
       this.#bodyDone = true;
       this.#socket.write(`${head}\r\n`, "latin1");
+      return;
+    }
+    if (Buffer.isBuffer(body)) {
+      this.#bodyDone = true;
+      this.#socket.write(`${head}${hasLength ? "" : `content-length: ${body.length}\r\n`}\r\n`, "latin1");
+      this.#socket.write(body);
+      handler.onBodySent(body);
       return;
     }
     const chunked = !hasLength;

@@ -9,6 +9,7 @@
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { isTealError, TealError } from "../domain/errors.ts";
 import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ListenerStats } from "../proxy/listener-stats.ts";
 import type { DataPlaneSpec, ServiceSpec } from "../proxy/spec.ts";
 import type { Router } from "./router.ts";
 
@@ -62,6 +63,10 @@ export class RoutedDataPlane implements DataPlanePort {
     );
     const own = await this.#own.status();
     return [...own, ...routed.filter((s) => s !== undefined)];
+  }
+
+  listenerStats(): Promise<ListenerStats> {
+    return this.#own.listenerStats();
   }
 
   /** teal's proxy listens even when every service has its own router: it answers 404 for them. */

@@ -227,6 +227,11 @@ async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPla
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
       warning: (message) => log.warn(message),
+      acceptError: (err, refused) =>
+        log.warn(
+          { err: err.message, refused },
+          "refused client connections at the cap of 3/4 of the open-files limit (raise ulimit -n)",
+        ),
       internalError: (err) => log.error({ err }, "internal error while proxying a request"),
     });
   }

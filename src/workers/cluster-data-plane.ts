@@ -11,6 +11,7 @@ import type { DataPlanePort } from "../control/data-plane-port.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
 import type { DrainReport } from "../proxy/drain.ts";
+import { type ListenerStats, sumListenerStats } from "../proxy/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
 import { mergeStatus } from "./merge-status.ts";
 import { type FromWorker, SETTINGS_ENV, type ToWorker } from "./messages.ts";
@@ -63,6 +64,13 @@ export class ClusterDataPlane implements DataPlanePort {
   async status(): Promise<ServiceRuntimeStatus[]> {
     const parts = await Promise.all([...this.#workers].map((w) => this.#request(w, { t: "status", id: 0 })));
     return mergeStatus(parts.filter((p) => p !== undefined) as ServiceRuntimeStatus[][]);
+  }
+
+  async listenerStats(): Promise<ListenerStats> {
+    const parts = await Promise.all(
+      [...this.#workers].map((w) => this.#request(w, { t: "listener", id: 0 })),
+    );
+    return sumListenerStats(parts.filter((p) => p !== undefined) as ListenerStats[]);
   }
 
   async close(graceMs = 10_000): Promise<void> {

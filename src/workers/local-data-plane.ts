@@ -3,6 +3,7 @@
 import type { AddressInfo } from "node:net";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { DataPlane, type DataPlaneEvents, type ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ListenerStats } from "../proxy/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
 
 export class LocalDataPlane implements DataPlanePort {
@@ -22,6 +23,10 @@ export class LocalDataPlane implements DataPlanePort {
 
   async status(): Promise<ServiceRuntimeStatus[]> {
     return this.#plane.status();
+  }
+
+  async listenerStats(): Promise<ListenerStats> {
+    return this.#plane.listenerStats();
   }
 
   close(): Promise<void> {

@@ -6,6 +6,7 @@ import type { DataPlaneSpec } from "../proxy/spec.ts";
 export type ToWorker =
   | { readonly t: "apply"; readonly id: number; readonly spec: DataPlaneSpec }
   | { readonly t: "status"; readonly id: number }
+  | { readonly t: "listener"; readonly id: number }
   | { readonly t: "close"; readonly id: number; readonly graceMs: number };
 
 export type FromWorker =

@@ -19,6 +19,11 @@ const plane = new DataPlane(settings, {
   drained: (service, report) => send({ t: "drained", service, report }),
   clientError: (code, message) => log.debug({ code, message }, "client error"),
   warning: (message) => log.warn(message),
+  acceptError: (err, refused) =>
+    log.warn(
+      { err: err.message, refused },
+      "refused client connections at the cap of 3/4 of the open-files limit (raise ulimit -n)",
+    ),
   internalError: (err) => log.error({ err }, "internal error while proxying a request"),
 });
 let listening = false;
@@ -36,6 +41,9 @@ process.on("message", async (message: ToWorker) => {
     }
     case "status":
       send({ t: "reply", id: message.id, data: plane.status() });
+      return;
+    case "listener":
+      send({ t: "reply", id: message.id, data: plane.listenerStats() });
       return;
     case "close":
       await plane.close(message.graceMs);

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
 import type { DrainReport } from "../../src/proxy/drain.ts";
 import type { ServiceSpec } from "../../src/proxy/spec.ts";
-import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
+import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
 import { refusedUrl, startRawUpstream } from "../support/raw-upstream.ts";
 
 interface WsBackend {
@@ -158,6 +158,7 @@ describe("WebSockets through the proxy", () => {
     const silent = await startRawUpstream();
     const { plane, url } = await startDataPlane([serviceSpec("chat", { blue: [silent.url], green: [] })], {
       timeouts: {
+        ...testSettings.timeouts,
         connectMs: 2_000,
         headersMs: 300,
         idleMs: 5_000,

@@ -10,6 +10,7 @@ import { RoutingController } from "../../src/control/routing-controller.ts";
 import { RoutingRepository } from "../../src/control/routing-repository.ts";
 import { isTealError } from "../../src/domain/errors.ts";
 import { INITIAL_ROUTING } from "../../src/domain/routing.ts";
+import { NO_LISTENER_STATS } from "../../src/proxy/listener-stats.ts";
 import type { ServiceSpec } from "../../src/proxy/spec.ts";
 import { planColorBackend, planMainBackend, slotCommands } from "../../src/routers/haproxy/slot-plan.ts";
 import { NginxRouter } from "../../src/routers/nginx/nginx-router.ts";
@@ -193,6 +194,7 @@ describe("routing controller start with an external router", () => {
       const own = {
         apply: async () => {},
         status: async () => [],
+        listenerStats: async () => NO_LISTENER_STATS,
         listen: async () => "",
         close: async () => {},
       };
@@ -237,6 +239,7 @@ describe("a router that keeps failing", () => {
           applied.push(spec.services.map((s) => s.name));
         },
         status: async () => [],
+        listenerStats: async () => NO_LISTENER_STATS,
         listen: async () => "",
         close: async () => {},
       };

@@ -12,12 +12,18 @@ export const testSettings: ProxySettings = {
   requestIdHeader: "x-request-id",
   maxHeaderBytes: 16_384,
   upstreamConnections: 64,
+  upstreamQueue: 1_024,
+  clientRequests: 128,
+  requestBufferBytes: 16_384,
   timeouts: {
     connectMs: 2_000,
     headersMs: 5_000,
     idleMs: 5_000,
     clientKeepAliveMs: 30_000,
     clientHeadersMs: 10_000,
+    clientBodyMs: 10_000,
+    clientSendMs: 10_000,
+    queueMs: 10_000,
   },
 };
 

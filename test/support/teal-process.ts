@@ -42,14 +42,20 @@ export const TEAL_BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.u
 export async function startTeal(
   configYaml: string,
   dataDir: string,
-  options: { bin?: boolean } = {},
+  options: { bin?: boolean; maxOpenFiles?: number } = {},
 ): Promise<TealProcess> {
   const configPath = join(dataDir, "teal.yaml");
   await writeFile(configPath, configYaml);
   const args = ["server", "--config", configPath, "--data-dir", dataDir];
+  const command = options.bin ? TEAL_BIN : process.execPath;
+  const commandArgs = options.bin ? args : [...TSX, MAIN, ...args];
+  // prlimit execs the command: the child is teal itself, with a lower RLIMIT_NOFILE.
+  const limited = options.maxOpenFiles !== undefined;
   const child = spawn(
-    options.bin ? TEAL_BIN : process.execPath,
-    options.bin ? args : [...TSX, MAIN, ...args],
+    limited ? "prlimit" : command,
+    limited
+      ? [`--nofile=${options.maxOpenFiles}:${options.maxOpenFiles}`, command, ...commandArgs]
+      : commandArgs,
     {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, TEAL_LOG_FORMAT: "json" },

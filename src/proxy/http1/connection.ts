@@ -3,7 +3,9 @@
  * node:http) and calls in here with each head, body chunk and message end. Requests are answered
  * one at a time, in order: a pipelined request waits for the response before it. Bad input is
  * answered 400/408/431 (after a response in progress, if its request was whole) and the
- * connection closed; nothing a client sends can throw out of here.
+ * connection closed; nothing a client sends can throw out of here. A client that stalls its
+ * request body is answered 408, and one that reads nothing of a response waiting on it is cut:
+ * either way the exchange ends and frees its upstream connection.
  */
 
 import type { Socket } from "node:net";
@@ -19,12 +21,15 @@ import {
 } from "./parser.ts";
 import { ClientRequest, RequestBody } from "./request.ts";
 import { ClientResponse, type ResponseOwner } from "./response.ts";
+import type { TimeoutTicks } from "./server.ts";
 
 export interface ServerHandlers {
   request(req: ClientRequest, res: ClientResponse): void;
   /** An Upgrade request: the socket is the handler's from now on; head is what came after the request. */
   upgrade(req: ClientRequest, socket: Socket, head: Buffer): void;
   clientError(code: string, message: string): void;
+  /** A connection was refused (at the cap below the file-descriptor limit, or accept failed); the server goes on. */
+  acceptError(err: Error): void;
   /** A bug in teal's server code (the connection is dropped, the process goes on). */
   internalError(err: unknown): void;
 }
@@ -42,13 +47,15 @@ export interface ConnectionHost {
   released(conn: Connection, upgraded: boolean): void;
 }
 
-type Handle = { readStart(): number; readStop(): number };
+type Handle = { readStart(): number; readStop(): number; readonly writeQueueSize?: number };
 
 /** What the connection waits for, timed by the server's sweep. */
 const WAIT_NONE = 0;
 const WAIT_IDLE = 1;
 const WAIT_HEAD = 2;
 const WAIT_CLOSE = 3;
+/** The body of the request being read (not while reading is stopped for backpressure). */
+const WAIT_BODY = 4;
 
 /** Pipelined requests beyond this many waiting stop the reading until they are answered. */
 const MAX_QUEUED = 16;
@@ -84,6 +91,10 @@ export class Connection implements ResponseOwner, ParserListener {
   #since: number;
   /** Bytes of a request head have arrived (a head timeout is then answered 408). */
   #began = false;
+  /** Since when the response in progress waits on the client to read (-1: it does not). */
+  #sendSince = -1;
+  /** Bytes not yet taken by the client at the last sweep; fewer now means it reads. */
+  #sendPending = 0;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
@@ -122,12 +133,33 @@ export class Connection implements ResponseOwner, ParserListener {
   }
 
   /** Called by the server's sweep: closes the connection if what it waits for took too long. */
-  checkTimeout(tick: number, headTicks: number, idleTicks: number): void {
+  checkTimeout(tick: number, ticks: TimeoutTicks): void {
+    if (this.#active !== undefined && this.socket.writableNeedDrain) {
+      if (this.#sendTimedOut(tick, ticks.send)) return;
+    } else this.#sendSince = -1;
     const wait = this.#wait;
-    if (wait === WAIT_NONE || tick - this.#since < (wait === WAIT_IDLE ? idleTicks : headTicks)) return;
-    if (wait === WAIT_HEAD && this.#began && !this.#failed) {
+    if (wait === WAIT_NONE) return;
+    const limit = wait === WAIT_IDLE ? ticks.idle : wait === WAIT_BODY ? ticks.body : ticks.head;
+    if (tick - this.#since < limit) return;
+    if (wait === WAIT_BODY) this.#fail("TEAL_BODY_TIMEOUT", "request body timed out");
+    else if (wait === WAIT_HEAD && this.#began && !this.#failed) {
       this.#fail("ERR_HTTP_REQUEST_TIMEOUT", "request head timed out");
     } else this.destroy();
+  }
+
+  /**
+   * The response is paused on the client: any byte it takes (the queue shrinks) restarts the
+   * clock, as nginx's send_timeout counts between two successful writes. Once the clock runs out,
+   * the connection is cut; its exchange hears clientClosed and drops its upstream connection.
+   */
+  #sendTimedOut(tick: number, sendTicks: number): boolean {
+    const pending = this.socket.writableLength + (this.#handle.writeQueueSize ?? 0);
+    if (this.#sendSince < 0 || pending < this.#sendPending) this.#sendSince = tick;
+    this.#sendPending = pending;
+    if (tick - this.#sendSince < sendTicks) return false;
+    this.#host.handlers.clientError("TEAL_SEND_TIMEOUT", "the client read nothing of its response in time");
+    this.destroy();
+    return true;
   }
 
   // Parser callbacks ------------------------------------------------------------------------
@@ -157,6 +189,7 @@ export class Connection implements ResponseOwner, ParserListener {
     const body = !upgrade && (flags & HAS_BODY) !== 0 ? new RequestBody(this) : null;
     const req = new ClientRequest(name, target, raw, minor, keepAlive, this.socket.remoteAddress, body);
     this.#parsing = req;
+    if (body !== null) this.#waitForBody();
     if (minor === 1 && (flags & HAS_HOST) === 0) {
       this.#refuse(req, "TEAL_NO_HOST", "HTTP/1.1 request without a Host header");
       return upgrade ? 2 : 0;
@@ -192,10 +225,8 @@ export class Connection implements ResponseOwner, ParserListener {
   body(chunk: Buffer): void {
     const req = this.#parsing;
     if (req === undefined || req.body === null) return;
-    if (req.dumped) {
-      this.#since = this.#host.tick; // a body read past still counts as activity
-      return;
-    }
+    this.#since = this.#host.tick; // a byte of the body: the body (or idle) clock starts again
+    if (req.dumped) return;
     if (!req.body.push(chunk)) this.#stopReading();
   }
 
@@ -204,6 +235,7 @@ export class Connection implements ResponseOwner, ParserListener {
     if (req === undefined) return;
     this.#parsing = undefined;
     req.complete = true;
+    if (this.#wait === WAIT_BODY) this.#wait = WAIT_NONE;
     if (req.body !== null && !req.dumped) req.body.push(null);
     this.#waitIfIdle();
   }
@@ -225,12 +257,22 @@ export class Connection implements ResponseOwner, ParserListener {
     if (!this.#stopped || this.#gone) return;
     this.#stopped = false;
     this.#handle.readStart();
+    if (this.#parsing?.body != null && !this.#parsing.dumped) this.#waitForBody();
   }
 
   #stopReading(): void {
     if (this.#stopped || this.#gone) return;
     this.#stopped = true;
     this.#handle.readStop();
+    // Nobody reads the body now (its upstream is slow): the client is not the one stalling.
+    if (this.#wait === WAIT_BODY) this.#wait = WAIT_NONE;
+  }
+
+  /** A body is read: the client must keep sending it (else 408 at the body timeout). */
+  #waitForBody(): void {
+    if (this.#failed || this.#stopped) return;
+    this.#wait = WAIT_BODY;
+    this.#since = this.#host.tick;
   }
 
   // Requests and responses ------------------------------------------------------------------

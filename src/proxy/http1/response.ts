@@ -122,6 +122,19 @@ export class ClientResponse {
     this.#owner.responseEnded(this);
   }
 
+  /**
+   * Takes back a head that still waits for the first body bytes (nothing of it was sent), so that
+   * another answer can take its place. False once any of the response went out.
+   */
+  discardHead(): boolean {
+    if (this.#head === undefined || this.destroyed) return false;
+    this.#head = undefined;
+    this.headersSent = false;
+    this.#chunked = false;
+    this.#bodyless = false;
+    return true;
+  }
+
   /** Cuts the client's connection (a response that cannot be finished properly). */
   destroy(): void {
     if (this.destroyed) return;

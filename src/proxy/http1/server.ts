@@ -1,8 +1,8 @@
 /**
  * teal's HTTP/1.1 server for the proxy's listener: plain sockets read by Node's C++ parser, and
  * responses written as one string when they fit, which costs fewer instructions per request than
- * node:http's server (see README "Performance"). Head and keep-alive timeouts are checked by one
- * sweep over the connections rather than a timer per socket.
+ * node:http's server (see README "Performance"). Head, body, send and keep-alive timeouts are
+ * checked by one sweep over the connections rather than a timer per socket.
  */
 
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
@@ -14,6 +14,20 @@ export interface Http1ServerOptions {
   readonly keepAliveTimeoutMs: number;
   /** A request head must arrive whole within this long (else 408). */
   readonly headersTimeoutMs: number;
+  /** A request body may go this long without a byte (else 408). */
+  readonly bodyTimeoutMs: number;
+  /** A client may read nothing of a response that waits on it for this long (else it is closed). */
+  readonly sendTimeoutMs: number;
+  /** Client connections beyond this many are closed at once and reported (refused). */
+  readonly maxConnections: number | undefined;
+}
+
+/** The timeouts in sweeps (Http1Server's ticks). */
+export interface TimeoutTicks {
+  readonly head: number;
+  readonly idle: number;
+  readonly body: number;
+  readonly send: number;
 }
 
 export class Http1Server implements ConnectionHost {
@@ -27,8 +41,7 @@ export class Http1Server implements ConnectionHost {
   /** Upgraded sockets (WebSocket tunnels): not HTTP any more, but closed with the server. */
   readonly #tunnels = new Set<Socket>();
   readonly #sweep: NodeJS.Timeout;
-  readonly #headTicks: number;
-  readonly #idleTicks: number;
+  readonly #ticks: TimeoutTicks;
 
   constructor(options: Http1ServerOptions, handlers: ServerHandlers) {
     this.handlers = handlers;
@@ -38,14 +51,34 @@ export class Http1Server implements ConnectionHost {
     // Timeouts are counted in sweeps of a quarter of the shorter one (10 ms to 1 s).
     const period = Math.min(
       1000,
-      Math.max(10, Math.floor(Math.min(options.headersTimeoutMs, options.keepAliveTimeoutMs) / 4)),
+      Math.max(
+        10,
+        Math.floor(
+          Math.min(
+            options.headersTimeoutMs,
+            options.keepAliveTimeoutMs,
+            options.bodyTimeoutMs,
+            options.sendTimeoutMs,
+          ) / 4,
+        ),
+      ),
     );
     // A wait may start just before a sweep: one tick more, so that no timeout fires early. An
     // advertised keep-alive gets a second more, as in node:http, for clients that reuse a
     // connection until just before the time they were told.
-    this.#headTicks = Math.ceil(options.headersTimeoutMs / period) + 1;
-    this.#idleTicks = Math.ceil((options.keepAliveTimeoutMs + (seconds > 0 ? 1000 : 0)) / period) + 1;
+    this.#ticks = {
+      head: Math.ceil(options.headersTimeoutMs / period) + 1,
+      idle: Math.ceil((options.keepAliveTimeoutMs + (seconds > 0 ? 1000 : 0)) / period) + 1,
+      body: Math.ceil(options.bodyTimeoutMs / period) + 1,
+      send: Math.ceil(options.sendTimeoutMs / period) + 1,
+    };
     this.#net = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    if (options.maxConnections !== undefined) this.#net.maxConnections = options.maxConnections;
+    this.#net.on("drop", () =>
+      handlers.acceptError(
+        Object.assign(new Error(`over ${options.maxConnections} client connections`), { code: "EMFILE" }),
+      ),
+    );
     this.#sweep = setInterval(() => this.#check(), period).unref();
   }
 
@@ -55,6 +88,8 @@ export class Http1Server implements ConnectionHost {
       server.once("error", reject);
       server.listen({ host, port, backlog: 4096 }, () => {
         server.off("error", reject);
+        // From now on an error is a connection that could not be accepted: not fatal.
+        server.on("error", (err) => this.handlers.acceptError(err));
         resolve(server.address() as AddressInfo);
       });
     });
@@ -97,6 +132,6 @@ export class Http1Server implements ConnectionHost {
 
   #check(): void {
     const tick = ++this.tick;
-    for (const conn of this.#connections) conn.checkTimeout(tick, this.#headTicks, this.#idleTicks);
+    for (const conn of this.#connections) conn.checkTimeout(tick, this.#ticks);
   }
 }
