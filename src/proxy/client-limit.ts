@@ -1,7 +1,7 @@
 /**
- * A cap on the requests one client address has at the upstreams at once, so that a few hundred
- * slow connections from one place (trickling bodies, unread responses) cannot hold every upstream
- * connection. The address is the real client's (behind trusted proxies, from X-Forwarded-For);
+ * A cap on the slow requests one client address has at the upstreams at once (a body streamed at
+ * the client's pace, a response it stopped reading), so that a few hundred slow connections from
+ * one place cannot hold every upstream connection, while any number of quick ones pass. The address is the real client's (behind trusted proxies, from X-Forwarded-For);
  * when only a trusted proxy is known (it sent none), it stands for many clients and is not capped.
  */
 

@@ -3,8 +3,9 @@
  * straight to the client with backpressure. A connection that fails before
  * any byte reached the upstream is retried once on another endpoint. A small body with a known
  * length is read whole first (as nginx buffers request bodies), so a client that sends it slowly
- * holds no upstream connection meanwhile; and one client address may hold only so many requests
- * at the upstreams at once (ClientLimit).
+ * holds no upstream connection meanwhile. What can still hold one at a client's pace (a body
+ * streamed as it arrives, a response the client has stopped reading) counts against the client
+ * address's cap (ClientLimit); quick requests never do, however many one address sends.
  */
 
 import { performance } from "node:perf_hooks";
@@ -71,7 +72,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   #bytesOut = 0;
   #status = 0;
   #error: ProxyErrorCode | undefined;
-  /** The client address counted against its cap while this request is at the upstreams. */
+  /** Set once this request counts against its client address's cap ("" when the address is exempt). */
   #clientKey: string | undefined;
 
   constructor(
@@ -123,17 +124,17 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   }
 
   #forward(): void {
-    const key = this.#env.clientLimit.acquire(this.#clientAddress);
-    if (key === false) {
+    // A body streamed as it arrives holds the upstream connection at the client's pace.
+    const body = this.#options.body;
+    if (body !== null && !Buffer.isBuffer(body) && !this.#holdsAtClientPace()) {
       this.#fail(
         429,
         "client_request_limit",
-        "this client address has too many requests in progress; try again shortly",
+        "this client address has too many slow requests in progress; try again shortly",
         CLIENT_LIMIT_RETRY_AFTER_S,
       );
       return;
     }
-    this.#clientKey = key;
     const endpoint = this.#service.groups[this.#color].pick(Date.now());
     if (endpoint === undefined) {
       this.#fail(503, "no_endpoints", `service ${this.#service.name} has no ${this.#color} endpoints`);
@@ -169,7 +170,26 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     if (this.#done) return false;
     this.#bytesOut += chunk.length;
     countStreamedBytes(chunk.length);
-    return this.#res.write(chunk);
+    if (this.#res.write(chunk)) return true;
+    // The client is not keeping up: from now on the upstream connection waits at its pace.
+    if (this.#holdsAtClientPace()) return false;
+    this.#error = "client_request_limit";
+    this.#abort?.(new Error("the client address has too many slow requests"));
+    this.#res.destroy();
+    this.#finish(429);
+    return false;
+  }
+
+  /**
+   * Counts this request against its client address's cap, once; false when the address is at it.
+   * Only what can hold an upstream connection at a client's pace is counted: quick requests never.
+   */
+  #holdsAtClientPace(): boolean {
+    if (this.#clientKey !== undefined) return true;
+    const key = this.#env.clientLimit.acquire(this.#clientAddress);
+    if (key === false) return false;
+    this.#clientKey = key ?? "";
+    return true;
   }
 
   onBodySent(chunk: Buffer | string): void {
@@ -268,7 +288,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#clientKey !== undefined) this.#env.clientLimit.release(this.#clientKey);
+    if (this.#clientKey) this.#env.clientLimit.release(this.#clientKey);
     if (this.#res.listener === this) this.#res.listener = undefined;
     const ms = performance.now() - this.#start;
     this.#service.stats[this.#color].record(status, ms, this.#bytesIn, this.#bytesOut);

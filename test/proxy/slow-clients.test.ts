@@ -13,7 +13,7 @@ import type { ProxySettings } from "../../src/proxy/spec.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
 import { get } from "../support/http.ts";
-import { parseResponse, sendRaw } from "../support/raw-client.ts";
+import { parseResponse } from "../support/raw-client.ts";
 import { startRawUpstream } from "../support/raw-upstream.ts";
 
 /** A test that fails must not hang the run (without the deadlines, clients would wait forever). */
@@ -209,7 +209,7 @@ describe("client deadlines", () => {
   });
 
   it(
-    "answers 429 to a client address over clientRequests; other addresses and trusted proxies go on",
+    "answers 429 to a slow request over its address's clientRequests; quick requests, other addresses and trusted proxies go on",
     TIMEOUT,
     async () => {
       const b = await holdingBackend();
@@ -217,37 +217,69 @@ describe("client deadlines", () => {
         clientRequests: 2,
         trustedProxies: ["127.0.0.3/32"],
       });
+      const held: SlowPost[] = [];
       try {
-        const held: Promise<number | string>[] = [];
         for (let i = 0; i < 2; i++) {
           const arrived = b.arrived();
-          held.push(getFrom("127.0.0.1", port, 5_000, "/hold"));
+          held.push(slowPostFrom("127.0.0.1", port));
           await arrived;
         }
-        const over = await sendRaw(port, "GET /more HTTP/1.1\r\nHost: app\r\nConnection: close\r\n\r\n");
-        assert.equal(over?.status, 429);
-        assert.equal(over?.headers["x-teal-error"], "client_request_limit");
-        assert.equal(over?.headers["retry-after"], "1");
+        const over = slowPostFrom("127.0.0.1", port);
+        held.push(over);
+        const refused = parseResponse(await over.firstBytes);
+        assert.equal(refused?.status, 429);
+        assert.equal(refused?.headers["x-teal-error"], "client_request_limit");
+        assert.equal(refused?.headers["retry-after"], "1");
+        assert.equal(await getFrom("127.0.0.1", port, 5_000), 200, "a quick request is never counted");
         assert.equal(await getFrom("127.0.0.2", port, 5_000), 200);
         for (let i = 0; i < 3; i++) {
           const arrived = b.arrived();
-          held.push(getFrom("127.0.0.3", port, 5_000, "/hold"));
+          held.push(slowPostFrom("127.0.0.3", port));
           await arrived;
         }
         b.release();
-        assert.deepEqual(await Promise.all(held), [200, 200, 200, 200, 200]);
+        const answered = await Promise.all(
+          [0, 1, 3, 4, 5].map(async (i) => parseResponse(await held[i]!.firstBytes)?.status),
+        );
+        assert.deepEqual(answered, [200, 200, 200, 200, 200]);
+        const again = slowPostFrom("127.0.0.1", port);
+        held.push(again);
+        await b.arrived();
+        b.release();
         assert.equal(
-          await getFrom("127.0.0.1", port, 5_000),
+          parseResponse(await again.firstBytes)?.status,
           200,
-          "the address's requests ended: it may go on",
+          "the address's slow requests ended: it may go on",
         );
       } finally {
+        for (const h of held) h.socket.destroy();
         await p.close(0);
         await b.backend.close();
       }
     },
   );
 });
+
+interface SlowPost {
+  readonly socket: Socket;
+  /** The answer's head, and what came with it (empty if the connection closed without one). */
+  readonly firstBytes: Promise<Buffer>;
+}
+
+/** A POST /hold from a given local address whose body (larger than the buffer) is still coming. */
+function slowPostFrom(localAddress: string, port: number): SlowPost {
+  const socket = connect({ host: "127.0.0.1", port, localAddress }).on("error", () => {});
+  socket.write(`POST /hold HTTP/1.1\r\nHost: app\r\ncontent-length: 100000\r\n\r\n${"a".repeat(100)}`);
+  const firstBytes = new Promise<Buffer>((resolve) => {
+    let bytes = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      if (bytes.includes("\r\n\r\n")) resolve(bytes);
+    });
+    socket.on("close", () => resolve(bytes));
+  });
+  return { socket, firstBytes };
+}
 
 describe("upstream breaks", () => {
   it("answers 502 when the upstream closes after its head, before any of its body", TIMEOUT, async () => {
