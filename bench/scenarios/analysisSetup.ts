@@ -52,20 +52,25 @@ export const KINDS: readonly VersionKind[] = [
 
 /** examples/canary.yaml's rollout and checks, with seconds where it has minutes. */
 export const TIMINGS = {
-  window: "4s",
+  window: "10s",
   interval: "1s",
-  // 3 s: the first 1 s measurement at 20% may see too few requests; two more can still pass it.
-  analysisStep: "3s",
-  pause: "500ms",
-  monitor: "3s",
-  text: "window 4s, checks every 1s, steps 20% -> analysis 3s -> 50% -> pause 500ms -> full, monitor 3s",
+  // Relative checks judge whole seconds both colors served (at least 3 of them), so the analysis
+  // step lasts long enough for several verdicts at 20%; the new process's first second is left out.
+  analysisStep: "12s",
+  pause: "1s",
+  monitor: "4s",
+  warmup: "1s",
+  text: "window 10s, checks every 1s, warmup 1s, steps 20% -> analysis 12s -> 50% -> pause 1s -> full, monitor 4s",
 };
 
 const CHECKS: Record<AnalysisForm, string> = {
   threshold: `        - { name: errors, metric: errorRate, max: 0.02, maxAboveStable: 0.01, interval: ${TIMINGS.interval}, minRequests: 20 }
         - { name: latency, metric: p99, maxRatioToStable: 1.5, interval: ${TIMINGS.interval}, minRequests: 20, failureLimit: 1 }`,
+  // The statistical form beside the example's absolute error ceiling: after full promotion the
+  // stable color serves nothing, so only an absolute check can see errors that start then.
   compare: `        - { name: latency, metric: p99, compare: { confidence: 0.95, tolerance: 0.1 }, interval: ${TIMINGS.interval}, minRequests: 20 }
-        - { name: errors, metric: errorRate, compare: { confidence: 0.95, tolerance: 0.01 }, interval: ${TIMINGS.interval}, minRequests: 20 }`,
+        - { name: errors, metric: errorRate, compare: { confidence: 0.95, tolerance: 0.01 }, interval: ${TIMINGS.interval}, minRequests: 20 }
+        - { name: errors-ceiling, metric: errorRate, max: 0.02, interval: ${TIMINGS.interval}, minRequests: 20 }`,
 };
 
 const APP = path.join(repoRoot, "bench", "servers", "analysis-app.mjs");
@@ -96,6 +101,7 @@ export function analysisConfig(p: {
       monitor: ${TIMINGS.monitor}
     analysis:
       window: ${TIMINGS.window}
+      warmup: ${TIMINGS.warmup}
       checks:
 ${CHECKS[p.form]}
 `,
