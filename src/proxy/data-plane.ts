@@ -74,6 +74,7 @@ export class DataPlane {
       accessLog: settings.accessLog ? events.accessLog : undefined,
       requestBufferBytes: settings.requestBufferBytes,
       clientLimit: new ClientLimit(settings.clientRequests, this.#trusted),
+      internalError: (err) => this.#events.internalError?.(err),
     };
   }
 

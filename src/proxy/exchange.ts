@@ -31,10 +31,14 @@ export interface ExchangeEnv {
   /** A body with a Content-Length up to this is read whole before an upstream is asked. */
   readonly requestBufferBytes: number;
   readonly clientLimit: ClientLimit;
+  /** A bug in teal met while handling the request (logged by the data plane's owner). */
+  readonly internalError: (err: unknown) => void;
 }
 
 /** What a client over its request cap is told to wait, in seconds. */
 const CLIENT_LIMIT_RETRY_AFTER_S = 1;
+/** A response that waits this long on its client counts as slow (against the address's cap). */
+const CLIENT_STALL_MS = 1_000;
 
 export interface AccessEntry {
   readonly service: string;
@@ -74,6 +78,8 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   #error: ProxyErrorCode | undefined;
   /** Set once this request counts against its client address's cap ("" when the address is exempt). */
   #clientKey: string | undefined;
+  /** Runs out when the client has not drained the response for CLIENT_STALL_MS. */
+  #stalled: NodeJS.Timeout | undefined;
 
   constructor(
     req: ClientRequest,
@@ -111,7 +117,13 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
       readWhole(body, (whole) => {
         if (this.#done) return;
         this.#options = { ...this.#options, body: whole };
-        this.#forward();
+        // From a stream event, outside the data plane's guard: a bug fails this request, not teal.
+        try {
+          this.#forward();
+        } catch (err) {
+          this.#env.internalError(err);
+          this.#fail(502, "internal_error", "teal failed to handle this request; see its log");
+        }
       });
       return;
     }
@@ -171,13 +183,22 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     this.#bytesOut += chunk.length;
     countStreamedBytes(chunk.length);
     if (this.#res.write(chunk)) return true;
-    // The client is not keeping up: from now on the upstream connection waits at its pace.
-    if (this.#holdsAtClientPace()) return false;
+    // Backpressure alone is no sign of a slow client (any large response fills the socket's
+    // buffers): one that has not drained for a whole second is holding the upstream at its pace.
+    if (this.#clientKey === undefined) {
+      this.#stalled ??= setTimeout(() => this.#stalledClient(), CLIENT_STALL_MS).unref();
+    }
+    return false;
+  }
+
+  #stalledClient(): void {
+    this.#stalled = undefined;
+    if (this.#done || this.#holdsAtClientPace()) return;
+    // The head went out already: the client sees its connection cut, the log its status.
     this.#error = "client_request_limit";
     this.#abort?.(new Error("the client address has too many slow requests"));
     this.#res.destroy();
-    this.#finish(429);
-    return false;
+    this.#finish(this.#status);
   }
 
   /**
@@ -245,6 +266,8 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   #dispatch(endpoint: Endpoint): void {
     this.#endpoint = endpoint;
     this.#abort = undefined;
+    // A buffered body is sent (and counted) whole by each attempt.
+    if (Buffer.isBuffer(this.#options.body)) this.#bytesIn = 0;
     endpoint.pool.dispatch(this.#options, this);
   }
 
@@ -288,6 +311,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
+    if (this.#stalled !== undefined) clearTimeout(this.#stalled);
     if (this.#clientKey) this.#env.clientLimit.release(this.#clientKey);
     if (this.#res.listener === this) this.#res.listener = undefined;
     const ms = performance.now() - this.#start;
@@ -311,6 +335,10 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
 
   /** The client's socket drained: let the upstream connection read again. */
   clientDrained(): void {
+    if (this.#stalled !== undefined) {
+      clearTimeout(this.#stalled);
+      this.#stalled = undefined;
+    }
     this.#resume?.();
   }
 

@@ -9,12 +9,13 @@ import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { describe, it } from "node:test";
+import type { AccessEntry } from "../../src/proxy/exchange.ts";
 import type { ProxySettings } from "../../src/proxy/spec.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
 import { get } from "../support/http.ts";
 import { parseResponse } from "../support/raw-client.ts";
-import { startRawUpstream } from "../support/raw-upstream.ts";
+import { refusedUrl, startRawUpstream } from "../support/raw-upstream.ts";
 
 /** A test that fails must not hang the run (without the deadlines, clients would wait forever). */
 const TIMEOUT = { timeout: 30_000 };
@@ -260,6 +261,65 @@ describe("client deadlines", () => {
   );
 });
 
+describe("the per-address cap and large responses", () => {
+  it(
+    "never cuts large responses that their clients read as fast as they come, however many from one address",
+    TIMEOUT,
+    async () => {
+      const b = await holdingBackend();
+      const { plane: p, port } = await plane(b.backend, { clientRequests: 2 });
+      try {
+        const sizes = await Promise.all(
+          Array.from({ length: 6 }, async () => {
+            const res = await fetch(`http://127.0.0.1:${port}/big`, { headers: { host: "app" } });
+            return (await res.arrayBuffer()).byteLength;
+          }),
+        );
+        assert.deepEqual(sizes, Array(6).fill(BIG.length));
+      } finally {
+        await p.close(0);
+        await b.backend.close();
+      }
+    },
+  );
+
+  it(
+    "counts a buffered body once in the access log when the request is retried on another endpoint",
+    TIMEOUT,
+    async () => {
+      const good = await startBackend("good");
+      const log: AccessEntry[] = [];
+      const { plane: p, port } = await startDataPlane(
+        [serviceSpec("app", { blue: [await refusedUrl(), good.url], green: [] })],
+        {},
+        { accessLog: (e: AccessEntry) => log.push(e) },
+      );
+      try {
+        for (let i = 0; i < 4; i++) {
+          const res = await fetch(`http://127.0.0.1:${port}/`, {
+            method: "PUT",
+            body: "x".repeat(1000),
+            headers: { host: "app" },
+          });
+          await res.arrayBuffer();
+          assert.equal(res.status, 200);
+        }
+        assert.ok(
+          log.some((e) => e.retried),
+          "a request was retried on the other endpoint",
+        );
+        assert.deepEqual(
+          log.map((e) => e.bytesIn),
+          [1000, 1000, 1000, 1000],
+        );
+      } finally {
+        await p.close(0);
+        await good.close();
+      }
+    },
+  );
+});
+
 interface SlowPost {
   readonly socket: Socket;
   /** The answer's head, and what came with it (empty if the connection closed without one). */
@@ -331,7 +391,7 @@ describe("slow clients from one address", () => {
         },
         {
           accessLog: (entry) => {
-            if (entry.status !== 429) return;
+            if (entry.error !== "client_request_limit") return;
             refused++;
             changed();
           },
