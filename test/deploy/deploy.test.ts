@@ -152,9 +152,11 @@ describe("teal deploy of a managed service", () => {
   });
 
   it("refuses a second deployment while one runs, naming the running one", async () => {
+    // A canary step of minutes keeps the first deployment running, however slowly the CLI below
+    // (a new Node process) starts on a busy machine; it is promoted once the CLI has been refused.
     const first = await api(teal, "POST", "/v1/services/web/deployments", {
       version: "v6",
-      env: { APP_START_DELAY_MS: "2000" },
+      strategy: "Canary10Percent5Minutes",
     });
     assert.equal(first.status, 202);
     const second = await api(teal, "POST", "/v1/services/web/deployments", { version: "v7" });
@@ -167,6 +169,11 @@ describe("teal deploy of a managed service", () => {
     const cliRefused = await cli("deploy", "web", "--version", "v7");
     assert.equal(cliRefused.code, 1);
     assert.match(cliRefused.stderr, /already running/);
+    await eventually(
+      async () =>
+        (await api(teal, "POST", "/v1/services/web/promote", { full: true })).status === 200 || undefined,
+      "the first deployment to reach its canary step and be promoted",
+    );
     const done = await eventually(async () => {
       const d = (await history())[0]!;
       return d.outcome !== "running" && d;
