@@ -37,8 +37,12 @@ export interface ExchangeEnv {
 
 /** What a client over its request cap is told to wait, in seconds. */
 const CLIENT_LIMIT_RETRY_AFTER_S = 1;
-/** A response that waits this long on its client counts as slow (against the address's cap). */
-const CLIENT_STALL_MS = 1_000;
+/**
+ * A response that waits this long on its client counts as slow (against the address's cap). Short,
+ * since over the cap such a response holds an upstream connection for this long before it is cut;
+ * a fast reader drains its socket far more often.
+ */
+const CLIENT_STALL_MS = 250;
 
 export interface AccessEntry {
   readonly service: string;
@@ -184,7 +188,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     countStreamedBytes(chunk.length);
     if (this.#res.write(chunk)) return true;
     // Backpressure alone is no sign of a slow client (any large response fills the socket's
-    // buffers): one that has not drained for a whole second is holding the upstream at its pace.
+    // buffers): one that has not drained for CLIENT_STALL_MS is holding the upstream at its pace.
     if (this.#clientKey === undefined) {
       this.#stalled ??= setTimeout(() => this.#stalledClient(), CLIENT_STALL_MS).unref();
     }
