@@ -436,8 +436,10 @@ describe("slow clients from one address", () => {
           `normal requests: median ${latencies[latencies.length >> 1]!.toFixed(1)} ms, slowest ${latencies.at(-1)!.toFixed(1)} ms`,
         );
         assert.deepEqual(failures, [], `normal requests failed: ${failures.slice(0, 5).join(", ")}`);
+        // Typically 10-20 ms (median 5-10) with another test file running at once; the bound leaves
+        // room for the kernel's SYN retry (1 s, then 2 s more) on a machine loaded far past that.
         assert.ok(
-          latencies.at(-1)! < 2_000,
+          latencies.at(-1)! < 4_000,
           `slowest normal request took ${latencies.at(-1)!.toFixed(0)} ms`,
         );
       } finally {
