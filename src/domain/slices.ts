@@ -6,7 +6,7 @@
  */
 
 import type { CheckMetric } from "./analysis.ts";
-import { emptyCounts, quantileMs } from "./latency-histogram.ts";
+import { emptyCounts } from "./latency-histogram.ts";
 import { errorRate, type TrafficCounts, windowStats } from "./window-stats.ts";
 
 /** One color's traffic in one slice: responses by status class (1..5) and latency bucket counts. */
@@ -52,7 +52,7 @@ export function sharedSlices(slices: readonly Slice[], rules: SliceRules): Slice
 export interface SharedSide {
   readonly requests: number;
   readonly errors: number;
-  /** The metric over all shared slices pooled (error rate, or a quantile of the summed histogram, see matchedValues). */
+  /** The metric over all shared slices pooled (error rate, or a quantile of the summed histogram). */
   readonly value: number | null;
   /** The metric in each shared slice, in time order. */
   readonly perSlice: readonly number[];
@@ -75,55 +75,22 @@ export function sharedSample(
   include4xx: boolean,
   state: { readonly promoted: boolean; readonly warmingUp: boolean },
 ): SharedSample {
-  const candidate = sum(shared.map((s) => s.candidate));
-  const stable = sum(shared.map((s) => s.stable));
-  const pooled = matchedValues(metric, candidate, stable, include4xx);
-  const perSlice = shared.map((s) => matchedValues(metric, s.candidate, s.stable, include4xx));
-  const side = (counts: ColorSlice, value: number | null, i: 0 | 1): SharedSide => {
-    const w = windowStats(undefined, counts);
+  const side = (pick: (s: Slice) => ColorSlice): SharedSide => {
+    const pooled = sum(shared.map(pick));
+    const w = windowStats(undefined, pooled);
     return {
       requests: w.requests,
       errors: w.errors5xx + (include4xx ? w.errors4xx : 0),
-      value,
-      perSlice: perSlice.map((v) => v[i] ?? 0),
+      value: metricValue(metric, pooled, include4xx),
+      perSlice: shared.map((s) => metricValue(metric, pick(s), include4xx) ?? 0),
     };
   };
   return {
     slices: shared.length,
-    candidate: side(candidate, pooled[0], 0),
-    stable: side(stable, pooled[1], 1),
+    candidate: side((s) => s.candidate),
+    stable: side((s) => s.stable),
     ...state,
   };
-}
-
-const QUANTILE: Partial<Record<CheckMetric, number>> = { p50: 0.5, p95: 0.95, p99: 0.99 };
-
-/**
- * Both colors' values over the same traffic, a latency quantile taken at the same depth into
- * each color's tail. A high quantile of a few requests is close to their maximum, and the
- * maximum of more requests is higher: at 20% the stable color serves four times as many, so its
- * plain p99 of a second (the slowest of ~20 requests against the new color's slowest of ~5) sits
- * much deeper in the tail and hides a slower version. The color with more requests is read at
- * the level the smaller sample's quantile stands for (order statistic k of n ~ level k/(n+1));
- * with equal counts, or both large, this is the plain quantile.
- */
-function matchedValues(
-  metric: CheckMetric,
-  candidate: ColorSlice,
-  stable: ColorSlice,
-  include4xx: boolean,
-): [number | null, number | null] {
-  const q = QUANTILE[metric];
-  if (q === undefined) {
-    return [metricValue(metric, candidate, include4xx), metricValue(metric, stable, include4xx)];
-  }
-  const nc = requestsOf(candidate);
-  const ns = requestsOf(stable);
-  const fewer = Math.min(nc, ns);
-  const level = (q * fewer) / (fewer + 1);
-  const at = (counts: ColorSlice, n: number) =>
-    n === 0 ? null : (quantileMs(counts.latencyBuckets, Math.min(q, (level * (n + 1)) / n)) ?? null);
-  return [at(candidate, nc), at(stable, ns)];
 }
 
 /** The metric's value for some traffic; null without requests. */
