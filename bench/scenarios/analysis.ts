@@ -27,7 +27,7 @@ import { Admin, type StartedTeal, spawnTeal, type TealSetup, waitListening } fro
 import type { ResultRow } from "./types.ts";
 
 /** keep-alive wrk connections per service (five services at once through one teal). */
-export const CONNECTIONS_PER_SERVICE = 1;
+export const CONNECTIONS_PER_SERVICE = 4;
 /** wrk runs at most this long (a deployment that outlives it fails the kind's loop first). */
 const WRK_MAX_S = 70;
 

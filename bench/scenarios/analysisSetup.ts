@@ -52,15 +52,15 @@ export const KINDS: readonly VersionKind[] = [
 
 /** examples/canary.yaml's rollout and checks, with seconds where it has minutes. */
 export const TIMINGS = {
-  window: "10s",
+  window: "8s",
   interval: "1s",
-  // Relative checks judge whole seconds both colors served (at least 3 of them), so the analysis
-  // step lasts long enough for several verdicts at 20%; the new process's first second is left out.
-  analysisStep: "12s",
+  // Relative checks judge whole seconds both colors served (at least 3, and 5 for compare at 95%),
+  // so the analysis step lasts long enough for several verdicts at 20%.
+  analysisStep: "8s",
   pause: "1s",
   monitor: "4s",
   warmup: "1s",
-  text: "window 10s, checks every 1s, warmup 1s, steps 20% -> analysis 12s -> 50% -> pause 1s -> full, monitor 4s",
+  text: "window 8s, checks every 1s, warmup 1s, steps 20% -> analysis 8s -> 50% -> pause 1s -> full, monitor 4s",
 };
 
 const CHECKS: Record<AnalysisForm, string> = {
