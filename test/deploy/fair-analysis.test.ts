@@ -10,6 +10,41 @@ import {
   tempDir,
 } from "../support/teal-process.ts";
 
+/** teal with the managed service `web` (v1 live) for the describe block that calls it. */
+function servedTeal(yaml: () => string) {
+  let dir: { path: string; remove: () => Promise<void> };
+  let teal: TealProcess;
+  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
+  before(async () => {
+    dir = await tempDir();
+    teal = await startTeal(yaml(), dir.path);
+    const first = await cli("deploy", "web", "--version", "v1");
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+  });
+  after(async () => {
+    await teal.stop();
+    await dir.remove();
+  });
+  return {
+    cli,
+    history: () => historyOf(teal),
+    /** `teal deploy web` with --env values, under load from `clients` keep-alive clients. */
+    deploy: (version: string, env: readonly string[], clients: number) =>
+      underLoadOf(
+        teal,
+        () => cli("deploy", "web", "--version", version, ...env.flatMap((e) => ["--env", e])),
+        clients,
+      ),
+  };
+}
+
+/** The app answering in ~30 ms: its latency is its own, so that 2x is a real regression. */
+const withAppDelay = (config: string) =>
+  processServiceConfig(config).replace(
+    "stopTimeoutMs: 2000",
+    "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }",
+  );
+
 // The issue's setting: a fast app (its p99 is the machine's noise), a few keep-alive clients, a
 // relative p99 check, a canary, and monitoring after full promotion. A freshly started instance is
 // slower for its first seconds (measured here: p50 2-3x for ~8-10 s on a busy 2-core machine), so
@@ -30,31 +65,18 @@ const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 
         - { name: latency, metric: p99, maxRatioToStable: 2, interval: 100ms, minRequests: 20 }`;
 
 describe("relative checks after full promotion (fast app, 4 keep-alive clients)", () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-
-  before(async () => {
-    dir = await tempDir();
-    teal = await startTeal(processServiceConfig(CANARY), dir.path);
-    const first = await cli("deploy", "web", "--version", "v1");
-    assert.equal(first.code, 0, first.stdout + first.stderr);
-  });
-  after(async () => {
-    await teal.stop();
-    await dir.remove();
-  });
+  const { deploy, history } = servedTeal(() => processServiceConfig(CANARY));
 
   it("promotes every version identical to the live one, the relative check inconclusive once stable has no traffic", async (t) => {
     const rolledBack: string[] = [];
     const versions = 4;
     for (let i = 2; i < 2 + versions; i++) {
-      const { result } = await underLoadOf(teal, () => cli("deploy", "web", "--version", `v${i}`), 4);
-      if (result.code !== 0) rolledBack.push(`v${i}: ${(await historyOf(teal))[0]!.reason}`);
+      const { result } = await deploy(`v${i}`, [], 4);
+      if (result.code !== 0) rolledBack.push(`v${i}: ${(await history())[0]!.reason}`);
     }
     t.diagnostic(`rolled back ${rolledBack.length} of ${versions}: ${rolledBack.join("; ")}`);
     assert.deepEqual(rolledBack, []);
-    for (const d of (await historyOf(teal)).slice(0, versions)) {
+    for (const d of (await history()).slice(0, versions)) {
       const latency = d.rollout.checks.find((c: Json) => c.name === "latency");
       assert.equal(latency.failures, 0);
       assert.ok(latency.passes > 0, "it compared the colors side by side during the canary");
@@ -79,30 +101,8 @@ const COMPARE = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000
         - { name: errors, metric: errorRate, compare: { confidence: 0.95, tolerance: 0.01 }, interval: 250ms, minRequests: 20 }`;
 
 describe("compare checks against a real regression", () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const deploy = (version: string, ...env: string[]) =>
-    underLoadOf(
-      teal,
-      () => cli("deploy", "web", "--version", version, ...env.flatMap((e) => ["--env", e])),
-      8,
-    );
-
-  before(async () => {
-    dir = await tempDir();
-    const yaml = processServiceConfig(COMPARE).replace(
-      "stopTimeoutMs: 2000",
-      "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }",
-    );
-    teal = await startTeal(yaml, dir.path);
-    const first = await cli("deploy", "web", "--version", "v1");
-    assert.equal(first.code, 0, first.stdout + first.stderr);
-  });
-  after(async () => {
-    await teal.stop();
-    await dir.remove();
-  });
+  const served = servedTeal(() => withAppDelay(COMPARE));
+  const deploy = (version: string, ...env: string[]) => served.deploy(version, env, 8);
 
   it("promotes a version identical to the live one, with the numbers of each comparison", async () => {
     const { result } = await deploy("v2");
@@ -111,13 +111,13 @@ describe("compare checks against a real regression", () => {
       result.stdout,
       /latency: PASS p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×[\d.]+ \(tolerance ×1\.1\), p /,
     );
-    const [d] = await historyOf(teal);
+    const [d] = await served.history();
     const latency = d!.rollout.checks.find((c: Json) => c.name === "latency");
     assert.equal(latency.compare.confidence, 0.95);
     assert.equal(latency.failures, 0);
     const errors = d!.rollout.checks.find((c: Json) => c.name === "errors");
     assert.ok(errors.passes > 0 && errors.failures === 0);
-    const history = await cli("history", "web", "--limit", "1");
+    const history = await served.cli("history", "web", "--limit", "1");
     assert.match(
       history.stdout,
       /check latency: pass p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side/,
@@ -133,7 +133,7 @@ describe("compare checks against a real regression", () => {
       result.stdout,
       /analysis "latency" failed: p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×(1\.[5-9]|2\.\d)\d* \(tolerance ×1\.1\), p [^:]+: worse at 95% confidence/,
     );
-    const [d] = await historyOf(teal);
+    const [d] = await served.history();
     const rollback = d!.events.find((e: Json) => e.type === "rollback");
     const comparison = rollback.data.check.last.comparison;
     assert.equal(comparison.test, "mann-whitney");
@@ -150,7 +150,7 @@ describe("compare checks against a real regression", () => {
       result.stdout,
       /analysis "errors" failed: errorRate 0\.0[4-6]\d* vs stable 0 over \d+ s side by side/,
     );
-    const [d] = await historyOf(teal);
+    const [d] = await served.history();
     assert.equal(
       d!.events.find((e: Json) => e.type === "rollback").data.check.last.comparison.test,
       "fisher",
@@ -174,26 +174,8 @@ const THRESHOLDS = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2
         - { name: errors, metric: errorRate, maxAboveStable: 0.01, interval: 250ms, minRequests: 20 }`;
 
 describe("relative thresholds against a real regression", () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const deploy = (version: string, env: string) =>
-    underLoadOf(teal, () => cli("deploy", "web", "--version", version, "--env", env), 8);
-
-  before(async () => {
-    dir = await tempDir();
-    const yaml = processServiceConfig(THRESHOLDS).replace(
-      "stopTimeoutMs: 2000",
-      "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }",
-    );
-    teal = await startTeal(yaml, dir.path);
-    const first = await cli("deploy", "web", "--version", "v1");
-    assert.equal(first.code, 0, first.stdout + first.stderr);
-  });
-  after(async () => {
-    await teal.stop();
-    await dir.remove();
-  });
+  const served = servedTeal(() => withAppDelay(THRESHOLDS));
+  const deploy = (version: string, env: string) => served.deploy(version, [env], 8);
 
   it("rolls back a version twice as slow, and one failing 5% of requests", async () => {
     const slow = await deploy("v2", "APP_DELAY_MS=60");
