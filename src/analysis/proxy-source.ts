@@ -107,10 +107,16 @@ export class ProxySource implements MetricSource {
     return {
       value: metricValue(metric, window, check.include4xx),
       sampleSize: requestsOf(window),
-      shared: sharedSample(shared, metric, check.include4xx, {
-        promoted,
-        warmingUp: warmedAtMs !== undefined && warmedAtMs > fromMs,
-      }),
+      shared: sharedSample(
+        shared,
+        metric,
+        check.include4xx,
+        {
+          promoted,
+          warmingUp: warmedAtMs !== undefined && warmedAtMs > fromMs,
+        },
+        check.compare?.tolerance,
+      ),
     };
   }
 

@@ -74,7 +74,7 @@ export function checkText(c: CheckView): string {
     const effect =
       k.test === "fisher" ? `${k.effect >= 0 ? "+" : ""}${formatPercent(k.effect)}` : `×${round2(k.effect)}`;
     const figures = `${formatValue(c.metric, k.canary)} vs ${formatValue(c.metric, k.stable)} stable`;
-    const test = k.test === "fisher" ? "Fisher" : "Mann-Whitney";
+    const test = k.test === "fisher" ? "Fisher" : "van Elteren";
     return `${c.metric} ${effect} (${figures}, ${k.slices} s side by side; ${test} p ${formatP(k.pValue)}) ${VERDICT_WORD[c.last.verdict]} ${thresholds}`;
   }
   const value = c.last.value === null ? "n/a" : formatValue(c.metric, c.last.value);

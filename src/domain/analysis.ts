@@ -6,7 +6,7 @@
  */
 
 import type { SharedSample } from "./slices.ts";
-import { fisherGreater, mannWhitneyGreater, median, smallestPValue } from "./statistics.ts";
+import { fisherGreater } from "./statistics.ts";
 
 export type MeasurementVerdict = "pass" | "fail" | "inconclusive" | "error";
 export type CheckResult = "running" | "passed" | "failed" | "inconclusive";
@@ -50,16 +50,18 @@ export interface Measurement {
 
 /** The numbers behind a `compare` verdict. */
 export interface Comparison {
-  readonly test: "mann-whitney" | "fisher";
+  readonly test: "van-elteren" | "fisher";
   /** Shared slices (seconds) compared. */
   readonly slices: number;
-  /** Latency: median of the new color's per-slice values; errorRate: its pooled rate. */
+  /** Latency: the new color's quantile over the shared slices pooled; errorRate: its pooled rate. */
   readonly canary: number;
   readonly stable: number;
   /** Latency: canary / stable (1.1 = 10% slower); errorRate: canary - stable (0.01 = one point). */
   readonly effect: number;
   /** One-sided: the chance of a difference at least this much in the canary's disfavour if there were none. */
   readonly pValue: number;
+  /** Latency: the share of each color's requests over its line (stable's quantile; × (1 + tolerance) for the new color). */
+  readonly over?: { readonly lineMs: number; readonly canary: number; readonly stable: number };
 }
 
 /** A comparison with when it was made and what it decided. */
@@ -77,6 +79,7 @@ export interface Judgement {
 }
 
 const fmt = (v: number) => String(Number(v.toPrecision(3)));
+const fmtShare = (x: number) => `${Number((x * 100).toPrecision(2))}%`;
 const fmtP = (p: number) => (p < 0.0001 ? "< 0.0001" : String(Number(p.toPrecision(2))));
 
 export function judge(metric: string, m: Measurement, t: Thresholds): Judgement {
@@ -138,13 +141,6 @@ function relative(metric: string, m: Measurement, t: Thresholds): Judgement {
   return { verdict: "pass", reason: `${metric} ${fmt(v)} (stable ${fmt(s)}) ${span}` };
 }
 
-/** Slices needed: at least 5, and enough that Mann-Whitney can reach the confidence at all. */
-export function minSlicesFor(confidence: number): number {
-  let n = 5;
-  while (smallestPValue(n) >= 1 - confidence) n++;
-  return n;
-}
-
 function compare(
   metric: string,
   m: Measurement,
@@ -153,8 +149,7 @@ function compare(
   minSlices: number,
 ): Judgement {
   const shared = m.shared;
-  // Latency's own minimum below also depends on the confidence, and says so.
-  const why = notComparable(metric, shared, minRequests, metric === "errorRate" ? minSlices : 1);
+  const why = notComparable(metric, shared, minRequests, minSlices);
   if (why || !shared) return why!;
   const alpha = 1 - c.confidence;
   const span = `${shared.slices} s side by side`;
@@ -170,19 +165,25 @@ function compare(
     worse = canary - stable > c.tolerance;
     text = `errorRate ${fmt(canary)} vs stable ${fmt(stable)} over ${span}: ${canary >= stable ? "+" : ""}${fmt(canary - stable)} (tolerance ${fmt(c.tolerance)}), p ${fmtP(pValue)}`;
   } else {
-    const needed = Math.max(minSlices, minSlicesFor(c.confidence));
-    if (shared.slices < needed) {
-      return inconclusive(
-        `only ${shared.slices} s in which both colors served (need ${needed} for ${fmt(c.confidence * 100)}% confidence)`,
-      );
-    }
-    const canary = median(shared.candidate.perSlice);
-    const stable = median(shared.stable.perSlice);
-    const { pValue } = mannWhitneyGreater(shared.candidate.perSlice, shared.stable.perSlice);
+    const canary = shared.candidate.value;
+    const x = shared.tail;
+    if (canary === null || x === undefined) return inconclusive(`no stable ${metric} to compare with`);
+    const stable = x.stableMs;
+    const over = { lineMs: x.lineMs, canary: x.canaryOver, stable: x.stableOver };
     const effect = stable > 0 ? canary / stable : canary > 0 ? Number.POSITIVE_INFINITY : 1;
-    comparison = { test: "mann-whitney", slices: shared.slices, canary, stable, effect, pValue };
+    comparison = {
+      test: "van-elteren",
+      slices: shared.slices,
+      canary,
+      stable,
+      effect,
+      pValue: x.pValue,
+      over,
+    };
+    // Both: the quantile is beyond tolerance, and the new color's tail is slower than stable's,
+    // second by second, beyond chance.
     worse = effect > 1 + c.tolerance;
-    text = `${metric} median ${fmt(canary)} vs stable ${fmt(stable)} over ${span}: ×${fmt(effect)} (tolerance ×${fmt(1 + c.tolerance)}), p ${fmtP(pValue)}`;
+    text = `${metric} ${fmt(canary)} vs stable ${fmt(stable)} over ${span}: ×${fmt(effect)} (tolerance ×${fmt(1 + c.tolerance)}); ${fmtShare(over.canary)} of its requests over ${fmt(x.lineMs)} ms vs ${fmtShare(over.stable)} of stable's over ${fmt(stable)} ms, p ${fmtP(x.pValue)}`;
   }
   const significant = comparison.pValue < alpha;
   if (worse && significant) {

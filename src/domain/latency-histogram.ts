@@ -43,3 +43,17 @@ export function quantileMs(counts: readonly number[], q: number): number | undef
   }
   return BUCKET_BOUNDS_MS[BUCKET_COUNT - 2];
 }
+
+/** Requests slower than `ms`; the bucket holding `ms` is split linearly, as quantileMs interpolates. */
+export function countAbove(counts: readonly number[], ms: number): number {
+  let above = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    if (c === 0) continue;
+    const lower = i === 0 ? 0 : BUCKET_BOUNDS_MS[i - 1]!;
+    const upper = i === BUCKET_COUNT - 1 ? lower * GROWTH : BUCKET_BOUNDS_MS[i]!;
+    if (lower >= ms) above += c;
+    else if (upper > ms) above += (c * (upper - ms)) / (upper - lower);
+  }
+  return above;
+}

@@ -1,97 +1,50 @@
 /**
- * The two one-sided tests behind `compare` checks, as pure functions: Mann-Whitney U ("are the
- * canary's per-slice values larger than the stable color's?") and Fisher's exact test ("is the
- * canary's error rate higher?"). Both answer a p-value; small p means "worse, not by chance".
+ * The two one-sided tests behind `compare` checks, as pure functions: van Elteren's stratified
+ * rank-sum ("are the canary's requests slower than the stable color's, second by second?") and
+ * Fisher's exact test ("is the canary's error rate higher?"). Both answer a p-value; small p means
+ * "worse, not by chance".
  */
 
-export interface MannWhitney {
-  /** U of the first sample: pairs (x, y) with x > y, ties counting one half. */
-  readonly u: number;
-  /** One-sided p-value for "x tends to be larger than y". */
-  readonly pValue: number;
-  /** "exact" (small samples without ties) or "normal" (tie- and continuity-corrected). */
-  readonly method: "exact" | "normal";
-}
-
-/** Both samples at most this size and no ties: the exact distribution of U (as scipy does up to 8). */
-const EXACT_MAX = 20;
-
-/** One-sided Mann-Whitney U test that x is stochastically greater than y. */
-export function mannWhitneyGreater(x: readonly number[], y: readonly number[]): MannWhitney {
-  const n1 = x.length;
-  const n2 = y.length;
-  if (n1 === 0 || n2 === 0) throw new RangeError("Mann-Whitney needs two non-empty samples");
-  const { ranks, tieTerm } = rank([...x, ...y]);
-  let r1 = 0;
-  for (let i = 0; i < n1; i++) r1 += ranks[i]!;
-  const u = r1 - (n1 * (n1 + 1)) / 2;
-  if (tieTerm === 0 && n1 <= EXACT_MAX && n2 <= EXACT_MAX) {
-    return { u, pValue: exactUpperTail(u, n1, n2), method: "exact" };
-  }
-  const n = n1 + n2;
-  const mean = (n1 * n2) / 2;
-  const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
-  if (variance <= 0) return { u, pValue: 1, method: "normal" }; // every value equal: no evidence
-  // Continuity correction: U moves in steps of 1/2 at most, P(U >= u) ~ P(Z >= (u - 1/2 - mean) / sd).
-  const z = (u - mean - 0.5) / Math.sqrt(variance);
-  return { u, pValue: normalUpperTail(z), method: "normal" };
-}
-
-/** Mid-ranks (1-based) and the tie correction sum of (t^3 - t) over groups of equal values. */
-function rank(values: readonly number[]): { ranks: number[]; tieTerm: number } {
-  const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-  const ranks = new Array<number>(values.length);
-  let tieTerm = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-    const mid = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[order[k]![1]] = mid;
-    const t = j - i + 1;
-    tieTerm += t * t * t - t;
-    i = j + 1;
-  }
-  return { ranks, tieTerm };
-}
+/** One stratum of grouped values: at each distinct value, how many of each group have it. */
+export type RankedStratum = readonly { readonly value: number; readonly n1: number; readonly n2: number }[];
 
 /**
- * P(U >= u) under the null, from the counts of arrangements giving each U: the coefficients of the
- * Gaussian binomial [n1+n2 choose n1]_q, built up by f(m, n) = q^n f(m-1, n) + f(m, n-1).
+ * One-sided van Elteren test (the stratified Wilcoxon rank-sum) that group 1's values tend to be
+ * larger: each stratum's rank sum of group 1, against what it would be were both groups alike,
+ * weighted 1/(N+1) and added up. Ties take mid-ranks and the tie-corrected variance; normal
+ * approximation. Strata may hold very different sizes and mixes, as seconds of a canary do.
  */
-function exactUpperTail(u: number, n1: number, n2: number): number {
-  let row: number[][] = Array.from({ length: n2 + 1 }, () => [1]); // f(0, n) = 1
-  for (let m = 1; m <= n1; m++) {
-    const next: number[][] = [[1]]; // f(m, 0) = 1
-    for (let n = 1; n <= n2; n++) {
-      const a = row[n]!; // f(m-1, n), shifted by n
-      const b = next[n - 1]!; // f(m, n-1)
-      const out = new Array<number>(m * n + 1).fill(0);
-      a.forEach((c, k) => {
-        out[k + n]! += c;
-      });
-      b.forEach((c, k) => {
-        out[k]! += c;
-      });
-      next.push(out);
+export function vanElterenGreater(strata: readonly RankedStratum[]): {
+  readonly z: number;
+  readonly pValue: number;
+} {
+  let statistic = 0;
+  let variance = 0;
+  for (const groups of strata) {
+    const sorted = [...groups].sort((a, b) => a.value - b.value);
+    let n1 = 0;
+    let n2 = 0;
+    let rankSum = 0;
+    let tieTerm = 0;
+    let seen = 0;
+    for (const g of sorted) {
+      const t = g.n1 + g.n2;
+      if (t === 0) continue;
+      rankSum += g.n1 * (seen + (t + 1) / 2);
+      tieTerm += t * t * t - t;
+      seen += t;
+      n1 += g.n1;
+      n2 += g.n2;
     }
-    row = next;
+    const n = n1 + n2;
+    if (n1 === 0 || n2 === 0) continue;
+    const w = 1 / (n + 1);
+    statistic += w * (rankSum - (n1 * (n + 1)) / 2);
+    variance += w * w * ((n1 * n2 * (n + 1)) / 12 - (n1 * n2 * tieTerm) / (12 * n * (n - 1)));
   }
-  const counts = row[n2]!;
-  let total = 0;
-  let tail = 0;
-  // u may be a half-integer only with ties, which take the normal path.
-  counts.forEach((c, k) => {
-    total += c;
-    if (k >= u) tail += c;
-  });
-  return tail / total;
-}
-
-/** The smallest one-sided p-value Mann-Whitney can reach with n values on each side (no ties). */
-export function smallestPValue(n: number): number {
-  let c = 1; // C(2n, n) built up as a product
-  for (let i = 1; i <= n; i++) c = (c * (n + i)) / i;
-  return 1 / c;
+  if (variance <= 1e-12) return { z: 0, pValue: 1 }; // every value tied: no evidence
+  const z = statistic / Math.sqrt(variance);
+  return { z, pValue: normalUpperTail(z) };
 }
 
 /**
@@ -164,11 +117,4 @@ function erfc(x: number): number {
   for (let i = ERFC.length - 1; i >= 0; i--) poly = ERFC[i]! + t * poly;
   const r = t * Math.exp(-z * z + poly);
   return x >= 0 ? r : 2 - r;
-}
-
-/** The median of a non-empty list. */
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

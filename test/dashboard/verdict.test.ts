@@ -30,7 +30,7 @@ describe("a compare check on the dashboard", () => {
         verdict: "fail",
         reason: "",
         comparison: {
-          test: "mann-whitney",
+          test: "van-elteren",
           slices: 12,
           canary: 4.2,
           stable: 2,
@@ -41,7 +41,7 @@ describe("a compare check on the dashboard", () => {
     };
     assert.equal(
       checkText(c),
-      "p99 ×2.1 (4.2 ms vs 2.0 ms stable, 12 s side by side; Mann-Whitney p < 0.0001) outside tolerance ×1.1 at 95% confidence",
+      "p99 ×2.1 (4.2 ms vs 2.0 ms stable, 12 s side by side; van Elteren p < 0.0001) outside tolerance ×1.1 at 95% confidence",
     );
   });
 

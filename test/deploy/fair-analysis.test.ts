@@ -109,7 +109,7 @@ describe("compare checks against a real regression", () => {
     assert.equal(result.code, 0, result.stdout);
     assert.match(
       result.stdout,
-      /latency: PASS p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×[\d.]+ \(tolerance ×1\.1\), p /,
+      /latency: PASS p50 [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×[\d.]+ \(tolerance ×1\.1\); [\d.]+% of its requests over [\d.]+ ms vs [\d.]+% of stable's over [\d.]+ ms, p /,
     );
     const [d] = await served.history();
     const latency = d!.rollout.checks.find((c: Json) => c.name === "latency");
@@ -118,11 +118,8 @@ describe("compare checks against a real regression", () => {
     const errors = d!.rollout.checks.find((c: Json) => c.name === "errors");
     assert.ok(errors.passes > 0 && errors.failures === 0);
     const history = await served.cli("history", "web", "--limit", "1");
-    assert.match(
-      history.stdout,
-      /check latency: pass p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side/,
-    );
-    assert.equal(latency.lastComparison.test, "mann-whitney");
+    assert.match(history.stdout, /check latency: pass p50 [\d.]+ vs stable [\d.]+ over \d+ s side by side/);
+    assert.equal(latency.lastComparison.test, "van-elteren");
     assert.ok(latency.lastComparison.pValue >= 0.05 || latency.lastComparison.effect <= 1.1);
   });
 
@@ -131,14 +128,14 @@ describe("compare checks against a real regression", () => {
     assert.equal(result.code, 1, result.stdout);
     assert.match(
       result.stdout,
-      /analysis "latency" failed: p50 median [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×(1\.[5-9]|2\.\d)\d* \(tolerance ×1\.1\), p [^:]+: worse at 95% confidence/,
+      /analysis "latency" failed: p50 [\d.]+ vs stable [\d.]+ over \d+ s side by side: ×(1\.[5-9]|2\.\d)\d* \(tolerance ×1\.1\); [\d.]+% of its requests over [\d.]+ ms vs [\d.]+% of stable's over [\d.]+ ms, p [^:]+: worse at 95% confidence/,
     );
     const [d] = await served.history();
     const rollback = d!.events.find((e: Json) => e.type === "rollback");
     const comparison = rollback.data.check.last.comparison;
-    assert.equal(comparison.test, "mann-whitney");
+    assert.equal(comparison.test, "van-elteren");
     assert.ok(
-      comparison.pValue < 0.05 && comparison.effect > 1.5 && comparison.slices >= 5,
+      comparison.pValue < 0.05 && comparison.effect > 1.5 && comparison.over.canary > comparison.over.stable,
       JSON.stringify(comparison),
     );
   });

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import {
   BUCKET_BOUNDS_MS,
   bucketIndex,
+  countAbove,
   emptyCounts,
   quantileMs,
 } from "../../src/domain/latency-histogram.ts";
@@ -30,5 +31,18 @@ describe("latency histogram", () => {
 
   it("has no quantile when empty", () => {
     assert.equal(quantileMs(emptyCounts(), 0.5), undefined);
+  });
+
+  it("counts the requests over a line, splitting its bucket as the quantiles do", () => {
+    const counts = emptyCounts();
+    const values = Array.from({ length: 1_000 }, (_, i) => 1 + i / 10);
+    for (const v of values) counts[bucketIndex(v)]!++;
+    assert.equal(countAbove(counts, 0), 1_000);
+    assert.equal(countAbove(counts, 1e9), 0);
+    for (const q of [0.5, 0.9, 0.99]) {
+      // Over the estimated quantile lie (1 - q) of the requests, exactly: the same interpolation.
+      const line = quantileMs(counts, q)!;
+      assert.ok(Math.abs(countAbove(counts, line) - (1 - q) * 1_000) < 1e-6, `q${q}`);
+    }
   });
 });
