@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { onStopAll } from "./procs.ts";
 
 export interface WrkResult {
@@ -19,6 +21,19 @@ export interface WrkOptions {
   threads?: number;
   /** Extra request headers, e.g. { Host: "a.bench" } to reach one route of the proxy. */
   headers?: Record<string, string>;
+  /** A Lua script for wrk (-s), e.g. thinkTimeScript(ms). */
+  script?: string;
+}
+
+/**
+ * A wrk script that waits `ms` after each answer before a connection sends its next request:
+ * load at a steady, bounded rate (connections / (latency + ms)) instead of as fast as the machine
+ * allows, where a closed loop saturates every core and the host's queueing swamps what is measured.
+ */
+export function thinkTimeScript(dir: string, ms: number): string {
+  const file = path.join(dir, `think-${ms}ms.lua`);
+  writeFileSync(file, `function delay()\n  return ${ms}\nend\n`);
+  return file;
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -71,6 +86,7 @@ export function startWrk(o: WrkOptions): WrkRun {
     "-H",
     "Connection: keep-alive",
     ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+    ...(o.script ? ["-s", o.script] : []),
     o.url,
   ];
   const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -65,12 +65,14 @@ export const TIMINGS = {
 
 const CHECKS: Record<AnalysisForm, string> = {
   threshold: `        - { name: errors, metric: errorRate, max: 0.02, maxAboveStable: 0.01, interval: ${TIMINGS.interval}, minRequests: 20 }
-        - { name: latency, metric: p99, maxRatioToStable: 1.5, interval: ${TIMINGS.interval}, minRequests: 20, failureLimit: 1 }`,
+        - { name: latency, metric: p50, maxRatioToStable: 1.2, interval: ${TIMINGS.interval}, minRequests: 20 }
+        - { name: latency-tail, metric: p99, maxRatioToStable: 1.5, interval: ${TIMINGS.interval}, minRequests: 20, failureLimit: 1 }`,
   // The statistical form beside the example's absolute error ceiling: after full promotion the
   // stable color serves nothing, so only an absolute check can see errors that start then.
-  compare: `        - { name: latency, metric: p99, compare: { confidence: 0.95, tolerance: 0.1 }, interval: ${TIMINGS.interval}, minRequests: 20 }
-        - { name: errors, metric: errorRate, compare: { confidence: 0.95, tolerance: 0.01 }, interval: ${TIMINGS.interval}, minRequests: 20 }
-        - { name: errors-ceiling, metric: errorRate, max: 0.02, interval: ${TIMINGS.interval}, minRequests: 20 }`,
+  compare: `        - { name: errors, metric: errorRate, compare: { confidence: 0.95, tolerance: 0.01 }, interval: ${TIMINGS.interval}, minRequests: 20 }
+        - { name: errors-ceiling, metric: errorRate, max: 0.02, interval: ${TIMINGS.interval}, minRequests: 20 }
+        - { name: latency, metric: p50, compare: { confidence: 0.99, tolerance: 0.1 }, interval: ${TIMINGS.interval}, minRequests: 20 }
+        - { name: latency-tail, metric: p99, compare: { confidence: 0.99, tolerance: 0.1 }, interval: ${TIMINGS.interval}, minRequests: 20, failureLimit: 1 }`,
 };
 
 const APP = path.join(repoRoot, "bench", "servers", "analysis-app.mjs");
