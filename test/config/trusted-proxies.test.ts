@@ -97,6 +97,7 @@ describe("teal validate", () => {
       const r = await runCli(["validate", "--config", path]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /is valid/);
+      assert.doesNotMatch(r.stdout, /warning|\[object Object\]/, "warnings go to stderr, once");
       assert.match(
         r.stderr,
         /warning: proxy\.trustForwardedFrom: deprecated: rename it to proxy\.trustedProxies/,

@@ -13,7 +13,7 @@ export async function validateCommand(opts: GlobalOptions): Promise<number> {
     opts.json,
     { ok: true, config: path, services, warnings },
     () =>
-      `${color.green("ok")}: ${path} is valid (${services.length} service${services.length === 1 ? "" : "s"}: ${services.join(", ") || "none"})${warnings.map((w) => `\n${color.yellow("warning")}: ${w}`).join("")}`,
+      `${color.green("ok")}: ${path} is valid (${services.length} service${services.length === 1 ? "" : "s"}: ${services.join(", ") || "none"})`,
   );
   return 0;
 }
