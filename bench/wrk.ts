@@ -19,6 +19,8 @@ export interface WrkOptions {
   threads?: number;
   /** Extra request headers, e.g. { Host: "a.bench" } to reach one route of the proxy. */
   headers?: Record<string, string>;
+  /** A wrk Lua script (`-s`), e.g. hostMix.ts's random Host per request. */
+  script?: string;
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -71,6 +73,7 @@ export function startWrk(o: WrkOptions): WrkRun {
     "-H",
     "Connection: keep-alive",
     ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+    ...(o.script ? ["-s", o.script] : []),
     o.url,
   ];
   const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
