@@ -74,7 +74,7 @@ const TABLES: {
   },
   {
     scenario: "switch",
-    title: "Switch under load (blue<->green flips during one wrk run; each candidate stops after 60 s)",
+    title: "Switch under load (blue<->green flips during one wrk run; each candidate stops after 30 s)",
     cols: [
       ["name", "name"],
       ["switches", "switches"],

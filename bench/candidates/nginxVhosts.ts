@@ -35,7 +35,7 @@ ${servers.join("\n")}`;
 export async function startNginxVhosts(ctx: CandidateContext, count = SERVICE_COUNT): Promise<Candidate> {
   const port = await freePort();
   const prefix = path.join(ctx.tmp, "nginx-vhosts");
-  const conf = await writeNginxConf(prefix, httpBlock(port, ctx.backends.bluePort, count), 8192);
+  const conf = await writeNginxConf(prefix, httpBlock(port, ctx.backends.bluePort, count));
   const proc = await startNginx("nginx-vhosts", prefix, conf, ctx.tmp);
   await waitReady(proc, "nginx vhosts", () => canConnect(port));
   return {

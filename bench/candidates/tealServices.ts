@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { stopProcess } from "../procs.ts";
-import { freePorts, repoRoot } from "../util.ts";
+import { freePorts, log, repoRoot } from "../util.ts";
 import { buildTeal, startTealServer, TEAL_MAIN } from "./teal.ts";
 import type { Candidate, CandidateContext, Color } from "./types.ts";
 
@@ -17,6 +17,8 @@ export const serviceHost = (i: number) => `s${i}.bench`;
 
 export interface ManyServices extends Candidate {
   count: number;
+  /** Spawn -> admin API answering, ms. */
+  startMs: number;
   switchService: (index: number, color: Color) => Promise<void>;
 }
 
@@ -68,13 +70,19 @@ export async function startTealServices(
     config({ proxy: proxyPort!, admin: adminPort!, blue, green, count, workers, accessLog }),
   );
   // 1,000 services take longer to load than one: a generous bound on start-up.
+  const t0 = performance.now();
   const server = await startTealServer(label, file, dataDir, adminPort!, ctx.tmp, 120_000);
+  const startMs = performance.now() - t0;
+  log(
+    `${label}: ${count} services, ${workers} worker(s), admin API up after ${(startMs / 1000).toFixed(1)} s`,
+  );
   return {
     name: label,
     url: `http://127.0.0.1:${proxyPort}`,
     pids: () => [server.proc.pid],
     hasSink: false,
     count,
+    startMs,
     switchService: (i, color) => server.switchService(serviceName(i), color),
     stop: () => stopProcess(server.proc),
   };

@@ -5,7 +5,7 @@ import { startWrk } from "../wrk.ts";
 import type { ResultRow } from "./types.ts";
 
 /** A candidate's switches stop here even if fewer than asked were done (reloads are slow). */
-export const SWITCH_BOUND_S = 60;
+export const SWITCH_BOUND_S = 30;
 
 interface Flips {
   ok: number;

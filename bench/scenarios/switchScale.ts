@@ -69,6 +69,7 @@ async function oneWorkerCount(ctx: CandidateContext, workers: number, switches: 
     const fn = done.map((d) => d.firstNewMs);
     Object.assign(row, {
       services: t.count,
+      startSeconds: round(t.startMs / 1000, 1),
       switches: done.length,
       switchP50Ms: round(quantile(sw, 0.5), 2),
       switchP99Ms: round(quantile(sw, 0.99), 2),
