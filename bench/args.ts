@@ -58,7 +58,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [flags]
   --runs N            throughput runs per candidate, median reported (default 3)
-  --duration S        seconds per wrk run, also the switch-scenario length (default 10)
+  --duration S        seconds per wrk run (default 10)
   --warmup S          unreported warm-up per candidate before the runs (default 2, 0 = none)
   --connections N     wrk connections (default 50)
   --only a,b          candidates: ${ALL_CANDIDATES.join(",")} (default all)
@@ -76,7 +76,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --deploys N         deploy scenario: back-to-back deploys under load (default 5, at most 50)
   --rollbacks N       deploy scenario: instant rollbacks to time (default 3, 0 = none, at most 20)
   --restarts N        deploy scenario: kill -9 + restarts of teal to time (default 3, 0 = none, at most 20)
-  --deployments N     analysis scenario: deployments of each of the 5 kinds of version (default 30, at most 100)
+  --deployments N     analysis scenario: deployments of each of the 5 kinds of version (default 10, at most 100)
   --analysis-form F   analysis scenario: threshold, compare (statistical) or both (default both)
   --extra             also run the teal-only scenarios (visibility, memory) on the peer proxies
   --keep-tmp          keep the temp dir (configs, logs) instead of deleting it
@@ -163,7 +163,7 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     deploys: Math.floor(num(v.deploys, 5, "--deploys", 1, 50)),
     rollbacks: Math.floor(num(v.rollbacks, 3, "--rollbacks", 0, 20)),
     restarts: Math.floor(num(v.restarts, 3, "--restarts", 0, 20)),
-    deployments: Math.floor(num(v.deployments, 30, "--deployments", 1, 100)),
+    deployments: Math.floor(num(v.deployments, 10, "--deployments", 1, 100)),
     analysisForm: oneOf(v["analysis-form"], ANALYSIS_FORMS, "both", "--analysis-form"),
     extra: v.extra,
     keepTmp: v["keep-tmp"],
