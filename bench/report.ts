@@ -74,7 +74,8 @@ const TABLES: {
   },
   {
     scenario: "switch",
-    title: "Switch under load (blue<->green flips during one wrk run; each candidate stops after 30 s)",
+    title:
+      "Switch under load (blue<->green flips during one wrk run; a peer stops after 30 s, teal after 120 s)",
     cols: [
       ["name", "name"],
       ["switches", "switches"],
