@@ -9,7 +9,19 @@ export const ALL_CANDIDATES = [
   "teal-nginx",
   "teal-haproxy",
 ] as const;
-export const ALL_SCENARIOS = ["throughput", "switch", "visibility", "memory", "deploy", "analysis"] as const;
+export const ALL_SCENARIOS = [
+  "throughput",
+  "c1000",
+  "body100k",
+  "services1000",
+  "switch",
+  "visibility",
+  "switch-scale",
+  "memory",
+  "deploy",
+  "analysis",
+  "idle",
+] as const;
 export const ANALYSIS_FORMS = ["threshold", "compare", "both"] as const;
 export type CandidateName = (typeof ALL_CANDIDATES)[number];
 export type ScenarioName = (typeof ALL_SCENARIOS)[number];
@@ -26,7 +38,13 @@ export interface BenchOptions {
   accessLog: boolean;
   transferMb: number;
   idleConnections: number;
+  /** switch scenario: switches under load, at most one every switchEveryMs */
+  switches: number;
   switchEveryMs: number;
+  /** switch-scale scenario: timed switches of random services per worker count */
+  scaleSwitches: number;
+  /** idle scenario: how long teal with 1,000 services sits without traffic */
+  idleMinutes: number;
   /** deploy scenario: back-to-back deploys under load, instant rollbacks, kill -9 restarts */
   deploys: number;
   rollbacks: number;
@@ -40,20 +58,25 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [flags]
   --runs N            throughput runs per candidate, median reported (default 3)
-  --duration S        seconds per wrk run, also the switch-scenario length (default 10)
+  --duration S        seconds per wrk run (default 10)
   --warmup S          unreported warm-up per candidate before the runs (default 2, 0 = none)
   --connections N     wrk connections (default 50)
   --only a,b          candidates: ${ALL_CANDIDATES.join(",")} (default all)
   --scenarios a,b     scenarios: ${ALL_SCENARIOS.join(",")} (default all)
   --json              print only a JSON array on stdout (progress on stderr)
   --teal-workers N    teal proxy worker processes (default: teal's own default, "auto")
-  --access-log        turn teal's access log on (default off)
+  --no-access-log     turn teal's access log off, for A/B (default on: teal's default config)
+  --access-log        keep it on (the default; accepted for old command lines)
   --transfer-mb N     size of the memory-scenario upload/download in MiB (default 1024)
-  --idle-connections N  idle keep-alive connections in the memory scenario (default 1000)
+  --idle-connections N  idle keep-alive connections in the memory scenario (default 5000, at most 15000)
+  --switches N        switch scenario: switches under load (default 1000, at most 10000)
+  --switch-every-ms N switch scenario: at most one switch per N ms (default 10)
+  --scale-switches N  switch-scale scenario: timed switches per worker count (default 200, at most 2000)
+  --idle-minutes M    idle scenario: minutes without traffic (default 10, fractions allowed, at most 60)
   --deploys N         deploy scenario: back-to-back deploys under load (default 5, at most 50)
   --rollbacks N       deploy scenario: instant rollbacks to time (default 3, 0 = none, at most 20)
   --restarts N        deploy scenario: kill -9 + restarts of teal to time (default 3, 0 = none, at most 20)
-  --deployments N     analysis scenario: deployments of each of the 5 kinds of version (default 30, at most 100)
+  --deployments N     analysis scenario: deployments of each of the 5 kinds of version (default 10, at most 100)
   --analysis-form F   analysis scenario: threshold, compare (statistical) or both (default both)
   --extra             also run the teal-only scenarios (visibility, memory) on the peer proxies
   --keep-tmp          keep the temp dir (configs, logs) instead of deleting it
@@ -97,8 +120,13 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       json: { type: "boolean", default: false },
       "teal-workers": { type: "string" },
       "access-log": { type: "boolean", default: false },
+      "no-access-log": { type: "boolean", default: false },
       "transfer-mb": { type: "string" },
       "idle-connections": { type: "string" },
+      switches: { type: "string" },
+      "switch-every-ms": { type: "string" },
+      "scale-switches": { type: "string" },
+      "idle-minutes": { type: "string" },
       deploys: { type: "string" },
       rollbacks: { type: "string" },
       restarts: { type: "string" },
@@ -111,6 +139,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     strict: true,
   });
   if (v.help) return null;
+  if (v["access-log"] && v["no-access-log"])
+    throw new Error("--access-log and --no-access-log: give one of them (the access log is on by default)");
   return {
     runs: Math.floor(num(v.runs, 3, "--runs", 1)),
     durationS: Math.floor(num(v.duration, 10, "--duration", 1)),
@@ -123,14 +153,17 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       v["teal-workers"] === undefined
         ? undefined
         : Math.floor(num(v["teal-workers"], 1, "--teal-workers", 1)),
-    accessLog: v["access-log"],
+    accessLog: !v["no-access-log"],
     transferMb: num(v["transfer-mb"], 1024, "--transfer-mb", 1),
-    idleConnections: Math.floor(num(v["idle-connections"], 1000, "--idle-connections", 1)),
-    switchEveryMs: 250,
+    idleConnections: Math.floor(num(v["idle-connections"], 5000, "--idle-connections", 1, 15_000)),
+    switches: Math.floor(num(v.switches, 1000, "--switches", 1, 10_000)),
+    switchEveryMs: num(v["switch-every-ms"], 10, "--switch-every-ms", 0, 10_000),
+    scaleSwitches: Math.floor(num(v["scale-switches"], 200, "--scale-switches", 1, 2000)),
+    idleMinutes: num(v["idle-minutes"], 10, "--idle-minutes", 0.05, 60),
     deploys: Math.floor(num(v.deploys, 5, "--deploys", 1, 50)),
     rollbacks: Math.floor(num(v.rollbacks, 3, "--rollbacks", 0, 20)),
     restarts: Math.floor(num(v.restarts, 3, "--restarts", 0, 20)),
-    deployments: Math.floor(num(v.deployments, 30, "--deployments", 1, 100)),
+    deployments: Math.floor(num(v.deployments, 10, "--deployments", 1, 100)),
     analysisForm: oneOf(v["analysis-form"], ANALYSIS_FORMS, "both", "--analysis-form"),
     extra: v.extra,
     keepTmp: v["keep-tmp"],

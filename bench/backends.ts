@@ -1,3 +1,4 @@
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { startNginx, writeNginxConf } from "./nginxBase.ts";
 import { type Managed, startProcess, waitReady } from "./procs.ts";
@@ -10,7 +11,11 @@ export interface Backends {
   procs: Managed[];
 }
 
-function colorServer(port: number, color: string): string {
+/** The big body of the body100k scenario: GET /100k answers 100 KiB from a file. */
+export const BIG_PATH = "/100k";
+export const BIG_BYTES = 100 * 1024;
+
+function colorServer(port: number, color: string, bigFile: string): string {
   return `  server {
     listen 127.0.0.1:${port} backlog=4096;
     keepalive_requests 100000;
@@ -19,19 +24,29 @@ function colorServer(port: number, color: string): string {
       add_header X-Color ${color} always;
       return 200 "${BODY_100}\\n";
     }
+    location = ${BIG_PATH} {
+      add_header X-Color ${color} always;
+      default_type application/octet-stream;
+      alias ${bigFile};
+    }
   }`;
 }
 
 /**
  * The shared backend: one nginx (1 worker) with a "blue" and a "green" server block, each answering
- * 200 with a 100-byte body and `X-Color`; plus a small Node sink for the memory scenario.
+ * 200 with a 100-byte body and `X-Color` (and 100 KiB at /100k); plus a small Node sink for the memory scenario.
  */
 export async function startBackends(tmp: string, withSink: boolean): Promise<Backends> {
   const [bluePort, greenPort, sinkPort] = await freePorts(3);
   const prefix = path.join(tmp, "backend");
+  const bigFile = path.join(prefix, "100k.bin");
+  await mkdir(prefix, { recursive: true });
+  await writeFile(bigFile, Buffer.alloc(BIG_BYTES, 0x62));
+  // 16384 connections: teal with 1,000 services keeps upstream connections per service.
   const conf = await writeNginxConf(
     prefix,
-    `${colorServer(bluePort!, "blue")}\n${colorServer(greenPort!, "green")}`,
+    `${colorServer(bluePort!, "blue", bigFile)}\n${colorServer(greenPort!, "green", bigFile)}`,
+    16_384,
   );
   const nginx = await startNginx("backend-nginx", prefix, conf, tmp);
   const procs = [nginx];

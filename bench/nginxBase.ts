@@ -7,15 +7,19 @@ import { type Managed, startProcess } from "./procs.ts";
 export const NGINX = "/usr/sbin/nginx";
 const run = promisify(execFile);
 
-/** The `main` context shared by every nginx the bench starts (backend and proxy candidate). */
-export function nginxMain(prefix: string, http: string): string {
+/**
+ * The `main` context shared by every nginx the bench starts (backend and proxy candidate).
+ * `workerConnections` counts client and upstream connections alike (the memory scenario holds
+ * thousands of idle ones); the descriptor limit is twice that.
+ */
+export function nginxMain(prefix: string, http: string, workerConnections = 4096): string {
   const t = (n: string) => path.join(prefix, "tmp", n);
   const user = process.getuid?.() === 0 ? "user root;\n" : ""; // master as root: keep workers able to use the prefix
   return `${user}worker_processes 1;
 pid ${path.join(prefix, "nginx.pid")};
 error_log ${path.join(prefix, "error.log")} warn;
-worker_rlimit_nofile 8192;
-events { worker_connections 4096; multi_accept on; }
+worker_rlimit_nofile ${workerConnections * 2};
+events { worker_connections ${workerConnections}; multi_accept on; }
 http {
   access_log off;
   default_type text/plain;
@@ -30,10 +34,14 @@ ${http}
 }
 
 /** Write `nginx.conf` in `prefix` (creating temp dirs) and return its path. */
-export async function writeNginxConf(prefix: string, http: string): Promise<string> {
+export async function writeNginxConf(
+  prefix: string,
+  http: string,
+  workerConnections?: number,
+): Promise<string> {
   await mkdir(path.join(prefix, "tmp"), { recursive: true });
   const conf = path.join(prefix, "nginx.conf");
-  await writeFile(conf, nginxMain(prefix, http));
+  await writeFile(conf, nginxMain(prefix, http, workerConnections));
   return conf;
 }
 

@@ -4,7 +4,13 @@ import type { ResultRow } from "./scenarios/types.ts";
 
 type Col = [header: string, key: string];
 
-const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
+const TABLES: {
+  scenario: string;
+  title: string;
+  cols: Col[];
+  /** A line under the table for a row (targets met or missed, a bound that stopped it). */
+  notes?: (r: ResultRow) => string | undefined;
+}[] = [
   {
     scenario: "throughput",
     title: "Throughput (medians of the runs; errors = socket errors + non-2xx, summed over runs)",
@@ -14,20 +20,73 @@ const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
       ["p50 ms", "p50Ms"],
       ["p99 ms", "p99Ms"],
       ["errors", "errors"],
+      ["CPU us/req", "cpuUsPerReq"],
       ["ratioToDirect", "ratioToDirect"],
       ["ratioToNginx", "ratioToNginx"],
     ],
   },
   {
+    scenario: "c1000",
+    title:
+      "1,000 connections (wrk -c1000, one run each; CPU us/req = utime+stime of the proxy's process tree / requests)",
+    cols: [
+      ["name", "name"],
+      ["rps", "rps"],
+      ["p50 ms", "p50Ms"],
+      ["p99 ms", "p99Ms"],
+      ["errors", "errors"],
+      ["CPU us/req", "cpuUsPerReq"],
+      ["ratioToDirect", "ratioToDirect"],
+      ["ratioToNginx", "ratioToNginx"],
+    ],
+  },
+  {
+    scenario: "body100k",
+    title: "100 KiB answers (GET /100k from the backend nginx, one run each)",
+    cols: [
+      ["name", "name"],
+      ["rps", "rps"],
+      ["p50 ms", "p50Ms"],
+      ["p99 ms", "p99Ms"],
+      ["errors", "errors"],
+      ["CPU us/req", "cpuUsPerReq"],
+      ["ratioToDirect", "ratioToDirect"],
+      ["ratioToNginx", "ratioToNginx"],
+    ],
+  },
+  {
+    scenario: "services1000",
+    title:
+      "1,000 services (wrk with a random Host of sN.bench per request; the one-service rows get the same script with one host; targets: teal-1000 >= 0.85x teal, p99 <= 2x nginx-1000)",
+    cols: [
+      ["name", "name"],
+      ["services", "services"],
+      ["rps", "rps"],
+      ["p50 ms", "p50Ms"],
+      ["p99 ms", "p99Ms"],
+      ["errors", "errors"],
+      ["CPU us/req", "cpuUsPerReq"],
+      ["ratioToTeal", "ratioToTeal"],
+      ["ratioToNginx1000", "ratioToNginx1000"],
+      ["p99/nginx-1000", "p99RatioToNginx1000"],
+    ],
+    notes: (r) => (r.targets ? `${r.name}: ${r.targets}` : undefined),
+  },
+  {
     scenario: "switch",
-    title: "Switch under load (blue<->green flips during one wrk run)",
+    title:
+      "Switch under load (blue<->green flips during one wrk run; a peer stops after 30 s, teal after 120 s)",
     cols: [
       ["name", "name"],
       ["switches", "switches"],
+      ["asked", "asked"],
+      ["seconds", "seconds"],
+      ["requests", "requests"],
       ["errors", "errors"],
       ["non2xx", "non2xx"],
       ["rps", "rps"],
     ],
+    notes: (r) => (r.note ? `${r.name}: ${r.note}` : undefined),
   },
   {
     scenario: "switch-visibility",
@@ -43,13 +102,37 @@ const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
     ],
   },
   {
+    scenario: "switch-scale",
+    title:
+      "Switch at scale (teal with 1,000 services; random services one at a time; first new = switch call's return -> first answer of the new color on a keep-alive connection opened before the call; no anchor)",
+    cols: [
+      ["name", "name"],
+      ["case", "case"],
+      ["switches", "switches"],
+      ["switch p50", "switchP50Ms"],
+      ["switch p99", "switchP99Ms"],
+      ["switch max", "switchMaxMs"],
+      ["first new p50", "firstNewP50Ms"],
+      ["first new p99", "firstNewP99Ms"],
+      ["first new max", "firstNewMaxMs"],
+      ["stale", "staleAnswers"],
+      ["newConns", "newConnections"],
+      ["errors", "errors"],
+    ],
+  },
+  {
     scenario: "memory",
-    title: "Memory (RSS of the proxy process tree, MiB; transfers: peak while streaming)",
+    title:
+      "Memory (RSS of the proxy process tree, MiB; c1000-load and transfers: peak while running, sampled every 100 ms)",
     cols: [
       ["name", "name"],
       ["case", "case"],
       ["rssMb", "rssMb"],
       ["baselineMb", "baselineRssMb"],
+      ["ratioToNginx", "rssRatioToNginx"],
+      ["open", "openConnections"],
+      ["rps", "rps"],
+      ["errors", "errors"],
       ["MiB/s", "mbPerSec"],
     ],
   },
@@ -121,6 +204,22 @@ const TABLES: { scenario: string; title: string; cols: Col[] }[] = [
       ["client p99", "clientP99Ms"],
     ],
   },
+  {
+    scenario: "idle",
+    title:
+      "Idle (1,000 services, no traffic; RSS of the process tree in MiB, sampled every 10 s; CPU % of one core over the period)",
+    cols: [
+      ["name", "name"],
+      ["services", "services"],
+      ["minutes", "minutes"],
+      ["start MiB", "startRssMb"],
+      ["end MiB", "endRssMb"],
+      ["max MiB", "maxRssMb"],
+      ["maxRss/nginx", "maxRssRatioToNginx1000"],
+      ["CPU %", "cpuPercent"],
+      ["CPU s", "cpuSeconds"],
+    ],
+  },
 ];
 
 const cell = (v: unknown): string => (v === undefined || v === null ? "-" : String(v));
@@ -138,7 +237,7 @@ export function header(o: BenchOptions): string {
   return [
     `teal bench  ${new Date().toISOString()}  ${os.cpus().length} cores  node ${process.version}`,
     `load: wrk -t1 -c${o.connections} -d${o.durationS}s --latency, ${o.runs} run(s) per candidate, warm-up ${o.warmupS}s`,
-    `teal: workers=${o.tealWorkers ?? "auto"} accessLog=${o.accessLog}; candidates: ${o.only.join(", ")}; scenarios: ${o.scenarios.join(", ")}`,
+    `teal: workers=${o.tealWorkers ?? "auto"} accessLog=${o.accessLog ? "on (teal's default)" : "off (--no-access-log)"}; candidates: ${o.only.join(", ")}; scenarios: ${o.scenarios.join(", ")}`,
   ].join("\n");
 }
 
@@ -146,7 +245,12 @@ export function textReport(o: BenchOptions, rows: ResultRow[]): string {
   const out = [header(o)];
   for (const t of TABLES) {
     const ok = rows.filter((r) => r.scenario === t.scenario && !r.error);
-    if (ok.length) out.push("", t.title, table(ok, t.cols));
+    if (!ok.length) continue;
+    out.push("", t.title, table(ok, t.cols));
+    for (const r of ok) {
+      const note = t.notes?.(r);
+      if (note) out.push(`  ${note}`);
+    }
   }
   const failed = rows.filter((r) => r.error);
   if (failed.length) {

@@ -1,21 +1,31 @@
 // npm run bench -- [flags]   (see bench/README.md or --help)
 import { type BenchOptions, parseOptions, USAGE } from "./args.ts";
-import { type Backends, startBackends } from "./backends.ts";
+import { type Backends, BIG_PATH, startBackends } from "./backends.ts";
 import { FACTORIES } from "./candidates/index.ts";
 import type { Candidate } from "./candidates/types.ts";
 import { killAllSync, stopAll } from "./procs.ts";
 import { header, textReport } from "./report.ts";
 import { analysisScenario } from "./scenarios/analysis.ts";
 import { deployScenario } from "./scenarios/deploy.ts";
-import { memory } from "./scenarios/memory.ts";
+import { idleScenario } from "./scenarios/idle.ts";
+import { addRssRatios, memory } from "./scenarios/memory.ts";
+import { manyServices } from "./scenarios/services.ts";
 import { switchUnderLoad } from "./scenarios/switch.ts";
-import { throughput } from "./scenarios/throughput.ts";
+import { switchScale } from "./scenarios/switchScale.ts";
+import { body100kSpec, c1000Spec, PEERS, throughput, throughputSpec } from "./scenarios/throughput.ts";
 import type { ResultRow } from "./scenarios/types.ts";
 import { switchVisibility } from "./scenarios/visibility.ts";
 import { log, makeTmpDir, removeDir } from "./util.ts";
 
 /** Teal-only scenarios run on the peers too with --extra (for comparison). */
 const teaOnly = (c: Candidate, o: BenchOptions) => c.name === "teal" || (o.extra && c.name !== "direct");
+/** The memory scenario's idle and c=1000 cases run on teal and its peers (the routed forms with --extra). */
+const inMemory = (c: Candidate, o: BenchOptions) =>
+  c.name !== "direct" && (PEERS.includes(c.name) || o.extra);
+/** Scenarios that load the shared candidates (the others start their own processes). */
+const ON_CANDIDATES = ["throughput", "c1000", "body100k", "services1000", "switch", "visibility", "memory"];
+/** Scenarios that bring their own teal and app processes: no shared backend. */
+const OWN_BACKEND = ["deploy", "analysis"];
 
 async function startCandidates(o: BenchOptions, tmp: string, backends: Backends, rows: ResultRow[]) {
   const cands: Candidate[] = [];
@@ -39,30 +49,53 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
   tmpDir = tmp;
   log(`temp dir ${tmp}`);
   try {
-    // The deploy and analysis scenarios bring their own teal and app processes: no shared backend or candidates.
-    const shared = o.scenarios.some((s) => s !== "deploy" && s !== "analysis");
-    const backends = shared ? await startBackends(tmp, o.scenarios.includes("memory")) : undefined;
-    const cands = backends ? await startCandidates(o, tmp, backends, rows) : [];
-    if (o.scenarios.includes("throughput")) rows.push(...(await throughput(cands, o)));
-    if (o.scenarios.includes("switch")) rows.push(...(await switchUnderLoad(cands, o)));
-    if (o.scenarios.includes("visibility")) {
+    const has = (s: string) => o.scenarios.includes(s as (typeof o.scenarios)[number]);
+    const shared = o.scenarios.some((s) => !OWN_BACKEND.includes(s));
+    const backends = shared ? await startBackends(tmp, has("memory")) : undefined;
+    const onCands = o.scenarios.some((s) => ON_CANDIDATES.includes(s));
+    const cands = backends && onCands ? await startCandidates(o, tmp, backends, rows) : [];
+    const ctx = backends ? { tmp, backends, opts: o } : undefined;
+    const peers = cands.filter((c) => PEERS.includes(c.name));
+    const tealIn = o.only.includes("teal");
+    const skip = (s: string) => log(`${s}: skipped (it measures teal, and --only leaves teal out)`);
+    if (has("throughput")) rows.push(...(await throughput(cands, throughputSpec(o))));
+    if (has("c1000")) rows.push(...(await throughput(peers, c1000Spec(o))));
+    if (has("body100k")) rows.push(...(await throughput(peers, body100kSpec(o, BIG_PATH))));
+    if (has("services1000")) {
+      const singles = cands.filter((c) => c.name === "teal" || c.name === "nginx");
+      if (tealIn) rows.push(...(await manyServices(ctx!, singles, o)));
+      else skip("services1000");
+    }
+    if (has("switch")) rows.push(...(await switchUnderLoad(cands, o)));
+    if (has("visibility")) {
       for (const c of cands.filter((c) => teaOnly(c, o))) rows.push(await switchVisibility(c));
     }
-    if (o.scenarios.includes("memory")) {
-      for (const c of cands.filter((c) => teaOnly(c, o))) {
+    if (has("switch-scale")) {
+      if (tealIn) rows.push(...(await switchScale(ctx!, o)));
+      else skip("switch-scale");
+    }
+    if (has("memory")) {
+      for (const c of cands.filter((c) => inMemory(c, o))) {
         await c.stop(); // the last scenario on the shared candidates: each case starts a fresh instance
         const start = () =>
           FACTORIES[c.name as keyof typeof FACTORIES]({ tmp, backends: backends!, opts: o });
-        rows.push(...(await memory(start, o)));
+        rows.push(...(await memory(start, o, teaOnly(c, o))));
       }
+      addRssRatios(rows);
     }
-    if (o.scenarios.includes("deploy")) {
-      if (o.only.includes("teal")) rows.push(...(await deployScenario(o, tmp)));
-      else log("deploy: skipped (it measures teal only, and --only leaves teal out)");
+    if (has("deploy")) {
+      if (tealIn) rows.push(...(await deployScenario(o, tmp)));
+      else skip("deploy");
     }
-    if (o.scenarios.includes("analysis")) {
-      if (o.only.includes("teal")) rows.push(...(await analysisScenario(o, tmp)));
-      else log("analysis: skipped (it measures teal only, and --only leaves teal out)");
+    if (has("analysis")) {
+      if (tealIn) rows.push(...(await analysisScenario(o, tmp)));
+      else skip("analysis");
+    }
+    // Last and alone: nothing else runs on the machine while teal idles.
+    if (has("idle")) {
+      for (const c of cands) await c.stop();
+      if (tealIn) rows.push(...(await idleScenario(ctx!, o)));
+      else skip("idle");
     }
     return rows;
   } finally {

@@ -90,3 +90,10 @@ export function round(x: number, digits = 2): number {
 
 /** 100-byte response body used by every backend. */
 export const BODY_100 = "teal-bench-body-".padEnd(99, "x");
+
+/** The q-quantile (0..1) by nearest rank; NaN for no values. */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}

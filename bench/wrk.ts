@@ -21,7 +21,7 @@ export interface WrkOptions {
   threads?: number;
   /** Extra request headers, e.g. { Host: "a.bench" } to reach one route of the proxy. */
   headers?: Record<string, string>;
-  /** A Lua script for wrk (-s), e.g. thinkTimeScript(ms). */
+  /** A wrk Lua script (`-s`): hostMix.ts's random Host per request, or thinkTimeScript(ms). */
   script?: string;
 }
 

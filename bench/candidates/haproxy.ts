@@ -9,10 +9,14 @@ import type { CandidateFactory, Color } from "./types.ts";
 
 const HAPROXY = "/usr/sbin/haproxy";
 
-function config(prefix: string, port: number, blue: number, green: number, sink: number): string {
+function config(
+  prefix: string,
+  port: number,
+  p: { blue: number; green: number; sink: number; maxconn: number },
+): string {
   return `global
   nbthread 1
-  maxconn 8000
+  maxconn ${p.maxconn}
   stats socket ${path.join(prefix, "admin.sock")} level admin
 defaults
   mode http
@@ -28,20 +32,23 @@ frontend fe
   default_backend be
 backend be
   balance roundrobin
-  server blue 127.0.0.1:${blue}
-  server green 127.0.0.1:${green}
+  server blue 127.0.0.1:${p.blue}
+  server green 127.0.0.1:${p.green}
 backend sink
-  server sink 127.0.0.1:${sink}
+  server sink 127.0.0.1:${p.sink}
 `;
 }
 
 /** HAProxy 2.6 (1 thread, http-reuse always); switch = runtime API drain/ready on the stats socket. */
-export const haproxy: CandidateFactory = async ({ tmp, backends }) => {
+export const haproxy: CandidateFactory = async ({ tmp, backends, opts }) => {
   const port = await freePort();
   const prefix = path.join(tmp, "haproxy");
   await mkdir(prefix, { recursive: true });
   const conf = path.join(prefix, "haproxy.cfg");
-  await writeFile(conf, config(prefix, port, backends.bluePort, backends.greenPort, backends.sinkPort));
+  const { bluePort: blue, greenPort: green, sinkPort: sink } = backends;
+  // Room for the memory scenario's idle connections plus c=1000 load.
+  const maxconn = Math.max(8000, opts.idleConnections + 2048);
+  await writeFile(conf, config(prefix, port, { blue, green, sink, maxconn }));
   await promisify(execFile)(HAPROXY, ["-c", "-q", "-f", conf]);
   const proc = startProcess("haproxy", HAPROXY, ["-f", conf, "-db"], { cwd: prefix, logDir: tmp });
   const sock = path.join(prefix, "admin.sock");

@@ -37,11 +37,15 @@ function httpBlock(listen: number, upstreamPort: number, sinkPort: number): stri
 }
 
 /** nginx as a reverse proxy (1 worker, upstream keepalive 256); switch = rewrite conf + `nginx -s reload`. */
-export const nginx: CandidateFactory = async ({ tmp, backends }) => {
+export const nginx: CandidateFactory = async ({ tmp, backends, opts }) => {
   const port = await freePort();
   const prefix = path.join(tmp, "nginx-proxy");
   const colorPort = (c: Color) => (c === "blue" ? backends.bluePort : backends.greenPort);
-  let conf = await writeNginxConf(prefix, httpBlock(port, backends.bluePort, backends.sinkPort));
+  // Room for the memory scenario's idle connections plus c=1000 load and its upstream connections.
+  const workerConnections = Math.max(4096, opts.idleConnections + 2048);
+  const write = (upstreamPort: number) =>
+    writeNginxConf(prefix, httpBlock(port, upstreamPort, backends.sinkPort), workerConnections);
+  let conf = await write(backends.bluePort);
   const proc = await startNginx("nginx-proxy", prefix, conf, tmp);
   await waitReady(proc, "nginx proxy", () => canConnect(port));
   return {
@@ -50,7 +54,7 @@ export const nginx: CandidateFactory = async ({ tmp, backends }) => {
     pids: () => [proc.pid],
     hasSink: true,
     switchTo: async (color) => {
-      conf = await writeNginxConf(prefix, httpBlock(port, colorPort(color), backends.sinkPort));
+      conf = await write(colorPort(color));
       await reloadNginx(prefix, conf);
     },
     stop: () => stopProcess(proc),

@@ -91,6 +91,14 @@ export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
   };
 };
 
+export interface TealServer {
+  proc: ReturnType<typeof startProcess>;
+  /** Switch service `bench`. */
+  switchTo: (color: "blue" | "green") => Promise<void>;
+  /** POST /v1/services/<service>/switch; resolves when the call returned 2xx. */
+  switchService: (service: string, color: "blue" | "green") => Promise<void>;
+}
+
 /** `teal server` on a config, once its admin API answers; its switch is POST /v1/services/bench/switch. */
 export async function startTealServer(
   name: string,
@@ -98,24 +106,29 @@ export async function startTealServer(
   dataDir: string,
   adminPort: number,
   logDir: string,
-): Promise<{ proc: ReturnType<typeof startProcess>; switchTo: (color: "blue" | "green") => Promise<void> }> {
+  readyTimeoutMs = 30_000,
+): Promise<TealServer> {
   const { cmd, args } = tealCommand(["server", "--config", config, "--data-dir", dataDir]);
   const proc = startProcess(name, cmd, args, { cwd: repoRoot, logDir });
   const admin = `http://127.0.0.1:${adminPort}`;
-  await waitReady(proc, "teal /v1/health", async () => (await fetch(`${admin}/v1/health`)).ok, 30_000);
+  await waitReady(
+    proc,
+    "teal /v1/health",
+    async () => (await fetch(`${admin}/v1/health`)).ok,
+    readyTimeoutMs,
+  );
   const tokenFile = path.join(dataDir, "admin.token");
   await waitUntil("teal admin.token", async () => existsSync(tokenFile), 5000);
   const token = (await readFile(tokenFile, "utf8")).trim();
-  return {
-    proc,
-    switchTo: async (color) => {
-      const res = await fetch(`${admin}/v1/services/bench/switch`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ to: color }),
-      });
-      const body = await res.text();
-      if (!res.ok) throw new Error(`teal switch to ${color}: HTTP ${res.status} ${body.slice(0, 200)}`);
-    },
+  const switchService = async (service: string, color: "blue" | "green") => {
+    const res = await fetch(`${admin}/v1/services/${service}/switch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: color }),
+    });
+    const body = await res.text();
+    if (!res.ok)
+      throw new Error(`teal switch ${service} to ${color}: HTTP ${res.status} ${body.slice(0, 200)}`);
   };
+  return { proc, switchTo: (color) => switchService("bench", color), switchService };
 }

@@ -1,15 +1,19 @@
 import type { BenchOptions } from "../args.ts";
 import type { Candidate } from "../candidates/types.ts";
+import { ensureOpenFiles } from "../fdLimit.ts";
 import { toMb, treeRssBytes } from "../rss.ts";
 import { log, round, sleep } from "../util.ts";
+import { runWrk } from "../wrk.ts";
 import { openIdleConnections } from "./memoryIdle.ts";
-import { mibPerSec, transfer } from "./memoryTransfer.ts";
+import { mibPerSec, transfer, withRssPeak } from "./memoryTransfer.ts";
 import type { ResultRow } from "./types.ts";
 
 const mb = (bytes: number) => round(toMb(bytes), 1);
+const LOAD_CONNECTIONS = 1000;
 
 async function idleCase(c: Candidate, o: BenchOptions): Promise<ResultRow> {
   const caseName = `${o.idleConnections}-idle-keepalive`;
+  ensureOpenFiles(o.idleConnections + 1024); // the client side of every idle connection is here
   const base = treeRssBytes(c.pids());
   const port = Number(new URL(c.url).port);
   const set = await openIdleConnections(port, o.idleConnections);
@@ -30,6 +34,27 @@ async function idleCase(c: Candidate, o: BenchOptions): Promise<ResultRow> {
   } finally {
     set.close();
   }
+}
+
+/** Peak RSS (sampled every 100 ms) during a wrk -c1000 run of --duration. */
+async function loadCase(c: Candidate, o: BenchOptions): Promise<ResultRow> {
+  const caseName = `c${LOAD_CONNECTIONS}-load`;
+  const base = treeRssBytes(c.pids());
+  const [r, peak] = await withRssPeak(c.pids(), () =>
+    runWrk({ url: `${c.url}/`, durationS: o.durationS, connections: LOAD_CONNECTIONS }),
+  );
+  log(
+    `memory: ${c.name} ${caseName}: peak ${mb(peak)} MiB (baseline ${mb(base)}), ${r.rps.toFixed(0)} req/s`,
+  );
+  return {
+    scenario: "memory",
+    name: c.name,
+    case: caseName,
+    rssMb: mb(peak),
+    baselineRssMb: mb(base),
+    rps: round(r.rps, 0),
+    errors: r.errors + r.non2xx,
+  };
 }
 
 async function transferCase(c: Candidate, o: BenchOptions, kind: "upload" | "download"): Promise<ResultRow> {
@@ -54,11 +79,15 @@ async function transferCase(c: Candidate, o: BenchOptions, kind: "upload" | "dow
 }
 
 /**
- * Memory: RSS of the proxy process tree with idle keep-alive connections, and during big
- * transfers. Each case runs on a freshly started instance, so one case's leftovers (and the
- * throughput runs before) don't count against the next.
+ * Memory: RSS of the proxy process tree with idle keep-alive connections, under c=1000 load, and
+ * (with `transfers`) during big transfers. Each case runs on a freshly started instance, so one
+ * case's leftovers (and the throughput runs before) don't count against the next.
  */
-export async function memory(start: () => Promise<Candidate>, o: BenchOptions): Promise<ResultRow[]> {
+export async function memory(
+  start: () => Promise<Candidate>,
+  o: BenchOptions,
+  transfers: boolean,
+): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   const fresh = async (run: (c: Candidate) => Promise<ResultRow>, caseName: string, name: string) => {
     let c: Candidate | undefined;
@@ -76,8 +105,20 @@ export async function memory(start: () => Promise<Candidate>, o: BenchOptions): 
   const { name, hasSink } = probe;
   await probe.stop();
   await fresh((c) => idleCase(c, o), "idle-keepalive", name);
-  if (!hasSink) return rows;
+  await fresh((c) => loadCase(c, o), `c${LOAD_CONNECTIONS}-load`, name);
+  if (!hasSink || !transfers) return rows;
   await fresh((c) => transferCase(c, o, "upload"), "upload", name);
   await fresh((c) => transferCase(c, o, "download"), "download", name);
   return rows;
+}
+
+/** rssRatioToNginx = rssMb / nginx's rssMb in the same case (null when nginx has none). */
+export function addRssRatios(rows: ResultRow[]): void {
+  for (const r of rows) {
+    if (r.scenario !== "memory" || r.error) continue;
+    const ref = rows.find(
+      (n) => n.scenario === "memory" && n.name === "nginx" && n.case === r.case && !n.error,
+    );
+    r.rssRatioToNginx = ref ? round((r.rssMb as number) / (ref.rssMb as number), 2) : null;
+  }
 }

@@ -10,7 +10,7 @@ export interface TransferResult {
 const CHUNK = Buffer.alloc(64 * 1024, 0x61);
 
 /** Sample the RSS of the process tree every 100 ms while `work` runs; return the peak. */
-async function withRssPeak<T>(pids: number[], work: () => Promise<T>): Promise<[T, number]> {
+export async function withRssPeak<T>(pids: number[], work: () => Promise<T>): Promise<[T, number]> {
   let peak = treeRssBytes(pids);
   const timer = setInterval(() => {
     peak = Math.max(peak, treeRssBytes(pids));

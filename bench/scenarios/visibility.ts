@@ -1,29 +1,9 @@
-import http from "node:http";
-import type { Socket } from "node:net";
 import type { Candidate, Color } from "../candidates/types.ts";
+import { oneConnectionAgent, probe } from "../keepAliveProbe.ts";
 import { log, median, round } from "../util.ts";
 import type { ResultRow } from "./types.ts";
 
 const SWITCHES = 40;
-
-interface Probe {
-  color: string;
-  socket: Socket;
-}
-
-/** One GET through `agent` (keep-alive, maxSockets 1: the same open connection is reused). */
-function probe(url: string, agent: http.Agent): Promise<Probe> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${url}/`, { agent, timeout: 5000 }, (res) => {
-      const socket = res.socket;
-      res.resume();
-      res.once("end", () => resolve({ color: String(res.headers["x-color"] ?? ""), socket }));
-      res.once("error", reject);
-    });
-    req.once("timeout", () => req.destroy(new Error("probe timeout")));
-    req.once("error", reject);
-  });
-}
 
 /**
  * Switch visibility: call the switch API and, as soon as it returns, send one request on an
@@ -32,7 +12,7 @@ function probe(url: string, agent: http.Agent): Promise<Probe> {
 export async function switchVisibility(c: Candidate): Promise<ResultRow> {
   if (!c.switchTo) return { scenario: "switch-visibility", name: c.name, error: "no switch mechanism" };
   log(`switch-visibility: ${c.name}, ${SWITCHES} switches`);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+  const agent = oneConnectionAgent();
   const ms: number[] = [];
   let saw = 0;
   let errors = 0;
