@@ -3,7 +3,7 @@
 import type { HookConfig } from "../config/schema.ts";
 import { requestOnce } from "../health/request-once.ts";
 import { inheritedEnv } from "../runtime/process/child-env.ts";
-import { commandText, runCommand } from "./run-command.ts";
+import { runSteps, type StepOutcome, type StepReport, type StepResult } from "./steps.ts";
 
 export type HookPoint = "beforeTraffic" | "afterTraffic" | "onPromote" | "onRollback";
 
@@ -22,21 +22,11 @@ export interface HookContext {
   readonly cwd: string;
 }
 
-export interface HookResult {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly durationMs: number;
-  /** One line for people: "exit code 3", "status 503", "timed out after 30000 ms". */
-  readonly detail: string;
-  /** Command hooks: the last lines of combined stdout and stderr; HTTP hooks that fail: the response body. */
-  readonly output?: string[];
-}
+/** One hook's result: its name, ok, duration, a one-line detail and, for a failing HTTP hook, the body. */
+export type HookResult = StepResult;
 
-export interface HookReport {
-  readonly ok: boolean;
-  /** Only the hooks that ran: the run stops at the first failure. */
-  readonly results: HookResult[];
-}
+/** Only the hooks that ran: the run stops at the first failure. */
+export type HookReport = StepReport;
 
 /** A failing HTTP hook's response body is kept up to this many bytes, as at most OUTPUT_LINES lines. */
 const MAX_REPLY_BYTES = 4_096;
@@ -51,27 +41,18 @@ export async function runHooks(
   context: HookContext,
   signal?: AbortSignal,
 ): Promise<HookReport> {
-  const results: HookResult[] = [];
-  for (const hook of hooks) {
-    signal?.throwIfAborted();
-    const startedMs = performance.now();
-    const outcome =
-      "http" in hook ? await runHttpHook(hook, context, signal) : await runCommandHook(hook, context, signal);
-    signal?.throwIfAborted();
-    const name = hook.name ?? defaultName(hook);
-    results.push({ name, ...outcome, durationMs: Math.round(performance.now() - startedMs) });
-    if (!outcome.ok) return { ok: false, results };
-  }
-  return { ok: true, results };
+  return runSteps<HttpHook>(
+    hooks,
+    {
+      http: (hook, stepSignal) => runHttpHook(hook, context, stepSignal),
+      httpName: (hook) => `${hook.http.method} ${hook.http.url}`,
+      command: { cwd: context.cwd, env: hookEnv(context) },
+    },
+    signal,
+  );
 }
 
 type HttpHook = Extract<HookConfig, { http: unknown }>;
-type CommandHook = Extract<HookConfig, { command: unknown }>;
-type HookOutcome = Omit<HookResult, "name" | "durationMs">;
-
-function defaultName(hook: HookConfig): string {
-  return "http" in hook ? `${hook.http.method} ${hook.http.url}` : commandText(hook.command);
-}
 
 /** teal's environment minus its settings and secrets, plus what is being deployed and where it answers. */
 function hookEnv(context: HookContext): NodeJS.ProcessEnv {
@@ -88,17 +69,7 @@ function hookEnv(context: HookContext): NodeJS.ProcessEnv {
   };
 }
 
-function runCommandHook(hook: CommandHook, context: HookContext, signal?: AbortSignal): Promise<HookOutcome> {
-  return runCommand({
-    command: hook.command,
-    cwd: context.cwd,
-    env: hookEnv(context),
-    timeoutMs: hook.timeoutMs,
-    signal,
-  });
-}
-
-async function runHttpHook(hook: HttpHook, context: HookContext, signal?: AbortSignal): Promise<HookOutcome> {
+async function runHttpHook(hook: HttpHook, context: HookContext, signal?: AbortSignal): Promise<StepOutcome> {
   const { url, method } = hook.http;
   const { body, headers } = requestBody(hook, context);
   const result = await requestOnce(url, {

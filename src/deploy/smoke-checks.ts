@@ -3,7 +3,7 @@
 import type { SmokeCheckConfig } from "../config/schema.ts";
 import { requestOnce } from "../health/request-once.ts";
 import { inheritedEnv } from "../runtime/process/child-env.ts";
-import { commandText, runCommand } from "./run-command.ts";
+import { runSteps, type StepOutcome, type StepReport, type StepResult } from "./steps.ts";
 
 export interface SmokeTarget {
   readonly service: string;
@@ -15,21 +15,11 @@ export interface SmokeTarget {
   readonly cwd: string;
 }
 
-export interface SmokeResult {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly durationMs: number;
-  /** One line for people: "GET /api/ping on http://127.0.0.1:4001: 200", "exit code 3". */
-  readonly detail: string;
-  /** Command checks: the last lines of combined stdout and stderr. */
-  readonly output?: string[];
-}
+/** One check's result: its name, ok, duration, and a one-line detail ("GET /api/ping on http://127.0.0.1:4001: 200", "exit code 3"). */
+export type SmokeResult = StepResult;
 
-export interface SmokeReport {
-  readonly ok: boolean;
-  /** Only the checks that ran: the run stops at the first failure. */
-  readonly results: SmokeResult[];
-}
+/** Only the checks that ran: the run stops at the first failure. */
+export type SmokeReport = StepReport;
 
 /** Response bodies are searched for expectBody within their first this-many bytes. */
 const MAX_SMOKE_BODY_BYTES = 1024 * 1024;
@@ -44,36 +34,24 @@ export async function runSmokeChecks(
   target: SmokeTarget,
   signal?: AbortSignal,
 ): Promise<SmokeReport> {
-  const results: SmokeResult[] = [];
-  for (const check of checks) {
-    signal?.throwIfAborted();
-    const startedMs = performance.now();
-    const outcome =
-      "http" in check
-        ? await runHttpCheck(check, target, signal)
-        : await runCommandCheck(check, target, signal);
-    signal?.throwIfAborted();
-    const name = check.name ?? defaultName(check);
-    results.push({ name, ...outcome, durationMs: Math.round(performance.now() - startedMs) });
-    if (!outcome.ok) return { ok: false, results };
-  }
-  return { ok: true, results };
+  return runSteps<HttpCheck>(
+    checks,
+    {
+      http: (check, stepSignal) => runHttpCheck(check, target, stepSignal),
+      httpName: (check) => `${check.http.method} ${check.http.path}`,
+      command: { cwd: target.cwd, env: commandEnv(target) },
+    },
+    signal,
+  );
 }
 
 type HttpCheck = Extract<SmokeCheckConfig, { http: unknown }>;
-type CommandCheck = Extract<SmokeCheckConfig, { command: unknown }>;
-type CheckOutcome = Omit<SmokeResult, "name" | "durationMs">;
-
-function defaultName(check: SmokeCheckConfig): string {
-  if ("http" in check) return `${check.http.method} ${check.http.path}`;
-  return commandText(check.command);
-}
 
 async function runHttpCheck(
   check: HttpCheck,
   target: SmokeTarget,
   signal?: AbortSignal,
-): Promise<CheckOutcome> {
+): Promise<StepOutcome> {
   const { method, path } = check.http;
   if (target.urls.length === 0) return { ok: false, detail: `${method} ${path}: no instances to check` };
   // Every instance at once; the report names the first failing one in instance order.
@@ -118,18 +96,4 @@ function commandEnv(target: SmokeTarget): NodeJS.ProcessEnv {
     TEAL_COLOR: target.color,
     TEAL_VERSION: target.version,
   };
-}
-
-function runCommandCheck(
-  check: CommandCheck,
-  target: SmokeTarget,
-  signal?: AbortSignal,
-): Promise<CheckOutcome> {
-  return runCommand({
-    command: check.command,
-    cwd: target.cwd,
-    env: commandEnv(target),
-    timeoutMs: check.timeoutMs,
-    signal,
-  });
 }
