@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 import { Client } from "undici";
 import { startBackend } from "../support/backends.ts";
 import { get, load } from "../support/http.ts";
@@ -130,20 +131,29 @@ describe("the proxy's access log", () => {
   });
 });
 
+/** Runs `body` in a new node process with `log` = createLogger(options) and `accessLog` = accessLogTo(log). */
+function runLogger(options: object, body: string): Promise<string> {
+  const logger = fileURLToPath(new URL("../../src/log/logger.ts", import.meta.url));
+  const script = `
+    const { accessLogTo, createLogger } = await import(${JSON.stringify(logger)});
+    const log = createLogger(${JSON.stringify(options)});
+    const accessLog = accessLogTo(log);
+    ${body}
+  `;
+  return new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", script],
+      (err, out) => (err ? reject(err) : resolve(out)),
+    ),
+  );
+}
+
 describe("the JSON log", () => {
   it("redacts tokens and Authorization values by key, at the top level and one level down", async () => {
-    const logger = fileURLToPath(new URL("../../src/log/logger.ts", import.meta.url));
-    const script = `
-      const { createLogger } = await import(${JSON.stringify(logger)});
-      const log = createLogger({ name: "teal", format: "json" });
-      log.info({ token: "T1", authorization: "A1", headers: { authorization: "A2" }, request: { token: "T2" } }, "secrets");
-    `;
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        ["--import", import.meta.resolve("tsx"), "--input-type=module", "-e", script],
-        (err, out) => (err ? reject(err) : resolve(out)),
-      ),
+    const stdout = await runLogger(
+      { name: "teal", format: "json" },
+      `log.info({ token: "T1", authorization: "A1", headers: { authorization: "A2" }, request: { token: "T2" } }, "secrets");`,
     );
     const line = JSON.parse(stdout) as Json;
     assert.equal(line.msg, "secrets");
@@ -153,5 +163,29 @@ describe("the JSON log", () => {
     assert.equal(line.request.token, "[redacted]");
     for (const secret of ["T1", "T2", "A1", "A2"])
       assert.ok(!stdout.includes(secret), `${secret} was logged`);
+  });
+});
+
+describe("the pretty log (a terminal)", () => {
+  it("prints an access entry as pino-pretty prints any entry, not as JSON", async () => {
+    const entry = {
+      service: "web",
+      color: "green",
+      method: "GET",
+      path: "/p",
+      status: 200,
+      ms: 1.5,
+      requestId: "r-1",
+    };
+    const stdout = await runLogger(
+      { name: "teal", format: "pretty" },
+      `accessLog(${JSON.stringify(entry)}); log.info(${JSON.stringify(entry)}, "request");`,
+    );
+    const plain = stripVTControlCharacters(stdout);
+    assert.ok(!plain.includes('{"level"'), `a JSON line on a terminal:\n${plain}`);
+    const records = plain.split(/^(?=\[)/m).map((r) => r.replace(/^\[[^\]]*\]/, "[time]"));
+    assert.equal(records.length, 2, plain);
+    assert.match(records[0]!, /^\[time\] INFO \(teal\): request\n {4}service: "web"\n {4}color: "green"\n/);
+    assert.equal(records[0], records[1]);
   });
 });
