@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { Client } from "undici";
 import { startBackend } from "../support/backends.ts";
+import { eventually } from "../support/eventually.ts";
 import { get, load } from "../support/http.ts";
 import {
   type Json,
@@ -106,6 +107,28 @@ describe("the proxy's access log", () => {
       assert.equal(new Set(ids).size, total);
     });
   }
+
+  it("loses no line while its reader stops reading stdout for a while", async () => {
+    const blue = await startBackend("blue");
+    const dir = await tempDir();
+    const teal = await startTeal(webServiceConfig(blue, blue), dir.path);
+    const total = 2000;
+    // The pipe fills (64 KiB, some 280 lines): teal waits for its reader rather than dropping lines.
+    teal.child.stdout!.pause();
+    const loading = load(`${teal.proxyUrl}/`, {
+      total,
+      connections: 4,
+      headers: (i) => ({ "x-request-id": `slow-${i}` }),
+    });
+    await eventually(() => blue.seen.length >= 100, "requests through teal while its stdout is not read");
+    teal.child.stdout!.resume();
+    const result = await loading;
+    assert.equal(await teal.stop(), 0);
+    const ids = accessLines(await allLines(teal)).map((l) => l.requestId as string);
+    await Promise.all([blue.close(), dir.remove()]);
+    assert.equal(result.ok, total);
+    assert.equal(new Set(ids).size, total);
+  });
 
   it("has lost at most one batch when the server is killed with kill -9 right after its last response", async () => {
     const blue = await startBackend("blue");
