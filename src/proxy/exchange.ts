@@ -332,8 +332,9 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
       upstream: this.#endpoint?.url,
       bytesIn: this.#bytesIn,
       bytesOut: this.#bytesOut,
-      ...(this.#error ? { error: this.#error } : {}),
-      ...(this.#retried ? { retried: true } : {}),
+      // One shape for every entry (undefined is left out of the line), unlike spreads per request.
+      error: this.#error,
+      retried: this.#retried ? true : undefined,
     });
   }
 

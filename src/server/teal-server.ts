@@ -20,7 +20,7 @@ import { RoutingRepository } from "../control/routing-repository.ts";
 import { proxySettings } from "../control/spec-builder.ts";
 import { Deployer } from "../deploy/deployer.ts";
 import { TealError } from "../domain/errors.ts";
-import type { Logger } from "../log/logger.ts";
+import { accessLogTo, type Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
@@ -223,7 +223,7 @@ async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPla
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {
-      accessLog: (entry) => log.info(entry, "request"),
+      accessLog: accessLogTo(log),
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
       warning: (message) => log.warn(message),

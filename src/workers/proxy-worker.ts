@@ -1,6 +1,6 @@
 /** Entry point of a proxy worker process: a DataPlane driven by its parent over IPC. */
 
-import { createLogger } from "../log/logger.ts";
+import { accessLogTo, createLogger } from "../log/logger.ts";
 import { DataPlane } from "../proxy/data-plane.ts";
 import type { ProxySettings } from "../proxy/spec.ts";
 import { formatAddress } from "./local-data-plane.ts";
@@ -15,7 +15,7 @@ if (!settings || !process.send) {
 const log = createLogger({ name: "proxy" });
 const send = (message: FromWorker) => process.send!(message);
 const plane = new DataPlane(settings, {
-  accessLog: (entry) => log.info(entry, "request"),
+  accessLog: accessLogTo(log),
   drained: (service, report) => send({ t: "drained", service, report }),
   clientError: (code, message) => log.debug({ code, message }, "client error"),
   warning: (message) => log.warn(message),

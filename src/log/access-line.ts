@@ -1,0 +1,65 @@
+/**
+ * The access log's JSON line, written by a fixed-shape function instead of pino's generic object
+ * logging, which walks every entry for the redaction paths and each value's type: on the proxy's
+ * hot path that was a third of the cost of the request. The line is the one pino wrote for
+ * `log.info(entry, "request")`, key for key and in the same order. No field of an entry is one the
+ * logger redacts (token, authorization): it carries no headers and no body.
+ */
+
+import type { AccessEntry } from "../proxy/exchange.ts";
+
+/** pino's number for the info level. */
+const INFO = 30;
+
+/** `bindings` is what pino puts after the time: `,"name":"teal"`, or "" for a logger without a name. */
+export function accessLine(entry: AccessEntry, bindings: string, timeMs: number): string {
+  let line =
+    `{"level":${INFO},"time":${epochMs(timeMs)}${bindings},"service":${jsonString(entry.service)}` +
+    `,"color":"${entry.color}","method":${jsonString(entry.method)},"path":${jsonString(entry.path)}` +
+    `,"status":${entry.status},"ms":${thousandths(entry.ms)},"requestId":${jsonString(entry.requestId)}`;
+  if (entry.upstream !== undefined) line += `,"upstream":${jsonString(entry.upstream)}`;
+  line += `,"bytesIn":${entry.bytesIn},"bytesOut":${entry.bytesOut}`;
+  if (entry.error !== undefined) line += `,"error":"${entry.error}"`;
+  if (entry.retried !== undefined) line += `,"retried":${entry.retried}`;
+  return `${line},"msg":"request"}\n`;
+}
+
+/**
+ * JSON.stringify(s), with the common case (nothing to escape) checked by a loop, as pino does:
+ * cheaper than the call for the short strings of a request. Surrogates go to JSON.stringify, which
+ * writes a lone one as an escape.
+ */
+export function jsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0xd800) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+// A time past 2^31 is a heap number, slow to print; many lines share the same millisecond.
+let lastMs = -1;
+let lastMsText = "";
+function epochMs(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastMsText = `${ms}`;
+  }
+  return lastMsText;
+}
+
+/** "001" … "999" without trailing zeros: the decimals JavaScript prints for n/1000. */
+const DECIMALS = Array.from({ length: 1000 }, (_, n) =>
+  `.${String(n).padStart(3, "0")}`.replace(/\.?0+$/, ""),
+);
+
+/**
+ * `${ms}` for a duration rounded to thousandths (as Exchange rounds it), through integers, which
+ * print faster than a fraction. Anything else (negative, huge, not a number) is printed as is.
+ */
+export function thousandths(ms: number): string {
+  const micro = Math.round(ms * 1000);
+  if (!(micro >= 0 && micro < 2 ** 31 && micro / 1000 === ms)) return `${ms}`;
+  const whole = Math.floor(micro / 1000);
+  return `${whole}${DECIMALS[micro - whole * 1000]}`;
+}

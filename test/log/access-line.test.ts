@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import { accessLine, thousandths } from "../../src/log/access-line.ts";
+import type { AccessEntry } from "../../src/proxy/exchange.ts";
+
+/** What pino writes for `log.info(entry, "request")` with the logger's options, time fixed. */
+function pinoLine(entry: AccessEntry, timeMs: number): string {
+  let out = "";
+  const log = pino(
+    {
+      base: { name: "teal" },
+      timestamp: () => `,"time":${timeMs}`,
+      redact: {
+        paths: ["token", "*.token", "authorization", "*.authorization", "headers.authorization"],
+        censor: "[redacted]",
+      },
+    },
+    { write: (s: string) => (out += s) },
+  );
+  log.info(entry, "request");
+  return out;
+}
+
+const entry = (over: Partial<AccessEntry>): AccessEntry => ({
+  service: "web",
+  color: "blue",
+  method: "GET",
+  path: "/",
+  status: 200,
+  ms: 1.25,
+  requestId: "0c4f2a9e-1",
+  upstream: "http://127.0.0.1:8081",
+  bytesIn: 0,
+  bytesOut: 100,
+  error: undefined,
+  retried: undefined,
+  ...over,
+});
+
+describe("the access log line", () => {
+  it("is byte for byte the line pino writes for the same entry", () => {
+    const cases: AccessEntry[] = [
+      entry({}),
+      entry({ upstream: undefined, status: 503, error: "no_endpoints" }),
+      entry({ status: 502, error: "upstream_unreachable", retried: true, color: "green" }),
+      entry({ method: "PROPFIND", path: '/a"b\\c\u0001\u007fé\u2028😀?q=%22', requestId: "x" }),
+      entry({ path: "/\ud800lone", service: "svc-2", bytesIn: 1_048_576, bytesOut: 2 ** 40 }),
+      entry({ ms: 0, status: 499 }),
+      entry({ ms: 12345.678 }),
+    ];
+    for (const e of cases)
+      assert.equal(accessLine(e, ',"name":"teal"', 1_796_600_000_123), pinoLine(e, 1_796_600_000_123));
+  });
+
+  it("prints a duration as JavaScript does, for every value rounded to thousandths up to 100 s", () => {
+    for (let micro = 0; micro <= 100_000_000; micro += 7) {
+      const ms = Math.round(micro) / 1000;
+      if (thousandths(ms) !== `${ms}`) assert.equal(thousandths(ms), `${ms}`);
+    }
+    for (const ms of [0.1, 0.5, 1e-7, 123456789.123, -1, Number.NaN, 2 ** 40])
+      assert.equal(thousandths(ms), `${ms}`);
+  });
+});
