@@ -18,7 +18,7 @@ import { sendRaw } from "../support/raw-client.ts";
 import { type RawUpstream, startRawUpstream } from "../support/raw-upstream.ts";
 
 /** Sizes around the slab (64 KiB), the small-copy limit (8 KiB) and the head-join limit (16 KiB). */
-const SIZES = [0, 1, 100, 8191, 8192, 16_385, 65_535, 65_536, 65_537, 102_400, 300_001, 1_000_003, 3_000_000];
+const SIZES = [0, 1, 100, 8191, 8192, 16_385, 65_535, 65_536, 65_537, 102_400, 300_001, 1_000_003];
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -138,7 +138,7 @@ describe("body bytes through the proxy", () => {
       release = resolve;
     });
     const stalled: Promise<void>[] = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 2; i++) {
       const id = `stalled-${i}`;
       served.set(id, randomBytes(6_000_000 + i));
       stalled.push(
@@ -173,7 +173,7 @@ describe("body bytes through the proxy", () => {
 
   it("delivers the same large bodies again on the reused connections (the recycled buffers)", async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 48; i++) {
+    for (let i = 0; i < 24; i++) {
       const id = `again-${i}`;
       served.set(id, randomBytes(200_000 + i * 4099));
       ids.push(id);
