@@ -402,8 +402,14 @@ class PooledSocket implements ParserListener {
         this.#bodyLeft = left - (end - at);
         const chunk = copyChunk(buf, at, end);
         at = end;
-        this.body(chunk);
-        if (this.#bodyLeft === 0) this.#bodyEnded();
+        // Outside the parser's guard: a throw here must not reach Node's read loop (it would end
+        // the process); it fails this answer, as a throw under a parser callback does.
+        try {
+          this.body(chunk);
+          if (this.#bodyLeft === 0) this.#bodyEnded();
+        } catch (err) {
+          this.threw(err);
+        }
         if (this.#dead) return false;
         continue;
       }
@@ -428,7 +434,11 @@ class PooledSocket implements ParserListener {
     }
     if (this.#releasable) {
       this.#releasable = false;
-      this.#pool.released(this);
+      try {
+        this.#pool.released(this); // may start the next queued request on this socket
+      } catch (err) {
+        this.threw(err);
+      }
     }
     return true;
   };
@@ -544,7 +554,7 @@ class PooledSocket implements ParserListener {
     this.#resume();
     if (!pending.aborted) pending.handler.onComplete();
     if (!this.#keepAlive || !this.#bodyDone) this.destroy();
-    else this.#releasable = true; // handed on once the parser returns (executed)
+    else this.#releasable = true; // handed on once the read is handled (#onRead)
   }
 
   #pause(): void {
