@@ -11,6 +11,7 @@
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { Color } from "../domain/color.ts";
+import { recycle } from "./body-buffers.ts";
 import type { ClientLimit } from "./client-limit.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { countStreamedBytes } from "./gc-nudge.ts";
@@ -186,7 +187,8 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     if (this.#done) return false;
     this.#bytesOut += chunk.length;
     countStreamedBytes(chunk.length);
-    if (this.#res.write(chunk)) return true;
+    // The chunk may be a recycled slab: it goes back once the client's socket is done with it.
+    if (this.#res.write(chunk, () => recycle(chunk))) return true;
     // Backpressure alone is no sign of a slow client (any large response fills the socket's
     // buffers): one that has not drained for CLIENT_STALL_MS is holding the upstream at its pace.
     if (this.#clientKey === undefined) {

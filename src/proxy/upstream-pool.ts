@@ -2,7 +2,10 @@
  * teal's HTTP/1.1 client to one upstream: a keep-alive pool of plain sockets whose responses are
  * parsed by Node's own C++ HTTP parser (llhttp, the one node:http uses). Headers reach JavaScript
  * once per response as strings, which costs a quarter fewer instructions per proxied request than
- * undici's JavaScript header handling did (callgrind, see README "Performance").
+ * undici's JavaScript header handling did (callgrind, see README "Performance"). Every socket reads
+ * into one shared buffer; the parser sees the heads, and a body with a Content-Length is counted
+ * here and copied out into recycled slabs (body-buffers.ts) instead of llhttp's fresh Buffer per
+ * chunk. Chunked and close-delimited bodies still go through the parser.
  *
  * The contract is the handler an exchange implements: onConnect, onHeaders, onData (false pauses
  * the upstream until resume), onBodySent, onComplete, onError. Errors carry the codes
@@ -11,6 +14,7 @@
 
 import { connect, type Socket } from "node:net";
 import type { Readable } from "node:stream";
+import { copyChunk, READ_BUFFER } from "./body-buffers.ts";
 import {
   HTTPParser,
   type ListenedParser,
@@ -66,6 +70,17 @@ type Pending = {
 
 /** RFC 9112's reason-phrase: tabs, spaces, visible ASCII and obs-text (it goes back to the client as is). */
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** A response's Content-Length (-1 without one, or with a Transfer-Encoding: the parser frames those). */
+function contentLength(headers: readonly string[]): number {
+  let length = -1;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length === 14 && name.toLowerCase() === "content-length") length = Number(headers[i + 1]);
+    else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return -1;
+  }
+  return Number.isSafeInteger(length) ? length : -1;
+}
 
 function upstreamError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -221,8 +236,10 @@ class PooledSocket implements ParserListener {
   #dead = false;
   /** The answer is complete: the socket goes back to the pool once the parser has returned. */
   #releasable = false;
-  /** The socket's handle, which the parser reads in C++ once connected. */
+  /** The socket's handle (reading stops and starts on it for backpressure). */
   #handle: Handle | undefined;
+  /** Bytes still to come of a body with a Content-Length, passed on here without the parser. */
+  #bodyLeft = 0;
   #freed = false;
   /** The request body is read only once connected: a refused connect leaves it whole for a retry. */
   #startBody: (() => void) | undefined;
@@ -230,21 +247,20 @@ class PooledSocket implements ParserListener {
   constructor(pool: UpstreamPool, options: UpstreamPoolOptions) {
     this.#pool = pool;
     this.#options = options;
-    const socket = connect({ host: options.host, port: options.port, noDelay: true });
+    // Reads land in the shared READ_BUFFER and are handled before the callback returns.
+    const onread = { buffer: READ_BUFFER, callback: this.#onRead };
+    const socket = connect({ host: options.host, port: options.port, noDelay: true, onread });
     this.#socket = socket;
     socket.setTimeout(options.connectTimeoutMs);
     socket.once("connect", () => {
       this.#connected = true;
-      // The parser reads the socket itself, as node:http's server does: no JavaScript Buffer or
-      // stream event per read, only the parser's callbacks.
       this.#handle = (socket as Socket & { _handle: Handle })._handle;
-      this.#parser.consume(this.#handle);
       if (this.#pending) socket.setTimeout(options.headersTimeoutMs);
       const start = this.#startBody;
       this.#startBody = undefined;
       start?.();
     });
-    socket.on("data", () => this.destroy()); // never called while the parser reads; keeps 'end' coming
+    socket.on("data", () => this.destroy()); // never called with onread; keeps 'end' coming
     socket.on("end", () => this.#ended());
     socket.on("error", (err) => this.#fail(err));
     socket.on("close", () => {
@@ -354,6 +370,10 @@ class PooledSocket implements ParserListener {
   }
 
   #ended(): void {
+    if (this.#bodyLeft > 0) {
+      this.#fail(upstreamError("HPE_INVALID_EOF_STATE", "the upstream closed the connection mid-body"));
+      return;
+    }
     // A body delimited by the end of the connection ends here.
     if (this.#pending !== undefined && this.#status !== 0) {
       try {
@@ -367,20 +387,64 @@ class PooledSocket implements ParserListener {
     this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection"));
   }
 
-  /** The parser has run through one read (its callbacks came first). */
-  executed(ret: number | Error): void {
-    (this.#socket as Socket & { _unrefTimer(): void })._unrefTimer(); // a read is activity, for the timeouts
-    if (this.#dead) return;
+  /**
+   * One read, in READ_BUFFER: heads go through the parser, a Content-Length body is counted and
+   * copied out here (the parser stops after such a head: headersComplete returns 2).
+   */
+  readonly #onRead = (nread: number, buf: Buffer): boolean => {
+    if (this.#dead) return false;
     this.#gotBytes = true;
-    if (ret instanceof Error) {
-      this.#fail(upstreamError((ret as { code?: string }).code ?? "HPE_INVALID", ret.message));
-      return;
+    let at = 0;
+    while (at < nread) {
+      const left = this.#bodyLeft;
+      if (left > 0) {
+        const end = left < nread - at ? at + left : nread;
+        this.#bodyLeft = left - (end - at);
+        const chunk = copyChunk(buf, at, end);
+        at = end;
+        // Outside the parser's guard: a throw here must not reach Node's read loop (it would end
+        // the process); it fails this answer, as a throw under a parser callback does.
+        try {
+          this.body(chunk);
+          if (this.#bodyLeft === 0) this.#bodyEnded();
+        } catch (err) {
+          this.threw(err);
+        }
+        if (this.#dead) return false;
+        continue;
+      }
+      if (this.#releasable) {
+        this.destroy(); // bytes after the answer, in the same read: this connection can't be trusted
+        return false;
+      }
+      let ret: number | Error;
+      try {
+        ret = this.#parser.execute(at === 0 ? buf.subarray(0, nread) : buf.subarray(at, nread));
+      } catch (err) {
+        this.threw(err);
+        return false;
+      }
+      if (this.#dead) return false;
+      if (typeof ret !== "number") {
+        this.#fail(upstreamError((ret as { code?: string }).code ?? "HPE_INVALID", ret.message));
+        return false;
+      }
+      if (this.#bodyLeft === 0) break; // the parser took the rest of the read
+      at += ret;
     }
     if (this.#releasable) {
       this.#releasable = false;
-      this.#pool.released(this);
+      try {
+        this.#pool.released(this); // may start the next queued request on this socket
+      } catch (err) {
+        this.threw(err);
+      }
     }
-  }
+    return true;
+  };
+
+  /** Never called: the parser no longer reads the socket itself (see #onRead). */
+  executed(_ret: number | Error): void {}
 
   /** A handler threw on what this upstream sent: the answer counts as a bad one. */
   threw(err: unknown): void {
@@ -419,7 +483,7 @@ class PooledSocket implements ParserListener {
   #freeParser(): void {
     if (this.#freed) return;
     this.#freed = true;
-    releaseParser(this.#parser, this.#handle !== undefined);
+    releaseParser(this.#parser, false);
   }
 
   /** A message starts: one nobody asked for, or after this request's answer, is not trusted. */
@@ -461,7 +525,14 @@ class PooledSocket implements ParserListener {
     };
     const goOn = pending.handler.onHeaders(statusCode, headers, resume, statusText);
     if (!goOn) this.#pause();
-    return pending.request.method === "HEAD" ? 1 : 0;
+    if (pending.request.method === "HEAD") return 1;
+    if (statusCode === 204 || statusCode === 304) return 0;
+    const length = contentLength(headers);
+    if (length <= 0) return 0;
+    // The body is passed on by #onRead; the parser stops after this head (and reports the message
+    // complete at once, which messageComplete ignores while #bodyLeft > 0).
+    this.#bodyLeft = length;
+    return 2;
   }
 
   body(chunk: Buffer): void {
@@ -471,6 +542,11 @@ class PooledSocket implements ParserListener {
   }
 
   messageComplete(): void {
+    if (this.#bodyLeft > 0) return; // the parser stopped after the head: #onRead passes the body on
+    this.#bodyEnded();
+  }
+
+  #bodyEnded(): void {
     const pending = this.#pending;
     if (pending === undefined || this.#status === 0) return; // the end of a 1xx
     this.#pending = undefined; // its trailers, if any, were dropped by the parser
@@ -478,7 +554,7 @@ class PooledSocket implements ParserListener {
     this.#resume();
     if (!pending.aborted) pending.handler.onComplete();
     if (!this.#keepAlive || !this.#bodyDone) this.destroy();
-    else this.#releasable = true; // handed on once the parser returns (executed)
+    else this.#releasable = true; // handed on once the read is handled (#onRead)
   }
 
   #pause(): void {

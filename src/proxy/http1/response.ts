@@ -92,23 +92,36 @@ export class ClientResponse {
     this.#head = `${head}\r\n`;
   }
 
-  /** Returns false when the client is not keeping up: wait for the listener's clientDrained. */
-  write(chunk: Buffer): boolean {
-    if (this.writableFinished || this.destroyed || this.#bodyless || chunk.length === 0) return true;
+  /**
+   * Returns false when the client is not keeping up: wait for the listener's clientDrained. A write
+   * the kernel took whole counts as keeping up, however large (no pause and resume per chunk).
+   * `written` runs once the socket is done with the chunk's bytes (sent, or dropped).
+   */
+  write(chunk: Buffer, written?: () => void): boolean {
+    if (this.writableFinished || this.destroyed || this.#bodyless || chunk.length === 0) {
+      written?.();
+      return true;
+    }
     const socket = this.#owner.socket;
     const head = this.#head;
-    if (head === undefined) return this.#writeBody(socket, chunk);
-    this.#head = undefined;
-    if (chunk.length <= JOIN_LIMIT) {
-      const body = chunk.toString("latin1");
-      const framed = this.#chunked ? `${chunk.length.toString(16)}\r\n${body}\r\n` : body;
-      return socket.write(head + framed, "latin1");
+    let ok: boolean;
+    if (head === undefined) ok = this.#writeBody(socket, chunk, written);
+    else {
+      this.#head = undefined;
+      if (chunk.length <= JOIN_LIMIT) {
+        const body = chunk.toString("latin1");
+        const framed = this.#chunked ? `${chunk.length.toString(16)}\r\n${body}\r\n` : body;
+        ok = socket.write(head + framed, "latin1");
+        written?.();
+      } else {
+        // Head and body leave in one writev.
+        socket.cork();
+        socket.write(head, "latin1");
+        ok = this.#writeBody(socket, chunk, written);
+        socket.uncork();
+      }
     }
-    socket.cork();
-    socket.write(head, "latin1");
-    const ok = this.#writeBody(socket, chunk);
-    socket.uncork();
-    return ok;
+    return ok || socket.writableLength === 0;
   }
 
   end(chunk?: Buffer): void {
@@ -142,11 +155,11 @@ export class ClientResponse {
     this.#owner.destroy();
   }
 
-  #writeBody(socket: Socket, chunk: Buffer): boolean {
-    if (!this.#chunked) return socket.write(chunk);
+  #writeBody(socket: Socket, chunk: Buffer, written: (() => void) | undefined): boolean {
+    if (!this.#chunked) return socket.write(chunk, written);
     socket.cork();
     socket.write(`${chunk.length.toString(16)}\r\n`, "latin1");
-    socket.write(chunk);
+    socket.write(chunk, written);
     const ok = socket.write("\r\n", "latin1");
     socket.uncork();
     return ok;
