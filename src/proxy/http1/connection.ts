@@ -7,8 +7,9 @@
  * request body is answered 408, and one that reads nothing of a response waiting on it is cut:
  * either way the exchange ends and frees its upstream connection.
  *
- * An idle keep-alive connection costs little: after a whole sweep without a request it lets go of
- * its parser (about 2 KB of C++ and JavaScript), and the next byte that arrives makes a new one.
+ * An idle keep-alive connection costs little: after a whole sweep without a request (or at once
+ * after its first response) it lets go of its parser (about 2 KB of C++ and JavaScript), and the
+ * next byte that arrives makes a new one.
  * Its socket listeners are shared functions, not closures per connection.
  */
 
@@ -104,6 +105,8 @@ export class Connection implements ResponseOwner, ParserListener {
   #sendSince = -1;
   /** Bytes not yet taken by the client at the last sweep; fewer now means it reads. */
   #sendPending = 0;
+  /** Responses ended on this connection. */
+  #served = 0;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
@@ -159,7 +162,7 @@ export class Connection implements ResponseOwner, ParserListener {
     if (wait === WAIT_NONE) return;
     const limit = wait === WAIT_IDLE ? ticks.idle : wait === WAIT_BODY ? ticks.body : ticks.head;
     if (tick - this.#since < limit) {
-      if (wait === WAIT_IDLE && tick - this.#since >= ticks.parserIdle) this.#releaseWhileIdle();
+      if (wait === WAIT_IDLE && tick - this.#since >= ticks.parserIdle) this.releaseWhileIdle();
       return;
     }
     if (wait === WAIT_BODY) this.#fail("TEAL_BODY_TIMEOUT", "request body timed out");
@@ -275,12 +278,13 @@ export class Connection implements ResponseOwner, ParserListener {
   // Idle ----------------------------------------------------------------------------------------
 
   /**
-   * Idle since the sweep before last, with nothing half-read: the parser goes (it is at a message
-   * boundary, so it holds no state), and the socket's next read comes to wake() in JavaScript.
+   * Idle (since the sweep before last, or after the first response), with nothing half-read: the
+   * parser goes (it is at a message boundary, so it holds no state), and the socket's next read
+   * comes to wake() in JavaScript.
    */
-  #releaseWhileIdle(): void {
+  releaseWhileIdle(): void {
     const parser = this.#parser;
-    if (parser === undefined || this.#parsing !== undefined || this.#stopped || this.#failed || this.#gone)
+    if (parser === undefined || this.#wait !== WAIT_IDLE || this.#parsing !== undefined || this.#stopped)
       return;
     this.#parser = undefined;
     parser.listener = undefined;
@@ -337,6 +341,7 @@ export class Connection implements ResponseOwner, ParserListener {
   responseEnded(res: ClientResponse): void {
     if (res !== this.#active) return;
     this.#active = undefined;
+    this.#served++;
     const req = res.req;
     if (!req.complete) {
       req.dump(); // nobody reads the rest of its body: read it past, to the next request
@@ -368,6 +373,10 @@ export class Connection implements ResponseOwner, ParserListener {
     if (this.#active !== undefined || this.#queue.length > 0 || this.#failed) return;
     this.#wait = WAIT_IDLE;
     this.#since = this.#host.tick;
+    // Most connections that stop after one request stop for good (a page load, a health check):
+    // theirs goes at once, so that a burst of new connections never holds a parser each. Once
+    // the stack has unwound: this may run inside the parser's own callback.
+    if (this.#served === 1 && this.#parser !== undefined) setImmediate(releaseWhileIdle, this);
   }
 
   // Errors and endings ------------------------------------------------------------------------
@@ -506,6 +515,10 @@ function onIdleData(this: OwnedSocket, chunk: Buffer): void {
   } catch (err) {
     conn.threw(err);
   }
+}
+
+function releaseWhileIdle(conn: Connection): void {
+  conn.releaseWhileIdle();
 }
 
 function startNext(conn: Connection): void {
