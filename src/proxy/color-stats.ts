@@ -19,8 +19,11 @@ export class ColorStats {
   bytesIn = 0;
   bytesOut = 0;
   readonly latencyBuckets = emptyCounts();
+  /** The last snapshot, handed out again while nothing changed (an idle service allocates nothing). */
+  #snapshot: ColorStatsSnapshot | undefined;
 
   record(status: number, latencyMs: number, bytesIn: number, bytesOut: number): void {
+    this.#snapshot = undefined;
     if (status === 499) this.clientAborted++;
     else this.byClass[Math.min(5, Math.max(1, Math.floor(status / 100)))]!++;
     this.latencyBuckets[bucketIndex(latencyMs)]!++;
@@ -28,9 +31,11 @@ export class ColorStats {
     this.bytesOut += bytesOut;
   }
 
-  /** `inFlight` comes from the service's in-flight list, the one place that knows it. */
+  /** `inFlight` comes from the service's in-flight list, the one place that knows it. Do not mutate. */
   snapshot(inFlight: number): ColorStatsSnapshot {
-    return {
+    const last = this.#snapshot;
+    if (last !== undefined && last.inFlight === inFlight) return last;
+    this.#snapshot = {
       byClass: [...this.byClass],
       clientAborted: this.clientAborted,
       inFlight,
@@ -38,6 +43,7 @@ export class ColorStats {
       bytesOut: this.bytesOut,
       latencyBuckets: [...this.latencyBuckets],
     };
+    return this.#snapshot;
   }
 }
 

@@ -88,6 +88,94 @@ describe("the live sampler", () => {
     assert.equal((h.markers.at(-1) as LiveMarker).text, "step 29");
   });
 
+  it("keeps history only for services with traffic; the others read as zero in every sample", async () => {
+    const names = Array.from({ length: 1_000 }, (_, i) => `svc${i}`);
+    const { stats, runtime } = fakeRuntime(names);
+    let now = 1_000_000;
+    const sampler = new LiveSampler({ runtime, now: () => now });
+    await sampler.tick();
+    for (let i = 1; i <= 5; i++) {
+      for (let n = 0; n < 10 * i; n++) stats.get("svc7")!.green.record(200, 4, 0, 0);
+      now += 1000;
+      await sampler.tick();
+    }
+    assert.equal(sampler.servicesWithHistory, 1, "only svc7 had traffic");
+    const { samples } = sampler.history();
+    assert.equal(samples.length, 5);
+    assert.deepEqual(
+      samples.map((s) => s.services.svc7!.green.rps),
+      [10, 20, 30, 40, 50],
+    );
+    const zero = { rps: 0, errorRate: null, p50Ms: null, p99Ms: null };
+    assert.deepEqual(samples.at(-1)!.services.svc7!.blue, zero);
+    for (const sample of samples) {
+      assert.equal(Object.keys(sample.services).length, 1_000, "every service is in every sample");
+      assert.deepEqual(sample.services.svc999, { blue: zero, green: zero });
+    }
+  });
+
+  it("lets go of a service's history once its last traffic is older than the horizon", async () => {
+    const { stats, runtime } = fakeRuntime(["web", "api"]);
+    let now = 1_000_000;
+    const sampler = new LiveSampler({ runtime, now: () => now, historyMs: 10_000 });
+    await sampler.tick();
+    stats.get("web")!.blue.record(200, 4, 0, 0);
+    now += 1000;
+    await sampler.tick();
+    assert.equal(sampler.servicesWithHistory, 1);
+    for (let i = 0; i < 10; i++) {
+      now += 1000;
+      await sampler.tick();
+    }
+    assert.equal(sampler.history().samples[0]!.services.web!.blue.rps, 1, "still within the horizon");
+    now += 1000;
+    await sampler.tick();
+    assert.equal(sampler.servicesWithHistory, 0);
+    assert.ok(sampler.history().samples.every((s) => s.services.web!.blue.rps === 0));
+    // Traffic again: its points show from then on.
+    for (let n = 0; n < 3; n++) stats.get("web")!.blue.record(200, 4, 0, 0);
+    now += 1000;
+    await sampler.tick();
+    assert.equal(sampler.history().samples.at(-1)!.services.web!.blue.rps, 3);
+  });
+
+  it("lists in each sample the services there were at that second", async () => {
+    const names = ["web"];
+    const stats = new Map<string, ColorStats>();
+    const runtime = async (): Promise<ServiceRuntimeStatus[]> =>
+      names.map((service) => {
+        if (!stats.has(service)) stats.set(service, new ColorStats());
+        const s = stats.get(service)!;
+        return {
+          service,
+          generation: 1,
+          held: 0,
+          drains: [],
+          endpoints: [],
+          stats: { blue: s.snapshot(0), green: new ColorStats().snapshot(0) },
+        };
+      });
+    let now = 1_000_000;
+    const sampler = new LiveSampler({ runtime, now: () => now });
+    await sampler.tick();
+    now += 1000;
+    await sampler.tick();
+    names.push("api");
+    stats.set("api", new ColorStats());
+    stats.get("api")!.record(200, 4, 0, 0);
+    now += 1000;
+    await sampler.tick();
+    names.shift();
+    now += 1000;
+    await sampler.tick();
+    const { samples } = sampler.history();
+    assert.deepEqual(
+      samples.map((s) => Object.keys(s.services)),
+      [["web"], ["web", "api"], ["api"]],
+    );
+    assert.equal(samples[1]!.services.api!.blue.rps, 1, "a new service's first second counts its requests");
+  });
+
   it("costs well under a millisecond per second with 20 services", async (t) => {
     const names = Array.from({ length: 20 }, (_, i) => `svc${i}`);
     const { stats, runtime } = fakeRuntime(names);

@@ -364,6 +364,62 @@ describe("the proxy's connections, client and upstream", () => {
   });
 });
 
+describe("idle keep-alive connections on the proxy's HTTP/1.1 server", () => {
+  it("hold no parser while idle, and answer their next requests as before", async () => {
+    const backend = await startBackend("blue", (req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => res.end(`${req.method} ${req.url} ${body}`));
+    });
+    // A 200 ms send timeout (these clients read everything) makes the server's sweep 50 ms: idle
+    // connections let go of their parsers after 50-100 ms.
+    const { plane, port } = await startDataPlane([serviceSpec("app", { blue: [backend.url], green: [] })], {
+      accessLog: false,
+      upstreamConnections: 8,
+      timeouts: { ...testSettings.timeouts, clientSendMs: 200, idleMs: 60_000 },
+    });
+    const clients = await Promise.all(Array.from({ length: 200 }, () => rawConnection(port)));
+    const responses = (c: { received: () => string }) => splitResponses(c.received()).length;
+    for (const c of clients) c.socket.write("GET /first HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    await eventually(() => clients.every((c) => responses(c) === 1), "the first answers");
+    // 200 connections open and idle: only the upstream pool's (at most 8) connections keep a parser.
+    const { idle } = await eventually(async () => {
+      const live = await liveParsers();
+      return live <= 8 && { idle: live };
+    }, "idle connections to let go of their parsers");
+    // The next bytes: a head in pieces, a whole request, a pipelined pair, a body in pieces.
+    const [pieces, whole, pipelined, body] = clients;
+    pieces!.socket.write("GET /pie");
+    await eventually(async () => (await liveParsers()) > idle, "a parser for the head's first piece");
+    pieces!.socket.write("ces HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    whole!.socket.write("GET /again HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    pipelined!.socket.write(
+      "GET /one HTTP/1.1\r\nHost: app.test\r\n\r\nPOST /two HTTP/1.1\r\nHost: app.test\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    body!.socket.write("POST /body HTTP/1.1\r\nHost: app.test\r\nContent-Length: 6\r\n\r\nhel");
+    body!.socket.write("lo!");
+    const bodyOf = (raw: string) => parseResponse(Buffer.from(raw, "latin1"))?.body;
+    const answers = async (c: { received: () => string }, n: number) => {
+      await eventually(() => responses(c) === n, "the answers");
+      return splitResponses(c.received()).slice(1).map(bodyOf);
+    };
+    assert.deepEqual(await answers(whole!, 2), ["GET /again "]);
+    assert.deepEqual(await answers(pipelined!, 3), ["GET /one ", "POST /two abc"]);
+    assert.deepEqual(await answers(pieces!, 2), ["GET /pieces "]);
+    assert.deepEqual(await answers(body!, 2), ["POST /body hello!"]);
+    // Bad input after an idle spell is answered 400 and closes the connection, as on a fresh one.
+    const bad = clients[4]!;
+    bad.socket.write("NOT A REQUEST\r\n\r\n");
+    await bad.closed;
+    assert.match(splitResponses(bad.received())[1] ?? "", /^HTTP\/1\.1 400 /);
+    for (const c of clients) c.socket.destroy();
+    await plane.close(0);
+    await backend.close();
+  });
+});
+
 describe("the proxy's HTTP/1.1 server under mutated input", () => {
   it("lives through 1,500 connections of mangled, split and cut requests, and leaks no parser", async () => {
     let seed = 20261202; // a fixed seed: the same input on every run

@@ -1,16 +1,18 @@
 /**
  * The one live sampler of a server: once a second it reads the data plane's cumulative counters,
  * turns the difference from the previous read into rates and percentiles per service and color,
- * and keeps the last minutes in a ring so that a page opened mid-canary has history at once.
- * Every viewer shares it; with no viewer it costs one status read per interval.
+ * and keeps the last minutes (in a compact ring) so that a page opened mid-canary has history at
+ * once. Every viewer shares it. A service without traffic costs a comparison of its counters per
+ * second and holds no history; with no viewer no sample is made into objects.
  */
 
 import { EventEmitter } from "node:events";
-import { COLORS, type Color } from "../../domain/color.ts";
-import { errorRate, windowStats } from "../../domain/window-stats.ts";
+import { COLORS } from "../../domain/color.ts";
+import { windowStats } from "../../domain/window-stats.ts";
 import type { ColorStatsSnapshot } from "../../proxy/color-stats.ts";
 import type { ServiceRuntimeStatus } from "../../proxy/data-plane.ts";
-import type { ColorPoint, LiveHistory, LiveMarker, LiveSample } from "./live-types.ts";
+import type { LiveHistory, LiveMarker, LiveSample } from "./live-types.ts";
+import { SampleRing } from "./sample-ring.ts";
 
 export interface LiveSamplerOptions {
   readonly runtime: () => Promise<readonly ServiceRuntimeStatus[]>;
@@ -26,14 +28,19 @@ export type LiveListener = (
   item: { kind: "sample"; sample: LiveSample } | { kind: "marker"; marker: LiveMarker },
 ) => void;
 
+type Stats = ServiceRuntimeStatus["stats"];
+
 export class LiveSampler {
   readonly intervalMs: number;
   readonly #options: LiveSamplerOptions;
+  readonly #historyMs: number;
   readonly #now: () => number;
-  readonly #samples: LiveSample[] = [];
+  readonly #ring: SampleRing;
   readonly #markers: LiveMarker[] = [];
   readonly #feed = new EventEmitter();
-  #previous = new Map<string, Record<Color, ColorStatsSnapshot>>();
+  #previous = new Map<string, Stats>();
+  /** The services of the last read, in its order (kept while they stay the same). */
+  #roster: readonly string[] = [];
   #previousAt = 0;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -42,10 +49,12 @@ export class LiveSampler {
   constructor(options: LiveSamplerOptions) {
     this.#options = options;
     this.intervalMs = options.intervalMs ?? 1000;
+    this.#historyMs = options.historyMs ?? 300_000;
     this.#now = options.now ?? Date.now;
+    // One more than the horizon holds at the interval, and one for a late tick.
+    this.#ring = new SampleRing(Math.ceil(this.#historyMs / this.intervalMs) + 2);
     this.#feed.setMaxListeners(0);
   }
-
   start(): void {
     if (this.#timer) return;
     // unref: a sampler alone never keeps the process alive.
@@ -66,24 +75,17 @@ export class LiveSampler {
       const runtime = await this.#options.runtime();
       const started = performance.now();
       const at = this.#now();
-      const services: Record<string, Record<Color, ColorPoint>> = {};
-      const next = new Map<string, Record<Color, ColorStatsSnapshot>>();
       const seconds = this.#previousAt === 0 ? 0 : (at - this.#previousAt) / 1000;
+      const roster = this.#rosterOf(runtime);
+      if (seconds > 0) this.#ring.begin(at, seconds, roster, at - this.#historyMs);
       for (const r of runtime) {
         const before = this.#previous.get(r.service);
-        next.set(r.service, r.stats);
-        const point = (c: Color) => pointOf(before?.[c], r.stats[c], seconds);
-        services[r.service] = Object.fromEntries(COLORS.map((c) => [c, point(c)])) as Record<
-          Color,
-          ColorPoint
-        >;
+        this.#previous.set(r.service, r.stats);
+        if (seconds > 0) this.#record(r.service, before, r.stats);
       }
-      this.#previous = next;
       this.#previousAt = at;
-      if (seconds > 0) {
-        const sample: LiveSample = { at, services };
-        this.#push(this.#samples, sample, at);
-        this.#feed.emit("item", { kind: "sample", sample });
+      if (seconds > 0 && this.#feed.listenerCount("item") > 0) {
+        this.#feed.emit("item", { kind: "sample", sample: this.#ring.latest()! });
       }
       this.#cost.ticks++;
       this.#cost.totalMs += performance.now() - started;
@@ -96,12 +98,20 @@ export class LiveSampler {
 
   mark(marker: Omit<LiveMarker, "at"> & { at?: number }): void {
     const m: LiveMarker = { ...marker, at: marker.at ?? this.#now() };
-    this.#push(this.#markers, m, m.at);
+    this.#markers.push(m);
+    const horizon = m.at - this.#historyMs;
+    while (this.#markers.length > 0 && this.#markers[0]!.at < horizon) this.#markers.shift();
     this.#feed.emit("item", { kind: "marker", marker: m });
   }
 
+  /** The samples and markers of the last minutes, made into objects now (for a page that opens). */
   history(): LiveHistory {
-    return { intervalMs: this.intervalMs, samples: [...this.#samples], markers: [...this.#markers] };
+    return { intervalMs: this.intervalMs, samples: this.#ring.samples(), markers: [...this.#markers] };
+  }
+
+  /** Services that hold history now: those with traffic within it. */
+  get servicesWithHistory(): number {
+    return this.#ring.servicesWithTraffic;
   }
 
   /** Returns the unsubscribe function. */
@@ -120,27 +130,35 @@ export class LiveSampler {
     return { ticks, meanMs: ticks === 0 ? 0 : totalMs / ticks };
   }
 
-  #push<T>(ring: T[], item: T, at: number): void {
-    ring.push(item);
-    const horizon = at - (this.#options.historyMs ?? 300_000);
-    while (ring.length > 0 && (ring[0] as { at: number }).at < horizon) ring.shift();
+  /** The same array as before while the services stay the same, so that samples share it. */
+  #rosterOf(runtime: readonly ServiceRuntimeStatus[]): readonly string[] {
+    const roster = this.#roster;
+    if (roster.length === runtime.length && runtime.every((r, i) => r.service === roster[i])) return roster;
+    this.#roster = runtime.map((r) => r.service);
+    const present = new Set(this.#roster);
+    for (const service of this.#previous.keys()) if (!present.has(service)) this.#previous.delete(service);
+    return this.#roster;
+  }
+
+  #record(service: string, before: Stats | undefined, now: Stats): void {
+    for (let c = 0; c < COLORS.length; c++) {
+      const color = COLORS[c]!;
+      const from = before?.[color];
+      const to = now[color];
+      // Nothing new (the common case by far): no point to compute, nothing to keep.
+      if (from !== undefined && (from === to || sameCounts(from, to))) continue;
+      // A proxy worker that was respawned starts its counters again at 0: no honest point for that second.
+      if (from !== undefined && to.byClass.some((n, i) => n < (from.byClass[i] ?? 0))) continue;
+      const w = windowStats(from, to);
+      if (w.requests === 0 && w.p50Ms === null) continue;
+      this.#ring.record(service, c, w.requests, w.errors5xx, w.p50Ms, w.p99Ms);
+    }
   }
 }
 
-function pointOf(
-  before: ColorStatsSnapshot | undefined,
-  now: ColorStatsSnapshot,
-  seconds: number,
-): ColorPoint {
-  // A proxy worker that was respawned starts its counters again at 0: no honest point for that second.
-  if (before && now.byClass.some((n, i) => n < (before.byClass[i] ?? 0)))
-    return { rps: 0, errorRate: null, p50Ms: null, p99Ms: null };
-  const w = windowStats(before, now);
-  const round = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
-  return {
-    rps: seconds > 0 ? Math.round((w.requests / seconds) * 10) / 10 : 0,
-    errorRate: errorRate(w, false),
-    p50Ms: round(w.p50Ms),
-    p99Ms: round(w.p99Ms),
-  };
+/** No response completed or was abandoned between the two reads (every request counts in one of those). */
+function sameCounts(a: ColorStatsSnapshot, b: ColorStatsSnapshot): boolean {
+  if (a.clientAborted !== b.clientAborted) return false;
+  for (let i = 0; i < b.byClass.length; i++) if (a.byClass[i] !== b.byClass[i]) return false;
+  return true;
 }

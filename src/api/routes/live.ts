@@ -33,9 +33,8 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
     latest.catch(() => {}); // a viewer that awaits it gets the error; nobody else must crash
     return latest;
   };
-  sampler.subscribe(() => {
-    if (viewers > 0) refresh();
-  });
+  // Subscribed only while someone watches: with no listener the sampler makes no sample objects.
+  let unfollow: (() => void) | undefined;
 
   app.get("/live", (c) => {
     if (viewers >= MAX_VIEWERS) {
@@ -45,6 +44,8 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
       );
     }
     viewers++; // counted now, not when the stream starts: a burst of requests cannot slip past
+    // Before the viewer's own subscription: each item refreshes the status before viewers read it.
+    unfollow ??= sampler.subscribe(() => refresh());
     return streamSSE(c, async (stream) => {
       const queue: LiveItem[] = [];
       let wake: () => void = () => {};
@@ -79,6 +80,10 @@ export function liveRoutes(sampler: LiveSampler, status: () => Promise<StatusVie
       } finally {
         viewers--;
         unsubscribe();
+        if (viewers === 0) {
+          unfollow?.();
+          unfollow = undefined;
+        }
       }
     });
   });

@@ -6,6 +6,11 @@
  * connection closed; nothing a client sends can throw out of here. A client that stalls its
  * request body is answered 408, and one that reads nothing of a response waiting on it is cut:
  * either way the exchange ends and frees its upstream connection.
+ *
+ * An idle keep-alive connection costs little: after a whole sweep without a request (or at once
+ * after its first response) it lets go of its parser (about 2 KB of C++ and JavaScript), and the
+ * next byte that arrives makes a new one.
+ * Its socket listeners are shared functions, not closures per connection.
  */
 
 import type { Socket } from "node:net";
@@ -49,6 +54,10 @@ export interface ConnectionHost {
 
 type Handle = { readStart(): number; readStop(): number; readonly writeQueueSize?: number };
 
+/** The connection that owns a socket, for the shared socket listeners below. */
+const CONNECTION = Symbol("teal.connection");
+type OwnedSocket = Socket & { [CONNECTION]: Connection };
+
 /** What the connection waits for, timed by the server's sweep. */
 const WAIT_NONE = 0;
 const WAIT_IDLE = 1;
@@ -71,7 +80,8 @@ const INVALID_HOST = 32;
 export class Connection implements ResponseOwner, ParserListener {
   readonly socket: Socket;
   readonly #host: ConnectionHost;
-  readonly #parser: ListenedParser;
+  /** Undefined while the connection is idle (its next byte makes one) and once it is gone. */
+  #parser: ListenedParser | undefined;
   readonly #handle: Handle;
   /** The request whose body the parser is reading. */
   #parsing: ClientRequest | undefined;
@@ -95,18 +105,29 @@ export class Connection implements ResponseOwner, ParserListener {
   #sendSince = -1;
   /** Bytes not yet taken by the client at the last sweep; fewer now means it reads. */
   #sendPending = 0;
+  /** Responses ended on this connection. */
+  #served = 0;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.socket = socket;
     this.#host = host;
     this.#since = host.tick;
     this.#handle = (socket as Socket & { _handle: Handle })._handle;
-    this.#parser = newParser(HTTPParser.REQUEST, host.maxHeaderBytes, this);
+    (socket as OwnedSocket)[CONNECTION] = this;
     socket.on("error", ignore); // 'close' follows
-    socket.on("end", this.#onEnd);
-    socket.on("close", this.#onClose);
-    socket.on("drain", this.#onDrain);
-    this.#parser.consume(this.#handle);
+    socket.on("end", onEnd);
+    socket.on("close", onClose);
+    socket.on("drain", onDrain);
+    // Bytes reach JavaScript only while the connection has no parser; else the parser reads them in C++.
+    socket.on("data", onIdleData);
+    this.#parser = this.#consume();
+  }
+
+  /** A parser that reads the socket in C++ from now on. */
+  #consume(): ListenedParser {
+    const parser = newParser(HTTPParser.REQUEST, this.#host.maxHeaderBytes, this);
+    parser.consume(this.#handle);
+    return parser;
   }
 
   get keepAliveHeader(): string {
@@ -140,7 +161,10 @@ export class Connection implements ResponseOwner, ParserListener {
     const wait = this.#wait;
     if (wait === WAIT_NONE) return;
     const limit = wait === WAIT_IDLE ? ticks.idle : wait === WAIT_BODY ? ticks.body : ticks.head;
-    if (tick - this.#since < limit) return;
+    if (tick - this.#since < limit) {
+      if (wait === WAIT_IDLE && tick - this.#since >= ticks.parserIdle) this.releaseWhileIdle();
+      return;
+    }
     if (wait === WAIT_BODY) this.#fail("TEAL_BODY_TIMEOUT", "request body timed out");
     else if (wait === WAIT_HEAD && this.#began && !this.#failed) {
       this.#fail("ERR_HTTP_REQUEST_TIMEOUT", "request head timed out");
@@ -248,7 +272,37 @@ export class Connection implements ResponseOwner, ParserListener {
       return;
     }
     const req = this.#upgrade;
-    if (req !== undefined) this.#handOver(req, ret);
+    if (req !== undefined) this.#handOver(req, this.#parser!.getCurrentBuffer().subarray(ret));
+  }
+
+  // Idle ----------------------------------------------------------------------------------------
+
+  /**
+   * Idle (since the sweep before last, or after the first response), with nothing half-read: the
+   * parser goes (it is at a message boundary, so it holds no state), and the socket's next read
+   * comes to wake() in JavaScript.
+   */
+  releaseWhileIdle(): void {
+    const parser = this.#parser;
+    if (parser === undefined || this.#wait !== WAIT_IDLE || this.#parsing !== undefined || this.#stopped)
+      return;
+    this.#parser = undefined;
+    parser.listener = undefined;
+    releaseParser(parser, true);
+  }
+
+  /** The first bytes after an idle spell: a new parser reads them, and the socket after them. */
+  wake(chunk: Buffer): void {
+    if (this.#gone) return;
+    let parser = this.#parser;
+    if (parser === undefined) {
+      parser = this.#consume();
+      this.#parser = parser;
+    }
+    const ret = parser.execute(chunk);
+    // execute() reports what the C++ read loop would have told kOnExecute.
+    if (ret instanceof Error) this.executed(ret);
+    else if (this.#upgrade !== undefined && !this.#gone) this.#handOver(this.#upgrade, chunk.subarray(ret));
   }
 
   // Reading -----------------------------------------------------------------------------------
@@ -287,6 +341,7 @@ export class Connection implements ResponseOwner, ParserListener {
   responseEnded(res: ClientResponse): void {
     if (res !== this.#active) return;
     this.#active = undefined;
+    this.#served++;
     const req = res.req;
     if (!req.complete) {
       req.dump(); // nobody reads the rest of its body: read it past, to the next request
@@ -318,6 +373,10 @@ export class Connection implements ResponseOwner, ParserListener {
     if (this.#active !== undefined || this.#queue.length > 0 || this.#failed) return;
     this.#wait = WAIT_IDLE;
     this.#since = this.#host.tick;
+    // Most connections that stop after one request stop for good (a page load, a health check):
+    // theirs goes at once, so that a burst of new connections never holds a parser each. Once
+    // the stack has unwound: this may run inside the parser's own callback.
+    if (this.#served === 1 && this.#parser !== undefined) setImmediate(releaseWhileIdle, this);
   }
 
   // Errors and endings ------------------------------------------------------------------------
@@ -374,11 +433,9 @@ export class Connection implements ResponseOwner, ParserListener {
     for (const req of this.#queue.splice(0)) req.body?.destroy();
   }
 
-  /** An upgrade request's head is read: the socket goes to the handler with what followed. */
-  #handOver(req: ClientRequest, consumed: number): void {
+  /** An upgrade request's head is read: the socket goes to the handler with what followed (head). */
+  #handOver(req: ClientRequest, head: Buffer): void {
     this.#upgrade = undefined;
-    const rest = this.#parser.getCurrentBuffer();
-    const head = rest.subarray(consumed);
     this.#detach();
     this.#host.released(this, true);
     if (this.#stopped) this.#handle.readStart();
@@ -388,13 +445,13 @@ export class Connection implements ResponseOwner, ParserListener {
   }
 
   /** The client finished sending: a request it cut short is an error (the close that follows ends the rest). */
-  readonly #onEnd = (): void => {
-    if (this.#gone) return;
+  ended(): void {
+    if (this.#gone || this.#parser === undefined) return; // an idle connection has nothing cut short
     const ret = this.#parser.finish();
     if (ret instanceof Error) this.#fail((ret as NodeJS.ErrnoException).code ?? "HPE_UNKNOWN", ret.message);
-  };
+  }
 
-  readonly #onClose = (): void => {
+  closed(): void {
     if (this.#gone) return;
     this.#detach();
     const active = this.#active;
@@ -406,21 +463,25 @@ export class Connection implements ResponseOwner, ParserListener {
     this.#parsing = undefined;
     this.#dropQueue();
     this.#host.released(this, false);
-  };
+  }
 
-  readonly #onDrain = (): void => {
+  drained(): void {
     this.#active?.listener?.clientDrained();
-  };
+  }
 
   /** Stops listening: the parser lets go of the socket. */
   #detach(): void {
     this.#gone = true;
     this.#wait = WAIT_NONE;
-    this.socket.off("end", this.#onEnd);
-    this.socket.off("close", this.#onClose);
-    this.socket.off("drain", this.#onDrain);
-    this.#parser.listener = undefined;
-    releaseParser(this.#parser, true);
+    this.socket.off("end", onEnd);
+    this.socket.off("close", onClose);
+    this.socket.off("drain", onDrain);
+    this.socket.off("data", onIdleData);
+    const parser = this.#parser;
+    if (parser === undefined) return;
+    this.#parser = undefined;
+    parser.listener = undefined;
+    releaseParser(parser, true);
   }
 
   /** A bug in teal's code under a parser callback or a pipelined start: drop the connection. */
@@ -431,6 +492,34 @@ export class Connection implements ResponseOwner, ParserListener {
 }
 
 function ignore(): void {}
+
+// The socket listeners: `this` is the socket, shared functions rather than closures per connection.
+
+function onEnd(this: OwnedSocket): void {
+  this[CONNECTION].ended();
+}
+
+function onClose(this: OwnedSocket): void {
+  this[CONNECTION].closed();
+}
+
+function onDrain(this: OwnedSocket): void {
+  this[CONNECTION].drained();
+}
+
+/** A 'data' event: only while the connection is idle without a parser. */
+function onIdleData(this: OwnedSocket, chunk: Buffer): void {
+  const conn = this[CONNECTION];
+  try {
+    conn.wake(chunk);
+  } catch (err) {
+    conn.threw(err);
+  }
+}
+
+function releaseWhileIdle(conn: Connection): void {
+  conn.releaseWhileIdle();
+}
 
 function startNext(conn: Connection): void {
   try {

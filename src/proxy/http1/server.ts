@@ -28,6 +28,8 @@ export interface TimeoutTicks {
   readonly idle: number;
   readonly body: number;
   readonly send: number;
+  /** An idle keep-alive connection lets go of its parser after this many. */
+  readonly parserIdle: number;
 }
 
 export class Http1Server implements ConnectionHost {
@@ -71,6 +73,8 @@ export class Http1Server implements ConnectionHost {
       idle: Math.ceil((options.keepAliveTimeoutMs + (seconds > 0 ? 1000 : 0)) / period) + 1,
       body: Math.ceil(options.bodyTimeoutMs / period) + 1,
       send: Math.ceil(options.sendTimeoutMs / period) + 1,
+      // Idle for a whole sweep: no keep-alive client under load waits that long between requests.
+      parserIdle: 2,
     };
     this.#net = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     if (options.maxConnections !== undefined) this.#net.maxConnections = options.maxConnections;
