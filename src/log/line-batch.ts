@@ -6,8 +6,10 @@
  *
  * Writes are synchronous, as nginx writes its access log: a line handed to write(2) is in the
  * kernel, so a kill -9 loses at most the batch still waiting, and flush() (a clean stop) or the
- * process's `exit` leaves nothing behind. A log reader slower than teal (a pipe whose buffer is full)
- * slows teal down to its pace rather than letting memory grow without bound.
+ * process's `exit` leaves nothing behind. A log reader slower than teal (a pipe whose buffer is
+ * full: EAGAIN) never stops the proxy: what the pipe does not take waits in a backlog of at most
+ * BACKLOG_BYTES, retried every few ms; past it, lines are dropped, counted, and the count is
+ * reported on stderr once the reader caught up. A kill -9 while the reader is behind loses the backlog.
  */
 
 import { writeSync } from "node:fs";
@@ -16,11 +18,15 @@ import { writeSync } from "node:fs";
 export const BATCH_BYTES = 64 * 1024;
 /** How long to wait before retrying a non-blocking descriptor that is full (EAGAIN). */
 const FULL_RETRY_MS = 5;
+/** What waits for a stalled reader at most; newer lines beyond it are dropped (and counted). */
+export const BACKLOG_BYTES = 16 * 1024 * 1024;
+/** At a clean stop, how long to wait for a stalled reader to take the backlog. */
+const EXIT_WAIT_MS = 2_000;
 
 const open = new Set<LineBatch>();
 /** One `exit` listener for all batches: they are written also when the process ends by process.exit or an uncaught error. */
 function flushAllAtExit(): void {
-  for (const batch of open) batch.flushSync();
+  for (const batch of open) batch.flushAtExit();
 }
 
 export class LineBatch {
@@ -32,6 +38,11 @@ export class LineBatch {
   /** The reader is gone (EPIPE): lines are dropped, as pino does, rather than failing teal. */
   #closed = false;
   readonly #reported = new Set<string>();
+  /** Bytes the reader has not taken yet (it is behind), oldest first, and their total. */
+  #backlog: Buffer[] = [];
+  #backlogBytes = 0;
+  #retry: NodeJS.Timeout | undefined;
+  #droppedLines = 0;
   readonly #onTurnEnd = (): void => {
     this.#scheduled = false;
     this.flushSync();
@@ -50,7 +61,7 @@ export class LineBatch {
     if (this.#used + 3 * line.length > this.#buffer.length) {
       this.flushSync();
       if (3 * line.length > this.#buffer.length) {
-        this.#writeAll(Buffer.from(line, "utf8"));
+        this.#send(Buffer.from(line, "utf8"));
         return true;
       }
     }
@@ -66,15 +77,28 @@ export class LineBatch {
   /** Writes what waits, then calls back (pino's `logger.flush(cb)` lands here). */
   flush(cb?: (err?: Error) => void): void {
     this.flushSync();
+    this.#waitForBacklog();
     cb?.();
   }
 
-  /** Writes every waiting line before returning. */
+  /** Hands every waiting line to the kernel, or to the backlog when the reader is behind. */
   flushSync(): void {
     if (this.#used === 0 || this.#closed) return;
     const used = this.#used;
     this.#used = 0;
-    this.#writeAll(this.#buffer.subarray(0, used));
+    this.#send(this.#buffer.subarray(0, used));
+  }
+
+  /** In order: behind a backlog, bytes join it. */
+  #send(bytes: Buffer): void {
+    if (this.#backlog.length > 0) this.#keep(bytes, 0);
+    else this.#writeAll(bytes);
+  }
+
+  /** At exit: the backlog too, waiting for the reader a bounded time. */
+  flushAtExit(): void {
+    this.flushSync();
+    this.#waitForBacklog();
   }
 
   #writeAll(bytes: Buffer): void {
@@ -85,9 +109,8 @@ export class LineBatch {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? "EIO";
         if (code === "EAGAIN") {
-          // A non-blocking pipe is full: wait for the reader, as a blocking write would.
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FULL_RETRY_MS);
-          continue;
+          this.#keep(bytes, offset); // the reader is behind
+          return;
         }
         if (code === "EPIPE") this.#closed = true;
         else this.#report(code);
@@ -96,12 +119,72 @@ export class LineBatch {
     }
   }
 
+  /** Keeps what the reader did not take (a copy: the buffer is reused), within BACKLOG_BYTES. */
+  #keep(bytes: Buffer, from: number): void {
+    const rest = bytes.subarray(from);
+    if (this.#backlogBytes + rest.length > BACKLOG_BYTES) {
+      for (let i = 0; i < rest.length; i++) if (rest[i] === 10) this.#droppedLines++;
+    } else {
+      this.#backlog.push(Buffer.from(rest));
+      this.#backlogBytes += rest.length;
+    }
+    this.#retry ??= setTimeout(() => this.#drain(), FULL_RETRY_MS).unref();
+  }
+
+  /** Gives the reader the backlog, oldest first, as far as it takes it. */
+  #drain(): boolean {
+    this.#retry = undefined;
+    while (this.#backlog.length > 0 && !this.#closed) {
+      const head = this.#backlog[0]!;
+      let written = 0;
+      try {
+        written = writeSync(this.#fd, head);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+        if (code === "EAGAIN") {
+          this.#retry = setTimeout(() => this.#drain(), FULL_RETRY_MS).unref();
+          return false;
+        }
+        if (code === "EPIPE") this.#closed = true;
+        else this.#report(code);
+        break;
+      }
+      this.#backlogBytes -= written;
+      if (written === head.length) this.#backlog.shift();
+      else this.#backlog[0] = head.subarray(written);
+    }
+    if (this.#closed || this.#backlog.length === 0) {
+      this.#backlog = [];
+      this.#backlogBytes = 0;
+      if (this.#droppedLines > 0) {
+        this.#note(
+          `the log reader fell behind by more than ${BACKLOG_BYTES >> 20} MiB: dropped ${this.#droppedLines} lines`,
+        );
+        this.#droppedLines = 0;
+      }
+    }
+    return this.#backlog.length === 0;
+  }
+
+  #waitForBacklog(): void {
+    const deadline = Date.now() + EXIT_WAIT_MS;
+    clearTimeout(this.#retry);
+    while (!this.#drain() && Date.now() < deadline) {
+      clearTimeout(this.#retry);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FULL_RETRY_MS);
+    }
+  }
+
   /** Any other failure (a full disk) drops this batch; the next one is tried again. */
   #report(code: string): void {
     if (this.#reported.has(code)) return;
     this.#reported.add(code);
+    this.#note(`could not write log lines to descriptor ${this.#fd} (${code}); dropping them`);
+  }
+
+  #note(message: string): void {
     try {
-      writeSync(2, `teal: could not write log lines to descriptor ${this.#fd} (${code}); dropping them\n`);
+      writeSync(2, `teal: ${message}\n`);
     } catch {}
   }
 }

@@ -113,7 +113,7 @@ describe("the proxy's access log", () => {
     const dir = await tempDir();
     const teal = await startTeal(webServiceConfig(blue, blue), dir.path);
     const total = 2000;
-    // The pipe fills (64 KiB, some 280 lines): teal waits for its reader rather than dropping lines.
+    // The pipe fills (64 KiB, some 280 lines): the rest waits in teal's backlog, none is dropped.
     teal.child.stdout!.pause();
     const loading = load(`${teal.proxyUrl}/`, {
       total,
@@ -128,6 +128,25 @@ describe("the proxy's access log", () => {
     await Promise.all([blue.close(), dir.remove()]);
     assert.equal(result.ok, total);
     assert.equal(new Set(ids).size, total);
+  });
+
+  it("keeps serving while its reader reads nothing, and delivers the lines once it reads again", async () => {
+    const blue = await startBackend("blue");
+    const dir = await tempDir();
+    const teal = await startTeal(webServiceConfig(blue, blue), dir.path);
+    const total = 1500; // five times what the pipe holds
+    teal.child.stdout!.pause();
+    const result = await load(`${teal.proxyUrl}/`, {
+      total,
+      connections: 4,
+      headers: (i) => ({ "x-request-id": `stalled-${i}` }),
+    });
+    assert.equal(result.ok, total, "every request answered while nobody read teal's log");
+    teal.child.stdout!.resume();
+    assert.equal(await teal.stop(), 0);
+    const ids = accessLines(await allLines(teal)).map((l) => l.requestId as string);
+    await Promise.all([blue.close(), dir.remove()]);
+    assert.equal(new Set(ids.filter((id) => id.startsWith("stalled-"))).size, total);
   });
 
   it("has lost at most one batch when the server is killed with kill -9 right after its last response", async () => {
