@@ -12,7 +12,7 @@ import { isTealError, TealError } from "../domain/errors.ts";
 import { applyRoutingCommand, type RoutingCommand, type RoutingState, weightOf } from "../domain/routing.ts";
 import type { DataPlanePort } from "./data-plane-port.ts";
 import type { RoutingRepository } from "./routing-repository.ts";
-import { buildSpec, type EndpointSource, staticEndpoints } from "./spec-builder.ts";
+import { type EndpointSource, SpecBuilder, staticEndpoints } from "./spec-builder.ts";
 
 export interface RoutingChange {
   readonly service: string;
@@ -52,12 +52,14 @@ export class RoutingController {
   readonly #endpoints: EndpointSource;
   readonly #routing = new Map<string, RoutingState>();
   readonly #revisions = new Map<string, number>();
+  readonly #specs: SpecBuilder;
   #generation = 0;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: RoutingControllerOptions) {
     this.#options = options;
     this.#endpoints = options.endpoints ?? staticEndpoints(options.config);
+    this.#specs = new SpecBuilder(options.config, this.#endpoints);
   }
 
   get config(): TealConfig {
@@ -128,7 +130,7 @@ export class RoutingController {
     this.#revisions.set(service, revision);
     this.#routing.set(service, after);
     try {
-      await this.#push();
+      await this.#push(service);
     } catch (err) {
       await this.#revert(service, before);
       throw err;
@@ -175,17 +177,23 @@ export class RoutingController {
     this.#revisions.set(service, revision);
     this.#routing.set(service, before);
     // A router may have failed half-way: push the old state again so every part serves it.
-    await this.#push().catch((err) =>
+    await this.#push(service).catch((err) =>
       this.#options.onWarning?.(
         `could not re-apply the previous routing of ${service}: ${(err as Error).message}`,
       ),
     );
   }
 
-  async #push(): Promise<void> {
+  /**
+   * Puts the routing in force. A command changed one service: only its spec is rebuilt (a
+   * change of instances always comes through refresh, which looks at every service).
+   */
+  async #push(service?: string): Promise<void> {
     this.#generation++;
     await this.#options.dataPlane.apply(
-      buildSpec(this.config, this.#routing, this.#generation, this.#endpoints),
+      service === undefined
+        ? this.#specs.all(this.#routing, this.#generation)
+        : this.#specs.one(service, this.#routing, this.#generation),
     );
   }
 }

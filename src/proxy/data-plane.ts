@@ -2,7 +2,9 @@
  * The data plane: the HTTP listener, the route table and the services. The control plane drives
  * it only through `apply(spec)`; a switch is one spec with a higher generation. Everything a
  * request reads (table, service routing) is replaced by reference, so each request sees one
- * consistent world and a switch is atomic for every request that starts after it.
+ * consistent world and a switch is atomic for every request that starts after it. A service
+ * whose spec is the very object in force is left alone, and the route table is rebuilt only
+ * when routes change: a switch of one service among 1,000 touches that one.
  */
 
 import type { AddressInfo, Socket } from "node:net";
@@ -16,6 +18,7 @@ import type { ColorStatsSnapshot } from "./color-stats.ts";
 import { maxClientConnections } from "./descriptor-limit.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
+import { EndpointRegistry } from "./endpoint-registry.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
 import { upstreamHeaders } from "./headers.ts";
 import type { ClientRequest } from "./http1/request.ts";
@@ -25,7 +28,7 @@ import type { ListenerStats } from "./listener-stats.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
-import type { DataPlaneSpec, ProxySettings } from "./spec.ts";
+import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "./spec.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
 import type { UpstreamRequest } from "./upstream-pool.ts";
 
@@ -56,6 +59,8 @@ export class DataPlane {
   readonly #trusted: AddressList;
   readonly #env: ExchangeEnv;
   readonly #services = new Map<string, ServiceTarget>();
+  /** Upstream pools, one per address, shared by the services that list it. */
+  readonly #endpoints: EndpointRegistry;
   #table = new RouteTable([]);
   #generation = -1;
   #server: Http1Server | undefined;
@@ -69,6 +74,7 @@ export class DataPlane {
     this.#settings = settings;
     this.#events = events;
     this.#trusted = new AddressList(settings.trustedProxies);
+    this.#endpoints = new EndpointRegistry(settings);
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
@@ -85,27 +91,35 @@ export class DataPlane {
   /** Installs a spec; a spec older than the current one is ignored. Returns the generation in force. */
   apply(spec: DataPlaneSpec): number {
     if (spec.generation <= this.#generation) return this.#generation;
-    const retired: Endpoint[] = [];
+    const dropped: Endpoint[] = [];
     const next = new Map<string, ServiceTarget>();
+    let routesChanged = spec.services.length !== this.#services.size;
     for (const s of spec.services) {
       const existing = this.#services.get(s.name);
-      if (existing) retired.push(...existing.update(s));
-      next.set(
-        s.name,
-        existing ?? new ServiceTarget(s, this.#settings, (name, r) => this.#events.drained?.(name, r)),
-      );
+      if (existing === undefined) {
+        routesChanged = true;
+        next.set(s.name, new ServiceTarget(s, this.#endpoints, (name, r) => this.#events.drained?.(name, r)));
+        continue;
+      }
+      if (existing.spec !== s) {
+        if (!sameRoutes(existing.spec, s)) routesChanged = true;
+        dropped.push(...existing.update(s));
+      }
+      next.set(s.name, existing);
     }
     for (const [name, old] of this.#services) {
-      if (!next.has(name)) {
-        old.gate.shedAll();
-        retired.push(...old.allEndpoints());
-      }
+      if (!next.has(name)) dropped.push(...old.retire());
     }
-    this.#table = new RouteTable(spec.services.map((s) => ({ target: next.get(s.name)!, routes: s.routes })));
-    this.#services.clear();
-    for (const [k, v] of next) this.#services.set(k, v);
+    if (routesChanged) {
+      this.#table = new RouteTable(
+        spec.services.map((s) => ({ target: next.get(s.name)!, routes: s.routes })),
+      );
+      this.#services.clear();
+      for (const [k, v] of next) this.#services.set(k, v);
+    }
     this.#generation = spec.generation;
-    for (const endpoint of retired) void endpoint.close();
+    // Released only now: an address one service let go of and another took keeps its pool.
+    for (const endpoint of dropped) if (this.#endpoints.release(endpoint)) void endpoint.close();
     return this.#generation;
   }
 
@@ -137,7 +151,7 @@ export class DataPlane {
   async close(graceMs = 10_000): Promise<void> {
     for (const s of this.#services.values()) s.gate.shedAll();
     await this.#server?.close(graceMs);
-    await Promise.all([...this.#services.values()].flatMap((s) => s.allEndpoints().map((e) => e.destroy())));
+    await Promise.all(this.#endpoints.all().map((e) => e.destroy()));
   }
 
   listenerStats(): ListenerStats {
@@ -327,6 +341,10 @@ export class DataPlane {
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method, stripPath(url, match.strip), headers));
   }
+}
+
+function sameRoutes(a: ServiceSpec, b: ServiceSpec): boolean {
+  return a.routes === b.routes || JSON.stringify(a.routes) === JSON.stringify(b.routes);
 }
 
 function stripPath(url: string, prefix: string): string {

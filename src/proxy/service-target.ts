@@ -1,7 +1,9 @@
 /**
  * A service as the data plane sees it: its endpoints per color, its current routing (replaced
  * as one object, so every request reads one consistent state), traffic stats, in-flight
- * exchanges per color, drains and the pause gate.
+ * exchanges per color, drains and the pause gate. Its endpoints come from the data plane's
+ * EndpointRegistry: services that list the same address share one pool, while stats, in-flight
+ * lists and drains stay per service.
  */
 
 import { COLORS, type Color } from "../domain/color.ts";
@@ -9,11 +11,12 @@ import { type RoutingState, weightOf } from "../domain/routing.ts";
 import { AddressList } from "./address-list.ts";
 import { ColorStats } from "./color-stats.ts";
 import { Drain, type DrainReport } from "./drain.ts";
-import { Endpoint } from "./endpoint.ts";
+import type { Endpoint } from "./endpoint.ts";
 import { EndpointGroup } from "./endpoint-group.ts";
+import type { EndpointRegistry } from "./endpoint-registry.ts";
 import { type InFlight, InFlightList } from "./in-flight-list.ts";
 import { PauseGate } from "./pause-gate.ts";
-import type { ProxySettings, ServiceSpec } from "./spec.ts";
+import { type ServiceSpec, sameStrings } from "./spec.ts";
 
 export interface ServicePolicy {
   readonly overrideHeader: string | undefined;
@@ -35,39 +38,50 @@ export class ServiceTarget {
   readonly inFlight: Record<Color, InFlightList> = { blue: new InFlightList(), green: new InFlightList() };
   readonly drains = new Map<Color, Drain>();
   readonly gate = new PauseGate();
-  readonly #settings: ProxySettings;
+  /** The spec in force: a data plane hands the same object again for a service that did not change. */
+  spec: ServiceSpec;
+  readonly #registry: EndpointRegistry;
+  /** Every endpoint this service holds in the registry, by the URL it lists. */
+  #held = new Map<string, Endpoint>();
   readonly #onDrained: (service: string, report: DrainReport) => void;
 
   constructor(
     spec: ServiceSpec,
-    settings: ProxySettings,
+    registry: EndpointRegistry,
     onDrained: (service: string, r: DrainReport) => void,
   ) {
     this.name = spec.name;
-    this.#settings = settings;
+    this.spec = spec;
+    this.#registry = registry;
     this.#onDrained = onDrained;
     this.routing = spec.routing;
     this.policy = policyOf(spec);
-    this.groups = {
-      blue: this.#group(spec.endpoints.blue, []),
-      green: this.#group(spec.endpoints.green, []),
-    };
+    this.groups = this.#groups(spec);
   }
 
-  /** Applies a new spec; returns endpoints no longer used, for the caller to close. */
+  /**
+   * Applies a new spec; returns the endpoints this service let go of, for the caller to release
+   * from the registry once every service is updated (so an address moving between services in
+   * one spec keeps its pool).
+   */
   update(spec: ServiceSpec): Endpoint[] {
     const before = this.routing;
-    const old = [...this.groups.blue.endpoints, ...this.groups.green.endpoints];
-    this.policy = policyOf(spec);
-    this.groups = {
-      blue: this.#group(spec.endpoints.blue, old),
-      green: this.#group(spec.endpoints.green, old),
-    };
+    const old = this.#held;
+    if (!samePolicy(this.spec, spec)) this.policy = policyOf(spec);
+    if (!sameEndpoints(this.spec, spec)) this.groups = this.#groups(spec);
+    this.spec = spec;
     this.routing = spec.routing;
     this.#reconcileDrains(before, spec.routing);
     if (before.paused && !spec.routing.paused) this.gate.releaseAll();
-    const kept = new Set([...this.groups.blue.endpoints, ...this.groups.green.endpoints]);
-    return old.filter((e) => !kept.has(e));
+    return [...old].flatMap(([url, e]) => (this.#held.get(url) === e ? [] : [e]));
+  }
+
+  /** The service is gone from the spec: every endpoint it held, for the caller to release. */
+  retire(): Endpoint[] {
+    this.gate.shedAll();
+    const held = [...this.#held.values()];
+    this.#held = new Map();
+    return held;
   }
 
   /** Called by an exchange or tunnel when it starts on a color. */
@@ -83,10 +97,6 @@ export class ServiceTarget {
 
   drainReports(): DrainReport[] {
     return [...this.drains.values()].map((d) => d.report());
-  }
-
-  allEndpoints(): Endpoint[] {
-    return [...this.groups.blue.endpoints, ...this.groups.green.endpoints];
   }
 
   /** Why ordering matters: the drain snapshot is taken after the new routing is in place. */
@@ -107,11 +117,40 @@ export class ServiceTarget {
     }
   }
 
-  #group(urls: readonly string[], reuse: readonly Endpoint[]): EndpointGroup {
-    return new EndpointGroup(
-      urls.map((url) => reuse.find((e) => e.url === url) ?? new Endpoint(url, this.#settings)),
-    );
+  /** Endpoints for the spec's URLs: the ones already held are kept, new ones taken from the registry. */
+  #groups(spec: ServiceSpec): Record<Color, EndpointGroup> {
+    const before = this.#held;
+    const held = new Map<string, Endpoint>();
+    const take = (url: string): Endpoint => {
+      let e = held.get(url);
+      if (e === undefined) {
+        e = before.get(url) ?? this.#registry.acquire(url);
+        held.set(url, e);
+      }
+      return e;
+    };
+    const groups = {
+      blue: new EndpointGroup(spec.endpoints.blue.map(take)),
+      green: new EndpointGroup(spec.endpoints.green.map(take)),
+    };
+    this.#held = held;
+    return groups;
   }
+}
+
+function sameEndpoints(a: ServiceSpec, b: ServiceSpec): boolean {
+  return sameStrings(a.endpoints.blue, b.endpoints.blue) && sameStrings(a.endpoints.green, b.endpoints.green);
+}
+
+/** Building a policy parses address ranges: skipped when a spec changes only the routing. */
+function samePolicy(a: ServiceSpec, b: ServiceSpec): boolean {
+  return (
+    a.drainTimeoutMs === b.drainTimeoutMs &&
+    a.pauseTimeoutMs === b.pauseTimeoutMs &&
+    sameStrings(a.allowlist, b.allowlist) &&
+    JSON.stringify(a.override) === JSON.stringify(b.override) &&
+    JSON.stringify(a.sticky) === JSON.stringify(b.sticky)
+  );
 }
 
 function policyOf(spec: ServiceSpec): ServicePolicy {

@@ -21,6 +21,11 @@ export interface ServiceSpec {
   readonly allowlist: readonly string[];
 }
 
+/** Equal string lists (endpoint URLs, allowlists), whether or not they are the same array. */
+export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+}
+
 export interface DataPlaneSpec {
   /** Increases with every change; a data plane ignores a spec older than the one it has. */
   readonly generation: number;

@@ -1,7 +1,8 @@
 /**
  * The data plane as N proxy worker processes sharing one listening socket (node:cluster).
  * A switch is sent to every worker and acknowledged by each before `apply` resolves, so it is
- * in force for every new request, whichever worker accepts it. A worker that dies is replaced
+ * in force for every new request, whichever worker accepts it. A worker gets the whole spec once,
+ * when it starts, and from then on only what changed (SpecChange). A worker that dies is replaced
  * and starts from the latest spec.
  */
 
@@ -14,7 +15,8 @@ import type { DrainReport } from "../proxy/drain.ts";
 import { type ListenerStats, sumListenerStats } from "../proxy/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
 import { mergeStatus } from "./merge-status.ts";
-import { type FromWorker, SETTINGS_ENV, type ToWorker } from "./messages.ts";
+import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
+import { diffSpecs, type SpecChange } from "./spec-change.ts";
 
 const REPLY_TIMEOUT_MS = 10_000;
 type Pending = { worker: Worker; resolve: (data: unknown) => void; timer: NodeJS.Timeout };
@@ -26,6 +28,11 @@ export class ClusterDataPlane implements DataPlanePort {
   readonly #onDrained: ((service: string, report: DrainReport) => void) | undefined;
   readonly #workers = new Set<Worker>();
   readonly #pending = new Map<number, Pending>();
+  /**
+   * The last spec sent to each worker that has been given one, listening or still starting: a
+   * starting worker gets every change too, so none comes up serving an older spec.
+   */
+  readonly #sent = new Map<Worker, DataPlaneSpec>();
   #spec: DataPlaneSpec | undefined;
   #nextId = 1;
   #closing = false;
@@ -44,7 +51,21 @@ export class ClusterDataPlane implements DataPlanePort {
 
   async apply(spec: DataPlaneSpec): Promise<void> {
     this.#spec = spec;
-    await Promise.all([...this.#workers].map((w) => this.#request(w, { t: "apply", id: 0, spec })));
+    // Workers are normally at the same spec: one diff serves them all.
+    const changes = new Map<DataPlaneSpec, SpecChange>();
+    await Promise.all(
+      [...this.#sent].map(async ([worker, from]) => {
+        let change = changes.get(from);
+        if (change === undefined) {
+          change = diffSpecs(from, spec);
+          changes.set(from, change);
+        }
+        this.#sent.set(worker, spec);
+        const reply = await this.#request(worker, { t: "update", id: 0, change });
+        // The worker lost track (it missed a change): it gets the whole spec.
+        if (reply === STALE) await this.#request(worker, { t: "apply", id: 0, spec });
+      }),
+    );
   }
 
   async listen(): Promise<string> {
@@ -85,7 +106,10 @@ export class ClusterDataPlane implements DataPlanePort {
     return new Promise((resolve, reject) => {
       worker.on("message", (message: FromWorker) => {
         if (message.t === "ready") {
-          if (this.#spec) worker.send({ t: "apply", id: 0, spec: this.#spec } satisfies ToWorker);
+          if (this.#spec) {
+            this.#sent.set(worker, this.#spec);
+            worker.send({ t: "apply", id: 0, spec: this.#spec } satisfies ToWorker);
+          }
         } else if (message.t === "listening") {
           this.#workers.add(worker);
           resolve(message.address);
@@ -94,6 +118,7 @@ export class ClusterDataPlane implements DataPlanePort {
       });
       worker.once("exit", (code, signal) => {
         const known = this.#workers.delete(worker);
+        this.#sent.delete(worker);
         // Its replacement starts from the latest spec, so nobody needs to wait for this one.
         for (const [id, p] of this.#pending) if (p.worker === worker) this.#settle(id, undefined);
         if (!known)

@@ -2,9 +2,12 @@
 
 import type { DrainReport } from "../proxy/drain.ts";
 import type { DataPlaneSpec } from "../proxy/spec.ts";
+import type { SpecChange } from "./spec-change.ts";
 
 export type ToWorker =
   | { readonly t: "apply"; readonly id: number; readonly spec: DataPlaneSpec }
+  /** Answered with `STALE` when the worker is not at `change.base` (it then needs the whole spec). */
+  | { readonly t: "update"; readonly id: number; readonly change: SpecChange }
   | { readonly t: "status"; readonly id: number }
   | { readonly t: "listener"; readonly id: number }
   | { readonly t: "close"; readonly id: number; readonly graceMs: number };
@@ -17,3 +20,6 @@ export type FromWorker =
 
 /** Environment variable carrying the ProxySettings (JSON) to a worker. */
 export const SETTINGS_ENV = "TEAL_PROXY_SETTINGS";
+
+/** A worker's reply to an update it cannot apply: it is not at the change's base generation. */
+export const STALE = "stale";

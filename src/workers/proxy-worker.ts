@@ -2,9 +2,10 @@
 
 import { accessLogTo, createLogger } from "../log/logger.ts";
 import { DataPlane } from "../proxy/data-plane.ts";
-import type { ProxySettings } from "../proxy/spec.ts";
+import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
 import { formatAddress } from "./local-data-plane.ts";
-import { type FromWorker, SETTINGS_ENV, type ToWorker } from "./messages.ts";
+import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
+import { patchSpec } from "./spec-change.ts";
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as ProxySettings | null;
 if (!settings || !process.send) {
@@ -27,10 +28,24 @@ const plane = new DataPlane(settings, {
   internalError: (err) => log.error({ err }, "internal error while proxying a request"),
 });
 let listening = false;
+/** The spec in force, which updates patch. */
+let current: DataPlaneSpec | undefined;
 
 process.on("message", async (message: ToWorker) => {
   switch (message.t) {
+    case "update": {
+      const { change } = message;
+      if (current === undefined || current.generation !== change.base) {
+        send({ t: "reply", id: message.id, data: STALE });
+        return;
+      }
+      current = patchSpec(current, change);
+      plane.apply(current);
+      send({ t: "reply", id: message.id });
+      return;
+    }
     case "apply": {
+      if (current === undefined || message.spec.generation > current.generation) current = message.spec;
       plane.apply(message.spec);
       send({ t: "reply", id: message.id });
       if (!listening) {

@@ -153,4 +153,56 @@ describe("switching colors", () => {
     await plane.close();
     await Promise.all([blue.close(), green.close()]);
   });
+
+  it("switching one service of 200 leaves another's in-flight request and keep-alive connections alone", async () => {
+    const held: ServerResponse[] = [];
+    const arrived = new EventTarget();
+    const blue = await startBackend("blue", (req, res) => {
+      req.resume();
+      if (req.url !== "/slow") return void res.end("blue");
+      held.push(res);
+      arrived.dispatchEvent(new Event("request"));
+    });
+    const green = await startBackend("green");
+    let blueConnections = 0;
+    blue.server.on("connection", () => blueConnections++);
+    const services = Array.from({ length: 200 }, (_, i) =>
+      serviceSpec(
+        `s${i}`,
+        { blue: [blue.url], green: [green.url] },
+        { routes: [{ host: `s${i}.test`, path: "/", stripPrefix: false }] },
+      ),
+    );
+    const { plane, url, generation } = await startDataPlane(services);
+    const slowClient = new Client(url);
+    const client = new Client(url, { pipelining: 1 });
+    let connects = 0;
+    client.on("connect", () => connects++);
+    const ask = async (c: Client, host: string, path = "/") => {
+      const res = await c.request({ method: "GET", path, headers: { host } });
+      return res.body.text();
+    };
+    try {
+      assert.equal(await ask(client, "s1.test"), "blue");
+      const slow = ask(slowClient, "s1.test", "/slow");
+      await once(arrived, "request");
+      const switched = [toGreen(services[0]!), ...services.slice(1)];
+      plane.apply({ generation: generation.next(), services: switched });
+      assert.equal(await ask(client, "s0.test"), "green");
+      assert.equal(await ask(client, "s1.test"), "blue");
+      const before = blueConnections; // one carries the slow request, one the others
+      held[0]!.end("blue-finished");
+      assert.equal(await slow, "blue-finished");
+      assert.equal(await ask(client, "s1.test"), "blue");
+      assert.equal(connects, 1, "s1's client kept its connection");
+      assert.equal(blueConnections, before, "s1's requests kept using the warm upstream connections");
+      const s1 = plane.status().find((s) => s.service === "s1")!;
+      assert.deepEqual(s1.drains, [], "nothing of s1 was drained");
+      assert.equal(s1.stats.blue.byClass[2], 4);
+    } finally {
+      await Promise.all([client.close(), slowClient.close()]);
+      await plane.close();
+      await Promise.all([blue.close(), green.close()]);
+    }
+  });
 });
