@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { RoutingState } from "../../src/domain/routing.ts";
 import { chooseColor, overrideColor, readCookie } from "../../src/proxy/choose-color.ts";
+import { EndpointRegistry } from "../../src/proxy/endpoint-registry.ts";
 import { ServiceTarget } from "../../src/proxy/service-target.ts";
 import type { ServiceSpec } from "../../src/proxy/spec.ts";
 import { serviceSpec, testSettings } from "../support/data-plane.ts";
@@ -16,7 +17,11 @@ const inside = "127.0.0.1";
 const outside = "203.0.113.9";
 
 function service(routing: Partial<RoutingState>, extra: Partial<Omit<ServiceSpec, "routing">> = {}) {
-  return new ServiceTarget(serviceSpec("web", endpoints, { ...extra, routing }), testSettings, () => {});
+  return new ServiceTarget(
+    serviceSpec("web", endpoints, { ...extra, routing }),
+    new EndpointRegistry(testSettings),
+    () => {},
+  );
 }
 
 /** Everything on: override header, sticky cookie and header, and one allowlisted user. */

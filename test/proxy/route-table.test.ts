@@ -3,12 +3,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { RouteConfig } from "../../src/config/schema.ts";
+import { EndpointRegistry } from "../../src/proxy/endpoint-registry.ts";
 import { normalizeHost, RouteTable } from "../../src/proxy/route-table.ts";
 import { ServiceTarget } from "../../src/proxy/service-target.ts";
 import { serviceSpec, testSettings } from "../support/data-plane.ts";
 
 const target = (name: string) =>
-  new ServiceTarget(serviceSpec(name, { blue: [], green: [] }), testSettings, () => {});
+  new ServiceTarget(serviceSpec(name, { blue: [], green: [] }), new EndpointRegistry(testSettings), () => {});
 
 const route = (path: string, host?: string, stripPrefix = false): RouteConfig => ({
   path,
