@@ -8,7 +8,7 @@ import { waitForDrain } from "../control/drain-wait.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
-import type { Deployment, RollbackCause } from "../domain/deployment.ts";
+import { type Deployment, movePhase, type RollbackCause } from "../domain/deployment.ts";
 import { weightOf } from "../domain/routing.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DeploymentLog } from "./deployment-log.ts";
@@ -127,7 +127,7 @@ export async function phase(
   message: string,
 ): Promise<void> {
   await ctx.journal.append(service, seq, "phase", message, {
-    change: (d) => ({ ...d, phase }),
+    change: (d) => movePhase(d, phase),
     data: { phase },
   });
 }
@@ -145,8 +145,7 @@ export async function finish(
   await ctx.journal.append(service, seq, "phase", message, {
     data: { phase: "finished", outcome, ...(rollbackCause ? { rollbackCause } : {}) },
     change: (d) => ({
-      ...d,
-      phase: "finished",
+      ...movePhase(d, "finished"),
       outcome,
       reason,
       rollbackCause,
