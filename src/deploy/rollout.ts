@@ -97,7 +97,7 @@ class Rollout {
       this.#background?.stop();
       // Nothing reached the new color yet: this is a failed deployment, not a rollback.
       if (!this.#trafficStarted) throw err instanceof RollbackRequest ? new DeployFailure(err.message) : err;
-      await this.#rollback(
+      await this.#revertTraffic(
         err instanceof RollbackRequest ? err : new RollbackRequest((err as Error).message, "error", "teal"),
       );
     } finally {
@@ -306,7 +306,12 @@ class Rollout {
     throw new RollbackRequest(message, "hook", "teal", { hook: failed.name });
   }
 
-  async #rollback(req: RollbackRequest): Promise<void> {
+  /**
+   * The automatic rollback during a rollout: all traffic back on the stable color at once, the new
+   * version kept (not restarted) until its scale-down. Not `teal rollback`, the operator's undo of
+   * a finished deployment (Deployer.rollback), which deploys or switches back to the version before.
+   */
+  async #revertTraffic(req: RollbackRequest): Promise<void> {
     const { d, ctx } = this;
     const change = await ctx.controller.command(
       d.service,
