@@ -43,7 +43,7 @@ async function recover(ctx: DeployContext, unit: ServiceUnit, adoption: Adoption
   for (const color of COLORS) {
     const slot = unit.slot(color);
     if (slot.state !== "running") continue;
-    unit.groups[color].restartOnExit = true;
+    await unit.colors[color].serve();
     if (slot.warmUntil !== null && weightOf(routing, color) === 0 && slot.deploymentSeq !== null) {
       const seq = slot.deploymentSeq;
       unit.scheduleScaleDown(
@@ -71,7 +71,7 @@ async function settleInterrupted(
       "recovery",
       `teal restarted during phase ${d.phase}; traffic had already been switched to ${d.color} ${d.version}, so the deployment is complete`,
     );
-    await unit.setSlot(d.color, { state: "running" });
+    await unit.colors[d.color].serve();
     await keepWarm(ctx, unit, d.from.color, d.seq);
     await succeed(ctx, d);
     return;

@@ -172,7 +172,7 @@ class Rollout {
       { kind: "switch", to: d.color },
       { actor: d.actor, deployment: d.seq },
     );
-    this.unit.groups[d.color].restartOnExit = true;
+    await this.unit.colors[d.color].serve();
     await this.#update(
       { weight: 100, step: this.plan.steps.length + 1, stepText: "promoted" },
       "switch",
@@ -338,7 +338,7 @@ class Rollout {
     await this.#hooks("onRollback", this.unit.config.hooks.onRollback, false);
     // The failed version must not restart in a loop while it waits to be stopped.
     await keepWarm(ctx, this.unit, d.color, d.seq);
-    this.unit.groups[d.color].restartOnExit = false;
+    await this.unit.colors[d.color].hold();
     await finish(ctx, d.service, d.seq, "rolled_back", req.message, req.rollbackCause);
     this.deps.notify("deployment.rolled_back", d, `${d.version} rolled back: ${req.message}`, req.data);
   }
