@@ -89,6 +89,9 @@ export function createAdminApp(options: AdminApiOptions): Hono {
   app.route("/v1", liveRoutes(options.live, status));
   app.route("/v1/services", routingRoutes(controller, dataPlane));
   app.route("/v1/services", deploymentRoutes(deployer));
-  app.route("/v1/services", logRoutes(deployer, options.logDir));
+  app.route(
+    "/v1/services",
+    logRoutes((s) => void controller.routing(s), options.logDir),
+  );
   return app;
 }

@@ -7,12 +7,13 @@
  */
 
 import type { TealConfig } from "../config/schema.ts";
-import { COLORS, type Color } from "../domain/color.ts";
+import { COLORS } from "../domain/color.ts";
 import { isTealError, TealError } from "../domain/errors.ts";
 import { applyRoutingCommand, type RoutingCommand, type RoutingState, weightOf } from "../domain/routing.ts";
 import type { DataPlanePort } from "./data-plane-port.ts";
 import type { RoutingRepository } from "./routing-repository.ts";
-import { type EndpointSource, SpecBuilder, staticEndpoints } from "./spec-builder.ts";
+import { type EndpointSource, SpecBuilder } from "./spec-builder.ts";
+import { staticTrafficGate, type TrafficGate } from "./traffic-gate.ts";
 
 export interface RoutingChange {
   readonly service: string;
@@ -25,15 +26,8 @@ export interface RoutingControllerOptions {
   readonly config: TealConfig;
   readonly repository: RoutingRepository;
   readonly dataPlane: DataPlanePort;
-  /** Where each color runs; default: the config's static endpoints. */
-  readonly endpoints?: EndpointSource;
-  /**
-   * Health gate: why a color may not receive traffic right now, or undefined if it may.
-   * Consulted for every command that gives a color traffic it did not have, unless forced.
-   */
-  readonly refuseTraffic?: (service: string, color: Color) => string | undefined;
-  /** Why traffic may not be moved by hand right now (a deployment runs), or undefined. */
-  readonly busy?: (service: string) => string | undefined;
+  /** Where each color runs, its health gate, and whether a deployment holds it; default: the config's static endpoints. */
+  readonly gate?: TrafficGate;
   readonly onChange?: (change: RoutingChange & { actor: string }) => void;
   readonly onWarning?: (message: string) => void;
 }
@@ -49,16 +43,19 @@ export interface CommandOptions {
 
 export class RoutingController {
   readonly #options: RoutingControllerOptions;
+  readonly #gate: TrafficGate;
   readonly #endpoints: EndpointSource;
   readonly #routing = new Map<string, RoutingState>();
   readonly #revisions = new Map<string, number>();
   readonly #specs: SpecBuilder;
   #generation = 0;
+  #started = false;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: RoutingControllerOptions) {
     this.#options = options;
-    this.#endpoints = options.endpoints ?? staticEndpoints(options.config);
+    this.#gate = options.gate ?? staticTrafficGate(options.config);
+    this.#endpoints = (service, color) => this.#gate.endpoints(service, color);
     this.#specs = new SpecBuilder(options.config, this.#endpoints);
   }
 
@@ -68,6 +65,7 @@ export class RoutingController {
 
   /** Loads the last routing of every configured service and puts it in force. */
   async start(): Promise<void> {
+    this.#started = true;
     for (const name of Object.keys(this.config.services)) {
       const stored = await this.#options.repository.load(name);
       if (stored.corrupt !== undefined) {
@@ -106,8 +104,12 @@ export class RoutingController {
     return this.#serialized(() => this.#run(service, command, options));
   }
 
-  /** Pushes a fresh spec (e.g. after instances changed ports); resolves when it is in force. */
+  /**
+   * Pushes a fresh spec (e.g. after instances changed ports); resolves when it is in force.
+   * Before start() there is nothing in force to refresh: start pushes the first spec.
+   */
   refresh(): Promise<void> {
+    if (!this.#started) return Promise.resolve();
     return this.#serialized(() => this.#push());
   }
 
@@ -122,7 +124,7 @@ export class RoutingController {
     const before = this.routing(service);
     const after = applyRoutingCommand(before, command);
     const movesTraffic = command.kind === "switch" || command.kind === "split";
-    const busy = movesTraffic && options.deployment === undefined ? this.#options.busy?.(service) : undefined;
+    const busy = movesTraffic && options.deployment === undefined ? this.#gate.busy(service) : undefined;
     if (busy !== undefined) throw new TealError("DEPLOYMENT_RUNNING", busy, { details: { service } });
     this.#checkEndpoints(service, after);
     if (!options.force) this.#checkHealth(service, before, after);
@@ -157,7 +159,7 @@ export class RoutingController {
   #checkHealth(service: string, before: RoutingState, after: RoutingState): void {
     for (const color of COLORS) {
       if (weightOf(after, color) === 0 || weightOf(before, color) > 0) continue;
-      const reason = this.#options.refuseTraffic?.(service, color);
+      const reason = this.#gate.refuseTraffic(service, color);
       if (reason !== undefined) {
         throw new TealError(
           "NOT_HEALTHY",

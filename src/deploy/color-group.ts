@@ -88,8 +88,8 @@ export class ColorGroup {
   #plan: LaunchPlan | undefined;
   #restartTimers = new Set<Timer>();
   #stopping = false;
-  /** Off while a deployment waits for the instances: a crash then fails the deployment instead. */
-  restartOnExit = false;
+  /** Whether an instance that exits is restarted; the color's ColorState decides. */
+  readonly #restarts: () => boolean;
 
   constructor(options: {
     service: string;
@@ -99,6 +99,7 @@ export class ColorGroup {
     health: HealthConfig | undefined;
     clock: Clock;
     events: GroupEvents;
+    restarts: () => boolean;
   }) {
     this.service = options.service;
     this.color = options.color;
@@ -107,6 +108,7 @@ export class ColorGroup {
     this.#health = options.health;
     this.#clock = options.clock;
     this.#events = options.events;
+    this.#restarts = options.restarts;
   }
 
   get version(): string | null {
@@ -173,7 +175,6 @@ export class ColorGroup {
   /** Stops every instance (gracefully, then forcibly) and forgets them. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.restartOnExit = false;
     for (const t of this.#restartTimers) t.cancel();
     this.#restartTimers.clear();
     const members = this.#members;
@@ -304,7 +305,7 @@ export class ColorGroup {
     member.dead = true;
     member.exit = exit;
     member.health?.stop();
-    const delay = this.restartOnExit ? this.#backoffMs(member) : null;
+    const delay = this.#restarts() ? this.#backoffMs(member) : null;
     this.#events.exited(member.id, exit, delay);
     this.#events.membersChanged();
     if (delay !== null) this.#scheduleRestart(member, delay);

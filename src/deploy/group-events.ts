@@ -6,28 +6,31 @@
 import type { Color } from "../domain/color.ts";
 import { weightOf } from "../domain/routing.ts";
 import type { GroupEvents } from "./color-group.ts";
-import type { Deployer } from "./deployer.ts";
+import type { DeployContext } from "./lifecycle.ts";
 import { RollbackRequest } from "./rollout-control.ts";
+import type { ServiceUnit } from "./service-unit.ts";
 
-export function groupEvents(deployer: Deployer, service: string, color: Color): GroupEvents {
-  const unit = () => deployer.unit(service);
-  const carriesTraffic = () => weightOf(deployer.controller.routing(service), color) > 0;
+/** `unit` looks the service up when an event comes: the unit is built after its groups. */
+export function groupEvents(
+  ctx: DeployContext,
+  service: string,
+  unit: () => ServiceUnit,
+  color: Color,
+): GroupEvents {
+  const carriesTraffic = () => weightOf(ctx.controller.routing(service), color) > 0;
   /** Events go to the deployment that started this color's version, if teal started it. */
   const record = (type: "crash" | "restart" | "health", message: string, data?: Record<string, unknown>) => {
     const seq = unit().slot(color).deploymentSeq;
     if (seq === null) return;
-    deployer.journal
+    ctx.journal
       .append(service, seq, type, message, data ? { data } : {})
-      .catch((err) => deployer.log.error({ err, service }, "could not record an instance event"));
+      .catch((err) => ctx.log.error({ err, service }, "could not record an instance event"));
   };
   return {
     exited(id, exit, restartInMs) {
       const how = exit.signal ? `on signal ${exit.signal}` : `with code ${exit.code ?? "unknown"}`;
       const then = restartInMs === null ? "" : `; restarting in ${restartInMs} ms`;
-      deployer.log.error(
-        { service, color, instance: id, exit, restartInMs },
-        `instance exited ${how}${then}`,
-      );
+      ctx.log.error({ service, color, instance: id, exit, restartInMs }, `instance exited ${how}${then}`);
       if (restartInMs === null) {
         // A deployment in progress: before traffic it fails by itself; during a canary, roll back.
         const running = unit().running;
@@ -43,22 +46,22 @@ export function groupEvents(deployer: Deployer, service: string, color: Color): 
       record("crash", `instance ${id} exited ${how}${then}`, { exit });
       if (live && group.endpoints().length === 0) {
         const message = `LIVE COLOR DOWN: every instance of ${service} ${color} has exited; requests fail until they are back`;
-        deployer.log.error({ service, color }, message);
+        ctx.log.error({ service, color }, message);
         record("crash", message);
       }
     },
     restarted(id, r) {
-      deployer.log.warn({ service, color, instance: id, pid: r.pid, port: r.port }, "instance restarted");
+      ctx.log.warn({ service, color, instance: id, pid: r.pid, port: r.port }, "instance restarted");
       record("restart", `instance ${id} restarted (pid ${r.pid}, port ${r.port})`);
     },
     restartFailed(id, err) {
-      deployer.log.error({ err, service, color, instance: id }, "instance restart failed");
+      ctx.log.error({ err, service, color, instance: id }, "instance restart failed");
       record("restart", `instance ${id} could not be restarted: ${(err as Error).message}`);
     },
     healthChanged(id, state, previous) {
       const why = state.lastProbe?.reason ? ` (${state.lastProbe.reason})` : "";
       const level = state.status === "healthy" ? "info" : "warn";
-      deployer.log[level](
+      ctx.log[level](
         { service, color, instance: id, from: previous.status, to: state.status },
         "instance health changed",
       );
@@ -69,8 +72,8 @@ export function groupEvents(deployer: Deployer, service: string, color: Color): 
       const slot = u.slot(color);
       if (slot.state !== "running" && slot.state !== "starting") return;
       u.setSlot(color, { instances: u.groups[color].records() })
-        .then(() => deployer.controller.refresh())
-        .catch((err) => deployer.log.error({ err, service }, "could not save instance changes"));
+        .then(() => ctx.controller.refresh())
+        .catch((err) => ctx.log.error({ err, service }, "could not save instance changes"));
     },
   };
 }

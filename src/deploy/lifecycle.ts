@@ -8,7 +8,7 @@ import { waitForDrain } from "../control/drain-wait.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
-import type { Deployment, RollbackCause } from "../domain/deployment.ts";
+import { type Deployment, movePhase, type RollbackCause } from "../domain/deployment.ts";
 import { weightOf } from "../domain/routing.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DeploymentLog } from "./deployment-log.ts";
@@ -50,7 +50,7 @@ export async function keepWarm(
   if (unit.groups[color].size === 0) return;
   const delayMs = unit.config.deployment.scaleDownDelayMs;
   const at = ctx.clock.now() + delayMs;
-  unit.groups[color].restartOnExit = true;
+  await unit.colors[color].serve();
   await unit.setSlot(color, { warmUntil: new Date(at).toISOString() });
   await ctx.journal.append(
     unit.name,
@@ -99,24 +99,16 @@ export function stopColor(
   color: Color,
   options: { evenWithTraffic?: boolean } = {},
 ): Promise<boolean> {
-  const inProgress = unit.stopping.get(color);
+  const state = unit.colors[color];
+  const inProgress = state.retiring;
   if (inProgress) return inProgress;
   const carries = weightOf(ctx.controller.routing(unit.name), color) > 0;
   if (carries && !options.evenWithTraffic) return Promise.resolve(false);
-  const run = (async () => {
-    unit.cancelScaleDown(color);
-    const seq = unit.slot(color).deploymentSeq;
-    await unit.setSlot(color, { state: "stopping" });
-    await unit.groups[color].stop();
-    // A deployment that started on this color meanwhile owns the slot now.
-    if (unit.slot(color).deploymentSeq === seq) {
-      await unit.setSlot(color, { state: "stopped", instances: [], warmUntil: null });
-    }
-    await ctx.controller.refresh();
-    return true;
-  })().finally(() => unit.stopping.delete(color));
-  unit.stopping.set(color, run);
-  return run;
+  unit.cancelScaleDown(color);
+  return state.retire(
+    () => unit.groups[color].stop(),
+    () => ctx.controller.refresh(),
+  );
 }
 
 export async function phase(
@@ -127,7 +119,7 @@ export async function phase(
   message: string,
 ): Promise<void> {
   await ctx.journal.append(service, seq, "phase", message, {
-    change: (d) => ({ ...d, phase }),
+    change: (d) => movePhase(d, phase),
     data: { phase },
   });
 }
@@ -145,8 +137,7 @@ export async function finish(
   await ctx.journal.append(service, seq, "phase", message, {
     data: { phase: "finished", outcome, ...(rollbackCause ? { rollbackCause } : {}) },
     change: (d) => ({
-      ...d,
-      phase: "finished",
+      ...movePhase(d, "finished"),
       outcome,
       reason,
       rollbackCause,

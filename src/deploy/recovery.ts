@@ -7,64 +7,78 @@
 import { COLORS, type Color } from "../domain/color.ts";
 import type { Deployment } from "../domain/deployment.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
-import type { Deployer } from "./deployer.ts";
-import { finish, keepWarm, scaleDown, stopColor, succeed } from "./lifecycle.ts";
+import type { Adoption } from "./adoption.ts";
+import { type DeployContext, finish, keepWarm, scaleDown, stopColor, succeed } from "./lifecycle.ts";
 import type { ServiceUnit } from "./service-unit.ts";
+import type { ServiceUnits } from "./service-units.ts";
 
-export async function recover(
-  deployer: Deployer,
-  unit: ServiceUnit,
-  lost: Map<Color, number[]>,
+/** Step 2 of a start, with traffic control running: settles what a crash left half done. */
+export async function recoverServices(
+  ctx: DeployContext,
+  units: ServiceUnits,
+  adoption: Adoption,
 ): Promise<void> {
+  for (const unit of units.all()) {
+    try {
+      await recover(ctx, unit, adoption);
+    } catch (err) {
+      // One service that cannot be settled (its engine is down, say) must not stop the others.
+      ctx.log.error({ err, service: unit.name }, `could not settle ${unit.name} after the restart`);
+    }
+  }
+}
+
+async function recover(ctx: DeployContext, unit: ServiceUnit, adoption: Adoption): Promise<void> {
   if (!unit.managed) return;
-  const routing = deployer.controller.routing(unit.name);
-  for (const tracked of await deployer.journal.repository.list(unit.name)) {
-    if (tracked.value.outcome === "running") await settleInterrupted(deployer, unit, tracked.value, routing);
+  const lost = adoption.lost.get(unit.name) ?? new Map<Color, readonly number[]>();
+  const routing = ctx.controller.routing(unit.name);
+  for (const tracked of await ctx.journal.repository.list(unit.name)) {
+    if (tracked.value.outcome === "running") await settleInterrupted(ctx, unit, tracked.value, routing);
   }
   for (const color of COLORS) {
     // A stop that the crash interrupted is finished now.
-    if (unit.slot(color).state === "stopping") await stopColor(deployer, unit, color);
-    await replaceLost(deployer, unit, color, lost.get(color) ?? [], routing);
+    if (unit.slot(color).state === "stopping") await stopColor(ctx, unit, color);
+    await replaceLost(ctx, unit, color, lost.get(color) ?? [], routing, adoption);
   }
   for (const color of COLORS) {
     const slot = unit.slot(color);
     if (slot.state !== "running") continue;
-    unit.groups[color].restartOnExit = true;
+    await unit.colors[color].serve();
     if (slot.warmUntil !== null && weightOf(routing, color) === 0 && slot.deploymentSeq !== null) {
       const seq = slot.deploymentSeq;
       unit.scheduleScaleDown(
         color,
         Date.parse(slot.warmUntil),
-        deployer.clock,
-        () => void scaleDown(deployer, unit, color, seq),
+        ctx.clock,
+        () => void scaleDown(ctx, unit, color, seq),
       );
     }
   }
-  await deployer.controller.refresh();
+  await ctx.controller.refresh();
 }
 
 async function settleInterrupted(
-  deployer: Deployer,
+  ctx: DeployContext,
   unit: ServiceUnit,
   d: Deployment,
   routing: RoutingState,
 ): Promise<void> {
   const switched = weightOf(routing, d.color) === 100 && d.from.color !== d.color;
   if (switched) {
-    await deployer.journal.append(
+    await ctx.journal.append(
       unit.name,
       d.seq,
       "recovery",
       `teal restarted during phase ${d.phase}; traffic had already been switched to ${d.color} ${d.version}, so the deployment is complete`,
     );
-    await unit.setSlot(d.color, { state: "running" });
-    await keepWarm(deployer, unit, d.from.color, d.seq);
-    await succeed(deployer, d);
+    await unit.colors[d.color].serve();
+    await keepWarm(ctx, unit, d.from.color, d.seq);
+    await succeed(ctx, d);
     return;
   }
   // A canary step left some traffic on the new color: back to the stable one before stopping it.
   if (weightOf(routing, d.color) > 0 && d.from.color !== d.color) {
-    await deployer.controller.command(
+    await ctx.controller.command(
       d.service,
       { kind: "switch", to: d.from.color },
       { actor: "teal", deployment: d.seq, force: true },
@@ -72,34 +86,29 @@ async function settleInterrupted(
   }
   // Only instances this deployment started: an instant rollback targets a warm color it did not start.
   const startedHere = unit.slot(d.color).deploymentSeq === d.seq;
-  if (startedHere) await stopColor(deployer, unit, d.color);
-  await deployer.journal.append(
+  if (startedHere) await stopColor(ctx, unit, d.color);
+  await ctx.journal.append(
     unit.name,
     d.seq,
     "recovery",
     `teal restarted during phase ${d.phase}, before all traffic had moved to ${d.color}${startedHere ? `; stopped the new instances of ${d.version}` : ""}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
   );
-  await finish(
-    deployer,
-    unit.name,
-    d.seq,
-    "failed",
-    `interrupted by a restart of teal during phase ${d.phase}`,
-  );
+  await finish(ctx, unit.name, d.seq, "failed", `interrupted by a restart of teal during phase ${d.phase}`);
 }
 
 async function replaceLost(
-  deployer: Deployer,
+  ctx: DeployContext,
   unit: ServiceUnit,
   color: Color,
   indexes: readonly number[],
   routing: RoutingState,
+  adoption: Adoption,
 ): Promise<void> {
   const slot = unit.slot(color);
   if (slot.state !== "running" || slot.version === null) return;
   // Not adopted because their engine was down: they may well run; replacing them would double
   // them up and overwrite their records. The next start adopts them.
-  if (!deployer.adopted(unit.name, color)) return;
+  if (!adoption.adopted(unit.name, color)) return;
   // Gone since the crash, or never recorded at all (a crash between a start and its save).
   const present = new Set(unit.groups[color].records().map((r) => r.index));
   const wanted = unit.planOfSlot(color).instances;
@@ -108,15 +117,15 @@ async function replaceLost(
   );
   if (missing.length === 0) return;
   indexes = missing;
-  const warm = slot.warmUntil !== null && Date.parse(slot.warmUntil) > deployer.clock.now();
+  const warm = slot.warmUntil !== null && Date.parse(slot.warmUntil) > ctx.clock.now();
   const seq = slot.deploymentSeq;
   if (weightOf(routing, color) === 0 && !warm) {
-    await stopColor(deployer, unit, color);
+    await stopColor(ctx, unit, color);
     return;
   }
   await unit.groups[color].replace(indexes);
   await unit.setSlot(color, { instances: unit.groups[color].records() });
   const message = `after a restart of teal, ${indexes.length} instance(s) of ${slot.version} on ${color} were gone; started replacements`;
-  deployer.log.warn({ service: unit.name, color, indexes }, message);
-  if (seq !== null) await deployer.journal.append(unit.name, seq, "recovery", message);
+  ctx.log.warn({ service: unit.name, color, indexes }, message);
+  if (seq !== null) await ctx.journal.append(unit.name, seq, "recovery", message);
 }

@@ -97,7 +97,7 @@ class Rollout {
       this.#background?.stop();
       // Nothing reached the new color yet: this is a failed deployment, not a rollback.
       if (!this.#trafficStarted) throw err instanceof RollbackRequest ? new DeployFailure(err.message) : err;
-      await this.#rollback(
+      await this.#revertTraffic(
         err instanceof RollbackRequest ? err : new RollbackRequest((err as Error).message, "error", "teal"),
       );
     } finally {
@@ -172,7 +172,7 @@ class Rollout {
       { kind: "switch", to: d.color },
       { actor: d.actor, deployment: d.seq },
     );
-    this.unit.groups[d.color].restartOnExit = true;
+    await this.unit.colors[d.color].serve();
     await this.#update(
       { weight: 100, step: this.plan.steps.length + 1, stepText: "promoted" },
       "switch",
@@ -306,7 +306,12 @@ class Rollout {
     throw new RollbackRequest(message, "hook", "teal", { hook: failed.name });
   }
 
-  async #rollback(req: RollbackRequest): Promise<void> {
+  /**
+   * The automatic rollback during a rollout: all traffic back on the stable color at once, the new
+   * version kept (not restarted) until its scale-down. Not `teal rollback`, the operator's undo of
+   * a finished deployment (Deployer.rollback), which deploys or switches back to the version before.
+   */
+  async #revertTraffic(req: RollbackRequest): Promise<void> {
     const { d, ctx } = this;
     const change = await ctx.controller.command(
       d.service,
@@ -333,7 +338,7 @@ class Rollout {
     await this.#hooks("onRollback", this.unit.config.hooks.onRollback, false);
     // The failed version must not restart in a loop while it waits to be stopped.
     await keepWarm(ctx, this.unit, d.color, d.seq);
-    this.unit.groups[d.color].restartOnExit = false;
+    await this.unit.colors[d.color].hold();
     await finish(ctx, d.service, d.seq, "rolled_back", req.message, req.rollbackCause);
     this.deps.notify("deployment.rolled_back", d, `${d.version} rolled back: ${req.message}`, req.data);
   }

@@ -34,7 +34,6 @@ export async function runDeployment(
   rollout: { readonly deps: RolloutDeps; readonly plan: RolloutPlan; readonly control: RolloutControl },
 ): Promise<void> {
   const { seq } = d;
-  const group = unit.groups[d.color];
   const plan = unit.plan({ version: d.version, seq, command: d.command, env: d.env, image: d.image });
   // Before anything is touched: a deployment that cannot get its image leaves both colors alone.
   if (!(await prepare(ctx, unit, d, plan, signal))) return;
@@ -53,12 +52,12 @@ export async function runDeployment(
     await smoke(ctx, unit, d, plan, signal);
     signal.throwIfAborted();
     if (d.color === d.from.color) {
-      group.restartOnExit = true;
-      await unit.setSlot(d.color, { state: "running" });
+      await unit.colors[d.color].serve();
       await finish(ctx, unit.name, seq, "succeeded", null);
       return;
     }
-    await unit.setSlot(d.color, { state: "running" });
+    // Running, not yet trusted: an instance that exits during the rollout rolls it back.
+    await unit.colors[d.color].hold();
     // From here on, the rollout rolls back by itself once traffic has moved; what it throws
     // happened before the new color got any request.
     const shutdown = () =>
@@ -77,7 +76,7 @@ export async function runDeployment(
 /** Rollback while the previous color still runs: a switch, no new instances. */
 export async function switchBack(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
   try {
-    unit.groups[d.color].restartOnExit = true;
+    await unit.colors[d.color].serve();
     const change = await ctx.controller.command(
       unit.name,
       { kind: "switch", to: d.color },
@@ -157,16 +156,12 @@ export async function startInstances(
   plan: LaunchPlan,
 ): Promise<void> {
   const group = unit.groups[d.color];
-  group.restartOnExit = false;
-  await unit.setSlot(d.color, {
-    state: "starting",
+  await unit.colors[d.color].start({
     version: d.version,
     deploymentSeq: d.seq,
     command: d.command,
     env: d.env,
     image: plan.image,
-    instances: [],
-    warmUntil: null,
   });
   try {
     await group.launch(plan);

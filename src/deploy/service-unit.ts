@@ -11,6 +11,7 @@ import type { ColorSlot, ServiceSlots } from "../domain/slot.ts";
 import type { HealthMonitor } from "../health/health-monitor.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { ColorGroup, type GroupEvents, type LaunchPlan } from "./color-group.ts";
+import { ColorState } from "./color-state.ts";
 import type { RolloutControl } from "./rollout-control.ts";
 import type { SlotRepository } from "./slot-repository.ts";
 
@@ -35,8 +36,8 @@ export class ServiceUnit {
   #saving: Promise<unknown> = Promise.resolve();
   readonly #scaleDown = new Map<Color, Timer>();
   #closed = false;
-  /** Stops in progress per color, so that a second stop joins the first. */
-  readonly stopping = new Map<Color, Promise<boolean>>();
+  /** Each color's state (starting, held, serving, stopping…): its one owner. */
+  readonly colors: Readonly<Record<Color, ColorState>>;
   /** Set from the moment a deployment is accepted until it ends: one at a time per service. */
   running: RunningDeployment | "claiming" | undefined;
 
@@ -66,8 +67,16 @@ export class ServiceUnit {
         health: effectiveHealth(options.config),
         clock: options.clock,
         events: options.events(color),
+        restarts: () => this.colors[color].restarts,
       });
     this.groups = { blue: group("blue"), green: group("green") };
+    const state = (color: Color) =>
+      new ColorState(
+        color,
+        () => this.#slots[color],
+        (patch) => this.#save(color, patch),
+      );
+    this.colors = { blue: state("blue"), green: state("green") };
     if (this.managed === false) for (const c of COLORS) this.groups[c].useStatic(options.config[c]);
   }
 
@@ -82,9 +91,15 @@ export class ServiceUnit {
 
   /**
    * Updates one color's slot in memory at once and in the store in order: writes are queued so
-   * that two updates never race on the record's revision, and each writes the latest state.
+   * that two updates never race on the record's revision, and each writes the latest state. The
+   * slot's `state` moves only through `colors[color]`.
    */
-  setSlot(color: Color, patch: Partial<ColorSlot>): Promise<void> {
+  setSlot(color: Color, patch: Partial<Omit<ColorSlot, "state">>): Promise<void> {
+    return this.#save(color, patch);
+  }
+
+  /** The one writer of the slot's `state` is the color's ColorState. */
+  #save(color: Color, patch: Partial<ColorSlot>): Promise<void> {
     this.#slots = { ...this.#slots, [color]: { ...this.#slots[color], ...patch } };
     const save = this.#saving.then(() => this.#repository.save(this.name, this.#slots));
     this.#saving = save.catch(() => {});

@@ -5,10 +5,11 @@
 
 import type { Comparison, LastComparison } from "./analysis.ts";
 import type { Color } from "./color.ts";
+import { TealError } from "./errors.ts";
 
 export type DeploymentKind = "deploy" | "rollback";
 
-/** In order; a deployment only moves forward, and may stop at any phase. */
+/** In the order a deployment walks them; `PHASE_MOVES` says which step may follow which. */
 export const PHASES = [
   "starting",
   "health",
@@ -20,6 +21,35 @@ export const PHASES = [
   "finished",
 ] as const;
 export type DeploymentPhase = (typeof PHASES)[number];
+
+/**
+ * The moves a deployment may make. Optional phases may be skipped (no smoke checks; a first
+ * version goes live without a rollout), it may finish from any phase, and it never goes back:
+ * a record that says "draining" has switched traffic, whatever happens next.
+ */
+export const PHASE_MOVES: Readonly<Record<DeploymentPhase, readonly DeploymentPhase[]>> = {
+  starting: ["health", "finished"],
+  health: ["smoke", "rollout", "finished"],
+  smoke: ["rollout", "finished"],
+  rollout: ["switching", "finished"],
+  // An instant rollback starts here: a switch back to a color that still runs.
+  switching: ["draining", "finished"],
+  draining: ["monitoring", "finished"],
+  monitoring: ["finished"],
+  finished: [],
+};
+
+/** The record moved to `to`; throws CONFLICT for a move the table does not allow. */
+export function movePhase(d: Deployment, to: DeploymentPhase): Deployment {
+  if (!PHASE_MOVES[d.phase].includes(to)) {
+    throw new TealError(
+      "CONFLICT",
+      `deployment #${d.seq} of ${d.service} cannot move from phase ${d.phase} to ${to}`,
+      { details: { service: d.service, seq: d.seq, from: d.phase, to } },
+    );
+  }
+  return { ...d, phase: to };
+}
 
 export type DeploymentOutcome = "running" | "succeeded" | "failed" | "rolled_back";
 

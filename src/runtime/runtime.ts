@@ -98,9 +98,16 @@ export interface Runtime {
     options: InstanceOptions,
   ): InstanceHandle | undefined | Promise<InstanceHandle | undefined>;
   /**
-   * Removes the service's instances this teal started that no record knows, and names them.
-   * Only adapters that can list their instances (docker, by label); the process runtime's orphans
-   * are found by the deployer through the log directory instead.
+   * Removes instances of `service` this teal started that no record knows (a crash between a
+   * start and its save), and names them. `known` holds the `runtimeId` of every instance teal has
+   * a record of, of any service. An adapter that cannot tell services apart removes every unknown
+   * instance it started: the process runtime's instances are the process groups that write into
+   * its log directory, whichever service (even one gone from the config) they belong to.
    */
-  removeOrphans?(service: string, known: ReadonlySet<string>): Promise<string[]>;
+  removeOrphans(service: string, known: ReadonlySet<string>): Promise<string[]>;
+}
+
+/** How a runtime tells its instances apart: the container's id, else the process group's pid. */
+export function runtimeId(record: InstanceRecord): string {
+  return record.containerId ?? String(record.pid);
 }

@@ -8,6 +8,9 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
+import { PrometheusSource } from "../analysis/prometheus-source.ts";
+import { ProxySource } from "../analysis/proxy-source.ts";
+import { WebSource } from "../analysis/web-source.ts";
 import { createAdminApp } from "../api/app.ts";
 import { deploymentMarker, routingMarker } from "../api/live/markers.ts";
 import { LiveSampler } from "../api/live/sampler.ts";
@@ -18,12 +21,24 @@ import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { RoutingController } from "../control/routing-controller.ts";
 import { RoutingRepository } from "../control/routing-repository.ts";
 import { proxySettings } from "../control/spec-builder.ts";
-import { Deployer } from "../deploy/deployer.ts";
+import { adoptServices } from "../deploy/adoption.ts";
+import { Deployer, type DeployerOptions } from "../deploy/deployer.ts";
+import { DeploymentLog } from "../deploy/deployment-log.ts";
+import { DeploymentNotices } from "../deploy/deployment-notices.ts";
+import { DeploymentRepository } from "../deploy/deployment-repository.ts";
+import type { DeployContext } from "../deploy/lifecycle.ts";
+import { recoverServices } from "../deploy/recovery.ts";
+import { ServiceUnits } from "../deploy/service-units.ts";
+import { SlotRepository } from "../deploy/slot-repository.ts";
+import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
+import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
+import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import { DataDir } from "./data-dir.ts";
 
@@ -70,31 +85,25 @@ export async function startServer(
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
   const docker = await loadDockerRuntimes(config, { logDir, owner: resolve(dataDir.path), configDir });
-  const deployer = new Deployer({
-    config,
-    configDir,
-    store,
-    runtime: new ProcessRuntime({ logDir }),
-    runtimes: docker.runtimes,
-    logDir,
-    dataPlane,
-    log,
-  });
-  // Instances a crashed teal left running are taken over before the proxy's first spec.
-  const lost = await deployer.adopt();
+  const processes = new ProcessRuntime({ logDir });
+  const runtimeFor = (service: string): Runtime | undefined => {
+    const type = config.services[service]?.runtime.type;
+    return type === "process" ? processes : docker.runtimes.get(service);
+  };
+  const clock = systemClock;
   const live = new LiveSampler({
     runtime: () => dataPlane.status(),
     onError: (err) => log.warn({ err }, "live sampler could not read the proxy's counters"),
   });
   const mark = (m: Parameters<LiveSampler["mark"]>[0] | undefined) => m && live.mark(m);
-  const unfollowDeployments = deployer.journal.followAll((item) => mark(deploymentMarker(item)));
+  const journal = new DeploymentLog(new DeploymentRepository(store), clock);
+  const units = new ServiceUnits();
+  // The controller asks the deploy side through this gate; the deploy side commands the controller.
   const controller = new RoutingController({
     config,
     repository: new RoutingRepository(store),
     dataPlane,
-    endpoints: deployer.endpoints,
-    refuseTraffic: deployer.refuseTraffic,
-    busy: deployer.busy,
+    gate: unitTrafficGate(units),
     onChange: (c) => {
       log.info(
         { service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation },
@@ -104,12 +113,31 @@ export async function startServer(
     },
     onWarning: (message) => log.warn(message),
   });
+  const ctx: DeployContext = { controller, journal, dataPlane, clock, log };
+  const monitor = new HealthMonitor({ clock });
+  // Instances a crashed teal left running are taken over before the proxy's first spec.
+  const adoption = await adoptServices(ctx, units, {
+    config,
+    configDir,
+    slots: new SlotRepository(store),
+    runtimeFor,
+    monitor,
+    clock,
+  });
+  const notices = new DeploymentNotices(config, clock, log);
+  const deployer = new Deployer({ ctx, units, notices, metrics: metricSources(dataPlane, clock) });
+  const stopInstances = async () => {
+    monitor.stopAll();
+    notices.close();
+    await units.stopInstances();
+  };
+  const unfollowDeployments = journal.followAll((item) => mark(deploymentMarker(item)));
   let proxyAddress: string;
   let admin: { server: ServerType; address: string };
   let adminApp: Hono;
   try {
     await controller.start();
-    await deployer.attach(controller, lost);
+    await recoverServices(ctx, units, adoption);
     proxyAddress = await dataPlane.listen().catch((err) => {
       throw listenError(err, "proxy.listen", config.proxy.listen);
     });
@@ -133,7 +161,7 @@ export async function startServer(
     // Nothing half-started may keep the process alive after a failed start.
     await deployer.abortDeployments().catch(() => {});
     await dataPlane.close().catch(() => {});
-    await deployer.stopInstances().catch(() => {});
+    await stopInstances().catch(() => {});
     await docker.close().catch(() => {});
     await store.close();
     throw err;
@@ -168,7 +196,7 @@ export async function startServer(
       await adminClosed;
       // The proxy drains its in-flight requests before the instances that serve them stop.
       await dataPlane.close();
-      await deployer.stopInstances();
+      await stopInstances();
       await docker.close();
       await store.close();
       await dataDir.clearServerInfo();
@@ -188,6 +216,14 @@ function listenError(err: NodeJS.ErrnoException, field: string, address: string)
   return new TealError("LISTEN_FAILED", `${field}: ${address} ${why}; choose another address in the config`, {
     cause: err,
   });
+}
+
+/** Each analysis check reads its metric from Prometheus, a web endpoint, or teal's own proxy. */
+function metricSources(dataPlane: DataPlanePort, clock: Clock): DeployerOptions["metrics"] {
+  const proxy = new ProxySource(() => dataPlane.status(), clock);
+  const prometheus = new PrometheusSource();
+  const web = new WebSource();
+  return { metrics: (check) => (check.prometheus ? prometheus : check.web ? web : proxy), proxy };
 }
 
 /** Loaded only when a service runs containers. */

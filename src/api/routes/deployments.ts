@@ -68,7 +68,7 @@ export function deploymentRoutes(deployer: Deployer): Hono {
   }
   app.get("/:name/deployments", async (c) => {
     const name = c.req.param("name");
-    deployer.unit(name);
+    deployer.view(name); // an unknown service is SERVICE_NOT_FOUND
     const limit = Number(c.req.query("limit") ?? 50);
     if (!Number.isInteger(limit) || limit < 1) {
       throw new TealError("INVALID_REQUEST", "limit: must be a whole number >= 1");
@@ -128,7 +128,7 @@ export function deploymentRoutes(deployer: Deployer): Hono {
   });
 
   async function find(service: string, seqText: string): Promise<Deployment> {
-    deployer.unit(service);
+    deployer.view(service); // an unknown service is SERVICE_NOT_FOUND
     const seq = parseSeq(seqText);
     const d = seq > 0 ? await repo.get(service, seq) : undefined;
     if (!d)

@@ -7,7 +7,6 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { stream } from "hono/streaming";
-import type { Deployer } from "../../deploy/deployer.ts";
 import { TealError } from "../../domain/errors.ts";
 import { followFile, readLastLines } from "../../runtime/log-files.ts";
 
@@ -15,11 +14,12 @@ const FILE = /^(blue|green)-(\d+)\.log$/;
 /** Text waiting for a slow follower beyond this is skipped (and the gap is said). */
 const MAX_BACKLOG_BYTES = 1024 * 1024;
 
-export function logRoutes(deployer: Deployer, logDir: string): Hono {
+/** `requireService` throws SERVICE_NOT_FOUND for a name the config does not know. */
+export function logRoutes(requireService: (service: string) => void, logDir: string): Hono {
   const app = new Hono();
   app.get("/:name/logs", async (c) => {
     const name = c.req.param("name");
-    deployer.unit(name);
+    requireService(name);
     const color = c.req.query("color");
     if (color !== undefined && color !== "blue" && color !== "green") {
       throw new TealError("INVALID_REQUEST", `color: must be "blue" or "green", not "${color}"`);

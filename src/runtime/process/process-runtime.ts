@@ -20,7 +20,13 @@ import type {
 } from "../runtime.ts";
 import { inheritedEnv } from "./child-env.ts";
 import { freePort } from "./free-port.ts";
-import { groupHasLiveMembers, isAlive, isSameProcess, pidStartTime } from "./proc-info.ts";
+import {
+  groupHasLiveMembers,
+  groupsWritingUnder,
+  isAlive,
+  isSameProcess,
+  pidStartTime,
+} from "./proc-info.ts";
 
 export interface ProcessRuntimeOptions {
   /** Instance logs go to `<logDir>/<service>/<color>-<index>.log`. */
@@ -71,6 +77,21 @@ export class ProcessRuntime implements Runtime {
       startedAt,
     };
     return new ProcessInstance(record, child.exited, child.running, this.#clock, options.logMaxBytes);
+  }
+
+  /**
+   * Kills every process group writing into the log directory that no record knows (`known` holds
+   * pids): teal started it and crashed before saving it. Processes carry no service label, so
+   * `service` does not narrow the sweep. Returns "process group <pgid>" for each.
+   */
+  async removeOrphans(_service: string, known: ReadonlySet<string>): Promise<string[]> {
+    const orphans = [...groupsWritingUnder(this.#logDir)].filter((pgid) => !known.has(String(pgid)));
+    for (const pgid of orphans) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {}
+    }
+    return orphans.map((pgid) => `process group ${pgid}`);
   }
 
   /**
