@@ -10,8 +10,7 @@ import { fisherGreater } from "./statistics.ts";
 
 export type MeasurementVerdict = "pass" | "fail" | "inconclusive" | "error";
 export type CheckResult = "running" | "passed" | "failed" | "inconclusive";
-/** teal's own per-color metrics. */
-export type CheckMetric = "errorRate" | "p50" | "p95" | "p99";
+export type { CheckMetric } from "./window-stats.ts";
 
 /** The statistical form: fail only when the new color is worse beyond chance and beyond tolerance. */
 export interface CompareSettings {

@@ -5,10 +5,9 @@
  * against the stable color's requests from an earlier, lighter moment.
  */
 
-import type { CheckMetric } from "./analysis.ts";
 import { BUCKET_BOUNDS_MS, countAbove, emptyCounts, quantileMs } from "./latency-histogram.ts";
 import { type RankedStratum, vanElterenGreater } from "./statistics.ts";
-import { errorRate, type TrafficCounts, windowStats } from "./window-stats.ts";
+import { type CheckMetric, errorRate, type TrafficCounts, windowStats } from "./window-stats.ts";
 
 /** One color's traffic in one slice: responses by status class (1..5) and latency bucket counts. */
 export type ColorSlice = TrafficCounts;

@@ -7,6 +7,9 @@ import type { ColorStatsSnapshot } from "../proxy/color-stats.ts";
 import { quantileMs } from "./latency-histogram.ts";
 
 /** Completed responses by status class (index 1..5) and latency bucket counts. */
+/** teal's own per-color metrics, as checks name them. */
+export type CheckMetric = "errorRate" | "p50" | "p95" | "p99";
+
 export type TrafficCounts = Pick<ColorStatsSnapshot, "byClass" | "latencyBuckets">;
 
 export interface WindowStats {

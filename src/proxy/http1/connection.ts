@@ -26,7 +26,16 @@ import {
 } from "./parser.ts";
 import { ClientRequest, RequestBody } from "./request.ts";
 import { ClientResponse, type ResponseOwner } from "./response.ts";
-import type { TimeoutTicks } from "./server.ts";
+
+/** The timeouts in sweeps (Http1Server's ticks). */
+export interface TimeoutTicks {
+  readonly head: number;
+  readonly idle: number;
+  readonly body: number;
+  readonly send: number;
+  /** An idle keep-alive connection lets go of its parser after this many. */
+  readonly parserIdle: number;
+}
 
 export interface ServerHandlers {
   request(req: ClientRequest, res: ClientResponse): void;

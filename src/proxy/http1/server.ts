@@ -6,7 +6,7 @@
  */
 
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { Connection, type ConnectionHost, type ServerHandlers } from "./connection.ts";
+import { Connection, type ConnectionHost, type ServerHandlers, type TimeoutTicks } from "./connection.ts";
 
 export interface Http1ServerOptions {
   readonly maxHeaderBytes: number;
@@ -20,16 +20,6 @@ export interface Http1ServerOptions {
   readonly sendTimeoutMs: number;
   /** Client connections beyond this many are closed at once and reported (refused). */
   readonly maxConnections: number | undefined;
-}
-
-/** The timeouts in sweeps (Http1Server's ticks). */
-export interface TimeoutTicks {
-  readonly head: number;
-  readonly idle: number;
-  readonly body: number;
-  readonly send: number;
-  /** An idle keep-alive connection lets go of its parser after this many. */
-  readonly parserIdle: number;
 }
 
 export class Http1Server implements ConnectionHost {
