@@ -50,7 +50,7 @@ export const KINDS: readonly VersionKind[] = [
   },
 ];
 
-/** examples/canary.yaml's rollout and checks, with seconds where it has minutes. */
+/** examples/canary.yaml's rollout and checks (its compare form, and the simple form beside it), with seconds where it has minutes. */
 export const TIMINGS = {
   window: "8s",
   interval: "1s",
