@@ -105,17 +105,14 @@ export function sharedSample(
   };
   const stable = sum(shared.map((s) => s.stable));
   const q = QUANTILE[metric];
-  const stableMs = q === undefined ? undefined : quantileMs(stable.latencyBuckets, q);
-  const fromMs =
-    q === undefined ? undefined : quantileMs(stable.latencyBuckets, Math.max(0, 1 - TAIL_DEPTH * (1 - q)));
+  const tail =
+    tolerance !== undefined && q !== undefined ? compareTails(shared, stable, q, tolerance) : undefined;
   return {
     slices: shared.length,
     candidate: side(sum(shared.map((s) => s.candidate))),
     stable: side(stable),
     ...state,
-    ...(tolerance !== undefined && stableMs !== undefined
-      ? { tail: compareTails(shared, stableMs, fromMs ?? 0, tolerance) }
-      : {}),
+    ...(tail ? { tail } : {}),
   };
 }
 
@@ -134,11 +131,14 @@ const position = (ms: number) =>
 
 function compareTails(
   shared: readonly Slice[],
-  stableMs: number,
-  fromMs: number,
+  stable: ColorSlice,
+  q: number,
   tolerance: number,
-): TailComparison {
-  const line = fromMs > 0 ? position(fromMs) : Number.NEGATIVE_INFINITY;
+): TailComparison | undefined {
+  const stableMs = quantileMs(stable.latencyBuckets, q);
+  if (stableMs === undefined) return undefined;
+  const depth = 1 - TAIL_DEPTH * (1 - q);
+  const line = depth > 0 ? position(quantileMs(stable.latencyBuckets, depth)!) : Number.NEGATIVE_INFINITY;
   const shift = position(BUCKET_BOUNDS_MS[0]! * (1 + tolerance));
   const strata: RankedStratum[] = shared.map((s) => {
     const groups: { value: number; n1: number; n2: number }[] = [{ value: line, n1: 0, n2: 0 }];
