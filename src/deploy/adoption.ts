@@ -30,6 +30,11 @@ export interface AdoptionOptions {
   readonly slots: SlotRepository;
   /** The runtime of each managed service, chosen by the composition root; undefined for static endpoints. */
   readonly runtimeFor: (service: string) => Runtime | undefined;
+  /**
+   * Swept for orphans at every start even when no service uses it: the process runtime, whose
+   * instances outlive a config that no longer runs any process service.
+   */
+  readonly sweepAlways?: Runtime;
   readonly monitor: HealthMonitor;
   readonly clock: Clock;
 }
@@ -81,7 +86,7 @@ export async function adoptServices(
     }
     lost.set(name, perColor);
   }
-  await removeOrphans(ctx, units);
+  await removeOrphans(ctx, units, options.sweepAlways);
   return { lost, adopted: (service, color) => !unadopted.has(`${service}/${color}`) };
 }
 
@@ -90,7 +95,7 @@ export async function adoptServices(
  * each runtime removes the ones no record of any service knows. Once per runtime, since the
  * process runtime sweeps every service's instances at once.
  */
-async function removeOrphans(ctx: DeployContext, units: ServiceUnits): Promise<void> {
+async function removeOrphans(ctx: DeployContext, units: ServiceUnits, always?: Runtime): Promise<void> {
   const known = new Set(
     units
       .all()
@@ -98,16 +103,13 @@ async function removeOrphans(ctx: DeployContext, units: ServiceUnits): Promise<v
       .map(runtimeId),
   );
   const swept = new Set<Runtime>();
-  for (const unit of units.all()) {
-    const runtime = unit.runtime;
-    if (!runtime || swept.has(runtime)) continue;
+  const sweep = async (runtime: Runtime, service: string, containers: boolean) => {
     swept.add(runtime);
-    const containers = unit.config.runtime.type === "docker";
     try {
-      for (const name of await runtime.removeOrphans(unit.name, known)) {
+      for (const name of await runtime.removeOrphans(service, known)) {
         if (containers) {
           ctx.log.warn(
-            { service: unit.name, container: name },
+            { service, container: name },
             "removed a container no record knew of (left by a crash of teal or a failed deployment)",
           );
         } else {
@@ -116,7 +118,13 @@ async function removeOrphans(ctx: DeployContext, units: ServiceUnits): Promise<v
       }
     } catch (err) {
       const what = containers ? "containers" : "instances";
-      ctx.log.error({ err, service: unit.name }, `could not look for orphaned ${what}`);
+      ctx.log.error({ err, service }, `could not look for orphaned ${what}`);
     }
+  };
+  for (const unit of units.all()) {
+    const runtime = unit.runtime;
+    if (runtime && !swept.has(runtime))
+      await sweep(runtime, unit.name, unit.config.runtime.type === "docker");
   }
+  if (always && !swept.has(always)) await sweep(always, "", false);
 }

@@ -121,6 +121,7 @@ export async function startServer(
     configDir,
     slots: new SlotRepository(store),
     runtimeFor,
+    sweepAlways: processes,
     monitor,
     clock,
   });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
+import { startBackend } from "../support/backends.ts";
 import {
   alive,
   deploy,
@@ -13,7 +14,15 @@ import {
 } from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
 import { load } from "../support/http.ts";
-import { api, type Json, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
+import {
+  api,
+  type Json,
+  processServiceConfig,
+  runCli,
+  startTeal,
+  tempDir,
+  webServiceConfig,
+} from "../support/teal-process.ts";
 
 describe("teal recovers from crashes", () => {
   it("kill -9 during a deployment: the restart serves the live version at once and rolls the deployment back", async () => {
@@ -283,6 +292,32 @@ describe("teal's own lifecycle around its instances", () => {
       assert.equal((await served(teal)).version, "v1", "the recorded instance was adopted, not killed");
     } finally {
       await teal.stop();
+      await dir.remove();
+    }
+  });
+
+  it("at start, kills such an instance also when no service runs processes any more", async () => {
+    const dir = await tempDir();
+    const backend = await startBackend("static");
+    let teal = await startTeal(processServiceConfig(), dir.path);
+    try {
+      await teal.kill9();
+      const { closeSync, mkdirSync, openSync } = await import("node:fs");
+      mkdirSync(`${dir.path}/logs/web`, { recursive: true });
+      const out = openSync(`${dir.path}/logs/web/green-0.log`, "a");
+      const orphan = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
+        detached: true,
+        stdio: ["ignore", out, out],
+      });
+      closeSync(out);
+      orphan.unref();
+      // The next start's config has only a static service: nothing runs processes any more.
+      teal = await startTeal(webServiceConfig(backend, backend), dir.path);
+      await eventually(() => !alive(orphan.pid!), "the orphan to be killed");
+      assert.ok(teal.logs.some((l) => String(l.msg).startsWith("killed an instance no record knew of")));
+    } finally {
+      await teal.stop();
+      await backend.close();
       await dir.remove();
     }
   });
