@@ -4,6 +4,18 @@ import type { ResultRow } from "./scenarios/types.ts";
 
 type Col = [header: string, key: string];
 
+/** The columns of every wrk load table (throughput, c1000, body100k). */
+const LOAD_COLS: Col[] = [
+  ["name", "name"],
+  ["rps", "rps"],
+  ["p50 ms", "p50Ms"],
+  ["p99 ms", "p99Ms"],
+  ["errors", "errors"],
+  ["CPU us/req", "cpuUsPerReq"],
+  ["ratioToDirect", "ratioToDirect"],
+  ["ratioToNginx", "ratioToNginx"],
+];
+
 const TABLES: {
   scenario: string;
   title: string;
@@ -14,45 +26,18 @@ const TABLES: {
   {
     scenario: "throughput",
     title: "Throughput (medians of the runs; errors = socket errors + non-2xx, summed over runs)",
-    cols: [
-      ["name", "name"],
-      ["rps", "rps"],
-      ["p50 ms", "p50Ms"],
-      ["p99 ms", "p99Ms"],
-      ["errors", "errors"],
-      ["CPU us/req", "cpuUsPerReq"],
-      ["ratioToDirect", "ratioToDirect"],
-      ["ratioToNginx", "ratioToNginx"],
-    ],
+    cols: LOAD_COLS,
   },
   {
     scenario: "c1000",
     title:
       "1,000 connections (wrk -c1000, one run each; CPU us/req = utime+stime of the proxy's process tree / requests)",
-    cols: [
-      ["name", "name"],
-      ["rps", "rps"],
-      ["p50 ms", "p50Ms"],
-      ["p99 ms", "p99Ms"],
-      ["errors", "errors"],
-      ["CPU us/req", "cpuUsPerReq"],
-      ["ratioToDirect", "ratioToDirect"],
-      ["ratioToNginx", "ratioToNginx"],
-    ],
+    cols: LOAD_COLS,
   },
   {
     scenario: "body100k",
     title: "100 KiB answers (GET /100k from the backend nginx, one run each)",
-    cols: [
-      ["name", "name"],
-      ["rps", "rps"],
-      ["p50 ms", "p50Ms"],
-      ["p99 ms", "p99Ms"],
-      ["errors", "errors"],
-      ["CPU us/req", "cpuUsPerReq"],
-      ["ratioToDirect", "ratioToDirect"],
-      ["ratioToNginx", "ratioToNginx"],
-    ],
+    cols: LOAD_COLS,
   },
   {
     scenario: "services1000",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { describe, it } from "node:test";
 import { startBackend } from "../support/backends.ts";
 import {
@@ -23,6 +24,19 @@ import {
   tempDir,
   webServiceConfig,
 } from "../support/teal-process.ts";
+
+/** What a crash right after a spawn leaves: a process writing into teal's log directory, unrecorded. */
+function spawnOrphan(dataDir: string) {
+  mkdirSync(`${dataDir}/logs/web`, { recursive: true });
+  const out = openSync(`${dataDir}/logs/web/green-0.log`, "a");
+  const orphan = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  closeSync(out);
+  orphan.unref();
+  return orphan;
+}
 
 describe("teal recovers from crashes", () => {
   it("kill -9 during a deployment: the restart serves the live version at once and rolls the deployment back", async () => {
@@ -277,15 +291,7 @@ describe("teal's own lifecycle around its instances", () => {
     try {
       await finished(teal, await deploy(teal, "v1"));
       await teal.kill9();
-      // What a crash right after a spawn leaves: a process writing into teal's log directory.
-      const { openSync, closeSync } = await import("node:fs");
-      const out = openSync(`${dir.path}/logs/web/green-0.log`, "a");
-      const orphan = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
-        detached: true,
-        stdio: ["ignore", out, out],
-      });
-      closeSync(out);
-      orphan.unref();
+      const orphan = spawnOrphan(dir.path);
       teal = await startTeal(config, dir.path);
       await eventually(() => !alive(orphan.pid!), "the orphan to be killed");
       assert.ok(teal.logs.some((l) => String(l.msg).startsWith("killed an instance no record knew of")));
@@ -302,15 +308,7 @@ describe("teal's own lifecycle around its instances", () => {
     let teal = await startTeal(processServiceConfig(), dir.path);
     try {
       await teal.kill9();
-      const { closeSync, mkdirSync, openSync } = await import("node:fs");
-      mkdirSync(`${dir.path}/logs/web`, { recursive: true });
-      const out = openSync(`${dir.path}/logs/web/green-0.log`, "a");
-      const orphan = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], {
-        detached: true,
-        stdio: ["ignore", out, out],
-      });
-      closeSync(out);
-      orphan.unref();
+      const orphan = spawnOrphan(dir.path);
       // The next start's config has only a static service: nothing runs processes any more.
       teal = await startTeal(webServiceConfig(backend, backend), dir.path);
       await eventually(() => !alive(orphan.pid!), "the orphan to be killed");
