@@ -5,7 +5,7 @@
  * cluster with other tools and `etcdctl get --prefix /teal/` shows teal's whole state.
  */
 
-import { Etcd3, type IKeyValue, type IResponseOp, type ITxnRequest } from "etcd3";
+import { Etcd3, type IKeyValue, type IOptions, type IResponseOp, type ITxnRequest } from "etcd3";
 import { TealError } from "../../domain/errors.ts";
 import type {
   KeyValue,
@@ -31,6 +31,8 @@ export interface EtcdStoreOptions {
   /** Receives errors nobody awaits: a watch that etcd ended by itself (default: a process warning). */
   readonly onError?: (err: unknown) => void;
 }
+
+type WatchBackoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
 
 export const DEFAULT_ETCD_PREFIX = "/teal";
 
@@ -58,6 +60,9 @@ export class EtcdStore implements Store {
       dialTimeout: this.#callTimeoutMs,
       // Streams (watches, keep-alives) live on; single calls get a deadline so a dead cluster
       // turns into STORE_UNAVAILABLE instead of a hang.
+      // The client's default backoff grows to 30 s: a watch would then lag that long behind a
+      // cluster that is back. Re-attach within 2 s at most.
+      faultHandling: { watchBackoff: cappedBackoff(100, 2_000) },
       defaultCallOptions: (context) =>
         context.isStream ? {} : { deadline: Date.now() + this.#callTimeoutMs },
     });
@@ -271,6 +276,11 @@ export class EtcdStore implements Store {
       throw err;
     }
   }
+}
+
+/** Doubling delays up to maxMs, in the shape the etcd client's watch manager asks for. */
+function cappedBackoff(delayMs: number, maxMs: number): WatchBackoff {
+  return { duration: delayMs, next: () => cappedBackoff(Math.min(delayMs * 2, maxMs), maxMs) };
 }
 
 function leaseNotFound(lease: string): TealError {

@@ -164,12 +164,12 @@ export class EventRecorder {
    * Resolves with the lines once `count` events have arrived. The guard timer only turns a
    * missing event into a clear failure instead of a hung test.
    */
-  async waitFor(count: number): Promise<string[]> {
+  async waitFor(count: number, guardMs = 5_000): Promise<string[]> {
     if (this.events.length < count) {
       await new Promise<void>((resolve, reject) => {
         const guard = setTimeout(
           () => reject(new Error(`saw ${this.lines().join(", ")}; wanted ${count}`)),
-          5_000,
+          guardMs,
         );
         this.#waiters.push({
           count,
