@@ -8,4 +8,5 @@ export { MemoryStore } from "./memory/memory-store.ts";
 export { QUARANTINE_PREFIX, RecordCollection, type StoredRecord } from "./records.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.ts";
 export type * from "./store.ts";
+export { parseStoreChoice, type StoreChoice } from "./store-choice.ts";
 export type { TableStoreOptions } from "./table-store.ts";
