@@ -23,7 +23,7 @@ export class KeySpace {
     return { key, range_end: prefixEnd(key) };
   }
 
-  /** etcd's record as the Store's, or undefined for a key outside the prefix. */
+  /** etcd's record as the Store's (the key without the prefix; lease 0 as no lease). */
   record(kv: IKeyValue): KeyValue {
     return {
       key: kv.key.toString().slice(this.root.length),
