@@ -23,11 +23,6 @@ export const BACKLOG_BYTES = 16 * 1024 * 1024;
 /** At a clean stop, how long to wait for a stalled reader to take the backlog. */
 const EXIT_WAIT_MS = 2_000;
 
-/** Writes a line into `buffer` from `offset` and returns where it ends (see LineBatch.encode). */
-export interface LineEncoder<T> {
-  encode(buffer: Buffer, offset: number, value: T): number;
-}
-
 const open = new Set<LineBatch>();
 /** One `exit` listener for all batches: they are written also when the process ends by process.exit or an uncaught error. */
 function flushAllAtExit(): void {
@@ -71,33 +66,12 @@ export class LineBatch {
       }
     }
     this.#used += this.#buffer.write(line, this.#used, "utf8");
-    this.#written();
-    return true;
-  }
-
-  /**
-   * Encodes one line (with its newline) straight into the batch: `encoder.encode` writes it from
-   * `offset` in the batch's buffer and returns where it ends, at most `maxBytes` further. False
-   * (nothing written) when `maxBytes` exceeds the buffer: the caller then writes the line as a
-   * string. The proxy's access log takes this path: no string per line to build, flatten and
-   * encode, hence less garbage.
-   */
-  encode<T>(maxBytes: number, encoder: LineEncoder<T>, value: T): boolean {
-    if (this.#closed) return true;
-    if (maxBytes > this.#buffer.length) return false;
-    if (this.#used + maxBytes > this.#buffer.length) this.flushSync();
-    this.#used = encoder.encode(this.#buffer, this.#used, value);
-    this.#written();
-    return true;
-  }
-
-  /** A line was added: written at once past BATCH_BYTES, else at the end of this event-loop turn. */
-  #written(): void {
     if (this.#used >= BATCH_BYTES) this.flushSync();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#onTurnEnd);
     }
+    return true;
   }
 
   /** Writes what waits, then calls back (pino's `logger.flush(cb)` lands here). */

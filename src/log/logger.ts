@@ -1,13 +1,13 @@
 /**
  * JSON-lines logs (pino), pretty when stdout is a terminal. Secrets are redacted by key. JSON lines
  * are written in batches (line-batch.ts); the proxy's access log skips pino's generic path for a
- * fixed-shape line, encoded straight into the same batches (accessLogTo).
+ * fixed-shape line into the same batches (accessLogTo).
  */
 
 import { createRequire } from "node:module";
 import { type Logger, pino } from "pino";
 import type { AccessEntry } from "../proxy/exchange.ts";
-import { AccessLineEncoder, accessLine } from "./access-line.ts";
+import { accessLine } from "./access-line.ts";
 import { LineBatch } from "./line-batch.ts";
 
 export type { Logger };
@@ -49,11 +49,7 @@ export function accessLogTo(log: Logger): (entry: AccessEntry) => void {
   if (!json) return (entry) => log.info(entry, "request");
   const { batch, bindings } = json;
   const info = log.levels.values.info ?? 30;
-  const encoder = new AccessLineEncoder(bindings);
   return (entry) => {
-    if (log.levelVal > info) return;
-    // As bytes straight into the batch; as a string when the encoder declines (a huge line).
-    if (!batch.encode(encoder.maxBytes(entry), encoder, entry))
-      batch.write(accessLine(entry, bindings, Date.now()));
+    if (log.levelVal <= info) batch.write(accessLine(entry, bindings, Date.now()));
   };
 }
