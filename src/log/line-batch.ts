@@ -54,8 +54,11 @@ export class LineBatch {
     open.add(this);
   }
 
-  /** Queues one line (with its newline); pino's destination interface. */
-  write(line: string): boolean {
+  /**
+   * Queues one line (with its newline); pino's destination interface. `latin1`: the caller knows
+   * the line is ASCII, whose Latin-1 bytes are its UTF-8 ones and are copied without a check.
+   */
+  write(line: string, latin1 = false): boolean {
     if (this.#closed) return true;
     // A UTF-16 unit takes at most 3 bytes in UTF-8; a line too long for the buffer is encoded alone.
     if (this.#used + 3 * line.length > this.#buffer.length) {
@@ -65,7 +68,9 @@ export class LineBatch {
         return true;
       }
     }
-    this.#used += this.#buffer.write(line, this.#used, "utf8");
+    this.#used += latin1
+      ? this.#buffer.write(line, this.#used, "latin1")
+      : this.#buffer.write(line, this.#used, "utf8");
     if (this.#used >= BATCH_BYTES) this.flushSync();
     else if (!this.#scheduled) {
       this.#scheduled = true;

@@ -7,7 +7,7 @@
 import { createRequire } from "node:module";
 import { type Logger, pino } from "pino";
 import type { AccessEntry } from "../proxy/exchange.ts";
-import { accessLine } from "./access-line.ts";
+import { escapedAccessLine, plainAccessLine } from "./access-line.ts";
 import { LineBatch } from "./line-batch.ts";
 
 export type { Logger };
@@ -49,7 +49,12 @@ export function accessLogTo(log: Logger): (entry: AccessEntry) => void {
   if (!json) return (entry) => log.info(entry, "request");
   const { batch, bindings } = json;
   const info = log.levels.values.info ?? 30;
+  const asciiBindings = /^[\x20-\x7e]*$/.test(bindings);
   return (entry) => {
-    if (log.levelVal <= info) batch.write(accessLine(entry, bindings, Date.now()));
+    if (log.levelVal > info) return;
+    const now = Date.now();
+    const plain = plainAccessLine(entry, bindings, now);
+    if (plain !== undefined) batch.write(plain, asciiBindings);
+    else batch.write(escapedAccessLine(entry, bindings, now));
   };
 }

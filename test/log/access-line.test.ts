@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { accessLine, thousandths } from "../../src/log/access-line.ts";
+import { accessLine, escapedAccessLine, plainAccessLine, thousandths } from "../../src/log/access-line.ts";
 import type { AccessEntry } from "../../src/proxy/exchange.ts";
 
 /** What pino writes for `log.info(entry, "request")` with the logger's options, time fixed. */
@@ -51,6 +51,36 @@ describe("the access log line", () => {
     ];
     for (const e of cases)
       assert.equal(accessLine(e, ',"name":"teal"', 1_796_600_000_123), pinoLine(e, 1_796_600_000_123));
+  });
+
+  it("takes the plain form, ASCII and the same line, only when no string needs escaping or is not ASCII", () => {
+    const time = 1_796_600_000_123;
+    const plain = [
+      entry({}),
+      entry({ upstream: undefined, status: 503, error: "no_endpoints" }),
+      entry({ retried: true, color: "green", path: "/a/b?c=d&e=%22%5C~\u007f", method: "PROPFIND" }),
+      entry({ retried: false, ms: 0.001, bytesOut: 2 ** 40 }),
+    ];
+    for (const e of plain) {
+      const line = plainAccessLine(e, ',"name":"teal"', time);
+      assert.equal(line, escapedAccessLine(e, ',"name":"teal"', time));
+      assert.equal(line, pinoLine(e, time));
+      assert.ok(
+        Buffer.from(line!, "latin1").equals(Buffer.from(line!, "utf8")),
+        "its Latin-1 bytes are its UTF-8 bytes",
+      );
+    }
+    for (const s of ['"', "\\", "\u0001", "\u001f", "é", "\u0080", "\u2028", "\ud800", "😀"]) {
+      for (const field of ["service", "method", "path", "requestId", "upstream"] as const) {
+        const e = entry({ [field]: `a${s}b` });
+        assert.equal(
+          plainAccessLine(e, ',"name":"teal"', time),
+          undefined,
+          `${field} with ${JSON.stringify(s)}`,
+        );
+        assert.equal(accessLine(e, ',"name":"teal"', time), pinoLine(e, time));
+      }
+    }
   });
 
   it("prints a duration as JavaScript does, for every value rounded to thousandths up to 100 s", () => {
