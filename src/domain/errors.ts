@@ -24,6 +24,7 @@ export type ErrorCode =
   | "STORE_CLOSED"
   | "LEASE_NOT_FOUND"
   | "RECORD_CORRUPT"
+  | "DATABASE_FAILED"
   | "INTERNAL";
 
 export class TealError extends Error {
