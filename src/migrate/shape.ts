@@ -72,7 +72,7 @@ function applyOperation(
     tableOf(op.add_constraint.table);
   } else if ("create_index" in op) {
     const { table, columns } = op.create_index;
-    columns.forEach((c, i) => columnOf(table, c, `columns[${i}]`));
+    for (const [i, c] of columns.entries()) columnOf(table, c, `columns[${i}]`);
   } else if ("drop_column" in op) {
     const { table, column } = op.drop_column;
     shape[table]!.columns.splice(columnOf(table, column, "column"), 1);

@@ -24,8 +24,8 @@ interface Assignments {
 export function syncAssignments(operations: readonly Operation[], oldShape: Shape): Map<string, Assignments> {
   const byTable = new Map<string, Assignments>();
   const of = (t: string) => {
-    let a = byTable.get(t);
-    if (!a) byTable.set(t, (a = { up: [], down: [] }));
+    const a = byTable.get(t) ?? { up: [], down: [] };
+    byTable.set(t, a);
     return a;
   };
   for (const op of operations) {

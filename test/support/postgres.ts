@@ -47,7 +47,18 @@ export async function startPostgres(): Promise<PostgresCluster> {
     "-c max_connections=50",
   ].join(" ");
   // -w waits until the server accepts connections; the log keeps pg_ctl's pipes free of the daemon.
-  await as(join(BIN, "pg_ctl"), ["-D", data, "-l", join(dir, "log"), "-w", "-t", "60", "-o", options, "start"]);
+  await as(join(BIN, "pg_ctl"), [
+    "-D",
+    data,
+    "-l",
+    join(dir, "log"),
+    "-w",
+    "-t",
+    "60",
+    "-o",
+    options,
+    "start",
+  ]);
 
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
