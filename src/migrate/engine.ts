@@ -136,10 +136,18 @@ async function expand(db: MigrationDatabase, m: MigrationRecord): Promise<void> 
     await finish("validate");
   }
   await db.transaction(`${m.name}: views`, async () => {
-    for (const s of viewsSql(m.schema, m.newShape)) await db.query(s);
-    await setProgress(db, m.name, { step: "views", phase: "expanded" });
+    const shape = withTablesFromSql(m.newShape, m.oldShape, await introspectShape(db));
+    for (const s of viewsSql(m.schema, shape)) await db.query(s);
+    await setProgress(db, m.name, { step: "views", phase: "expanded", newShape: shape });
   });
   db.options.progress(`${m.name}: expanded; the new version's schema is ${m.schema}`);
+}
+
+/** Tables that raw SQL created (neither version's shape knows them) join the new version's shape. */
+function withTablesFromSql(newShape: Shape, oldShape: Shape, base: Shape): Shape {
+  const out = { ...newShape };
+  for (const [t, def] of Object.entries(base)) if (!(t in oldShape) && !(t in newShape)) out[t] = def;
+  return out;
 }
 
 export type CompleteOutcome =
