@@ -146,9 +146,7 @@ function lintOperation(op: Operation): { field: string; rule: LintRule; message:
 /** Statements, lower-cased, comments and string literals removed (a literal never trips a check). */
 export function statements(sql: string): string[] {
   return sql
-    .replace(/--[^\n]*/g, " ")
-    .replace(/\/\*[\s\S]*?\*\//g, " ")
-    .replace(/'(?:[^']|'')*'/g, "''")
+    .replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) => (m.startsWith("'") ? "''" : " "))
     .toLowerCase()
     .split(";")
     .map((s) => s.replace(/\s+/g, " ").trim())
