@@ -26,15 +26,23 @@ test("lint catches every unsafe migration of the corpus, naming the operation, t
 });
 
 test("lint passes safe migrations, including SQL whose strings and comments look unsafe", async () => {
-  for (const migration of await loadMigrations(SAFE)) assert.deepEqual(lintMigration(migration), [], migration.file);
+  for (const migration of await loadMigrations(SAFE))
+    assert.deepEqual(lintMigration(migration), [], migration.file);
 });
 
 test("teal migrate lint exits 1 with each finding as JSON, and 0 on a safe directory", async () => {
   const unsafe = await runCli(["--json", "migrate", "lint", "--dir", UNSAFE]);
   assert.equal(unsafe.code, 1, unsafe.stderr);
-  const body = JSON.parse(unsafe.stdout) as { ok: boolean; findings: { file: string; path: string; rule: string }[] };
+  const body = JSON.parse(unsafe.stdout) as {
+    ok: boolean;
+    findings: { file: string; path: string; rule: string }[];
+  };
   assert.equal(body.ok, false);
-  assert.ok(body.findings.some((f) => f.file.endsWith("drop_outside_contract__column.yaml") && f.path === "operations[0].sql.up"));
+  assert.ok(
+    body.findings.some(
+      (f) => f.file.endsWith("drop_outside_contract__column.yaml") && f.path === "operations[0].sql.up",
+    ),
+  );
   const safe = await runCli(["migrate", "lint", "--dir", SAFE]);
   assert.equal(safe.code, 0, safe.stderr);
   assert.match(safe.stdout, /ok: 2 migrations, nothing unsafe/);

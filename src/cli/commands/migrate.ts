@@ -67,7 +67,7 @@ async function startCommand(
 ): Promise<number> {
   if (!opts.allowUnsafe) {
     const findings = migrations.flatMap(lintMigration);
-    const pending = new Set(
+    const completed = new Set(
       (await readMigrations(db)).filter((r) => r.phase === "completed").map((r) => r.name),
     );
     const blocking = findings.filter((f) => !completed.has(migrationOf(migrations, f)));
