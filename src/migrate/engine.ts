@@ -124,7 +124,8 @@ async function expand(db: MigrationDatabase, m: MigrationRecord): Promise<void> 
   }
   if (!done("backfill")) {
     for (const t of sync.keys()) {
-      if (sync.get(t)!.up.length > 0) await backfillTable(db, m.name, t);
+      const { up, derived } = sync.get(t)!;
+      if (up.length > 0 || derived.length > 0) await backfillTable(db, m.name, t);
     }
     await setProgress(db, m.name, { step: "backfill" });
     await finish("backfill");

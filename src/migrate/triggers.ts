@@ -16,6 +16,12 @@ import { BASE_SCHEMA, ident, literal, newColumn, table, triggerFunction, trigger
 interface Assignments {
   /** Statements run for the old version's writes (and the backfill). */
   readonly up: string[];
+  /**
+   * Added columns computed by `up` for the old version's writes. On an update the value is
+   * computed again only if it still is what `up` gave for the row before the update: derived
+   * values follow the row, a value the new version wrote itself stays.
+   */
+  readonly derived: { readonly column: string; readonly expr: string }[];
   /** Statements run for the new version's writes. */
   readonly down: string[];
 }
@@ -24,17 +30,13 @@ interface Assignments {
 export function syncAssignments(operations: readonly Operation[], oldShape: Shape): Map<string, Assignments> {
   const byTable = new Map<string, Assignments>();
   const of = (t: string) => {
-    const a = byTable.get(t) ?? { up: [], down: [] };
+    const a = byTable.get(t) ?? { up: [], down: [], derived: [] };
     byTable.set(t, a);
     return a;
   };
   for (const op of operations) {
     if ("add_column" in op && op.add_column.up !== undefined) {
-      const col = ident(op.add_column.column.name);
-      // Only when empty: a value the new version wrote stays when the old version updates the row.
-      of(op.add_column.table).up.push(
-        `IF NEW.${col} IS NULL THEN NEW.${col} := (${op.add_column.up}); END IF;`,
-      );
+      of(op.add_column.table).derived.push({ column: op.add_column.column.name, expr: op.add_column.up });
     } else if ("alter_column" in op) {
       const { table: t, column, up, down } = op.alter_column;
       of(t).up.push(`NEW.${ident(newColumn(column))} := (${up});`);
@@ -62,17 +64,36 @@ export function triggerSql(
   oldShape: Shape,
   newShape: Shape,
 ): string[] {
-  const declare = (shape: Shape) =>
+  const declare = (shape: Shape, row: "NEW" | "OLD") =>
     (shape[tableName]?.columns ?? [])
       .map(
         (c) =>
-          `${ident(c.name)} ${ident(BASE_SCHEMA)}.${ident(tableName)}.${ident(c.physical)}%TYPE := NEW.${ident(c.physical)};`,
+          `${ident(c.name)} ${ident(BASE_SCHEMA)}.${ident(tableName)}.${ident(c.physical)}%TYPE := ${row}.${ident(c.physical)};`,
       )
       .join("\n      ");
   const block = (shape: Shape, statements: readonly string[]) =>
     statements.length === 0
       ? "NULL;"
-      : `DECLARE\n      ${declare(shape)}\n    BEGIN\n      ${statements.join("\n      ")}\n    END;`;
+      : `DECLARE\n      ${declare(shape, "NEW")}\n    BEGIN\n      ${statements.join("\n      ")}\n    END;`;
+  const { derived } = assignments;
+  const col = (i: number) => `NEW.${ident(derived[i]!.column)}`;
+  // Whether each derived column holds a value of its own (not up's) before this update.
+  const ownValue =
+    derived.length === 0
+      ? ""
+      : `IF TG_OP = 'UPDATE' THEN
+      DECLARE
+        ${declare(oldShape, "OLD")}
+      BEGIN
+        ${derived.map((d, i) => `_teal_own_${i} := OLD.${ident(d.column)} IS NOT NULL AND OLD.${ident(d.column)} IS DISTINCT FROM (${d.expr});`).join("\n        ")}
+      END;
+    END IF;`;
+  const oldBranch = `DECLARE
+    ${derived.map((_, i) => `_teal_own_${i} boolean := false;`).join("\n    ")}
+  BEGIN
+    ${ownValue}
+    ${block(oldShape, [...assignments.up, ...derived.map((d, i) => `IF NOT _teal_own_${i} THEN ${col(i)} := (${d.expr}); END IF;`)])}
+  END;`;
   const fn = triggerFunction(migration, tableName);
   return [
     `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $teal$
@@ -80,7 +101,7 @@ BEGIN
   IF ${literal(schema)} = ANY (current_schemas(false)) THEN
     ${block(newShape, assignments.down)}
   ELSE
-    ${block(oldShape, assignments.up)}
+    ${oldBranch}
   END IF;
   RETURN NEW;
 END

@@ -63,6 +63,12 @@ test("add column with a backfill: each version writes, the other reads it right;
   );
   await newApp.query("INSERT INTO items (title, description) VALUES ('from new', 'written by new')");
   assert.equal((await oldApp.query("SELECT title FROM items WHERE title = 'from new'")).rowCount, 1);
+  // A derived value follows the old version's update; the new version's own value stays.
+  await oldApp.query("UPDATE items SET title = 'retitled' WHERE id = 4");
+  assert.equal(
+    (await newApp.query("SELECT description FROM items WHERE id = 4")).rows[0].description,
+    "about retitled",
+  );
   await oldApp.query("UPDATE items SET title = 'renamed' WHERE title = 'from new'");
   assert.equal(
     (await newApp.query("SELECT description FROM items WHERE title = 'renamed'")).rows[0].description,
