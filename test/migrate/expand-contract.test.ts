@@ -364,3 +364,64 @@ test("rollback undoes an expand: the old version's database is as before, and st
   await v2.query("INSERT INTO audit VALUES (1)");
   await Promise.all([setup.end(), v2.end()]);
 });
+
+test("both versions write at the same time, during and after the expand: every row reads the same in both", async () => {
+  const url = await cluster.createDatabase();
+  const setup = await client(url);
+  await setup.query("CREATE TABLE accounts (id serial PRIMARY KEY, balance text NOT NULL)");
+  await setup.query("INSERT INTO accounts (balance) SELECT (i * 10)::text FROM generate_series(1, 2000) i");
+  const v1 = await client(url);
+  const writesOld = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      if (i % 2 === 0) await v1.query("INSERT INTO accounts (balance) VALUES ($1)", [String(i)]);
+      else
+        await v1.query("UPDATE accounts SET balance = (balance::int + 1)::text WHERE id = $1", [
+          1 + ((i * 37) % 2000),
+        ]);
+    }
+  };
+  const m = migration("002", [
+    {
+      alter_column: {
+        table: "accounts",
+        column: "balance",
+        type: "integer",
+        up: "balance::integer",
+        down: "balance::text",
+      },
+    },
+    {
+      add_column: {
+        table: "accounts",
+        column: { name: "currency", type: "text", nullable: false },
+        up: "'EUR'",
+      },
+    },
+  ]);
+  await Promise.all([writesOld(300), run(url, (db) => start(db, [m]))]);
+  const v2 = await client(url, "teal_002");
+  const writesNew = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      if (i % 2 === 0) await v2.query("INSERT INTO accounts (balance, currency) VALUES ($1, 'USD')", [i]);
+      else await v2.query("UPDATE accounts SET balance = balance + 5 WHERE id = $1", [1 + ((i * 53) % 2000)]);
+    }
+  };
+  await Promise.all([writesOld(300), writesNew(300)]);
+
+  const seenOld = await rows(v1, "SELECT id, balance FROM accounts ORDER BY id");
+  const seenNew = await rows(v2, "SELECT id, balance, currency FROM accounts ORDER BY id");
+  assert.equal(seenOld.length, 2000 + 150 + 150 + 150);
+  assert.deepEqual(
+    seenNew.map((r) => ({ id: r.id, balance: String(r.balance) })),
+    seenOld,
+  );
+  const currencies = await rows(
+    v2,
+    "SELECT currency, count(*)::int AS n FROM accounts GROUP BY 1 ORDER BY 1",
+  );
+  assert.deepEqual(currencies, [
+    { currency: "EUR", n: 2300 },
+    { currency: "USD", n: 150 },
+  ]);
+  await Promise.all([setup.end(), v1.end(), v2.end()]);
+});
