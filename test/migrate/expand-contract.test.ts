@@ -425,3 +425,43 @@ test("both versions write at the same time, during and after the expand: every r
   ]);
   await Promise.all([setup.end(), v1.end(), v2.end()]);
 });
+
+test("alter a column's constraints only (no type): the new column keeps the old type and becomes NOT NULL", async () => {
+  const url = await cluster.createDatabase();
+  const setup = await client(url);
+  await setup.query("CREATE TABLE notes (id int PRIMARY KEY, body varchar(40))");
+  await setup.query("INSERT INTO notes VALUES (1, 'one'), (2, NULL)");
+  await run(url, (db) =>
+    start(db, [
+      migration("002", [
+        {
+          alter_column: {
+            table: "notes",
+            column: "body",
+            nullable: false,
+            up: "coalesce(body, '')",
+            down: "body",
+          },
+        },
+      ]),
+    ]),
+  );
+  const v1 = await client(url);
+  const v2 = await client(url, "teal_002");
+  await v1.query("INSERT INTO notes VALUES (3, NULL)");
+  assert.deepEqual(await rows(v2, "SELECT id, body FROM notes ORDER BY id"), [
+    { id: 1, body: "one" },
+    { id: 2, body: "" },
+    { id: 3, body: "" },
+  ]);
+  await assert.rejects(v2.query("INSERT INTO notes VALUES (4, NULL)"), /_teal_nn__teal_new_body/);
+  await run(url, (db) => complete(db));
+  assert.deepEqual(
+    await rows(
+      setup,
+      "SELECT data_type, character_maximum_length AS len, is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'notes' AND column_name = 'body'",
+    ),
+    [{ data_type: "character varying", len: 40, is_nullable: "NO" }],
+  );
+  await Promise.all([setup.end(), v1.end(), v2.end()]);
+});
