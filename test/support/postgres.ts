@@ -95,3 +95,65 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+export interface WriterReport {
+  readonly writes: number;
+  readonly failures: number;
+  /** Every write's latency, sorted ascending. */
+  readonly latenciesMs: readonly number[];
+}
+
+/**
+ * The old version at work: one connection that inserts into and updates `events (id, kind, n)`
+ * without pause (updates spread over ids 1..rows), timing each write, until `stop()`.
+ */
+export async function startEventsWriter(
+  url: string,
+  rows: number,
+): Promise<{ stop(): Promise<WriterReport> }> {
+  const writer = new pg.Client(url);
+  // A server stopped under a failing test must fail that test, not crash the process.
+  writer.on("error", () => {});
+  await writer.connect();
+  const latenciesMs: number[] = [];
+  let failures = 0;
+  let stopping = false;
+  const loop = (async () => {
+    for (let i = 0; !stopping; i++) {
+      const began = performance.now();
+      try {
+        if (i % 2 === 0) await writer.query("INSERT INTO events (kind, n) VALUES ('live', $1)", [i]);
+        else await writer.query("UPDATE events SET n = n + 1 WHERE id = $1", [1 + ((i * 7919) % rows)]);
+      } catch {
+        failures++;
+      }
+      latenciesMs.push(performance.now() - began);
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      await writer.end();
+      latenciesMs.sort((a, b) => a - b);
+      return { writes: latenciesMs.length, failures, latenciesMs };
+    },
+  };
+}
+
+/** `events` with `rows` rows: the table the backfill tests and the bench migrate. */
+export async function createEvents(url: string, rows: number): Promise<void> {
+  const c = new pg.Client(url);
+  await c.connect();
+  try {
+    await c.query("CREATE TABLE events (id bigserial PRIMARY KEY, kind text NOT NULL, n int NOT NULL)");
+    await c.query(`INSERT INTO events (kind, n) SELECT 'k' || (i % 7), i FROM generate_series(1, ${rows}) i`);
+    await c.query("VACUUM ANALYZE events");
+  } finally {
+    await c.end();
+  }
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
