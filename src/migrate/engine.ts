@@ -210,7 +210,10 @@ export async function rollback(db: MigrationDatabase): Promise<RollbackOutcome> 
     }
     if (active.step !== "none")
       for (const s of rollbackSql(active.operations, active.oldShape)) await db.query(s);
+    // Committed with the undo itself: a rollback run again never runs an `sql` down twice.
+    await setProgress(db, active.name, { step: "none" });
   });
+  await checkpoint("rollback-undone");
   for (const s of rollbackIndexes(active.operations)) await db.outside(`${active.name}: rollback`, s);
   await db.transaction(`${active.name}: rollback`, async () => {
     await db.query("DELETE FROM teal_migrations.backfills WHERE migration = $1", [active.name]);

@@ -49,10 +49,11 @@ function migrate(action: string, migrations: string, url: string, extra: string[
 }
 
 /** Runs `teal migrate start` until it pauses at `step` (the test seam), then kills it with SIGKILL. */
-async function killAt(step: string, migrations: string, url: string): Promise<void> {
+async function killAt(step: string, migrations: string, url: string, action = "start"): Promise<void> {
+  const extra = action === "start" ? ["--batch-size", "10"] : [];
   const child = spawn(
     process.execPath,
-    [...CLI_ARGS, "migrate", "start", "--dir", migrations, "--database-env", "APP_DB", "--batch-size", "10"],
+    [...CLI_ARGS, "migrate", action, "--dir", migrations, "--database-env", "APP_DB", ...extra],
     {
       env: { ...process.env, APP_DB: url, TEAL_MIGRATE_PAUSE_AT: step },
       stdio: ["ignore", "ignore", "pipe"],
@@ -160,6 +161,25 @@ test("killed in the middle of expand: status tells the step, rollback undoes it,
   const again = await migrate("start", migrations, url);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).resumed, false);
+  await db.end();
+});
+
+test("a rollback killed after its undo committed is finished by running it again (an sql down runs once)", async () => {
+  const { url, migrations, db } = await setup("rollback-twice");
+  await writeFile(
+    join(migrations, "002.yaml"),
+    "operations:\n  - sql: { up: 'CREATE TABLE audit (id int PRIMARY KEY)', down: 'DROP TABLE audit' }\n",
+  );
+  assert.equal((await migrate("start", migrations, url)).code, 0);
+  await killAt("rollback-undone", migrations, url, "rollback");
+  const again = await migrate("rollback", migrations, url);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  const s = JSON.parse((await migrate("status", migrations, url)).stdout);
+  assert.deepEqual(
+    s.migrations.map((m: { phase: string }) => m.phase),
+    ["rolled_back"],
+  );
+  assert.equal((await db.query("SELECT to_regclass('public.audit') AS t")).rows[0].t, null);
   await db.end();
 });
 
