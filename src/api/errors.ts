@@ -29,6 +29,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   STORE_UNAVAILABLE: 503,
   LEASE_NOT_FOUND: 500,
   RECORD_CORRUPT: 500,
+  DATABASE_FAILED: 502,
   INTERNAL: 500,
 };
 

@@ -6,6 +6,7 @@ import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand, rollbackCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { type MigrateAction, type MigrateFlags, migrateCommand } from "./commands/migrate.ts";
 import { abortCommand, promoteCommand, rolloutPauseCommand } from "./commands/rollout.ts";
 import { maintenanceCommand, simpleCommand, splitCommand, switchCommand } from "./commands/routing.ts";
 import { serverCommand } from "./commands/server.ts";
@@ -161,6 +162,46 @@ program
       maintenanceCommand(service, mode, globals(cmd)),
     ),
   );
+
+const migrate = program
+  .command("migrate")
+  .description("schema changes both colors can live with (PostgreSQL): expand, complete, roll back");
+const MIGRATE_ACTIONS: Record<MigrateAction, string> = {
+  start: "expand: apply the next migration's additive part and create the new version's schema",
+  complete: "contract: remove what only the old version needed (after the old color is retired)",
+  rollback: "undo the expand in flight; the old version's database is as before",
+  status: "show each migration's phase, both versions' schemas and the backfill's progress",
+  lint: "flag operations that would break the running version or block its writes",
+};
+for (const [action, description] of Object.entries(MIGRATE_ACTIONS) as [MigrateAction, string][]) {
+  const sub = migrate
+    .command(action)
+    .description(description)
+    .option("--dir <dir>", "the directory holding the migration files (YAML or JSON, applied in name order)");
+  if (action !== "lint") {
+    sub
+      .option("--database-env <name>", "environment variable holding the connection string")
+      .option("--database-file <path>", "file holding the connection string");
+  }
+  if (action === "start") {
+    sub
+      .option("--lock-timeout-ms <ms>", "how long a step may wait for a table lock before it retries", "500")
+      .option("--batch-size <rows>", "rows per backfill batch", "1000")
+      .option("--allow-unsafe", "apply even what `teal migrate lint` flags");
+  }
+  if (action === "complete" || action === "rollback") {
+    sub.option(
+      "--lock-timeout-ms <ms>",
+      "how long a step may wait for a table lock before it retries",
+      "500",
+    );
+  }
+  sub.addHelpText(
+    "after",
+    "\nExit status: 0 done (or nothing to do), 1 failed or refused, 2 bad usage or an invalid migration file.",
+  );
+  sub.action(run(async (_o: unknown, cmd: Command) => migrateCommand(action, globals(cmd) as MigrateFlags)));
+}
 
 // Not commander's .version(): it would take `teal deploy web --version v2` for itself.
 program.addHelpText("after", "\n  -V, --version          print teal's version (as the only argument)");

@@ -25,6 +25,7 @@ export type ErrorCode =
   | "STORE_UNAVAILABLE"
   | "LEASE_NOT_FOUND"
   | "RECORD_CORRUPT"
+  | "DATABASE_FAILED"
   | "INTERNAL";
 
 export class TealError extends Error {
