@@ -35,6 +35,8 @@ export interface DataPlaneSpec {
 /** Settings fixed for the life of a data plane process. */
 export interface ProxySettings {
   readonly listen: string;
+  /** Which engine runs the proxy (engines.ts); auto when left out. */
+  readonly engine?: "auto" | "fast" | "node-http";
   /**
    * Proxies whose X-Forwarded-For teal believes: the real client is the rightmost address in it that
    * is not one of these (nginx's realip with real_ip_recursive). Empty: every peer is the client.
