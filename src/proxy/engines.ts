@@ -1,49 +1,10 @@
-/**
- * Which engine (engine.ts) the proxy runs on: `proxy.engine` in the config. `auto` takes the fast
- * one when its self-check passes on this Node, else the documented one with a warning; `fast`
- * insists (a failed self-check stops teal at start-up rather than misparse); `node-http` never
- * touches Node's internals.
- */
+/** The engine (engine.ts) for a `proxy.engine` setting, decided by engine-choice.ts. */
 
-import { TealError } from "../domain/errors.ts";
-import type { EngineName, ProxyEngine } from "./engine.ts";
+import type { ProxyEngine } from "./engine.ts";
+import { chooseEngine, type EngineSetting } from "./engine-choice.ts";
 import { fastEngine } from "./http1/engine.ts";
-import { type HttpParserClass, NODE_PARSER } from "./http1/parser.ts";
-import { parserProblem } from "./http1/self-check.ts";
 import { nodeHttpEngine } from "./node-http/engine.ts";
 
-export type EngineSetting = "auto" | EngineName;
-
-export const ENGINE_SETTINGS: readonly EngineSetting[] = ["auto", "fast", "node-http"];
-
-/** The self-check's verdict on this process's Node, taken once. */
-let nodeVerdict: { problem: string | undefined } | undefined;
-
-function nodeProblem(): string | undefined {
-  if (nodeVerdict === undefined) nodeVerdict = { problem: parserProblem(NODE_PARSER) };
-  return nodeVerdict.problem;
-}
-
-/**
- * The engine for `setting`. `Parser` is the seam the self-check is tested through (Node's own by
- * default); `warn` hears why `auto` fell back.
- */
-export function selectEngine(
-  setting: EngineSetting,
-  warn: (message: string) => void,
-  Parser: HttpParserClass | undefined = NODE_PARSER,
-): ProxyEngine {
-  if (setting === "node-http") return nodeHttpEngine;
-  const problem = Parser === NODE_PARSER ? nodeProblem() : parserProblem(Parser);
-  if (problem === undefined) return fastEngine;
-  const why = `Node ${process.version}'s internal HTTP parser does not parse as teal's fast proxy engine expects (${problem})`;
-  if (setting === "fast") {
-    throw new TealError(
-      "UNSUPPORTED",
-      `proxy.engine: fast cannot run: ${why}. Set proxy.engine to auto or node-http (documented node:http APIs), or run teal on a Node version it is tested with`,
-      { details: { field: "proxy.engine", node: process.version, problem } },
-    );
-  }
-  warn(`${why}: the proxy runs on the node-http engine instead (slower, on documented APIs only)`);
-  return nodeHttpEngine;
+export function selectEngine(setting: EngineSetting, warn: (message: string) => void): ProxyEngine {
+  return chooseEngine(setting, warn) === "fast" ? fastEngine : nodeHttpEngine;
 }

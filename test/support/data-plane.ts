@@ -8,7 +8,8 @@ import type { Color } from "../../src/domain/color.ts";
 import { INITIAL_ROUTING, type RoutingState } from "../../src/domain/routing.ts";
 import { DataPlane, type DataPlaneEvents } from "../../src/proxy/data-plane.ts";
 import type { ProxyEngine } from "../../src/proxy/engine.ts";
-import { ENGINE_SETTINGS, type EngineSetting, selectEngine } from "../../src/proxy/engines.ts";
+import { ENGINE_SETTINGS, type EngineSetting } from "../../src/proxy/engine-choice.ts";
+import { selectEngine } from "../../src/proxy/engines.ts";
 import type { ProxySettings, ServiceSpec } from "../../src/proxy/spec.ts";
 
 /** The engine the tests run the proxy on. */

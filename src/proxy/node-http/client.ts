@@ -187,7 +187,11 @@ export class NodeHttpClient implements UpstreamClient {
       if (socket.connecting) socket.once("connect", startBody);
       else startBody();
     });
-    req.on("error", (err: NodeJS.ErrnoException) => finish(translate(err)));
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      // Bytes after a whole answer (the same read): the answer stands, its connection is gone.
+      if (response?.complete) return;
+      finish(translate(err));
+    });
     req.on("information", () => {}); // 1xx: the final answer follows
     req.on("upgrade", (_res: IncomingMessage, socket: Socket) => {
       socket.destroy();
