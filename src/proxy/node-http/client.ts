@@ -127,7 +127,8 @@ export class NodeHttpClient implements UpstreamClient {
     const { request: r, handler } = pending;
     const options = this.#options;
     let finished = false;
-    let timer: NodeJS.Timeout | undefined;
+    /** What the upstream's silence would be, were its socket to go quiet now. */
+    let stage: "connect" | "headers" | "body" = "connect";
     let gotResponse = false;
     let response: IncomingMessage | undefined;
     let bodyStarted = false;
@@ -145,14 +146,24 @@ export class NodeHttpClient implements UpstreamClient {
       // The request's own framing: a stream without a length goes chunked (node:http's default).
     });
     this.#inFlight.add(req);
-    const arm = (ms: number, code: UpstreamErrorCode, message: string) => {
-      clearTimeout(timer);
-      timer = setTimeout(() => finish(upstreamError(code, message)), ms);
+    // The socket's idle timeout, as on the fast engine: any byte either way restarts it, so an
+    // upload the upstream takes in slowly is not a headers timeout.
+    const wait = (next: typeof stage, ms: number) => {
+      stage = next;
+      req.setTimeout(ms);
     };
+    req.on("timeout", () => {
+      const [code, message]: [UpstreamErrorCode, string] =
+        stage === "connect"
+          ? ["UPSTREAM_CONNECT_TIMEOUT", "connect timed out"]
+          : stage === "headers"
+            ? ["UPSTREAM_HEADERS_TIMEOUT", "headers timed out"]
+            : ["UPSTREAM_BODY_TIMEOUT", "body timed out"];
+      finish(upstreamError(code, message));
+    });
     const finish = (err?: Error) => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
       this.#inFlight.delete(req);
       if (err !== undefined) {
         req.destroy();
@@ -169,7 +180,6 @@ export class NodeHttpClient implements UpstreamClient {
     pending.cancel = (err) => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
       this.#inFlight.delete(req);
       req.destroy(err);
       response?.destroy();
@@ -178,11 +188,11 @@ export class NodeHttpClient implements UpstreamClient {
     const startBody = () => {
       if (bodyStarted) return;
       bodyStarted = true;
-      arm(options.headersTimeoutMs, "UPSTREAM_HEADERS_TIMEOUT", "headers timed out");
+      wait("headers", options.headersTimeoutMs);
       // A request body cut short by its client ends the request quietly (the exchange knows why).
       sendBody(req, r.body, handler, () => pending.cancel?.());
     };
-    arm(options.connectTimeoutMs, "UPSTREAM_CONNECT_TIMEOUT", "connect timed out");
+    wait("connect", options.connectTimeoutMs);
     req.on("socket", (socket: Socket) => {
       if (socket.connecting) socket.once("connect", startBody);
       else startBody();
@@ -204,28 +214,32 @@ export class NodeHttpClient implements UpstreamClient {
       }
       gotResponse = true;
       response = res;
+      const statusCode = res.statusCode ?? 0;
+      if (statusCode < 200) {
+        finish(upstreamError("UPSTREAM_BAD_RESPONSE", `status ${statusCode} is not an answer`));
+        return;
+      }
       const statusText = res.statusMessage ?? "";
       if (!REASON_PHRASE.test(statusText)) {
         finish(upstreamError("UPSTREAM_BAD_RESPONSE", "invalid character in the status text"));
         return;
       }
-      arm(options.bodyTimeoutMs, "UPSTREAM_BODY_TIMEOUT", "body timed out");
+      wait("body", options.bodyTimeoutMs);
       let paused = false;
       const resume = () => {
         if (finished || !paused) return;
         paused = false;
         res.resume();
-        arm(options.bodyTimeoutMs, "UPSTREAM_BODY_TIMEOUT", "body timed out");
+        req.setTimeout(options.bodyTimeoutMs);
       };
       const pause = () => {
         if (paused) return;
         paused = true;
         res.pause();
-        clearTimeout(timer); // a slow client is not a slow upstream
+        req.setTimeout(0); // a slow client is not a slow upstream
       };
       res.on("data", (chunk: Buffer) => {
         if (finished) return;
-        if (!paused) arm(options.bodyTimeoutMs, "UPSTREAM_BODY_TIMEOUT", "body timed out");
         try {
           if (!handler.onData(chunk)) pause();
         } catch (err) {
@@ -235,7 +249,6 @@ export class NodeHttpClient implements UpstreamClient {
       res.on("end", () => {
         if (finished) return;
         finished = true;
-        clearTimeout(timer);
         this.#inFlight.delete(req);
         if (!pending.aborted) handler.onComplete();
         this.#done();
@@ -246,7 +259,7 @@ export class NodeHttpClient implements UpstreamClient {
         if (!res.complete) finish(upstreamError("UPSTREAM_CLOSED", "the upstream closed the connection"));
       });
       try {
-        if (!handler.onHeaders(res.statusCode ?? 502, res.rawHeaders, resume, statusText)) pause();
+        if (!handler.onHeaders(statusCode, res.rawHeaders, resume, statusText)) pause();
       } catch (err) {
         finish(upstreamError("UPSTREAM_BAD_RESPONSE", String((err as Error)?.message ?? err)));
       }
@@ -270,6 +283,8 @@ function sendBody(
     handler.onBodySent(body);
     return;
   }
+  // The head goes now, as on the fast engine: the upstream sees the request before its body.
+  req.flushHeaders();
   const onData = (chunk: Buffer) => {
     handler.onBodySent(chunk);
     if (!req.write(chunk)) body.pause();

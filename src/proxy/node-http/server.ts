@@ -76,12 +76,15 @@ export class NodeHttpServer implements ProxyServer {
         Object.assign(new Error(`over ${options.maxConnections} client connections`), { code: "EMFILE" }),
       ),
     );
-    this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.#upgrade(req, socket as Socket, head),
-    );
-    this.#server.on("connect", (_req: IncomingMessage, socket: Duplex) =>
-      this.#refuseSocket(socket as Socket, "TEAL_CONNECT", "CONNECT is not supported"),
-    );
+    // A socket handed over by these two events has no error listener of node:http's any more.
+    this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on("error", destroySocket);
+      this.#upgrade(req, socket as Socket, head);
+    });
+    this.#server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+      socket.on("error", destroySocket);
+      this.#refuseSocket(socket as Socket, "TEAL_CONNECT", "CONNECT is not supported");
+    });
     this.#server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) =>
       this.#refuse(res, "TEAL_EXPECTATION", "unsupported Expect", req),
     );
@@ -187,7 +190,17 @@ export class NodeHttpServer implements ProxyServer {
 
   #refuseSocket(socket: Socket, code: string, message: string): void {
     this.#handlers.clientError(code, message);
+    this.#answerAndClose(socket, code);
+  }
+
+  /**
+   * The error answer, then the connection is closed: at once when the client closes its side, at
+   * the head timeout when it does not. Its request (if any) ends with the socket: destroying the
+   * request first would take the socket, and the answer, with it.
+   */
+  #answerAndClose(socket: Socket, code: string): void {
     socket.end(clientErrorResponse(code), "latin1");
+    setTimeout(() => socket.destroy(), this.#options.headersTimeoutMs).unref();
   }
 
   /** Malformed input, or a head that took too long: said and answered, as the fast engine does. */
@@ -206,7 +219,7 @@ export class NodeHttpServer implements ProxyServer {
     // Behind a response in progress, the bad input is a pipelined request: answered after it.
     const busy = [...this.#watched].find((w) => w.socket === socket && !w.io.writableFinished);
     if (busy !== undefined && !busy.reading) {
-      busy.io.res.once("finish", () => socket.end(clientErrorResponse(code), "latin1"));
+      busy.io.res.once("finish", () => this.#answerAndClose(socket, code));
       return;
     }
     if (busy !== undefined) {
@@ -216,9 +229,8 @@ export class NodeHttpServer implements ProxyServer {
       }
       busy.io.destroyed = true;
       busy.io.listener?.clientClosed();
-      busy.io.req.body?.destroy(new Error("the request body was malformed"));
     }
-    socket.end(clientErrorResponse(code), "latin1");
+    this.#answerAndClose(socket, code);
   }
 
   /** Bodies that stalled and responses nobody reads, timed like the fast engine's sweep. */
@@ -240,8 +252,7 @@ export class NodeHttpServer implements ProxyServer {
           else {
             io.destroyed = true;
             io.listener?.clientClosed();
-            body?.destroy(new Error("the request body stalled"));
-            socket.end(clientErrorResponse("TEAL_BODY_TIMEOUT"), "latin1");
+            this.#answerAndClose(socket, "TEAL_BODY_TIMEOUT");
           }
           continue;
         }
@@ -258,6 +269,10 @@ export class NodeHttpServer implements ProxyServer {
       } else w.sendSince = -1;
     }
   }
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
 }
 
 /** Why a request head is refused before routing (as the fast engine's connection.ts), or undefined. */
