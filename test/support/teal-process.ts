@@ -108,6 +108,7 @@ function withTestEngine(yaml: string): string {
   if (engine === undefined || engine === "auto" || /^\s+engine:/m.test(yaml)) return yaml;
   const block = /^proxy:[ \t]*\n([ \t]+)/m.exec(yaml);
   if (block !== null) return yaml.replace(block[0], `${block[0]}engine: ${engine}\n${block[1]}`);
+  if (/^proxy:\s*\{/m.test(yaml)) return yaml.replace(/^proxy:\s*\{/m, `proxy: { engine: ${engine},`);
   if (!/^proxy:/m.test(yaml)) return `${yaml}\nproxy:\n  engine: ${engine}\n`;
   throw new Error(
     `TEAL_TEST_PROXY_ENGINE: write this test's proxy section as a block to set its engine:\n${yaml}`,
