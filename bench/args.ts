@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 export const ALL_CANDIDATES = [
   "direct",
   "teal",
+  "teal-node-http",
   "nginx",
   "haproxy",
   "http-proxy",

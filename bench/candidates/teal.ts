@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { startProcess, stopProcess, waitReady } from "../procs.ts";
 import { freePorts, repoRoot, waitUntil } from "../util.ts";
-import type { CandidateFactory } from "./types.ts";
+import type { Candidate, CandidateContext, CandidateFactory } from "./types.ts";
 
 /**
  * teal runs as users run it in production: its `teal` command (bin/teal.js, with the Node flags of
@@ -45,10 +45,11 @@ function tealConfig(p: {
   sink: number;
   workers: number | undefined;
   accessLog: boolean;
+  engine?: string;
 }): string {
   return `proxy:
   listen: 127.0.0.1:${p.proxy}
-  workers: ${p.workers ?? "auto"}
+${p.engine === undefined ? "" : `  engine: ${p.engine}\n`}  workers: ${p.workers ?? "auto"}
   accessLog: ${p.accessLog}
 admin:
   listen: 127.0.0.1:${p.admin}
@@ -67,29 +68,44 @@ services:
 }
 
 /** teal's own proxy, started from src/cli/main.ts; switch = POST /v1/services/bench/switch. */
-export const teal: CandidateFactory = async ({ tmp, backends, opts }) => {
+export const teal: CandidateFactory = (ctx) => tealOn("teal", undefined, ctx);
+
+/** teal on its node-http engine (proxy.engine: node-http): node:http and http.request, no Node internals. */
+export const tealNodeHttp: CandidateFactory = (ctx) => tealOn("teal-node-http", "node-http", ctx);
+
+async function tealOn(
+  name: string,
+  engine: string | undefined,
+  { tmp, backends, opts }: CandidateContext,
+): Promise<Candidate> {
   buildTeal();
   if (!existsSync(TEAL_MAIN)) throw new Error(`${path.relative(repoRoot, TEAL_MAIN)} does not exist`);
   const [proxyPort, adminPort] = await freePorts(2);
-  const dir = path.join(tmp, "teal");
+  const dir = path.join(tmp, name);
   const dataDir = path.join(dir, "data");
   await mkdir(dataDir, { recursive: true });
   const config = path.join(dir, "teal.yaml");
   const c = { proxy: proxyPort!, admin: adminPort!, blue: backends.bluePort, green: backends.greenPort };
   await writeFile(
     config,
-    tealConfig({ ...c, sink: backends.sinkPort, workers: opts.tealWorkers, accessLog: opts.accessLog }),
+    tealConfig({
+      ...c,
+      sink: backends.sinkPort,
+      workers: opts.tealWorkers,
+      accessLog: opts.accessLog,
+      engine,
+    }),
   );
-  const server = await startTealServer("teal", config, dataDir, adminPort!, tmp);
+  const server = await startTealServer(name, config, dataDir, adminPort!, tmp);
   return {
-    name: "teal",
+    name,
     url: `http://127.0.0.1:${proxyPort}`,
     pids: () => [server.proc.pid],
     hasSink: true,
     switchTo: server.switchTo,
     stop: () => stopProcess(server.proc),
   };
-};
+}
 
 export interface TealServer {
   proc: ReturnType<typeof startProcess>;

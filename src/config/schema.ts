@@ -595,6 +595,12 @@ export const serviceSchema = z
 
 const proxyFields = z.strictObject({
   listen: hostPort.default("0.0.0.0:8080"),
+  /** The proxy's HTTP engine (README "Proxy engines"): auto takes fast when its self-check passes. */
+  engine: z
+    .enum(["auto", "fast", "node-http"], {
+      message: "must be auto (fast when this Node passes its self-check, else node-http), fast or node-http",
+    })
+    .default("auto"),
   workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default("auto"),
   /** Proxies in front of teal whose X-Forwarded-For names the real client (nginx's set_real_ip_from). */
   trustedProxies: z.array(cidr).default([]),

@@ -19,18 +19,22 @@ import { maxClientConnections } from "./descriptor-limit.ts";
 import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { EndpointRegistry } from "./endpoint-registry.ts";
+import type {
+  ProxyRequest as ClientRequest,
+  ProxyResponse as ClientResponse,
+  ProxyEngine,
+  ProxyServer,
+  UpstreamRequest,
+} from "./engine.ts";
+import { selectEngine } from "./engines.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
 import { upstreamHeaders } from "./headers.ts";
-import type { ClientRequest } from "./http1/request.ts";
-import type { ClientResponse } from "./http1/response.ts";
-import { Http1Server } from "./http1/server.ts";
 import type { ListenerStats } from "./listener-stats.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
 import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "./spec.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
-import type { UpstreamRequest } from "./upstream-pool.ts";
 
 export interface DataPlaneEvents {
   readonly accessLog?: (entry: AccessEntry) => void;
@@ -64,7 +68,8 @@ export class DataPlane {
   readonly #endpoints: EndpointRegistry;
   #table = new RouteTable([]);
   #generation = -1;
-  #server: Http1Server | undefined;
+  readonly #engine: ProxyEngine;
+  #server: ProxyServer | undefined;
   #warnedUntrustedProxy = false;
   /** Each service's last runtime view, handed out again while it stays the same. */
   readonly #statusOf = new WeakMap<ServiceTarget, ServiceRuntimeStatus>();
@@ -77,7 +82,8 @@ export class DataPlane {
     this.#settings = settings;
     this.#events = events;
     this.#trusted = new AddressList(settings.trustedProxies);
-    this.#endpoints = new EndpointRegistry(settings);
+    this.#engine = selectEngine(settings.engine ?? "auto", (message) => events.warning?.(message));
+    this.#endpoints = new EndpointRegistry(settings, this.#engine);
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
@@ -129,7 +135,7 @@ export class DataPlane {
   async listen(): Promise<AddressInfo> {
     const { host, port } = splitHostPort(this.#settings.listen);
     const { timeouts } = this.#settings;
-    const server = new Http1Server(
+    const server = this.#engine.createServer(
       {
         maxHeaderBytes: this.#settings.maxHeaderBytes,
         keepAliveTimeoutMs: timeouts.clientKeepAliveMs,

@@ -7,14 +7,17 @@
  */
 
 import { Endpoint } from "./endpoint.ts";
+import type { ProxyEngine } from "./engine.ts";
 import type { ProxySettings } from "./spec.ts";
 
 export class EndpointRegistry {
   readonly #settings: ProxySettings;
+  readonly #engine: ProxyEngine;
   readonly #byAddress = new Map<string, { readonly endpoint: Endpoint; users: number }>();
 
-  constructor(settings: ProxySettings) {
+  constructor(settings: ProxySettings, engine: ProxyEngine) {
     this.#settings = settings;
+    this.#engine = engine;
   }
 
   /** The endpoint for `url`'s host and port, counted once more in use. */
@@ -25,7 +28,7 @@ export class EndpointRegistry {
       entry.users++;
       return entry.endpoint;
     }
-    const endpoint = new Endpoint(url, this.#settings);
+    const endpoint = new Endpoint(url, this.#settings, this.#engine);
     this.#byAddress.set(address, { endpoint, users: 1 });
     return endpoint;
   }

@@ -4,8 +4,8 @@
  * to 10 s); after it, one request probes it again (half-open), and a success restores it.
  */
 
+import type { ProxyEngine, UpstreamClient } from "./engine.ts";
 import type { ProxySettings } from "./spec.ts";
-import { UpstreamPool } from "./upstream-pool.ts";
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;
@@ -14,16 +14,16 @@ export class Endpoint {
   readonly url: string;
   readonly host: string;
   readonly port: number;
-  readonly pool: UpstreamPool;
+  readonly pool: UpstreamClient;
   #failures = 0;
   #downUntil = 0;
 
-  constructor(url: string, settings: ProxySettings) {
+  constructor(url: string, settings: ProxySettings, engine: ProxyEngine) {
     const parsed = new URL(url);
     this.url = url;
     this.host = parsed.hostname.replace(/^\[|\]$/g, "");
     this.port = Number(parsed.port || 80);
-    this.pool = new UpstreamPool({
+    this.pool = engine.createClient({
       host: this.host,
       port: this.port,
       connections: settings.upstreamConnections,

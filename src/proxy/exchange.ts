@@ -14,15 +14,19 @@ import type { Color } from "../domain/color.ts";
 import { recycle } from "./body-buffers.ts";
 import type { ClientLimit } from "./client-limit.ts";
 import type { Endpoint } from "./endpoint.ts";
+import type {
+  ProxyRequest as ClientRequest,
+  ProxyResponse as ClientResponse,
+  ResponseListener,
+  UpstreamHandler,
+  UpstreamRequest,
+} from "./engine.ts";
 import { countStreamedBytes } from "./gc-nudge.ts";
 import { downstreamHeaders } from "./headers.ts";
-import type { ClientRequest } from "./http1/request.ts";
-import type { ClientResponse, ResponseListener } from "./http1/response.ts";
 import { InFlight } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
 import type { ServiceTarget } from "./service-target.ts";
 import { classifyUpstreamError } from "./upstream-errors.ts";
-import type { UpstreamHandler, UpstreamRequest } from "./upstream-pool.ts";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 

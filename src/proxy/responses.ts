@@ -1,6 +1,6 @@
 /** Answers the proxy gives itself (no upstream involved), each with a clear body and a stable code. */
 
-import type { ClientResponse } from "./http1/response.ts";
+import type { ProxyResponse as ClientResponse } from "./engine.ts";
 
 export type ProxyErrorCode =
   | "no_route"

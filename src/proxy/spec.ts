@@ -6,6 +6,7 @@
 import type { RouteConfig } from "../config/schema.ts";
 import type { Color } from "../domain/color.ts";
 import type { RoutingState } from "../domain/routing.ts";
+import type { EngineSetting } from "./engine-choice.ts";
 
 export interface ServiceSpec {
   readonly name: string;
@@ -35,6 +36,8 @@ export interface DataPlaneSpec {
 /** Settings fixed for the life of a data plane process. */
 export interface ProxySettings {
   readonly listen: string;
+  /** Which engine runs the proxy (engines.ts); auto when left out. */
+  readonly engine?: EngineSetting;
   /**
    * Proxies whose X-Forwarded-For teal believes: the real client is the rightmost address in it that
    * is not one of these (nginx's realip with real_ip_recursive). Empty: every peer is the client.

@@ -36,6 +36,7 @@ import { TealError } from "../domain/errors.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
+import type { EngineName } from "../proxy/engine.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -70,6 +71,9 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<TealServer> {
   for (const w of configWarnings(config)) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
+  // Before anything starts: a fast engine this Node cannot run stops teal here, with the fix.
+  const { chooseEngine } = await import("../proxy/engine-choice.ts");
+  const engine = chooseEngine(config.proxy.engine, (message) => log.warn({ field: "proxy.engine" }, message));
   const dataDir = new DataDir(dataDirPath);
   const tightened = await dataDir.ensure();
   if (tightened.length > 0) {
@@ -82,7 +86,12 @@ export async function startServer(
   const token = await dataDir.token();
   const viewToken = await dataDir.viewToken();
   const store = await openStore(options.store ?? { kind: "sqlite" }, dataDir, log);
-  const dataPlane = await routedDataPlane(config, await createDataPlane(config, log), options.configDir, log);
+  const dataPlane = await routedDataPlane(
+    config,
+    await createDataPlane(config, log, engine),
+    options.configDir,
+    log,
+  );
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
@@ -274,8 +283,8 @@ async function routedDataPlane(
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */
-async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPlanePort> {
-  const settings = proxySettings(config);
+async function createDataPlane(config: TealConfig, log: Logger, engine: EngineName): Promise<DataPlanePort> {
+  const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
   const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;

@@ -10,7 +10,7 @@ import { chooseColor, overrideColor, readCookie } from "../../src/proxy/choose-c
 import { EndpointRegistry } from "../../src/proxy/endpoint-registry.ts";
 import { ServiceTarget } from "../../src/proxy/service-target.ts";
 import type { ServiceSpec } from "../../src/proxy/spec.ts";
-import { serviceSpec, testSettings } from "../support/data-plane.ts";
+import { serviceSpec, testEngine, testSettings } from "../support/data-plane.ts";
 
 const endpoints = { blue: ["http://127.0.0.1:1"], green: ["http://127.0.0.1:2"] };
 const inside = "127.0.0.1";
@@ -19,7 +19,7 @@ const outside = "203.0.113.9";
 function service(routing: Partial<RoutingState>, extra: Partial<Omit<ServiceSpec, "routing">> = {}) {
   return new ServiceTarget(
     serviceSpec("web", endpoints, { ...extra, routing }),
-    new EndpointRegistry(testSettings),
+    new EndpointRegistry(testSettings, testEngine()),
     () => {},
   );
 }

@@ -492,6 +492,8 @@ describe("a misbehaving upstream", () => {
     const res = await get(`${url}/`, { host: "below-100.test" });
     assert.equal(res.status, 502);
     assert.equal(res.headers["x-teal-error"], "upstream_bad_response");
+    // In teal's own words, not an HTTP client library's error code.
+    assert.match(res.body, /invalid response \(status 99 is not an answer\)/);
   });
 
   it("never lets a trailer or an unasked-for response reach the next request on its connection", async () => {

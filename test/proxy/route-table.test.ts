@@ -6,10 +6,14 @@ import type { RouteConfig } from "../../src/config/schema.ts";
 import { EndpointRegistry } from "../../src/proxy/endpoint-registry.ts";
 import { normalizeHost, RouteTable } from "../../src/proxy/route-table.ts";
 import { ServiceTarget } from "../../src/proxy/service-target.ts";
-import { serviceSpec, testSettings } from "../support/data-plane.ts";
+import { serviceSpec, testEngine, testSettings } from "../support/data-plane.ts";
 
 const target = (name: string) =>
-  new ServiceTarget(serviceSpec(name, { blue: [], green: [] }), new EndpointRegistry(testSettings), () => {});
+  new ServiceTarget(
+    serviceSpec(name, { blue: [], green: [] }),
+    new EndpointRegistry(testSettings, testEngine()),
+    () => {},
+  );
 
 const route = (path: string, host?: string, stripPrefix = false): RouteConfig => ({
   path,

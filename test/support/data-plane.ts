@@ -1,12 +1,36 @@
-/** Starts a DataPlane on 127.0.0.1:0 with test-friendly settings and a spec builder. */
+/**
+ * Starts a DataPlane on 127.0.0.1:0 with test-friendly settings and a spec builder. The proxy
+ * engine is TEAL_TEST_PROXY_ENGINE's (auto, fast or node-http; auto when unset), so that one
+ * suite runs on both engines (npm run test:proxy:node-http).
+ */
 
 import type { Color } from "../../src/domain/color.ts";
 import { INITIAL_ROUTING, type RoutingState } from "../../src/domain/routing.ts";
 import { DataPlane, type DataPlaneEvents } from "../../src/proxy/data-plane.ts";
+import type { ProxyEngine } from "../../src/proxy/engine.ts";
+import { ENGINE_SETTINGS, type EngineSetting } from "../../src/proxy/engine-choice.ts";
+import { selectEngine } from "../../src/proxy/engines.ts";
 import type { ProxySettings, ServiceSpec } from "../../src/proxy/spec.ts";
+
+/** The engine the tests run the proxy on. */
+export const testEngineSetting: EngineSetting = engineFromEnv();
+
+function engineFromEnv(): EngineSetting {
+  const value = process.env.TEAL_TEST_PROXY_ENGINE ?? "auto";
+  if (!(ENGINE_SETTINGS as readonly string[]).includes(value)) {
+    throw new Error(`TEAL_TEST_PROXY_ENGINE=${value}: use one of ${ENGINE_SETTINGS.join(", ")}`);
+  }
+  return value as EngineSetting;
+}
+
+/** The engine itself, for tests that build proxy parts without a DataPlane. */
+export function testEngine(): ProxyEngine {
+  return selectEngine(testEngineSetting, () => {});
+}
 
 export const testSettings: ProxySettings = {
   listen: "127.0.0.1:0",
+  engine: testEngineSetting,
   trustedProxies: [],
   accessLog: true,
   requestIdHeader: "x-request-id",

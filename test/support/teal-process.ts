@@ -37,18 +37,20 @@ export const TEAL_BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.u
 
 /**
  * Starts `teal server` and resolves once it logs "teal listening"; from the sources, or with
- * `{ bin: true }` through bin/teal.js as users run it.
+ * `{ bin: true }` through bin/teal.js as users run it. `preload` is a module node loads first.
+ * TEAL_TEST_PROXY_ENGINE (see data-plane.ts) sets proxy.engine where the config leaves it out.
  */
 export async function startTeal(
   configYaml: string,
   dataDir: string,
-  options: { bin?: boolean; maxOpenFiles?: number; serverArgs?: readonly string[] } = {},
+  options: { bin?: boolean; maxOpenFiles?: number; preload?: string; serverArgs?: readonly string[] } = {},
 ): Promise<TealProcess> {
   const configPath = join(dataDir, "teal.yaml");
-  await writeFile(configPath, configYaml);
+  await writeFile(configPath, withTestEngine(configYaml));
   const args = ["server", "--config", configPath, "--data-dir", dataDir, ...(options.serverArgs ?? [])];
   const command = options.bin ? TEAL_BIN : process.execPath;
-  const commandArgs = options.bin ? args : [...TSX, MAIN, ...args];
+  const preload = options.preload === undefined ? [] : ["--import", options.preload];
+  const commandArgs = options.bin ? args : [...TSX, ...preload, MAIN, ...args];
   // prlimit execs the command: the child is teal itself, with a lower RLIMIT_NOFILE.
   const limited = options.maxOpenFiles !== undefined;
   const child = spawn(
@@ -98,6 +100,19 @@ export async function startTeal(
       await exited;
     },
   };
+}
+
+/** The config with proxy.engine set to TEAL_TEST_PROXY_ENGINE's, unless it names one itself. */
+function withTestEngine(yaml: string): string {
+  const engine = process.env.TEAL_TEST_PROXY_ENGINE;
+  if (engine === undefined || engine === "auto" || /^\s+engine:/m.test(yaml)) return yaml;
+  const block = /^proxy:[ \t]*\n([ \t]+)/m.exec(yaml);
+  if (block !== null) return yaml.replace(block[0], `${block[0]}engine: ${engine}\n${block[1]}`);
+  if (/^proxy:\s*\{/m.test(yaml)) return yaml.replace(/^proxy:\s*\{/m, `proxy: { engine: ${engine},`);
+  if (!/^proxy:/m.test(yaml)) return `${yaml}\nproxy:\n  engine: ${engine}\n`;
+  throw new Error(
+    `TEAL_TEST_PROXY_ENGINE: write this test's proxy section as a block to set its engine:\n${yaml}`,
+  );
 }
 
 export interface CliResult {

@@ -15,6 +15,7 @@
 
 import type { Socket } from "node:net";
 import { clientErrorResponse } from "../client-errors.ts";
+import type { ServerHandlers } from "../engine.ts";
 import { isValidHost } from "./host-header.ts";
 import {
   HTTPParser,
@@ -35,17 +36,6 @@ export interface TimeoutTicks {
   readonly send: number;
   /** An idle keep-alive connection lets go of its parser after this many. */
   readonly parserIdle: number;
-}
-
-export interface ServerHandlers {
-  request(req: ClientRequest, res: ClientResponse): void;
-  /** An Upgrade request: the socket is the handler's from now on; head is what came after the request. */
-  upgrade(req: ClientRequest, socket: Socket, head: Buffer): void;
-  clientError(code: string, message: string): void;
-  /** A connection was refused (at the cap below the file-descriptor limit, or accept failed); the server goes on. */
-  acceptError(err: Error): void;
-  /** A bug in teal's server code (the connection is dropped, the process goes on). */
-  internalError(err: unknown): void;
 }
 
 /** What a connection needs from its server. */

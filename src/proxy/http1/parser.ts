@@ -1,7 +1,8 @@
 /**
  * Node's own C++ HTTP/1 parser (llhttp), the one node:http runs on, for teal's client
- * (upstream-pool.ts) and server (connection.ts). It comes from Node's internal `_http_common`,
- * which is not a documented API: tested on Node 20 (see README "Known limits").
+ * (client.ts) and server (connection.ts). It comes from Node's internal `_http_common`,
+ * which is not a documented API: self-check.ts checks its shape before the fast engine is used
+ * (see README "Proxy engines").
  *
  * newParser wires it to a ParserListener: it joins a long head's parts, drops trailers, and
  * keeps a throw in the listener from escaping into Node's C++ read loop (which would end the
@@ -24,7 +25,7 @@ export interface HttpParser {
   [callback: number]: unknown;
 }
 
-interface HttpParserClass {
+export interface HttpParserClass {
   new (): HttpParser;
   readonly REQUEST: number;
   readonly RESPONSE: number;
@@ -36,9 +37,19 @@ interface HttpParserClass {
   readonly kOnExecute: number;
 }
 
-export const { HTTPParser } = createRequire(import.meta.url)("_http_common") as {
-  HTTPParser: HttpParserClass;
-};
+/** Node's parser, or undefined on a Node without `_http_common` (the self-check then refuses it). */
+export const NODE_PARSER: HttpParserClass | undefined = loadNodeParser();
+
+function loadNodeParser(): HttpParserClass | undefined {
+  try {
+    return (createRequire(import.meta.url)("_http_common") as { HTTPParser?: HttpParserClass }).HTTPParser;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The parser the fast engine runs on: used only once the self-check has passed it. */
+export const HTTPParser = NODE_PARSER as HttpParserClass;
 
 /** llhttp's method numbers, in its order (Node keeps the same list internally as allMethods). */
 export const METHODS: readonly string[] = [
@@ -134,18 +145,23 @@ export type ListenedParser = HttpParser & {
   moreUrl: string;
 };
 
-export function newParser(type: number, maxHeaderSize: number, listener: ParserListener): ListenedParser {
-  const parser = new HTTPParser() as ListenedParser;
+export function newParser(
+  type: number,
+  maxHeaderSize: number,
+  listener: ParserListener,
+  Parser: HttpParserClass = HTTPParser,
+): ListenedParser {
+  const parser = new Parser() as ListenedParser;
   parser.initialize(type, {}, maxHeaderSize, 0);
   parser.listener = listener;
   parser.moreHeaders = undefined;
   parser.moreUrl = "";
-  parser[HTTPParser.kOnMessageBegin] = onMessageBegin;
-  parser[HTTPParser.kOnHeaders] = onHeaders;
-  parser[HTTPParser.kOnHeadersComplete] = onHeadersComplete;
-  parser[HTTPParser.kOnBody] = onBody;
-  parser[HTTPParser.kOnMessageComplete] = onMessageComplete;
-  parser[HTTPParser.kOnExecute] = onExecute;
+  parser[Parser.kOnMessageBegin] = onMessageBegin;
+  parser[Parser.kOnHeaders] = onHeaders;
+  parser[Parser.kOnHeadersComplete] = onHeadersComplete;
+  parser[Parser.kOnBody] = onBody;
+  parser[Parser.kOnMessageComplete] = onMessageComplete;
+  parser[Parser.kOnExecute] = onExecute;
   return parser;
 }
 

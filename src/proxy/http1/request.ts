@@ -2,6 +2,8 @@
 
 import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
+import type { ProxyRequest } from "../engine.ts";
+import { headerMap } from "../header-map.ts";
 
 /** Where a body's bytes come from: the connection, which stops reading while nobody reads them. */
 export interface BodySource {
@@ -27,7 +29,7 @@ export class RequestBody extends Readable {
   }
 }
 
-export class ClientRequest {
+export class ClientRequest implements ProxyRequest {
   readonly method: string;
   /** The request target as sent (path and query). */
   readonly url: string;
@@ -68,20 +70,8 @@ export class ClientRequest {
 
   /** Headers by lower-case name, built on first use: repeats joined ("; " for Cookie), Host's first kept. */
   get headers(): IncomingHttpHeaders {
-    if (this.#headers !== undefined) return this.#headers;
-    // No prototype: a header called constructor or __proto__ is just a header.
-    const map = Object.create(null) as Record<string, string>;
-    const raw = this.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      const value = raw[i + 1]!;
-      const prior = map[name];
-      if (prior === undefined) map[name] = value;
-      else if (name === "cookie") map[name] = `${prior}; ${value}`;
-      else if (name !== "host") map[name] = `${prior}, ${value}`;
-    }
-    this.#headers = map;
-    return map;
+    this.#headers ??= headerMap(this.rawHeaders);
+    return this.#headers;
   }
 
   /** Nobody will read the rest of the body: drop it as it arrives. */

@@ -6,15 +6,8 @@
 
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
+import type { ProxyResponse, ResponseListener } from "../engine.ts";
 import type { ClientRequest } from "./request.ts";
-
-/** Whoever streams into the response hears from the client through this. */
-export interface ResponseListener {
-  /** The connection closed before the response ended. */
-  clientClosed(): void;
-  /** The client read what was queued: writing may go on. */
-  clientDrained(): void;
-}
 
 /** What a response needs from its connection. */
 export interface ResponseOwner {
@@ -32,7 +25,7 @@ export interface ResponseOwner {
 /** A body that fits this is sent in the same write as the head (as one string). */
 const JOIN_LIMIT = 16 * 1024;
 
-export class ClientResponse {
+export class ClientResponse implements ProxyResponse {
   readonly req: ClientRequest;
   listener: ResponseListener | undefined;
   /** writeHead was called (the head may still wait for the body). */

@@ -6,23 +6,10 @@
  */
 
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { Connection, type ConnectionHost, type ServerHandlers, type TimeoutTicks } from "./connection.ts";
+import type { ProxyServer, ServerHandlers, ServerOptions } from "../engine.ts";
+import { Connection, type ConnectionHost, type TimeoutTicks } from "./connection.ts";
 
-export interface Http1ServerOptions {
-  readonly maxHeaderBytes: number;
-  /** An idle keep-alive connection closes after this long. */
-  readonly keepAliveTimeoutMs: number;
-  /** A request head must arrive whole within this long (else 408). */
-  readonly headersTimeoutMs: number;
-  /** A request body may go this long without a byte (else 408). */
-  readonly bodyTimeoutMs: number;
-  /** A client may read nothing of a response that waits on it for this long (else it is closed). */
-  readonly sendTimeoutMs: number;
-  /** Client connections beyond this many are closed at once and reported (refused). */
-  readonly maxConnections: number | undefined;
-}
-
-export class Http1Server implements ConnectionHost {
+export class Http1Server implements ConnectionHost, ProxyServer {
   readonly handlers: ServerHandlers;
   readonly maxHeaderBytes: number;
   readonly keepAliveHeader: string;
@@ -35,7 +22,7 @@ export class Http1Server implements ConnectionHost {
   readonly #sweep: NodeJS.Timeout;
   readonly #ticks: TimeoutTicks;
 
-  constructor(options: Http1ServerOptions, handlers: ServerHandlers) {
+  constructor(options: ServerOptions, handlers: ServerHandlers) {
     this.handlers = handlers;
     this.maxHeaderBytes = options.maxHeaderBytes;
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000); // whole seconds, as node:http says it

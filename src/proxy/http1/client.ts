@@ -13,50 +13,12 @@
  */
 
 import { connect, type Socket } from "node:net";
-import type { Readable } from "node:stream";
-import { copyChunk, READ_BUFFER } from "./body-buffers.ts";
-import {
-  HTTPParser,
-  type ListenedParser,
-  newParser,
-  type ParserListener,
-  releaseParser,
-} from "./http1/parser.ts";
+import { copyChunk, READ_BUFFER } from "../body-buffers.ts";
+import type { UpstreamClient, UpstreamClientOptions, UpstreamHandler, UpstreamRequest } from "../engine.ts";
+import { upstreamError } from "../upstream-errors.ts";
+import { HTTPParser, type ListenedParser, newParser, type ParserListener, releaseParser } from "./parser.ts";
 
 type Handle = { readStart(): number; readStop(): number };
-
-export interface UpstreamRequest {
-  readonly method: string;
-  readonly path: string;
-  /** Flat name, value pairs, already rewritten for the upstream. */
-  readonly headers: readonly string[];
-  /** A stream, or a body already read whole (it can be sent again on a retry). */
-  readonly body: Readable | Buffer | null;
-}
-
-export interface UpstreamHandler {
-  onConnect(abort: (err?: Error) => void): void;
-  /** Response headers as flat name, value pairs; false pauses the upstream until resume(). */
-  onHeaders(statusCode: number, headers: string[], resume: () => void, statusText: string): boolean;
-  onData(chunk: Buffer): boolean;
-  onBodySent(chunk: Buffer | string): void;
-  onComplete(): void;
-  onError(err: Error): void;
-}
-
-export interface UpstreamPoolOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly connections: number;
-  readonly connectTimeoutMs: number;
-  readonly headersTimeoutMs: number;
-  readonly bodyTimeoutMs: number;
-  readonly keepAliveTimeoutMs: number;
-  /** Requests that may wait for a connection; beyond it they fail at once (TEAL_QUEUE_FULL). */
-  readonly maxQueue: number;
-  /** How long a request may wait for a connection (else TEAL_QUEUE_TIMEOUT). */
-  readonly queueTimeoutMs: number;
-}
 
 type Pending = {
   readonly request: UpstreamRequest;
@@ -82,12 +44,13 @@ function contentLength(headers: readonly string[]): number {
   return Number.isSafeInteger(length) ? length : -1;
 }
 
-function upstreamError(code: string, message: string): Error {
+/** llhttp found the answer malformed: its HPE_* code says how. */
+function parseError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-export class UpstreamPool {
-  readonly #options: UpstreamPoolOptions;
+export class Http1Client implements UpstreamClient {
+  readonly #options: UpstreamClientOptions;
   readonly #hostHeader: string;
   /** Every open connection; the idle ones are also in #idle. */
   readonly #all = new Set<PooledSocket>();
@@ -96,7 +59,7 @@ export class UpstreamPool {
   #closing: (() => void) | undefined;
   #destroyed = false;
 
-  constructor(options: UpstreamPoolOptions) {
+  constructor(options: UpstreamClientOptions) {
     this.#options = options;
     const host = options.host.includes(":") ? `[${options.host}]` : options.host;
     this.#hostHeader = options.port === 80 ? host : `${host}:${options.port}`;
@@ -104,7 +67,7 @@ export class UpstreamPool {
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
     if (this.#destroyed || this.#closing) {
-      handler.onError(upstreamError("UND_ERR_DESTROYED", "the endpoint was closed"));
+      handler.onError(upstreamError("UPSTREAM_DESTROYED", "the endpoint was closed"));
       return;
     }
     const pending: Pending = { request, handler, aborted: false };
@@ -131,9 +94,9 @@ export class UpstreamPool {
     this.#destroyed = true;
     for (const p of this.#queue.splice(0)) {
       clearTimeout(p.timer);
-      if (!p.aborted) p.handler.onError(upstreamError("UND_ERR_DESTROYED", "the endpoint was closed"));
+      if (!p.aborted) p.handler.onError(upstreamError("UPSTREAM_DESTROYED", "the endpoint was closed"));
     }
-    const gone = upstreamError("UND_ERR_DESTROYED", "the endpoint was closed");
+    const gone = upstreamError("UPSTREAM_DESTROYED", "the endpoint was closed");
     for (const s of this.#all) s.fail(gone);
     this.#closing?.();
   }
@@ -156,14 +119,16 @@ export class UpstreamPool {
   /** No connection is free: the request waits, for a bounded time in a bounded queue. */
   #enqueue(pending: Pending): void {
     if (this.#queue.length >= this.#options.maxQueue) {
-      pending.handler.onError(upstreamError("TEAL_QUEUE_FULL", "too many requests wait for this endpoint"));
+      pending.handler.onError(
+        upstreamError("UPSTREAM_QUEUE_FULL", "too many requests wait for this endpoint"),
+      );
       return;
     }
     this.#queue.push(pending);
     pending.timer = setTimeout(() => {
       this.#unqueue(pending);
       pending.handler.onError(
-        upstreamError("TEAL_QUEUE_TIMEOUT", "no upstream connection became free in time"),
+        upstreamError("UPSTREAM_QUEUE_TIMEOUT", "no upstream connection became free in time"),
       );
     }, this.#options.queueTimeoutMs);
   }
@@ -221,8 +186,8 @@ export class UpstreamPool {
 
 /** One keep-alive connection, carrying one exchange at a time. */
 class PooledSocket implements ParserListener {
-  readonly #pool: UpstreamPool;
-  readonly #options: UpstreamPoolOptions;
+  readonly #pool: Http1Client;
+  readonly #options: UpstreamClientOptions;
   readonly #socket: Socket;
   readonly #parser: ListenedParser;
   #connected = false;
@@ -244,7 +209,7 @@ class PooledSocket implements ParserListener {
   /** The request body is read only once connected: a refused connect leaves it whole for a retry. */
   #startBody: (() => void) | undefined;
 
-  constructor(pool: UpstreamPool, options: UpstreamPoolOptions) {
+  constructor(pool: Http1Client, options: UpstreamClientOptions) {
     this.#pool = pool;
     this.#options = options;
     // Reads land in the shared READ_BUFFER and are handled before the callback returns.
@@ -264,7 +229,7 @@ class PooledSocket implements ParserListener {
     socket.on("end", () => this.#ended());
     socket.on("error", (err) => this.#fail(err));
     socket.on("close", () => {
-      this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection"));
+      this.#fail(upstreamError("UPSTREAM_CLOSED", "the upstream closed the connection"));
       this.#freeParser();
     });
     socket.on("timeout", () => this.#timedOut());
@@ -361,7 +326,7 @@ class PooledSocket implements ParserListener {
 
   /** Closes the connection without a word to the exchange on it (it asked, or there is none). */
   destroy(err?: Error): void {
-    this.#fail(err ?? upstreamError("UND_ERR_ABORTED", "the request was aborted"), true);
+    this.#fail(err ?? upstreamError("UPSTREAM_ABORTED", "the request was aborted"), true);
   }
 
   /** Closes the connection; the exchange on it hears err. */
@@ -371,7 +336,7 @@ class PooledSocket implements ParserListener {
 
   #ended(): void {
     if (this.#bodyLeft > 0) {
-      this.#fail(upstreamError("HPE_INVALID_EOF_STATE", "the upstream closed the connection mid-body"));
+      this.#fail(parseError("HPE_INVALID_EOF_STATE", "the upstream closed the connection mid-body"));
       return;
     }
     // A body delimited by the end of the connection ends here.
@@ -379,12 +344,12 @@ class PooledSocket implements ParserListener {
       try {
         const r = this.#parser.finish();
         if (r instanceof Error)
-          this.#fail(upstreamError((r as { code?: string }).code ?? "HPE_INVALID", r.message));
+          this.#fail(parseError((r as { code?: string }).code ?? "HPE_INVALID", r.message));
       } catch (err) {
         this.threw(err);
       }
     }
-    this.#fail(upstreamError("UND_ERR_SOCKET", "the upstream closed the connection"));
+    this.#fail(upstreamError("UPSTREAM_CLOSED", "the upstream closed the connection"));
   }
 
   /**
@@ -426,7 +391,7 @@ class PooledSocket implements ParserListener {
       }
       if (this.#dead) return false;
       if (typeof ret !== "number") {
-        this.#fail(upstreamError((ret as { code?: string }).code ?? "HPE_INVALID", ret.message));
+        this.#fail(parseError((ret as { code?: string }).code ?? "HPE_INVALID", ret.message));
         return false;
       }
       if (this.#bodyLeft === 0) break; // the parser took the rest of the read
@@ -448,14 +413,14 @@ class PooledSocket implements ParserListener {
 
   /** A handler threw on what this upstream sent: the answer counts as a bad one. */
   threw(err: unknown): void {
-    this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", String((err as Error | undefined)?.message ?? err)));
+    this.#fail(upstreamError("UPSTREAM_BAD_RESPONSE", String((err as Error | undefined)?.message ?? err)));
   }
 
   #timedOut(): void {
     if (this.#pending === undefined) this.destroy();
-    else if (!this.#connected) this.#fail(upstreamError("UND_ERR_CONNECT_TIMEOUT", "connect timed out"));
-    else if (this.#status === 0) this.#fail(upstreamError("UND_ERR_HEADERS_TIMEOUT", "headers timed out"));
-    else this.#fail(upstreamError("UND_ERR_BODY_TIMEOUT", "body timed out"));
+    else if (!this.#connected) this.#fail(upstreamError("UPSTREAM_CONNECT_TIMEOUT", "connect timed out"));
+    else if (this.#status === 0) this.#fail(upstreamError("UPSTREAM_HEADERS_TIMEOUT", "headers timed out"));
+    else this.#fail(upstreamError("UPSTREAM_BODY_TIMEOUT", "body timed out"));
   }
 
   /** The connection is done for: the exchange on it (if any) hears why, once. */
@@ -469,9 +434,9 @@ class PooledSocket implements ParserListener {
     if (pending !== undefined && !pending.aborted && !quiet) {
       // A reused keep-alive socket closed before any answer: the request may be repeated.
       const code = (err as { code?: string }).code;
-      const stale = this.#reused && !this.#gotBytes && code !== "UND_ERR_HEADERS_TIMEOUT";
+      const stale = this.#reused && !this.#gotBytes && code !== "UPSTREAM_HEADERS_TIMEOUT";
       try {
-        pending.handler.onError(stale ? upstreamError("UND_ERR_SOCKET", err.message) : err);
+        pending.handler.onError(stale ? upstreamError("UPSTREAM_CLOSED", err.message) : err);
       } finally {
         this.#pool.gone(this);
       }
@@ -509,12 +474,12 @@ class PooledSocket implements ParserListener {
     }
     if (statusCode < 200) {
       if (statusCode < 100 || statusCode === 101) {
-        this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", `status ${statusCode} is not an answer`));
+        this.#fail(upstreamError("UPSTREAM_BAD_RESPONSE", `status ${statusCode} is not an answer`));
       }
       return 0; // 1xx: the final answer follows
     }
     if (!REASON_PHRASE.test(statusText)) {
-      this.#fail(upstreamError("UND_ERR_BAD_RESPONSE", "invalid character in the status text"));
+      this.#fail(upstreamError("UPSTREAM_BAD_RESPONSE", "invalid character in the status text"));
       return 0;
     }
     this.#status = statusCode;

@@ -1,0 +1,10 @@
+/** The engine (engine.ts) for a `proxy.engine` setting, decided by engine-choice.ts. */
+
+import type { ProxyEngine } from "./engine.ts";
+import { chooseEngine, type EngineSetting } from "./engine-choice.ts";
+import { fastEngine } from "./http1/engine.ts";
+import { nodeHttpEngine } from "./node-http/engine.ts";
+
+export function selectEngine(setting: EngineSetting, warn: (message: string) => void): ProxyEngine {
+  return chooseEngine(setting, warn) === "fast" ? fastEngine : nodeHttpEngine;
+}

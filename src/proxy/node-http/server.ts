@@ -1,0 +1,314 @@
+/**
+ * The node-http engine's server: node:http's createServer, documented options and events only.
+ * node:http does the framing, pipelining, keep-alive, Expect: 100-continue and the request-head
+ * timeout (headersTimeout, checked every connectionsCheckingInterval); this file adds what teal's
+ * fast server does beyond it, with the same answers: the Host rules, refusing CONNECT and other
+ * Expects, the answers to malformed input (client-errors.ts), and the stalled-body and
+ * unread-response timeouts, checked by one sweep over the open exchanges.
+ */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { clientErrorResponse } from "../client-errors.ts";
+import type { ProxyServer, ServerHandlers, ServerOptions } from "../engine.ts";
+import { isValidHost } from "../http1/host-header.ts";
+import { NodeRequest, NodeResponse } from "./exchange-io.ts";
+
+/** An open exchange, as the sweep sees it. */
+interface Watched {
+  readonly io: NodeResponse;
+  readonly socket: Socket;
+  /** The request body is still arriving. */
+  reading: boolean;
+  bodyBytes: number;
+  bodySince: number;
+  sendPending: number;
+  sendSince: number;
+}
+
+export class NodeHttpServer implements ProxyServer {
+  readonly #handlers: ServerHandlers;
+  readonly #options: ServerOptions;
+  readonly #server: Server;
+  readonly #watched = new Set<Watched>();
+  /** Upgraded sockets (WebSocket tunnels): not HTTP any more, but closed with the server. */
+  readonly #tunnels = new Set<Duplex>();
+  /** Bytes a connection had read when its last response ended: more since means a head began. */
+  readonly #readAtIdle = new WeakMap<Socket, number>();
+  readonly #sweep: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(options: ServerOptions, handlers: ServerHandlers) {
+    this.#options = options;
+    this.#handlers = handlers;
+    const period = Math.min(
+      1000,
+      Math.max(
+        10,
+        Math.floor(
+          Math.min(
+            options.headersTimeoutMs,
+            options.keepAliveTimeoutMs,
+            options.bodyTimeoutMs,
+            options.sendTimeoutMs,
+          ) / 4,
+        ),
+      ),
+    );
+    this.#server = createServer(
+      {
+        maxHeaderSize: options.maxHeaderBytes,
+        keepAliveTimeout: options.keepAliveTimeoutMs,
+        headersTimeout: options.headersTimeoutMs,
+        // The whole request has no deadline: a body is timed between bytes, by the sweep below.
+        requestTimeout: 0,
+        connectionsCheckingInterval: period,
+        // teal answers a missing or bad Host itself, with the same words as the fast engine.
+        requireHostHeader: false,
+        noDelay: true,
+      },
+      (req, res) => this.#request(req, res),
+    );
+    if (options.maxConnections !== undefined) this.#server.maxConnections = options.maxConnections;
+    this.#server.on("drop", () =>
+      handlers.acceptError(
+        Object.assign(new Error(`over ${options.maxConnections} client connections`), { code: "EMFILE" }),
+      ),
+    );
+    // A socket handed over by these two events has no error listener of node:http's any more.
+    this.#server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on("error", destroySocket);
+      this.#upgrade(req, socket as Socket, head);
+    });
+    this.#server.on("connect", (_req: IncomingMessage, socket: Duplex) => {
+      socket.on("error", destroySocket);
+      this.#refuseSocket(socket as Socket, "TEAL_CONNECT", "CONNECT is not supported");
+    });
+    this.#server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) =>
+      this.#refuse(res, "TEAL_EXPECTATION", "unsupported Expect", req),
+    );
+    this.#server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) =>
+      this.#clientError(err, socket as Socket),
+    );
+    this.#sweep = setInterval(() => this.#check(), period).unref();
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    const server = this.#server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port, backlog: 4096 }, () => {
+        server.off("error", reject);
+        // From now on an error is a connection that could not be accepted: not fatal.
+        server.on("error", (err) => this.#handlers.acceptError(err));
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#sweep);
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const cut = setTimeout(() => {
+      this.#server.closeAllConnections();
+      for (const socket of this.#tunnels) socket.destroy();
+    }, graceMs).unref();
+    await closed;
+    clearTimeout(cut);
+  }
+
+  #request(message: IncomingMessage, res: ServerResponse): void {
+    const socket = message.socket;
+    try {
+      // Busy connections close after their response once the server closes.
+      if (this.#closing) res.shouldKeepAlive = false;
+      const problem = headProblem(message);
+      if (problem !== undefined) {
+        this.#refuse(res, problem[0], problem[1], message);
+        return;
+      }
+      const req = new NodeRequest(message, hasBody(message.rawHeaders));
+      const io = new NodeResponse(req, res);
+      const watched: Watched = {
+        io,
+        socket,
+        reading: req.body !== null && !message.complete,
+        bodyBytes: socket.bytesRead,
+        bodySince: performance.now(),
+        sendPending: 0,
+        sendSince: -1,
+      };
+      this.#watched.add(watched);
+      message.once("end", () => {
+        watched.reading = false;
+      });
+      res.once("close", () => {
+        this.#watched.delete(watched);
+        this.#readAtIdle.set(socket, socket.bytesRead);
+      });
+      this.#handlers.request(req, io);
+    } catch (err) {
+      this.#handlers.internalError(err);
+      socket.destroy();
+    }
+  }
+
+  #upgrade(message: IncomingMessage, socket: Socket, head: Buffer): void {
+    try {
+      const problem = headProblem(message);
+      if (problem !== undefined) {
+        this.#refuseSocket(socket, problem[0], problem[1]);
+        return;
+      }
+      this.#tunnels.add(socket);
+      socket.once("close", () => this.#tunnels.delete(socket));
+      this.#handlers.upgrade(new NodeRequest(message, false), socket, head);
+    } catch (err) {
+      this.#handlers.internalError(err);
+      socket.destroy();
+    }
+  }
+
+  /** A well-formed request teal will not serve: said, answered, and the connection closed. */
+  #refuse(res: ServerResponse, code: string, message: string, req: IncomingMessage): void {
+    this.#handlers.clientError(code, message);
+    req.resume(); // its body is not wanted
+    const text = clientErrorResponse(code);
+    const at = text.indexOf("\r\n\r\n");
+    const [status, reason] = splitStatus(text.slice(9, text.indexOf("\r\n")));
+    const body = text.slice(at + 4);
+    res.writeHead(status, reason, {
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      connection: "close",
+    });
+    res.end(body);
+  }
+
+  #refuseSocket(socket: Socket, code: string, message: string): void {
+    this.#handlers.clientError(code, message);
+    this.#answerAndClose(socket, code);
+  }
+
+  /**
+   * The error answer, then the connection is closed: at once when the client closes its side, at
+   * the head timeout when it does not. Its request (if any) ends with the socket: destroying the
+   * request first would take the socket, and the answer, with it.
+   */
+  #answerAndClose(socket: Socket, code: string): void {
+    socket.end(clientErrorResponse(code), "latin1");
+    setTimeout(() => socket.destroy(), this.#options.headersTimeoutMs).unref();
+  }
+
+  /** Malformed input, or a head that took too long: said and answered, as the fast engine does. */
+  #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    const code = err.code ?? "HPE_UNKNOWN";
+    if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // An idle connection that sent nothing has no request to time out: it is just closed.
+    if (code === "ERR_HTTP_REQUEST_TIMEOUT" && socket.bytesRead === (this.#readAtIdle.get(socket) ?? 0)) {
+      socket.destroy();
+      return;
+    }
+    this.#handlers.clientError(code, err.message);
+    // Behind a response in progress, the bad input is a pipelined request: answered after it.
+    const busy = [...this.#watched].find((w) => w.socket === socket && !w.io.writableFinished);
+    if (busy !== undefined && !busy.reading) {
+      busy.io.res.once("finish", () => this.#answerAndClose(socket, code));
+      return;
+    }
+    if (busy !== undefined) {
+      if (busy.io.headersSent) {
+        socket.destroy();
+        return;
+      }
+      busy.io.destroyed = true;
+      busy.io.listener?.clientClosed();
+    }
+    this.#answerAndClose(socket, code);
+  }
+
+  /** Bodies that stalled and responses nobody reads, timed like the fast engine's sweep. */
+  #check(): void {
+    const now = performance.now();
+    for (const w of this.#watched) {
+      const { socket, io } = w;
+      if (w.reading) {
+        const body = io.req.body;
+        // Reading stopped for backpressure (teal is not taking the body) is not the client's stall.
+        const held = body !== null && body.readableLength > 0;
+        if (socket.bytesRead !== w.bodyBytes || held) {
+          w.bodyBytes = socket.bytesRead;
+          w.bodySince = now;
+        } else if (now - w.bodySince >= this.#options.bodyTimeoutMs) {
+          this.#watched.delete(w);
+          this.#handlers.clientError("TEAL_BODY_TIMEOUT", "request body timed out");
+          if (io.headersSent || io.writableFinished) socket.destroy();
+          else {
+            io.destroyed = true;
+            io.listener?.clientClosed();
+            this.#answerAndClose(socket, "TEAL_BODY_TIMEOUT");
+          }
+          continue;
+        }
+      }
+      if (!io.writableFinished && socket.writableNeedDrain) {
+        const pending = socket.writableLength;
+        if (w.sendSince < 0 || pending < w.sendPending) w.sendSince = now;
+        w.sendPending = pending;
+        if (now - w.sendSince >= this.#options.sendTimeoutMs) {
+          this.#watched.delete(w);
+          this.#handlers.clientError("TEAL_SEND_TIMEOUT", "the client read nothing of its response in time");
+          socket.destroy();
+        }
+      } else w.sendSince = -1;
+    }
+  }
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+/** Why a request head is refused before routing (as the fast engine's connection.ts), or undefined. */
+function headProblem(message: IncomingMessage): [string, string] | undefined {
+  const raw = message.rawHeaders;
+  let hosts = 0;
+  let validHost = true;
+  let expect: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "host") {
+      hosts++;
+      if (!isValidHost(raw[i + 1]!)) validHost = false;
+    } else if (name === "expect") expect = raw[i + 1];
+  }
+  const http11 = message.httpVersionMajor === 1 && message.httpVersionMinor === 1;
+  if (http11 && hosts === 0) return ["TEAL_NO_HOST", "HTTP/1.1 request without a Host header"];
+  if (hosts > 1) return ["TEAL_DUPLICATE_HOST", "more than one Host header"];
+  if (!validHost) return ["TEAL_INVALID_HOST", "a Host header that is not host[:port]"];
+  if (http11 && expect !== undefined && !/^\s*100-continue\s*$/i.test(expect)) {
+    return ["TEAL_EXPECTATION", "unsupported Expect"];
+  }
+  return undefined;
+}
+
+/** A Content-Length above 0 or a Transfer-Encoding: the request has a body. */
+function hasBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === "content-length" && raw[i + 1]!.trim() !== "0") return true;
+    if (name === "transfer-encoding") return true;
+  }
+  return false;
+}
+
+function splitStatus(line: string): [number, string] {
+  const space = line.indexOf(" ");
+  return [Number(line.slice(0, space)), line.slice(space + 1)];
+}
