@@ -10,6 +10,7 @@
 import type { AddressInfo, Socket } from "node:net";
 import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
+import { TealError } from "../domain/errors.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
@@ -168,7 +169,15 @@ export class DataPlane {
         },
         this.#handlers("https"),
       );
-      this.#tlsAddress = await this.#tlsServer.listen(at.host, at.port);
+      this.#tlsAddress = await this.#tlsServer
+        .listen(at.host, at.port)
+        .catch((err: NodeJS.ErrnoException) => {
+          throw new TealError(
+            "LISTEN_FAILED",
+            `proxy.tls.listen: ${tls.listen} cannot be listened on (${err.code ?? err.message}); choose another address in the config`,
+            { cause: err },
+          );
+        });
     }
     return address;
   }

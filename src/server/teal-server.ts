@@ -153,7 +153,8 @@ export async function startServer(
     await controller.start();
     await recoverServices(ctx, units, adoption);
     proxyAddress = await dataPlane.listen().catch((err) => {
-      throw listenError(err, "proxy.listen", config.proxy.listen);
+      // proxy.tls's listener names itself (data-plane.ts).
+      throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
     });
     adminApp = createAdminApp({
       controller,
@@ -277,6 +278,7 @@ async function createDataPlane(config: TealConfig, log: Logger, engine: EngineNa
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
       warning: (message) => log.warn(message),
+      certificatesReloaded: () => log.info("proxy.tls: certificate files changed and were read again"),
       acceptError: (err, refused) =>
         log.warn(
           { err: err.message, refused },
