@@ -165,7 +165,14 @@ export class DataPlane {
       this.#tlsServer = tlsEngine.createServer(
         {
           ...this.#serverOptions(),
-          tls: { options: certificates.serverOptions(), attach: (server) => certificates.attach(server) },
+          tls: {
+            // A handshake is part of the request head's time: a client stalling it is cut as slowly.
+            options: {
+              ...certificates.serverOptions(),
+              handshakeTimeout: this.#settings.timeouts.clientHeadersMs,
+            },
+            attach: (server) => certificates.attach(server),
+          },
         },
         this.#handlers("https"),
       );

@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { copyFile, writeFile } from "node:fs/promises";
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createConnection } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, type PeerCertificate } from "node:tls";
@@ -21,7 +21,7 @@ import { Certificates } from "../../src/proxy/tls/certificates.ts";
 import type { TlsSettings } from "../../src/proxy/tls/settings.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { createPki, type Leaf, type TestPki } from "../support/certs.ts";
-import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
+import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
 import { runCli, tempDir } from "../support/teal-process.ts";
 
 interface Answer {
@@ -366,5 +366,46 @@ describe("proxy.tls", () => {
       }),
       "valid",
     );
+  });
+
+  it("cuts a client that stalls its handshake at clientHeadersMs, survives garbage on the TLS port, and goes on serving", async () => {
+    const quick = await startDataPlane([spec], {
+      tls: { listen: "127.0.0.1:0", certificates: [{ cert: a.cert, key: a.key }], hsts: false },
+      timeouts: { ...testSettings.timeouts, clientHeadersMs: 300 },
+    });
+    try {
+      const port = (quick.plane.tlsAddress as AddressInfo).port;
+      const started = performance.now();
+      const stalled = createConnection({ host: "127.0.0.1", port });
+      stalled.on("error", () => {});
+      await once(stalled, "close");
+      const waited = performance.now() - started;
+      assert.ok(waited >= 250 && waited < 5_000, `closed after ${waited} ms`);
+      const garbage = createConnection({ host: "127.0.0.1", port });
+      garbage.on("error", () => {});
+      garbage.write("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n");
+      await once(garbage, "close");
+      const ok = await new Promise<number>((resolve, reject) => {
+        httpsRequest(
+          {
+            host: "127.0.0.1",
+            port,
+            servername: "a.test",
+            ca: pki.root,
+            headers: { host: "a.test" },
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
+          .on("error", reject)
+          .end();
+      });
+      assert.equal(ok, 200);
+    } finally {
+      await quick.plane.close(0);
+    }
   });
 });
