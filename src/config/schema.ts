@@ -83,6 +83,8 @@ export const routeSchema = z.strictObject({
     .regex(ROUTE_PATH, "must be a URL path of letters, digits and . _ ~ % / - only, e.g. /api or /v2/orders")
     .default("/"),
   stripPrefix: z.boolean().default(false),
+  /** Plain HTTP requests to this route are sent to HTTPS (301, 308 for methods other than GET/HEAD); needs proxy.tls. */
+  redirectHttps: z.boolean().optional(),
 });
 
 export const overrideSchema = z.strictObject({
@@ -593,6 +595,45 @@ export const serviceSchema = z
     }
   });
 
+const absolutePath = z
+  .string()
+  .refine((v) => v.startsWith("/"), "must be an absolute path to a PEM file, e.g. /etc/teal/app.pem");
+
+/** proxy.tls: the HTTPS listener (README "HTTPS and HTTP/2"); the files are read at start-up. */
+const tlsSchema = z.strictObject({
+  listen: hostPort.default("0.0.0.0:8443"),
+  certificates: z
+    .array(
+      z.strictObject({
+        /** The certificate, then its chain (intermediates), PEM. */
+        cert: absolutePath,
+        key: absolutePath,
+        /** The names it serves (SNI); default: the certificate's DNS names. */
+        hosts: z
+          .array(
+            z
+              .string()
+              .refine(
+                (v) => HOST_NAME.test(v.startsWith("*.") ? v.slice(2) : v),
+                "must be a host name like app.example.com or *.example.com",
+              ),
+          )
+          .min(1)
+          .optional(),
+      }),
+    )
+    .min(1, "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }]"),
+  hsts: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxAge: z.number().int().min(0).max(63_072_000).default(31_536_000),
+        includeSubDomains: z.boolean().default(false),
+      }),
+    ])
+    .default(false),
+});
+
 const proxyFields = z.strictObject({
   listen: hostPort.default("0.0.0.0:8080"),
   /** The proxy's HTTP engine (README "Proxy engines"): auto takes fast when its self-check passes. */
@@ -602,6 +643,8 @@ const proxyFields = z.strictObject({
     })
     .default("auto"),
   workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default("auto"),
+  /** An HTTPS listener beside `listen`; left out: plain HTTP only. */
+  tls: tlsSchema.optional(),
   /** Proxies in front of teal whose X-Forwarded-For names the real client (nginx's set_real_ip_from). */
   trustedProxies: z.array(cidr).default([]),
   /** The old name of trustedProxies: still read, with a warning at start-up (see config/warnings.ts). */
@@ -676,6 +719,17 @@ export const configSchema = z
   })
   .superRefine((config, ctx) => {
     for (const issue of nginxConflicts(config.services)) ctx.addIssue({ code: "custom", ...issue });
+    if (config.proxy.tls !== undefined) return;
+    for (const [name, svc] of Object.entries(config.services)) {
+      svc.routes.forEach((route, i) => {
+        if (route.redirectHttps !== true) return;
+        ctx.addIssue({
+          code: "custom",
+          path: ["services", name, "routes", i, "redirectHttps"],
+          message: "needs an HTTPS listener to send clients to: configure proxy.tls, or remove redirectHttps",
+        });
+      });
+    }
   });
 
 /**

@@ -10,6 +10,7 @@
 import type { AddressInfo, Socket } from "node:net";
 import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
+import { TealError } from "../domain/errors.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
@@ -24,9 +25,10 @@ import type {
   ProxyResponse as ClientResponse,
   ProxyEngine,
   ProxyServer,
+  ServerHandlers,
   UpstreamRequest,
 } from "./engine.ts";
-import { selectEngine } from "./engines.ts";
+import { selectEngine, tlsEngine } from "./engines.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
 import { upstreamHeaders } from "./headers.ts";
 import type { ListenerStats } from "./listener-stats.ts";
@@ -34,6 +36,8 @@ import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
 import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "./spec.ts";
+import { Certificates } from "./tls/certificates.ts";
+import { hstsValue } from "./tls/settings.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
 
 export interface DataPlaneEvents {
@@ -46,7 +50,12 @@ export interface DataPlaneEvents {
   readonly internalError?: (err: unknown) => void;
   /** Something in the traffic shows a risky setup (logged once per process, not per request). */
   readonly warning?: (message: string) => void;
+  /** proxy.tls's certificate files changed and were read again (new handshakes get them). */
+  readonly certificatesReloaded?: () => void;
 }
+
+/** Which listener a request came in on. */
+type Proto = "http" | "https";
 
 export interface ServiceRuntimeStatus {
   readonly service: string;
@@ -70,6 +79,10 @@ export class DataPlane {
   #generation = -1;
   readonly #engine: ProxyEngine;
   #server: ProxyServer | undefined;
+  #tlsServer: ProxyServer | undefined;
+  #certificates: Certificates | undefined;
+  #tlsAddress: AddressInfo | undefined;
+  readonly #hsts: string | undefined;
   #warnedUntrustedProxy = false;
   /** Each service's last runtime view, handed out again while it stays the same. */
   readonly #statusOf = new WeakMap<ServiceTarget, ServiceRuntimeStatus>();
@@ -84,6 +97,7 @@ export class DataPlane {
     this.#trusted = new AddressList(settings.trustedProxies);
     this.#engine = selectEngine(settings.engine ?? "auto", (message) => events.warning?.(message));
     this.#endpoints = new EndpointRegistry(settings, this.#engine);
+    this.#hsts = settings.tls?.hsts ? hstsValue(settings.tls.hsts) : undefined;
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
@@ -132,34 +146,84 @@ export class DataPlane {
     return this.#generation;
   }
 
+  /**
+   * Opens the plain listener, then proxy.tls's (if any), whose certificates are read here and
+   * watched from now on (CONFIG_INVALID naming the field and the file when one cannot be served).
+   * Returns the plain listener's address; the TLS one is `tlsAddress`.
+   */
   async listen(): Promise<AddressInfo> {
     const { host, port } = splitHostPort(this.#settings.listen);
+    this.#server = this.#engine.createServer(this.#serverOptions(), this.#handlers("http"));
+    const address = await this.#server.listen(host, port);
+    const tls = this.#settings.tls;
+    if (tls !== undefined) {
+      const certificates = new Certificates(tls);
+      this.#certificates = certificates;
+      certificates.watch({
+        reloaded: () => this.#events.certificatesReloaded?.(),
+        failed: (err) =>
+          this.#events.warning?.(`TLS certificates not reloaded, the ones in force stay: ${err.message}`),
+      });
+      const at = splitHostPort(tls.listen);
+      this.#tlsServer = tlsEngine.createServer(
+        {
+          ...this.#serverOptions(),
+          tls: {
+            // A handshake is part of the request head's time: a client stalling it is cut as slowly.
+            options: {
+              ...certificates.serverOptions(),
+              handshakeTimeout: this.#settings.timeouts.clientHeadersMs,
+            },
+            attach: (server) => certificates.attach(server),
+          },
+        },
+        this.#handlers("https"),
+      );
+      this.#tlsAddress = await this.#tlsServer
+        .listen(at.host, at.port)
+        .catch((err: NodeJS.ErrnoException) => {
+          throw new TealError(
+            "LISTEN_FAILED",
+            `proxy.tls.listen: ${tls.listen} cannot be listened on (${err.code ?? err.message}); choose another address in the config`,
+            { cause: err },
+          );
+        });
+    }
+    return address;
+  }
+
+  /** The TLS listener's address once it listens (undefined without proxy.tls). */
+  get tlsAddress(): AddressInfo | undefined {
+    return this.#tlsAddress;
+  }
+
+  #serverOptions() {
     const { timeouts } = this.#settings;
-    const server = this.#engine.createServer(
-      {
-        maxHeaderBytes: this.#settings.maxHeaderBytes,
-        keepAliveTimeoutMs: timeouts.clientKeepAliveMs,
-        headersTimeoutMs: timeouts.clientHeadersMs,
-        bodyTimeoutMs: timeouts.clientBodyMs,
-        sendTimeoutMs: timeouts.clientSendMs,
-        maxConnections: maxClientConnections(),
-      },
-      {
-        request: this.#onRequest,
-        upgrade: this.#onUpgrade,
-        clientError: this.#onClientError,
-        acceptError: this.#onAcceptError,
-        internalError: (err) => this.#events.internalError?.(err),
-      },
-    );
-    this.#server = server;
-    return server.listen(host, port);
+    return {
+      maxHeaderBytes: this.#settings.maxHeaderBytes,
+      keepAliveTimeoutMs: timeouts.clientKeepAliveMs,
+      headersTimeoutMs: timeouts.clientHeadersMs,
+      bodyTimeoutMs: timeouts.clientBodyMs,
+      sendTimeoutMs: timeouts.clientSendMs,
+      maxConnections: maxClientConnections(),
+    };
+  }
+
+  #handlers(proto: Proto): ServerHandlers {
+    return {
+      request: (req, res) => this.#onRequest(req, res, proto),
+      upgrade: (req, socket, head) => this.#onUpgrade(req, socket, head, proto),
+      clientError: this.#onClientError,
+      acceptError: this.#onAcceptError,
+      internalError: (err) => this.#events.internalError?.(err),
+    };
   }
 
   /** Stops accepting; lets in-flight requests finish for up to graceMs; then cuts the rest. */
   async close(graceMs = 10_000): Promise<void> {
     for (const s of this.#services.values()) s.gate.shedAll();
-    await this.#server?.close(graceMs);
+    this.#certificates?.close();
+    await Promise.all([this.#server?.close(graceMs), this.#tlsServer?.close(graceMs)]);
     await Promise.all(this.#endpoints.all().map((e) => e.destroy()));
   }
 
@@ -228,17 +292,18 @@ export class DataPlane {
   }
 
   /** A bug in teal answers 502 and is logged; it never takes the proxy down with it. */
-  readonly #onRequest = (req: ClientRequest, res: ClientResponse): void => {
+  readonly #onRequest = (req: ClientRequest, res: ClientResponse, proto: Proto): void => {
     try {
-      this.#route(req, res);
+      this.#route(req, res, proto);
     } catch (err) {
       this.#events.internalError?.(err);
       sendProxyError(res, 502, "internal_error", "teal failed to handle this request; see its log");
     }
   };
 
-  #route(req: ClientRequest, res: ClientResponse): void {
+  #route(req: ClientRequest, res: ClientResponse, proto: Proto): void {
     const url = req.url;
+    if (proto === "https" && this.#hsts !== undefined) res.addHeader("strict-transport-security", this.#hsts);
     const match = this.#table.match(req.headers.host, url);
     if (match === undefined) {
       sendProxyError(
@@ -247,6 +312,10 @@ export class DataPlane {
         "no_route",
         `no service is configured for host "${req.headers.host ?? ""}" and path ${pathOf(url)}`,
       );
+      return;
+    }
+    if (proto === "http" && match.redirectHttps && this.#tlsAddress !== undefined) {
+      this.#redirectToHttps(req, res);
       return;
     }
     const { service } = match;
@@ -267,7 +336,7 @@ export class DataPlane {
         service.policy.pauseTimeoutMs,
         () => {
           res.listener = undefined;
-          this.#onRequest(req, res);
+          this.#onRequest(req, res, proto);
         },
         () =>
           sendProxyError(res, 503, "paused_too_long", `${service.name} is paused and did not resume in time`),
@@ -275,15 +344,36 @@ export class DataPlane {
       res.listener = { clientClosed: cancel, clientDrained: () => {} };
       return;
     }
-    this.#forward(req, res, match);
+    this.#forward(req, res, match, proto);
   }
 
-  #forward(req: ClientRequest, res: ClientResponse, match: RouteMatch): void {
+  /**
+   * The same URL on the TLS listener: 301 for GET and HEAD, 308 for the rest (a 301 lets clients
+   * turn a POST into a GET; 308 keeps the method and body). The port is left out when it is 443.
+   */
+  #redirectToHttps(req: ClientRequest, res: ClientResponse): void {
+    req.body?.resume();
+    const host = hostName(req.headers.host ?? "");
+    const port = this.#tlsAddress!.port;
+    const location = `https://${host}${port === 443 ? "" : `:${port}`}${req.url}`;
+    const get = req.method === "GET" || req.method === "HEAD";
+    res.writeHead(get ? 301 : 308, get ? "Moved Permanently" : "Permanent Redirect", [
+      "location",
+      location,
+      "content-length",
+      "0",
+      "cache-control",
+      "no-store",
+    ]);
+    res.end();
+  }
+
+  #forward(req: ClientRequest, res: ClientResponse, match: RouteMatch, proto: Proto): void {
     const { service } = match;
     const client = this.#client(req);
     if (!client.trusted && !this.#warnedUntrustedProxy) this.#checkUntrustedProxy(req, service, client.peer);
     const choice = chooseColor(service, req.headers, client.overrideFrom);
-    const { headers, requestId } = this.#upstreamHeaders(req, client, false);
+    const { headers, requestId } = this.#upstreamHeaders(req, client, false, proto);
     if (choice.newStickyKey !== undefined) {
       res.addHeader(
         "set-cookie",
@@ -334,28 +424,29 @@ export class DataPlane {
     req: ClientRequest,
     client: Client,
     keepUpgrade: boolean,
+    proto: Proto,
   ): { headers: string[]; requestId: string } {
     return upstreamHeaders(req.rawHeaders, {
       peer: client.peer,
       clientIp: client.address,
-      proto: "http", // the proxy's listener is plain HTTP
+      proto,
       trusted: client.trusted,
       requestIdHeader: this.#settings.requestIdHeader,
       keepUpgrade,
     });
   }
 
-  readonly #onUpgrade = (req: ClientRequest, socket: Socket, head: Buffer): void => {
+  readonly #onUpgrade = (req: ClientRequest, socket: Socket, head: Buffer, proto: Proto): void => {
     socket.on("error", () => socket.destroy());
     try {
-      this.#upgrade(req, socket, head);
+      this.#upgrade(req, socket, head, proto);
     } catch (err) {
       this.#events.internalError?.(err);
       socket.destroy();
     }
   };
 
-  #upgrade(req: ClientRequest, socket: Socket, head: Buffer): void {
+  #upgrade(req: ClientRequest, socket: Socket, head: Buffer, proto: Proto): void {
     const url = req.url;
     const match = this.#table.match(req.headers.host, url);
     if (!match || match.service.routing.maintenance || match.service.routing.paused) {
@@ -367,7 +458,7 @@ export class DataPlane {
     if (!client.trusted && !this.#warnedUntrustedProxy)
       this.#checkUntrustedProxy(req, match.service, client.peer);
     const choice = chooseColor(match.service, req.headers, client.overrideFrom);
-    const { headers } = this.#upstreamHeaders(req, client, true);
+    const { headers } = this.#upstreamHeaders(req, client, true, proto);
     const tunnel = new UpgradeTunnel(socket, match.service, choice.color, head, this.#settings.timeouts);
     tunnel.start(requestHead(req.method, stripPath(url, match.strip), headers));
   }
@@ -406,4 +497,10 @@ function sameEndpointStatus(last: ServiceRuntimeStatus["endpoints"], s: ServiceT
     }
   }
   return i === last.length;
+}
+
+/** The Host header without its port ("[::1]:8080" gives "[::1]"). */
+function hostName(host: string): string {
+  const colon = host.lastIndexOf(":");
+  return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
 }

@@ -15,6 +15,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Readable } from "node:stream";
+import type { TlsOptions, Server as TlsServer } from "node:tls";
 
 /** A client's request, its head parsed and its body (if any) as a stream. */
 export interface ProxyRequest {
@@ -86,6 +87,11 @@ export interface ServerOptions {
   readonly sendTimeoutMs: number;
   /** Client connections beyond this many are closed at once and reported (refused). */
   readonly maxConnections: number | undefined;
+  /**
+   * Serve over TLS (the node-http engine only: the fast engine reads the socket's handle, which a
+   * TLS socket does not expose as plain bytes). `attach` gets the server, to swap its context.
+   */
+  readonly tls?: { readonly options: TlsOptions; attach(server: TlsServer): void };
 }
 
 export interface ProxyServer {

@@ -8,3 +8,9 @@ import { nodeHttpEngine } from "./node-http/engine.ts";
 export function selectEngine(setting: EngineSetting, warn: (message: string) => void): ProxyEngine {
   return chooseEngine(setting, warn) === "fast" ? fastEngine : nodeHttpEngine;
 }
+
+/**
+ * The engine of TLS listeners: node:https under node-http. The fast engine parses bytes read off
+ * the socket's handle, and a TLS socket's handle gives the encrypted bytes.
+ */
+export const tlsEngine: ProxyEngine = nodeHttpEngine;

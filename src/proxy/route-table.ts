@@ -11,11 +11,14 @@ export interface RouteMatch {
   readonly service: ServiceTarget;
   /** Prefix to strip from the path before forwarding, or "" to forward it unchanged. */
   readonly strip: string;
+  /** The route asks plain HTTP requests to move to HTTPS (its `redirectHttps`). */
+  readonly redirectHttps: boolean;
 }
 
 interface Entry {
   readonly prefix: string;
   readonly strip: boolean;
+  readonly redirectHttps: boolean;
   readonly service: ServiceTarget;
 }
 
@@ -54,7 +57,12 @@ export class RouteTable {
 
   #add(route: RouteConfig, service: ServiceTarget): void {
     const prefix = route.path.length > 1 && route.path.endsWith("/") ? route.path.slice(0, -1) : route.path;
-    const entry: Entry = { prefix, strip: route.stripPrefix && prefix !== "/", service };
+    const entry: Entry = {
+      prefix,
+      strip: route.stripPrefix && prefix !== "/",
+      redirectHttps: route.redirectHttps === true,
+      service,
+    };
     if (route.host === undefined) this.#anyHost.push(entry);
     else if (route.host.startsWith("*.")) {
       const suffix = route.host.slice(1);
@@ -74,12 +82,12 @@ export class RouteTable {
 
 function matchPath(entries: readonly Entry[], path: string): RouteMatch | undefined {
   for (const e of entries) {
-    if (e.prefix === "/") return { service: e.service, strip: "" };
+    if (e.prefix === "/") return { service: e.service, strip: "", redirectHttps: e.redirectHttps };
     if (path.startsWith(e.prefix)) {
       const next = path.charCodeAt(e.prefix.length);
       // A prefix matches only at a segment boundary: /api matches /api, /api/x, /api?q, not /apix.
       if (Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */) {
-        return { service: e.service, strip: e.strip ? e.prefix : "" };
+        return { service: e.service, strip: e.strip ? e.prefix : "", redirectHttps: e.redirectHttps };
       }
     }
   }

@@ -7,6 +7,7 @@ import type { RouteConfig } from "../config/schema.ts";
 import type { Color } from "../domain/color.ts";
 import type { RoutingState } from "../domain/routing.ts";
 import type { EngineSetting } from "./engine-choice.ts";
+import type { TlsSettings } from "./tls/settings.ts";
 
 export interface ServiceSpec {
   readonly name: string;
@@ -38,6 +39,8 @@ export interface ProxySettings {
   readonly listen: string;
   /** Which engine runs the proxy (engines.ts); auto when left out. */
   readonly engine?: EngineSetting;
+  /** An HTTPS listener beside `listen` (always on the node-http engine). */
+  readonly tls?: TlsSettings;
   /**
    * Proxies whose X-Forwarded-For teal believes: the real client is the rightmost address in it that
    * is not one of these (nginx's realip with real_ip_recursive). Empty: every peer is the client.

@@ -37,6 +37,7 @@ import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import type { DrainReport } from "../proxy/drain.ts";
 import type { EngineName } from "../proxy/engine.ts";
+import { Certificates } from "../proxy/tls/certificates.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -74,6 +75,9 @@ export async function startServer(
   // Before anything starts: a fast engine this Node cannot run stops teal here, with the fix.
   const { chooseEngine } = await import("../proxy/engine-choice.ts");
   const engine = chooseEngine(config.proxy.engine, (message) => log.warn({ field: "proxy.engine" }, message));
+  // Certificates that cannot be served stop teal here (CONFIG_INVALID naming the field and file),
+  // not in a proxy worker after the store and the instances have started.
+  if (config.proxy.tls !== undefined) new Certificates(config.proxy.tls);
   const dataDir = new DataDir(dataDirPath);
   const tightened = await dataDir.ensure();
   if (tightened.length > 0) {
@@ -163,7 +167,8 @@ export async function startServer(
     }
     await recoverServices(ctx, units, adoption);
     proxyAddress = await dataPlane.listen().catch((err) => {
-      throw listenError(err, "proxy.listen", config.proxy.listen);
+      // proxy.tls's listener names itself (data-plane.ts).
+      throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
     });
     adminApp = createAdminApp({
       controller,
@@ -295,6 +300,7 @@ async function createDataPlane(config: TealConfig, log: Logger, engine: EngineNa
       drained: onDrained,
       clientError: (code, message) => log.debug({ code, message }, "client error"),
       warning: (message) => log.warn(message),
+      certificatesReloaded: () => log.info("proxy.tls: certificate files changed and were read again"),
       acceptError: (err, refused) =>
         log.warn(
           { err: err.message, refused },

@@ -7,7 +7,14 @@
  * unread-response timeouts, checked by one sweep over the open exchanges.
  */
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type ServerOptions as HttpOptions,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { clientErrorResponse } from "../client-errors.ts";
@@ -56,20 +63,25 @@ export class NodeHttpServer implements ProxyServer {
         ),
       ),
     );
-    this.#server = createServer(
-      {
-        maxHeaderSize: options.maxHeaderBytes,
-        keepAliveTimeout: options.keepAliveTimeoutMs,
-        headersTimeout: options.headersTimeoutMs,
-        // The whole request has no deadline: a body is timed between bytes, by the sweep below.
-        requestTimeout: 0,
-        connectionsCheckingInterval: period,
-        // teal answers a missing or bad Host itself, with the same words as the fast engine.
-        requireHostHeader: false,
-        noDelay: true,
-      },
-      (req, res) => this.#request(req, res),
-    );
+    const httpOptions: HttpOptions = {
+      maxHeaderSize: options.maxHeaderBytes,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      headersTimeout: options.headersTimeoutMs,
+      // The whole request has no deadline: a body is timed between bytes, by the sweep below.
+      requestTimeout: 0,
+      connectionsCheckingInterval: period,
+      // teal answers a missing or bad Host itself, with the same words as the fast engine.
+      requireHostHeader: false,
+      noDelay: true,
+    };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.#request(req, res);
+    if (options.tls === undefined) this.#server = createServer(httpOptions, onRequest);
+    else {
+      const server = createHttpsServer({ ...options.tls.options, ...httpOptions }, onRequest);
+      options.tls.attach(server);
+      // https.Server is an http.Server over TLS sockets: the same methods and events.
+      this.#server = server as unknown as Server;
+    }
     if (options.maxConnections !== undefined) this.#server.maxConnections = options.maxConnections;
     this.#server.on("drop", () =>
       handlers.acceptError(
