@@ -22,7 +22,9 @@ if [ ! -x "$node_dir/bin/node" ]; then
   rm -rf "$tmp"
 fi
 sqlite="$cache/better-sqlite3"
-if [ ! -f "$sqlite/build/Release/better_sqlite3.node" ]; then
+# Opens a database with that Node: the module is there and built for it.
+loads() { [ -f "$1/build/Release/better_sqlite3.node" ] && "$node_dir/bin/node" -e "new (require(process.argv[1]))(':memory:').close()" "$1" 2>/dev/null; }
+if ! loads "$sqlite"; then
   echo "building better-sqlite3 for node $("$node_dir/bin/node" -v)" >&2
   tmp=$(mktemp -d "$cache/build.XXXXXX")
   # -L: node_modules may be a symlink; the copy must be a real directory of its own.
@@ -30,9 +32,15 @@ if [ ! -f "$sqlite/build/Release/better_sqlite3.node" ]; then
   rm -rf "$tmp/better-sqlite3/build"
   gyp=$(dirname "$(command -v npm)")/../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
   [ -f "$gyp" ] || gyp=/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
-  (cd "$tmp/better-sqlite3" && PATH="$node_dir/bin:$PATH" node "$gyp" rebuild --release --nodedir="$node_dir" >/dev/null)
+  # npm run exports npm_config_nodedir (Debian's npm sets nodedir=/usr), which node-gyp prefers to
+  # --nodedir: set it too, or the module is built against the system Node's headers.
+  (cd "$tmp/better-sqlite3" && PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir" node "$gyp" rebuild --release --nodedir="$node_dir" >/dev/null)
   # Only the module is needed at run time; the objects are ~100 MB.
   rm -rf "$tmp/better-sqlite3/build/Release/obj" "$tmp/better-sqlite3/build/Release/obj.target" "$tmp/better-sqlite3/build/Release/.deps"
+  if ! loads "$tmp/better-sqlite3"; then
+    echo "better-sqlite3 built in $tmp does not load on node $("$node_dir/bin/node" -v)" >&2
+    exit 1
+  fi
   rm -rf "$sqlite"
   mv "$tmp/better-sqlite3" "$sqlite"
   rm -rf "$tmp"
