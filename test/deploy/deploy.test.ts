@@ -1,24 +1,11 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import {
-  alive,
-  history as historyOf,
-  served as servedBy,
-  service as serviceOf,
-  underLoad as underLoadOf,
-} from "../support/deployments.ts";
+import { describe, it } from "node:test";
+import { alive } from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
-import {
-  api,
-  type Json,
-  processServiceConfig,
-  runCli,
-  startTeal,
-  type TealProcess,
-  tempDir,
-} from "../support/teal-process.ts";
+import { api, type Json, processServiceConfig } from "../support/teal-process.ts";
+import { useTeal } from "../support/use-teal.ts";
 
 const DEPLOYMENT = `    deployment:
       timeoutMs: 3000
@@ -27,22 +14,8 @@ const DEPLOYMENT = `    deployment:
       smoke: [{ name: smoke endpoint, http: { path: /smoke } }]`;
 
 describe("teal deploy of a managed service", () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const served = () => servedBy(teal);
-  const service = () => serviceOf(teal);
-  const history = () => historyOf(teal);
-  const underLoad = <T>(fn: () => Promise<T>) => underLoadOf(teal, fn);
-
-  before(async () => {
-    dir = await tempDir();
-    teal = await startTeal(processServiceConfig(DEPLOYMENT), dir.path);
-  });
-  after(async () => {
-    await teal.stop();
-    await dir.remove();
-  });
+  const teal = useTeal(processServiceConfig(DEPLOYMENT));
+  const { cli, served, service, history, underLoad } = teal;
 
   it("puts the first version on the live color, then deploys v2 under load without a failed request", async () => {
     const first = await cli("deploy", "web", "--version", "v1");
@@ -137,7 +110,7 @@ describe("teal deploy of a managed service", () => {
     // The output can hold secrets: the read-only view token (the dashboard's) sees that it was
     // hidden, in the record and in the event stream, while the admin token gets it.
     const failed = (await history())[0]!;
-    const view = (await readFile(join(dir.path, "view.token"), "utf8")).trim();
+    const view = (await readFile(join(teal.dataDir, "view.token"), "utf8")).trim();
     const asViewer = { ...teal, token: view };
     const outputOf = (d: Json) => JSON.stringify(d.events.find((e: Json) => e.type === "failure").data.logs);
     assert.match(outputOf(failed), /exiting with code 3 as asked/);

@@ -1,49 +1,22 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { history as historyOf, underLoad as underLoadOf } from "../support/deployments.ts";
-import {
-  type Json,
-  processServiceConfig,
-  runCli,
-  startTeal,
-  type TealProcess,
-  tempDir,
-} from "../support/teal-process.ts";
+import { describe, it } from "node:test";
+import { type Json, processServiceConfig } from "../support/teal-process.ts";
+import { useTeal, withAppDelay } from "../support/use-teal.ts";
 
-/** teal with the managed service `web` (v1 live) for the describe block that calls it. */
-function servedTeal(yaml: () => string) {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  before(async () => {
-    dir = await tempDir();
-    teal = await startTeal(yaml(), dir.path);
-    const first = await cli("deploy", "web", "--version", "v1");
-    assert.equal(first.code, 0, first.stdout + first.stderr);
-  });
-  after(async () => {
-    await teal.stop();
-    await dir.remove();
-  });
+/** teal with `web` (v1 live) for the describe block, and `teal deploy web` with --env values under load. */
+function servedTeal(config: string) {
+  const teal = useTeal(config, { firstVersion: "v1" });
   return {
-    cli,
-    history: () => historyOf(teal),
+    cli: teal.cli,
+    history: teal.history,
     /** `teal deploy web` with --env values, under load from `clients` keep-alive clients. */
     deploy: (version: string, env: readonly string[], clients: number) =>
-      underLoadOf(
-        teal,
-        () => cli("deploy", "web", "--version", version, ...env.flatMap((e) => ["--env", e])),
+      teal.underLoad(
+        () => teal.cli("deploy", "web", "--version", version, ...env.flatMap((e) => ["--env", e])),
         clients,
       ),
   };
 }
-
-/** The app answering in ~30 ms: its latency is its own, so that 2x is a real regression. */
-const withAppDelay = (config: string) =>
-  processServiceConfig(config).replace(
-    "stopTimeoutMs: 2000",
-    "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }",
-  );
 
 // The issue's setting: a fast app (its p99 is the machine's noise), a few keep-alive clients, a
 // relative p99 check, a canary, and monitoring after full promotion. A freshly started instance is
@@ -65,7 +38,7 @@ const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 
         - { name: latency, metric: p99, maxRatioToStable: 2, interval: 100ms, minRequests: 20 }`;
 
 describe("relative checks after full promotion (fast app, 4 keep-alive clients)", () => {
-  const { deploy, history } = servedTeal(() => processServiceConfig(CANARY));
+  const { deploy, history } = servedTeal(processServiceConfig(CANARY));
 
   it("promotes every version identical to the live one, the relative check inconclusive once stable has no traffic", async (t) => {
     const rolledBack: string[] = [];
@@ -85,14 +58,17 @@ describe("relative checks after full promotion (fast app, 4 keep-alive clients)"
   });
 });
 
-// The statistical form on an app whose latency is its own (~30 ms), so that 2x is a real regression.
-const COMPARE = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 }
+// Half the traffic on the new version for 9 s, then 1 s of monitoring after full promotion.
+const HALF_FOR_9S = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 }
     strategy:
       canary:
         steps:
           - setWeight: 50
           - pause: { duration: 9s }
-      monitor: 1s
+      monitor: 1s`;
+
+// The statistical form on an app whose latency is its own (~30 ms), so that 2x is a real regression.
+const COMPARE = `${HALF_FOR_9S}
     analysis:
       window: 8s
       warmup: 2s
@@ -101,7 +77,7 @@ const COMPARE = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000
         - { name: errors, metric: errorRate, compare: { confidence: 0.95, tolerance: 0.01 }, interval: 250ms, minRequests: 20 }`;
 
 describe("compare checks against a real regression", () => {
-  const served = servedTeal(() => withAppDelay(COMPARE));
+  const served = servedTeal(withAppDelay(processServiceConfig(COMPARE)));
   const deploy = (version: string, ...env: string[]) => served.deploy(version, env, 8);
 
   it("promotes a version identical to the live one, with the numbers of each comparison", async () => {
@@ -156,13 +132,7 @@ describe("compare checks against a real regression", () => {
 });
 
 // The simple forms, judged over the same shared seconds, still catch the same regressions.
-const THRESHOLDS = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 }
-    strategy:
-      canary:
-        steps:
-          - setWeight: 50
-          - pause: { duration: 9s }
-      monitor: 1s
+const THRESHOLDS = `${HALF_FOR_9S}
     analysis:
       window: 5s
       warmup: 2s
@@ -171,7 +141,7 @@ const THRESHOLDS = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2
         - { name: errors, metric: errorRate, maxAboveStable: 0.01, interval: 250ms, minRequests: 20 }`;
 
 describe("relative thresholds against a real regression", () => {
-  const served = servedTeal(() => withAppDelay(THRESHOLDS));
+  const served = servedTeal(withAppDelay(processServiceConfig(THRESHOLDS)));
   const deploy = (version: string, env: string) => served.deploy(version, [env], 8);
 
   it("rolls back a version twice as slow, and one failing 5% of requests", async () => {

@@ -4,16 +4,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { eventually } from "../support/eventually.ts";
-import { load } from "../support/http.ts";
-import {
-  api,
-  type Json,
-  processServiceConfig,
-  runCli,
-  startTeal,
-  type TealProcess,
-  tempDir,
-} from "../support/teal-process.ts";
+import { api, type Json, processServiceConfig } from "../support/teal-process.ts";
+import { useTeal } from "../support/use-teal.ts";
 
 /** A local receiver that records every JSON body posted to it, by path. */
 async function receiver(): Promise<Backend & { got: { path: string; body: Json }[] }> {
@@ -34,18 +26,16 @@ async function receiver(): Promise<Backend & { got: { path: string; body: Json }
 }
 
 describe("lifecycle hooks and webhooks", () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
   let hooks: Awaited<ReturnType<typeof receiver>>;
   let webhooks: Awaited<ReturnType<typeof receiver>>;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-
   before(async () => {
-    dir = await tempDir();
     hooks = await receiver();
     webhooks = await receiver();
-    const marker = join(dir.path, "before-traffic.txt");
-    const config = `    deployment: { scaleDownDelayMs: 60000 }
+  });
+  const teal = useTeal(
+    (dataDir) => {
+      const marker = join(dataDir, "before-traffic.txt");
+      return processServiceConfig(`    deployment: { scaleDownDelayMs: 60000 }
     strategy:
       canary:
         steps: [{ setWeight: 50 }, { pause: { duration: 1500ms } }]
@@ -66,23 +56,19 @@ describe("lifecycle hooks and webhooks", () => {
     notifications:
       webhooks:
         - { url: "${webhooks.url}/json" }
-        - { url: "${webhooks.url}/slack", format: slack, events: [deployment.rolled_back] }`;
-    teal = await startTeal(processServiceConfig(config), dir.path);
-    assert.equal((await cli("deploy", "web", "--version", "v1")).code, 0);
-  });
+        - { url: "${webhooks.url}/slack", format: slack, events: [deployment.rolled_back] }`);
+    },
+    { firstVersion: "v1" },
+  );
+  const { cli } = teal;
   after(async () => {
-    await teal.stop();
-    await Promise.all([hooks.close(), webhooks.close(), dir.remove()]);
+    await Promise.all([hooks.close(), webhooks.close()]);
   });
 
   it("runs every hook at its point of a good deployment and notifies each step", async () => {
-    let done = false;
-    const traffic = load(`${teal.proxyUrl}/`, { total: 10_000_000, connections: 4, stop: () => done });
-    const r = await cli("deploy", "web", "--version", "v2");
-    done = true;
-    await traffic;
+    const { result: r } = await teal.underLoad(() => cli("deploy", "web", "--version", "v2"), 4);
     assert.equal(r.code, 0, r.stdout);
-    const marker = await readFile(join(dir.path, "before-traffic.txt"), "utf8");
+    const marker = await readFile(join(teal.dataDir, "before-traffic.txt"), "utf8");
     assert.match(marker, /^beforeTraffic v2 green http:\/\/127\.0\.0\.1:\d+$/m);
     assert.match(r.stdout, /hook\s+beforeTraffic passed/);
     const after = hooks.got.find((g) => g.path === "/after")!;
@@ -116,11 +102,9 @@ describe("lifecycle hooks and webhooks", () => {
   });
 
   it("a rolled-back deployment runs onRollback and posts Slack-style and JSON webhooks", async () => {
-    let done = false;
-    const traffic = load(`${teal.proxyUrl}/`, { total: 10_000_000, connections: 8, stop: () => done });
-    const r = await cli("deploy", "web", "--version", "v4", "--env", "APP_ERROR_EVERY=3");
-    done = true;
-    await traffic;
+    const { result: r } = await teal.underLoad(() =>
+      cli("deploy", "web", "--version", "v4", "--env", "APP_ERROR_EVERY=3"),
+    );
     assert.equal(r.code, 1, r.stdout);
     assert.ok(hooks.got.some((g) => g.path === "/rollback" && g.body.version === "v4"));
     const slack = await eventually(() => webhooks.got.find((g) => g.path === "/slack"), "the Slack message");

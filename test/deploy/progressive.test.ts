@@ -1,23 +1,9 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import {
-  finished as finishedOf,
-  history as historyOf,
-  served as servedBy,
-  service as serviceOf,
-  underLoad as underLoadOf,
-} from "../support/deployments.ts";
+import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { get } from "../support/http.ts";
-import {
-  api,
-  type Json,
-  processServiceConfig,
-  runCli,
-  startTeal,
-  type TealProcess,
-  tempDir,
-} from "../support/teal-process.ts";
+import { api, type Json, processServiceConfig } from "../support/teal-process.ts";
+import { useTeal, withAppDelay } from "../support/use-teal.ts";
 
 // Every version answers in ~30 ms, so that latency is the app's, not the machine's noise. The
 // analysis step lasts 3 s: a relative check needs a whole second in which both colors served
@@ -37,29 +23,12 @@ const CANARY = `    deployment: { scaleDownDelayMs: 60000, drainTimeoutMs: 2000 
         - { name: errors, metric: errorRate, max: 0.05, interval: 100ms, minRequests: 10 }
         - { name: latency, metric: p50, maxRatioToStable: 2, interval: 200ms, minRequests: 20, failureLimit: 2, minSlices: 1 }`;
 
-const withDelay = (yaml: string) =>
-  yaml.replace("stopTimeoutMs: 2000", "stopTimeoutMs: 2000\n      env: { APP_DELAY_MS: 30 }");
-
 describe("progressive delivery with teal's own metrics", () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const history = () => historyOf(teal);
-  const served = () => servedBy(teal);
-  const underLoad = <T>(fn: () => Promise<T>, connections = 32) => underLoadOf(teal, fn, connections);
+  const teal = useTeal(withAppDelay(processServiceConfig(CANARY)), { firstVersion: "v1" });
+  const { cli, history, served } = teal;
+  const underLoad = <T>(fn: () => Promise<T>) => teal.underLoad(fn, 32);
   const failedShare = (t: { ok: number; errors: number; non2xx: number }) =>
     (t.errors + t.non2xx) / (t.ok + t.errors + t.non2xx);
-
-  before(async () => {
-    dir = await tempDir();
-    teal = await startTeal(withDelay(processServiceConfig(CANARY)), dir.path);
-    const first = await cli("deploy", "web", "--version", "v1");
-    assert.equal(first.code, 0, first.stdout + first.stderr);
-  });
-  after(async () => {
-    await teal.stop();
-    await dir.remove();
-  });
 
   it("takes a good version through every canary step and promotes it", async () => {
     const { result, traffic } = await underLoad(() => cli("deploy", "web", "--version", "v2"));
@@ -160,15 +129,7 @@ describe("progressive delivery with teal's own metrics", () => {
 });
 
 describe("progressive delivery under the operator's hand", () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let teal: TealProcess;
-  const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
-  const service = () => serviceOf(teal);
-  const finished = (seq: number) => finishedOf(teal, seq);
-
-  before(async () => {
-    dir = await tempDir();
-    const config = `    deployment: { scaleDownDelayMs: 60000 }
+  const config = `    deployment: { scaleDownDelayMs: 60000 }
     strategy:
       canary:
         steps:
@@ -181,13 +142,8 @@ describe("progressive delivery under the operator's hand", () => {
       window: 1s
       checks:
         - { name: errors, metric: errorRate, max: 0.05, interval: 100ms, minRequests: 50 }`;
-    teal = await startTeal(processServiceConfig(config), dir.path);
-    assert.equal((await cli("deploy", "web", "--version", "v1")).code, 0);
-  });
-  after(async () => {
-    await teal.stop();
-    await dir.remove();
-  });
+  const teal = useTeal(processServiceConfig(config), { firstVersion: "v1" });
+  const { cli, service, finished } = teal;
 
   it("low traffic is inconclusive and waits; promote goes on, --full skips the rest", async () => {
     const seq = (await api(teal, "POST", "/v1/services/web/deployments", { version: "v2" })).body.deployment
@@ -244,74 +200,63 @@ describe("progressive delivery under the operator's hand", () => {
 });
 
 describe("blue-green with manual promotion", () => {
+  const teal = useTeal(
+    processServiceConfig(
+      "    strategy: { blueGreen: { autoPromote: false } }\n    deployment: { scaleDownDelayMs: 60000 }",
+    ),
+  );
+
   it("keeps the new color reachable only through the override header until teal promote", async () => {
-    const dir = await tempDir();
-    const teal = await startTeal(
-      processServiceConfig(
-        "    strategy: { blueGreen: { autoPromote: false } }\n    deployment: { scaleDownDelayMs: 60000 }",
-      ),
-      dir.path,
+    assert.equal((await teal.cli("deploy", "web", "--version", "v1")).code, 0);
+    const seq = (await api(teal, "POST", "/v1/services/web/deployments", { version: "v2" })).body.deployment
+      .seq;
+    await eventually(
+      async () =>
+        (await api(teal, "GET", "/v1/services/web")).body.deployment?.rollout?.waiting === "teal promote",
+      "the wait for promotion",
     );
-    try {
-      assert.equal((await runCli(["deploy", "web", "--version", "v1", "--data-dir", dir.path])).code, 0);
-      const seq = (await api(teal, "POST", "/v1/services/web/deployments", { version: "v2" })).body.deployment
-        .seq;
-      await eventually(
-        async () =>
-          (await api(teal, "GET", "/v1/services/web")).body.deployment?.rollout?.waiting === "teal promote",
-        "the wait for promotion",
+    const plain = JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json;
+    const pinned = JSON.parse((await get(`${teal.proxyUrl}/`, { "x-teal-color": "green" })).body) as Json;
+    assert.equal(plain.version, "v1", "users stay on the released version");
+    assert.equal(pinned.version, "v2", "testers reach the new one with the override header");
+    assert.equal((await teal.cli("promote", "web")).code, 0);
+    const d = await eventually(async () => {
+      const x = ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
+        (h) => h.seq === seq,
       );
-      const plain = JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json;
-      const pinned = JSON.parse((await get(`${teal.proxyUrl}/`, { "x-teal-color": "green" })).body) as Json;
-      assert.equal(plain.version, "v1", "users stay on the released version");
-      assert.equal(pinned.version, "v2", "testers reach the new one with the override header");
-      assert.equal((await runCli(["promote", "web", "--data-dir", dir.path])).code, 0);
-      const d = await eventually(async () => {
-        const x = ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
-          (h) => h.seq === seq,
-        );
-        return x && x.outcome !== "running" && x;
-      }, "the promotion");
-      assert.equal(d.outcome, "succeeded");
-      assert.equal((JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json).version, "v2");
-    } finally {
-      await teal.stop();
-      await dir.remove();
-    }
+      return x && x.outcome !== "running" && x;
+    }, "the promotion");
+    assert.equal(d.outcome, "succeeded");
+    assert.equal((JSON.parse((await get(`${teal.proxyUrl}/`)).body) as Json).version, "v2");
   });
 });
 
 describe("sticky canary", () => {
-  it("keeps each user on one color during a canary, and the override header pins testers at 0%", async () => {
-    const dir = await tempDir();
-    const config = `    sticky: { header: x-user }
+  const config = `    sticky: { header: x-user }
     deployment: { scaleDownDelayMs: 60000 }
     strategy:
       canary:
         steps: [{ setWeight: 0 }, { pause: {} }, { setWeight: 30 }, { pause: {} }]`;
-    const teal = await startTeal(processServiceConfig(config), dir.path);
-    const versionFor = async (headers: Record<string, string>) =>
-      (JSON.parse((await get(`${teal.proxyUrl}/`, headers)).body) as Json).version as string;
-    const step = async () => (await api(teal, "GET", "/v1/services/web")).body.deployment?.rollout;
-    try {
-      assert.equal((await runCli(["deploy", "web", "--version", "v1", "--data-dir", dir.path])).code, 0);
-      await api(teal, "POST", "/v1/services/web/deployments", { version: "v2" });
-      await eventually(async () => (await step())?.step === 2, "the canary at 0%");
-      assert.equal(await versionFor({ "x-user": "alice" }), "v1");
-      assert.equal(await versionFor({ "x-teal-color": "green" }), "v2", "a tester reaches v2 at 0%");
+  const teal = useTeal(processServiceConfig(config));
+  const versionFor = async (headers: Record<string, string>) =>
+    (JSON.parse((await get(`${teal.proxyUrl}/`, headers)).body) as Json).version as string;
+  const step = async () => (await api(teal, "GET", "/v1/services/web")).body.deployment?.rollout;
 
-      assert.equal((await runCli(["promote", "web", "--data-dir", dir.path])).code, 0);
-      await eventually(async () => (await step())?.step === 4, "the canary at 30%");
-      const users = Array.from({ length: 200 }, (_, i) => `user-${i}`);
-      const first = new Map<string, string>();
-      for (const u of users) first.set(u, await versionFor({ "x-user": u }));
-      for (const u of users)
-        assert.equal(await versionFor({ "x-user": u }), first.get(u), `${u} stays on one color`);
-      const onCanary = [...first.values()].filter((v) => v === "v2").length;
-      assert.ok(onCanary > 30 && onCanary < 90, `${onCanary} of 200 users on the 30% canary`);
-    } finally {
-      await teal.stop();
-      await dir.remove();
-    }
+  it("keeps each user on one color during a canary, and the override header pins testers at 0%", async () => {
+    assert.equal((await teal.cli("deploy", "web", "--version", "v1")).code, 0);
+    await api(teal, "POST", "/v1/services/web/deployments", { version: "v2" });
+    await eventually(async () => (await step())?.step === 2, "the canary at 0%");
+    assert.equal(await versionFor({ "x-user": "alice" }), "v1");
+    assert.equal(await versionFor({ "x-teal-color": "green" }), "v2", "a tester reaches v2 at 0%");
+
+    assert.equal((await teal.cli("promote", "web")).code, 0);
+    await eventually(async () => (await step())?.step === 4, "the canary at 30%");
+    const users = Array.from({ length: 200 }, (_, i) => `user-${i}`);
+    const first = new Map<string, string>();
+    for (const u of users) first.set(u, await versionFor({ "x-user": u }));
+    for (const u of users)
+      assert.equal(await versionFor({ "x-user": u }), first.get(u), `${u} stays on one color`);
+    const onCanary = [...first.values()].filter((v) => v === "v2").length;
+    assert.ok(onCanary > 30 && onCanary < 90, `${onCanary} of 200 users on the 30% canary`);
   });
 });

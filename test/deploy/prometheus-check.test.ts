@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { freePort } from "../../src/runtime/process/free-port.ts";
 import { eventually } from "../support/eventually.ts";
-import { load } from "../support/http.ts";
-import { startPrometheus } from "../support/prometheus.ts";
-import { api, type Json, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
+import { type RunningPrometheus, startPrometheus } from "../support/prometheus.ts";
+import { api, type Json, processServiceConfig } from "../support/teal-process.ts";
+import { useTeal } from "../support/use-teal.ts";
 
 // The 5xx share of the new color, from teal's own /metrics as scraped by Prometheus; no
 // requests yet gives an empty result (NaN filtered out), which is inconclusive, not an error.
@@ -13,11 +13,15 @@ const QUERY =
   ' / sum(increase(teal_requests_total{service="{{service}}",color="{{color}}"}[{{window}}]))) >= 0';
 
 describe("a Prometheus-backed analysis check", () => {
-  it("rolls back a canary when a real Prometheus reports its error rate over the limit", async () => {
-    const adminPort = await freePort();
-    const prometheus = await startPrometheus(`127.0.0.1:${adminPort}`);
-    const dir = await tempDir();
-    const config = processServiceConfig(`    deployment: { scaleDownDelayMs: 60000 }
+  let adminPort: number;
+  let prometheus: RunningPrometheus;
+  before(async () => {
+    adminPort = await freePort();
+    prometheus = await startPrometheus(`127.0.0.1:${adminPort}`);
+  });
+  after(() => prometheus?.stop());
+  const teal = useTeal(() =>
+    processServiceConfig(`    deployment: { scaleDownDelayMs: 60000 }
     strategy:
       canary:
         steps: [{ setWeight: 50 }, { pause: { duration: 60s } }]
@@ -33,19 +37,19 @@ describe("a Prometheus-backed analysis check", () => {
       .replace(
         /admin:\n {2}listen: 127\.0\.0\.1:0/,
         `admin:\n  listen: 127.0.0.1:${adminPort}\n  publicMetrics: true`,
-      );
-    const teal = await startTeal(config, dir.path);
-    let done = false;
-    try {
-      assert.equal((await runCli(["deploy", "web", "--version", "v1", "--data-dir", dir.path])).code, 0);
-      const traffic = load(`${teal.proxyUrl}/`, { total: 10_000_000, connections: 4, stop: () => done });
+      ),
+  );
+
+  it("rolls back a canary when a real Prometheus reports its error rate over the limit", async () => {
+    assert.equal((await teal.cli("deploy", "web", "--version", "v1")).code, 0);
+    const { result: d } = await teal.underLoad(async () => {
       const seq = (
         await api(teal, "POST", "/v1/services/web/deployments", {
           version: "v2",
           env: { APP_ERROR_EVERY: "5" },
         })
       ).body.deployment.seq;
-      const d = await eventually(
+      return eventually(
         async () => {
           const x = (
             (await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]
@@ -55,18 +59,11 @@ describe("a Prometheus-backed analysis check", () => {
         "the Prometheus check to roll the canary back",
         30_000,
       );
-      done = true;
-      await traffic;
-      assert.equal(d.outcome, "rolled_back");
-      assert.match(d.reason, /^analysis "prom-errors" failed: prometheus 0\.\d+ > max 0\.05$/);
-      const s = (await api(teal, "GET", "/v1/services/web")).body;
-      assert.equal(s.routing.live, "blue");
-      assert.equal(s.weights.green, 0);
-    } finally {
-      done = true;
-      await teal.stop();
-      await prometheus.stop();
-      await dir.remove();
-    }
+    }, 4);
+    assert.equal(d.outcome, "rolled_back");
+    assert.match(d.reason, /^analysis "prom-errors" failed: prometheus 0\.\d+ > max 0\.05$/);
+    const s = (await api(teal, "GET", "/v1/services/web")).body;
+    assert.equal(s.routing.live, "blue");
+    assert.equal(s.weights.green, 0);
   });
 });

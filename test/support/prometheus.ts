@@ -56,17 +56,20 @@ scrape_configs:
   }
 }
 
-/** Prometheus logs `msg="Listening on" address=…` and later `Server is ready…` on stderr. */
-function readyAddress(child: ChildProcess): Promise<string> {
+/**
+ * Prometheus logs `msg="Listening on" address=…` and `Server is ready…` on stderr, in either order
+ * (2.42 logged "ready" first on a busy machine: waiting for "ready" after the address hung forever).
+ */
+export function readyAddress(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let address: string | undefined;
+    let ready = false;
     let log = "";
     createInterface({ input: child.stderr! }).on("line", (line) => {
       log += `${line}\n`;
       address ??= /msg="Listening on" address=(\S+)/.exec(line)?.[1];
-      if (line.includes("Server is ready to receive web requests") && address) {
-        resolve(`http://${address}`);
-      }
+      ready ||= line.includes("Server is ready to receive web requests");
+      if (ready && address) resolve(`http://${address}`);
     });
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`prometheus exited with ${code} before ready:\n${log}`)));

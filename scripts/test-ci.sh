@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# What CI runs after npm ci and npm run check (`npm run test:ci`): the whole suite on Node 20 (the
+# Node that ran npm ci), the whole suite on Node 24, the proxy and store tests on Node 22 (the
+# proxy drives Node's undocumented HTTP parser, the store a native module: the parts a new Node
+# breaks first), and the proxy tests on the node-http engine. Every part runs even when an earlier one fails; a summary with each part's test
+# counts and duration comes last, and the exit status is non-zero if any part failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+logs=.cache/ci
+mkdir -p "$logs"
+
+# Nodes 22 and 24 and a better-sqlite3 for each (~2.5 min of CPU apiece) are fetched and built while
+# the Node 20 suite runs, at a low priority (nice 10): the suite's timing-sensitive tests keep most of the CPU,
+# and the build takes what they leave idle (they mostly wait on sockets and child processes).
+(nice -n 10 scripts/prepare-node.sh 24 && nice -n 10 scripts/prepare-node.sh 22) >"$logs/prepare.log" 2>&1 &
+preparing=$!
+
+# The slowest files (about a minute or more each, measured 2026-12-07) start first, so that neither
+# of the two slots is left running one long file alone at the end while the other is idle.
+slow_first=(
+  test/deploy/docker-deploy.test.ts test/deploy/fair-analysis.test.ts test/deploy/progressive.test.ts
+  test/bench/bench.test.ts test/server/cli.test.ts test/dashboard/dashboard.test.ts
+  test/proxy/streaming.test.ts test/deploy/deploy.test.ts test/routers/haproxy.test.ts
+  test/routers/nginx.test.ts test/deploy/recovery.test.ts test/server/access-log.test.ts
+  test/proxy/http1-server.test.ts test/log/access-line.test.ts test/deploy/notifications.test.ts
+  test/server/server.test.ts test/proxy/switching.test.ts test/proxy/listener-limits.test.ts
+)
+ordered() {
+  local f s
+  for s in "${slow_first[@]}"; do
+    for f in "$@"; do [ "$f" = "$s" ] && echo "$f"; done
+  done
+  for f in "$@"; do
+    case " ${slow_first[*]} " in *" $f "*) ;; *) echo "$f" ;; esac
+  done
+}
+
+summary=()
+failed=0
+part() {
+  local name=$1 log="$logs/$2.log" start=$SECONDS status counts
+  shift 2
+  echo "=== $name" >&2
+  "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  # The tap reporter ends with "# pass N", the spec reporter with "ℹ pass N".
+  counts=$(grep -aE '^(# |ℹ )(tests|pass|fail) [0-9]+$' "$log" | sed -E 's/^(# |ℹ )//' | paste -sd ' ')
+  summary+=("$(printf '%-34s %-30s %4d s  exit %d' "$name" "$counts" $((SECONDS - start)) "$status")")
+  [ "$status" -eq 0 ] || failed=1
+}
+
+# shellcheck disable=SC2046 # file names have no spaces
+part "node $(node -v): whole suite" node20 \
+  node --import tsx --test --test-concurrency=2 $(ordered test/*/*.test.ts)
+
+start=$SECONDS
+if wait "$preparing"; then
+  summary+=("$(printf '%-34s %-30s %4d s more' "fetch and build nodes 22, 24" "" $((SECONDS - start)))")
+  # shellcheck disable=SC2046
+  part "node 24: whole suite" node24 scripts/test-on-node.sh 24 $(ordered test/*/*.test.ts)
+  # shellcheck disable=SC2046
+  part "node 22: proxy and store" node22 \
+    scripts/test-on-node.sh 22 $(ordered test/proxy/*.test.ts test/store/*.test.ts)
+else
+  cat "$logs/prepare.log" >&2
+  summary+=("fetching or building Node 22 and 24 failed (above): their parts did not run")
+  failed=1
+fi
+
+# The proxy tests again on the second proxy engine (node:http, documented APIs only), which teal
+# falls back to when a Node's internal parser fails the start-up self-check.
+# shellcheck disable=SC2046
+part "node $(node -v): proxy on node-http" proxy-node-http \
+  env TEAL_TEST_PROXY_ENGINE=node-http node --import tsx --test --test-concurrency=2 $(ordered test/proxy/*.test.ts)
+
+echo "=== summary" >&2
+printf '%s\n' "${summary[@]}" >&2
+exit "$failed"
