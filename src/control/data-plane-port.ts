@@ -3,9 +3,9 @@
  * a cluster of proxy worker processes, and later by nodes that follow a shared store.
  */
 
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ListenerStats } from "../proxy/listener-stats.ts";
-import type { DataPlaneSpec } from "../proxy/spec.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec } from "../traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 
 export interface DataPlanePort {
   /** Resolves once every request that starts from now on is routed by this spec. */

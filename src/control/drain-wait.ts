@@ -1,7 +1,7 @@
 /** Waits until a color's drain has finished in every proxy process (bounded by its deadline). */
 
 import type { Color } from "../domain/color.ts";
-import type { DrainReport } from "../proxy/drain.ts";
+import type { DrainReport } from "../traffic/status.ts";
 import type { DataPlanePort } from "./data-plane-port.ts";
 
 const POLL_MS = 20;

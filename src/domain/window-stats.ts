@@ -3,7 +3,7 @@
  * and so do the fixed-bucket latency histograms, so p50/p95/p99 of exactly that window come out.
  */
 
-import type { ColorStatsSnapshot } from "../proxy/color-stats.ts";
+import type { ColorStatsSnapshot } from "../traffic/color-stats.ts";
 import { quantileMs } from "./latency-histogram.ts";
 
 /** Completed responses by status class (index 1..5) and latency bucket counts. */

@@ -9,14 +9,15 @@
 
 import type { AddressInfo, Socket } from "node:net";
 import { splitHostPort } from "../config/listen-address.ts";
-import { COLORS, type Color } from "../domain/color.ts";
+import { COLORS } from "../domain/color.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "../traffic/spec.ts";
+import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
 import { ClientLimit } from "./client-limit.ts";
-import type { ColorStatsSnapshot } from "./color-stats.ts";
 import { maxClientConnections } from "./descriptor-limit.ts";
-import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { EndpointRegistry } from "./endpoint-registry.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
@@ -24,11 +25,9 @@ import { upstreamHeaders } from "./headers.ts";
 import type { ClientRequest } from "./http1/request.ts";
 import type { ClientResponse } from "./http1/response.ts";
 import { Http1Server } from "./http1/server.ts";
-import type { ListenerStats } from "./listener-stats.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
-import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "./spec.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
 import type { UpstreamRequest } from "./upstream-pool.ts";
 
@@ -42,15 +41,6 @@ export interface DataPlaneEvents {
   readonly internalError?: (err: unknown) => void;
   /** Something in the traffic shows a risky setup (logged once per process, not per request). */
   readonly warning?: (message: string) => void;
-}
-
-export interface ServiceRuntimeStatus {
-  readonly service: string;
-  readonly generation: number;
-  readonly held: number;
-  readonly drains: DrainReport[];
-  readonly endpoints: { color: Color; url: string; healthy: boolean; consecutiveFailures: number }[];
-  readonly stats: Record<Color, ColorStatsSnapshot>;
 }
 
 export class DataPlane {

@@ -6,8 +6,8 @@
  * lists any more is handed back for closing.
  */
 
+import type { ProxySettings } from "../traffic/spec.ts";
 import { Endpoint } from "./endpoint.ts";
-import type { ProxySettings } from "./spec.ts";
 
 export class EndpointRegistry {
   readonly #settings: ProxySettings;

@@ -4,7 +4,7 @@
  * to 10 s); after it, one request probes it again (half-open), and a success restores it.
  */
 
-import type { ProxySettings } from "./spec.ts";
+import type { ProxySettings } from "../traffic/spec.ts";
 import { UpstreamPool } from "./upstream-pool.ts";
 
 const FIRST_BACKOFF_MS = 500;

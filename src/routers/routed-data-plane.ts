@@ -8,9 +8,9 @@
 
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { isTealError, TealError } from "../domain/errors.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ListenerStats } from "../proxy/listener-stats.ts";
-import type { DataPlaneSpec, ServiceSpec } from "../proxy/spec.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec, ServiceSpec } from "../traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 import type { Router } from "./router.ts";
 
 export class RoutedDataPlane implements DataPlanePort {

@@ -5,8 +5,8 @@
  */
 
 import { COLORS } from "../domain/color.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ServiceSpec } from "../proxy/spec.ts";
+import type { ServiceSpec } from "../traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 import type { RouterCapabilities, RouterKind } from "./capabilities.ts";
 
 export interface Router {

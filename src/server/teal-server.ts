@@ -35,11 +35,11 @@ import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
-import type { DrainReport } from "../proxy/drain.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import type { DrainReport } from "../traffic/status.ts";
 import { DataDir } from "./data-dir.ts";
 
 export interface TealServer {

@@ -2,9 +2,10 @@
 
 import type { AddressInfo } from "node:net";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
-import { DataPlane, type DataPlaneEvents, type ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ListenerStats } from "../proxy/listener-stats.ts";
-import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
+import { DataPlane, type DataPlaneEvents } from "../proxy/data-plane.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 
 export class LocalDataPlane implements DataPlanePort {
   readonly #plane: DataPlane;

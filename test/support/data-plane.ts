@@ -3,7 +3,7 @@
 import type { Color } from "../../src/domain/color.ts";
 import { INITIAL_ROUTING, type RoutingState } from "../../src/domain/routing.ts";
 import { DataPlane, type DataPlaneEvents } from "../../src/proxy/data-plane.ts";
-import type { ProxySettings, ServiceSpec } from "../../src/proxy/spec.ts";
+import type { ProxySettings, ServiceSpec } from "../../src/traffic/spec.ts";
 
 export const testSettings: ProxySettings = {
   listen: "127.0.0.1:0",

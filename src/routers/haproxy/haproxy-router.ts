@@ -8,9 +8,9 @@
 import type { HaproxyRouterConfig } from "../../config/router-schema.ts";
 import { COLORS, type Color } from "../../domain/color.ts";
 import { TealError } from "../../domain/errors.ts";
-import type { ServiceRuntimeStatus } from "../../proxy/data-plane.ts";
-import type { ServiceSpec } from "../../proxy/spec.ts";
 import { writeFileAtomic } from "../../server/atomic-file.ts";
+import type { ServiceSpec } from "../../traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../../traffic/status.ts";
 import { CAPABILITIES } from "../capabilities.ts";
 import { DrainTracker } from "../drain-tracker.ts";
 import { type Router, routedEndpoints } from "../router.ts";
