@@ -8,12 +8,12 @@
  */
 
 import type { AddressInfo, Socket } from "node:net";
+import { AddressList } from "../config/address-list.ts";
 import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS } from "../domain/color.ts";
 import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
-import { AddressList } from "./address-list.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
 import { ClientLimit } from "./client-limit.ts";

@@ -6,12 +6,12 @@
  * lists and drains stay per service.
  */
 
+import { AddressList } from "../config/address-list.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
 import { ColorStats } from "../traffic/color-stats.ts";
 import { type ServiceSpec, sameStrings } from "../traffic/spec.ts";
 import type { DrainReport } from "../traffic/status.ts";
-import { AddressList } from "./address-list.ts";
 import { Drain } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { EndpointGroup } from "./endpoint-group.ts";
