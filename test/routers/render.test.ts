@@ -195,6 +195,7 @@ describe("routing controller start with an external router", () => {
         apply: async () => {},
         status: async () => [],
         listenerStats: async () => NO_LISTENER_STATS,
+        drained: async () => undefined,
         listen: async () => "",
         close: async () => {},
       };
@@ -240,6 +241,7 @@ describe("a router that keeps failing", () => {
         },
         status: async () => [],
         listenerStats: async () => NO_LISTENER_STATS,
+        drained: async () => undefined,
         listen: async () => "",
         close: async () => {},
       };
