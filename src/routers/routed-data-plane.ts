@@ -82,7 +82,9 @@ export class RoutedDataPlane implements DataPlanePort {
     if (router === undefined) return this.#own.drained(service, color, timeoutMs);
     const deadline = this.#clock.now() + timeoutMs;
     for (;;) {
-      const report = (await router.status()).drains.find((d) => d.color === color);
+      // A router that cannot say is no drain report, as in status(): the deployment goes on.
+      const status = await router.status().catch(() => undefined);
+      const report = status?.drains.find((d) => d.color === color);
       const left = deadline - this.#clock.now();
       if (report?.state !== "draining" || left <= 0) return report;
       await sleep(this.#clock, Math.min(ROUTER_DRAIN_CHECK_MS, left));

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
+import { CAPABILITIES } from "../../src/config/capabilities.ts";
 import type { DataPlanePort } from "../../src/control/data-plane-port.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { RoutedDataPlane } from "../../src/routers/routed-data-plane.ts";
+import type { Router } from "../../src/routers/router.ts";
 import type { ServiceSpec } from "../../src/traffic/spec.ts";
 import type { DrainReport } from "../../src/traffic/status.ts";
 import { ClusterDataPlane } from "../../src/workers/cluster-data-plane.ts";
@@ -161,3 +163,71 @@ for (const [name, make] of Object.entries(planes)) {
     });
   });
 }
+
+describe("drain completion of a service on an external router", () => {
+  const router = (status: Router["status"]): Router => ({
+    kind: "nginx",
+    capabilities: CAPABILITIES.nginx,
+    start: async () => {},
+    apply: async () => {},
+    status,
+    close: async () => {},
+  });
+  const own = new LocalDataPlane(settings);
+
+  it("is read back from the router on the clock until it ends, leaving no timer", async () => {
+    const clock = new ManualClock();
+    let state: DrainReport["state"] = "draining";
+    const report = () => ({
+      color: "blue" as const,
+      state,
+      startedAtMs: 0,
+      deadlineAtMs: 60_000,
+      finishedAtMs: undefined,
+      remaining: state === "draining" ? 1 : 0,
+      forced: 0,
+    });
+    let reads = 0;
+    const routed = new RoutedDataPlane(
+      own,
+      new Map([
+        [
+          "web",
+          router(async () => {
+            reads++;
+            return {
+              service: "web",
+              generation: 1,
+              held: 0,
+              drains: [report()],
+              endpoints: [],
+              stats: {} as never,
+            };
+          }),
+        ],
+      ]),
+      () => {},
+      clock,
+    );
+    const drained = track(routed.drained("web", "blue", 10_000));
+    for (const expected of [1, 2, 3]) {
+      await clock.advance(expected === 1 ? 0 : 100);
+      assert.equal(reads, expected, "one read every 100 ms on the clock");
+    }
+    assert.equal(drained.done, false);
+    state = "drained";
+    await clock.advance(100);
+    assert.equal((await drained.promise)?.state, "drained");
+    assert.equal(clock.pendingCount, 0);
+  });
+
+  it("ends with no report when the router cannot say (the deployment goes on, as before)", async () => {
+    const routed = new RoutedDataPlane(
+      own,
+      new Map([["web", router(async () => Promise.reject(new Error("nginx status unreachable")))]]),
+      () => {},
+      new ManualClock(),
+    );
+    assert.equal(await routed.drained("web", "blue", 10_000), undefined);
+  });
+});
