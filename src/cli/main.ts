@@ -37,6 +37,12 @@ const run =
 program
   .command("server")
   .description("run the proxy, the controller and the admin API")
+  .option(
+    "--store <url>",
+    "where state lives: sqlite (in the data directory) or etcd://HOST:PORT[,HOST:PORT...]",
+    "sqlite",
+  )
+  .option("--store-prefix <prefix>", "etcd only: the key prefix teal writes under (default: /teal)")
   .action(run(async (_o: unknown, cmd: Command) => serverCommand(globals(cmd))));
 program
   .command("validate")

@@ -22,6 +22,7 @@ export type ErrorCode =
   | "STORE_CONFLICT"
   | "STORE_COMPACTED"
   | "STORE_CLOSED"
+  | "STORE_UNAVAILABLE"
   | "LEASE_NOT_FOUND"
   | "RECORD_CORRUPT"
   | "INTERNAL";

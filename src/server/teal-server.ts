@@ -1,5 +1,5 @@
 /**
- * The composition root: picks the adapters (SQLite store, in-process or clustered proxy) and
+ * The composition root: picks the adapters (SQLite or etcd store, in-process or clustered proxy) and
  * wires the controller and the admin API. Start order matters: routing is loaded and applied
  * before the proxy listens, so the first request after a restart already sees the last state.
  */
@@ -38,7 +38,10 @@ import { accessLogTo, type Logger } from "../log/logger.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { EtcdStore } from "../store/etcd/etcd-store.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
+import type { Store } from "../store/store.ts";
+import type { StoreChoice } from "../store/store-choice.ts";
 import type { DrainReport } from "../traffic/status.ts";
 import { DataDir } from "./data-dir.ts";
 
@@ -56,6 +59,8 @@ export interface TealServer {
 export interface StartOptions {
   /** Relative paths in the config (a process runtime's cwd) start here; default: the current directory. */
   readonly configDir?: string;
+  /** Where state lives (`teal server --store`); default: SQLite in the data directory. */
+  readonly store?: StoreChoice;
 }
 
 export async function startServer(
@@ -76,10 +81,7 @@ export async function startServer(
   await dataDir.claim();
   const token = await dataDir.token();
   const viewToken = await dataDir.viewToken();
-  const store = await SqliteStore.open({
-    path: dataDir.databasePath,
-    onError: (err) => log.error({ err }, "store error"),
-  });
+  const store = await openStore(options.store ?? { kind: "sqlite" }, dataDir, log);
   const dataPlane = await routedDataPlane(config, await createDataPlane(config, log), options.configDir, log);
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
@@ -98,10 +100,14 @@ export async function startServer(
   const mark = (m: Parameters<LiveSampler["mark"]>[0] | undefined) => m && live.mark(m);
   const journal = new DeploymentLog(new DeploymentRepository(store), clock);
   const units = new ServiceUnits();
+  const routing = new RoutingRepository(store, {
+    versionOf: (service, color) => units.find(service)?.slot(color).version ?? null,
+    onPublishError: (err) => log.warn({ err }, "could not publish the active color; the next change retries"),
+  });
   // The controller asks the deploy side through this gate; the deploy side commands the controller.
   const controller = new RoutingController({
     config,
-    repository: new RoutingRepository(store),
+    repository: routing,
     dataPlane,
     gate: unitTrafficGate(units),
     onChange: (c) => {
@@ -132,12 +138,20 @@ export async function startServer(
     notices.close();
     await units.stopInstances();
   };
-  const unfollowDeployments = journal.followAll((item) => mark(deploymentMarker(item)));
+  const unfollowDeployments = journal.followAll((item) => {
+    mark(deploymentMarker(item));
+    // A first version goes live on the live color without a switch: publish it when it ends.
+    const { service } = item.deployment;
+    if (item.kind === "end") void routing.publishActive(service, controller.routing(service).live);
+  });
   let proxyAddress: string;
   let admin: { server: ServerType; address: string };
   let adminApp: Hono;
   try {
     await controller.start();
+    for (const service of Object.keys(config.services)) {
+      await routing.publishActive(service, controller.routing(service).live);
+    }
     await recoverServices(ctx, units, adoption);
     proxyAddress = await dataPlane.listen().catch((err) => {
       throw listenError(err, "proxy.listen", config.proxy.listen);
@@ -203,6 +217,14 @@ export async function startServer(
       await dataDir.clearServerInfo();
     },
   };
+}
+
+async function openStore(choice: StoreChoice, dataDir: DataDir, log: Logger): Promise<Store> {
+  const onError = (err: unknown) => log.error({ err }, "store error");
+  if (choice.kind === "sqlite") return SqliteStore.open({ path: dataDir.databasePath, onError });
+  const store = await EtcdStore.open({ endpoints: choice.endpoints, prefix: choice.prefix, onError });
+  log.info({ endpoints: choice.endpoints, prefix: store.root }, "state on etcd");
+  return store;
 }
 
 function listenError(err: NodeJS.ErrnoException, field: string, address: string): TealError {

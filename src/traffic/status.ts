@@ -25,6 +25,7 @@ export interface DrainReport {
 
 export interface ServiceRuntimeStatus {
   readonly service: string;
+  /** The data plane's generation when this view last changed. */
   readonly generation: number;
   readonly held: number;
   readonly drains: DrainReport[];

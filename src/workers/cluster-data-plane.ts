@@ -16,9 +16,10 @@ import type { Logger } from "../log/logger.ts";
 import { type ListenerStats, sumListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
-import { mergeStatus } from "./merge-status.ts";
+import { MergedStatus } from "./merged-status.ts";
 import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
 import { diffSpecs, type SpecChange } from "./spec-change.ts";
+import type { StatusDelta } from "./status-log.ts";
 
 const REPLY_TIMEOUT_MS = 10_000;
 type Pending = { worker: Worker; resolve: (data: unknown) => void; timer: NodeJS.Timeout };
@@ -36,6 +37,8 @@ export class ClusterDataPlane implements DataPlanePort {
    * starting worker gets every change too, so none comes up serving an older spec.
    */
   readonly #sent = new Map<Worker, DataPlaneSpec>();
+  /** What the workers reported; each read asks them only for what changed since. */
+  readonly #status = new MergedStatus<Worker>();
   #spec: DataPlaneSpec | undefined;
   #nextId = 1;
   #closing = false;
@@ -87,9 +90,21 @@ export class ClusterDataPlane implements DataPlanePort {
     return addresses[0]!;
   }
 
+  /** An unchanged service's view is the same object as in the previous read. */
   async status(): Promise<ServiceRuntimeStatus[]> {
-    const parts = await Promise.all([...this.#workers].map((w) => this.#request(w, { t: "status", id: 0 })));
-    return mergeStatus(parts.filter((p) => p !== undefined) as ServiceRuntimeStatus[][]);
+    await Promise.all(
+      [...this.#workers].map(async (w) => {
+        const delta = await this.#request(w, { t: "status", id: 0, since: this.#status.cursorOf(w) });
+        // Applied as each arrives (a worker answers in order): undefined means it went meanwhile.
+        if (delta !== undefined && this.#workers.has(w)) this.#status.add(w, delta as StatusDelta);
+      }),
+    );
+    return this.#status.list();
+  }
+
+  /** Service views received from workers so far: an idle read adds none. */
+  get statusViewsReceived(): number {
+    return this.#status.received;
   }
 
   /** Each worker reports the end of its share of a drain; the merged status says when all have. */
@@ -132,6 +147,7 @@ export class ClusterDataPlane implements DataPlanePort {
       worker.once("exit", (code, signal) => {
         const known = this.#workers.delete(worker);
         this.#sent.delete(worker);
+        this.#status.drop(worker);
         // Its replacement starts from the latest spec, so nobody needs to wait for this one.
         for (const [id, p] of this.#pending) if (p.worker === worker) this.#settle(id, undefined);
         if (!known)

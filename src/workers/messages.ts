@@ -8,7 +8,8 @@ export type ToWorker =
   | { readonly t: "apply"; readonly id: number; readonly spec: DataPlaneSpec }
   /** Answered with `STALE` when the worker is not at `change.base` (it then needs the whole spec). */
   | { readonly t: "update"; readonly id: number; readonly change: SpecChange }
-  | { readonly t: "status"; readonly id: number }
+  /** Answered with a StatusDelta: the views that changed after read `since` (all without it). */
+  | { readonly t: "status"; readonly id: number; readonly since?: number }
   | { readonly t: "listener"; readonly id: number }
   | { readonly t: "close"; readonly id: number; readonly graceMs: number };
 

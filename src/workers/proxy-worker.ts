@@ -6,6 +6,7 @@ import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import { formatAddress } from "./local-data-plane.ts";
 import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
 import { patchSpec } from "./spec-change.ts";
+import { StatusLog } from "./status-log.ts";
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? "null") as ProxySettings | null;
 if (!settings || !process.send) {
@@ -27,6 +28,7 @@ const plane = new DataPlane(settings, {
     ),
   internalError: (err) => log.error({ err }, "internal error while proxying a request"),
 });
+const statusLog = new StatusLog();
 let listening = false;
 /** The spec in force, which updates patch. */
 let current: DataPlaneSpec | undefined;
@@ -55,7 +57,7 @@ process.on("message", async (message: ToWorker) => {
       return;
     }
     case "status":
-      send({ t: "reply", id: message.id, data: plane.status() });
+      send({ t: "reply", id: message.id, data: statusLog.read(plane.status(), message.since) });
       return;
     case "listener":
       send({ t: "reply", id: message.id, data: plane.listenerStats() });

@@ -42,11 +42,11 @@ export const TEAL_BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.u
 export async function startTeal(
   configYaml: string,
   dataDir: string,
-  options: { bin?: boolean; maxOpenFiles?: number } = {},
+  options: { bin?: boolean; maxOpenFiles?: number; serverArgs?: readonly string[] } = {},
 ): Promise<TealProcess> {
   const configPath = join(dataDir, "teal.yaml");
   await writeFile(configPath, configYaml);
-  const args = ["server", "--config", configPath, "--data-dir", dataDir];
+  const args = ["server", "--config", configPath, "--data-dir", dataDir, ...(options.serverArgs ?? [])];
   const command = options.bin ? TEAL_BIN : process.execPath;
   const commandArgs = options.bin ? args : [...TSX, MAIN, ...args];
   // prlimit execs the command: the child is teal itself, with a lower RLIMIT_NOFILE.

@@ -3,13 +3,23 @@
 import { dirname, resolve } from "node:path";
 import { createLogger } from "../../log/logger.ts";
 import { startServer } from "../../server/teal-server.ts";
+import { parseStoreChoice } from "../../store/store-choice.ts";
 import { type GlobalOptions, resolveConfig, resolveDataDir } from "../context.ts";
 
-export async function serverCommand(opts: GlobalOptions): Promise<never> {
+export interface ServerOptions {
+  /** sqlite (default) or etcd://HOST:PORT[,HOST:PORT...] */
+  readonly store?: string;
+  readonly storePrefix?: string;
+}
+
+export async function serverCommand(opts: GlobalOptions & ServerOptions): Promise<never> {
+  // Checked before anything starts: a typo in --store exits 2 with nothing left running.
+  const store = parseStoreChoice(opts.store, opts.storePrefix);
   const { config, path } = await resolveConfig(opts, true);
   const log = createLogger({ name: "teal" });
   const server = await startServer(config, resolveDataDir(opts, config).path, log, {
     configDir: dirname(resolve(path ?? "teal.yaml")),
+    store,
   });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

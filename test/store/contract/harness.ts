@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach } from "node:test";
 import { type ErrorCode, isTealError } from "../../../src/domain/errors.ts";
 import type { Clock } from "../../../src/store/clock.ts";
-import type { Store, WatchEvent } from "../../../src/store/store.ts";
+import type { LeaseId, Store, WatchEvent } from "../../../src/store/store.ts";
+import { eventually } from "../../support/eventually.ts";
 
 /** What an adapter's factory hands the contract. */
 export interface StoreHarness {
@@ -13,6 +14,12 @@ export interface StoreHarness {
   readonly reopen?: () => Promise<Store>;
   /** Closes whichever store is current and removes its files. */
   readonly cleanup: () => Promise<void>;
+  /**
+   * The adapter's leases run on real time in another process (etcd), not on the injected clock:
+   * the lease cases then use TTLs of 1 s and wait for expiry to be observable instead of moving
+   * the clock. Their assertions stay the same.
+   */
+  readonly realTimeLeases?: boolean;
 }
 
 /** Builds a store on the given clock, keeping `historyLimit` revisions of change history. */
@@ -34,10 +41,57 @@ export class ManualClock implements Clock {
   }
 }
 
+/** How the lease cases let time pass, on the ManualClock or on real time. */
+export interface LeaseTime {
+  /** Time passes, but less than a TTL since any lease was granted or kept alive. */
+  within(ms: number): Promise<void>;
+  /**
+   * Time passes until the leases holding `keys` have run out: on the ManualClock exactly `ms`;
+   * on real time until the store no longer shows the keys, keeping `keepAlive` alive meanwhile
+   * the way a live node does.
+   */
+  expire(ms: number, keys: readonly string[], keepAlive?: LeaseId): Promise<void>;
+}
+
 export interface Fixture {
   readonly store: Store;
   readonly clock: ManualClock;
+  readonly time: LeaseTime;
   readonly harness: StoreHarness;
+}
+
+function manualTime(clock: ManualClock): LeaseTime {
+  const advance = async (ms: number): Promise<void> => clock.advance(ms);
+  return { within: advance, expire: advance };
+}
+
+/** Real time: the case goes on at once (well inside a 1 s TTL), or waits for the keys to go. */
+function realTime(store: () => Store): LeaseTime {
+  return {
+    within: async () => {},
+    async expire(_ms, keys, keepAlive) {
+      // A heartbeat, as a node keeps its lease: the wait itself is on the keys disappearing.
+      const heartbeat =
+        keepAlive === undefined
+          ? undefined
+          : setInterval(
+              () =>
+                void store()
+                  .keepAlive(keepAlive)
+                  .catch(() => {}),
+              250,
+            );
+      try {
+        await eventually(
+          async () =>
+            (await Promise.all(keys.map((key) => store().get(key)))).every((kv) => kv === undefined),
+          `leased keys ${keys.join(", ")} to expire`,
+        );
+      } finally {
+        clearInterval(heartbeat);
+      }
+    },
+  };
 }
 
 /** Gives every test in the enclosing describe a fresh store, cleaned up afterwards. */
@@ -45,8 +99,22 @@ export function useFixture(makeStore: StoreFactory, historyLimit = 1_000): () =>
   let current: Fixture | undefined;
   beforeEach(async () => {
     const clock = new ManualClock();
-    const harness = await makeStore(clock, { historyLimit });
-    current = { store: harness.store, clock, harness };
+    const made = await makeStore(clock, { historyLimit });
+    // Real-time expiry is observed on whichever store is open, also after a reopen.
+    let live = made.store;
+    const reopen = made.reopen;
+    const harness: StoreHarness =
+      reopen === undefined
+        ? made
+        : {
+            ...made,
+            reopen: async () => {
+              live = await reopen();
+              return live;
+            },
+          };
+    const time = harness.realTimeLeases ? realTime(() => live) : manualTime(clock);
+    current = { store: harness.store, clock, time, harness };
   });
   afterEach(async () => {
     await current?.harness.cleanup();
@@ -96,12 +164,12 @@ export class EventRecorder {
    * Resolves with the lines once `count` events have arrived. The guard timer only turns a
    * missing event into a clear failure instead of a hung test.
    */
-  async waitFor(count: number): Promise<string[]> {
+  async waitFor(count: number, guardMs = 5_000): Promise<string[]> {
     if (this.events.length < count) {
       await new Promise<void>((resolve, reject) => {
         const guard = setTimeout(
           () => reject(new Error(`saw ${this.lines().join(", ")}; wanted ${count}`)),
-          5_000,
+          guardMs,
         );
         this.#waiters.push({
           count,

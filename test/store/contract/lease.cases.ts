@@ -1,4 +1,7 @@
-/** Contract cases for leases: expiry on the injected clock, keep-alive and revoke. */
+/**
+ * Contract cases for leases: expiry, keep-alive and revoke. Time moves through LeaseTime: on the
+ * injected clock, or on real time for adapters whose leases expire in another process.
+ */
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -10,25 +13,25 @@ export function leaseCases(makeStore: StoreFactory): void {
     const fixture = useFixture(makeStore);
 
     it("removes a leased key once its TTL has passed on the clock, with a delete event", async () => {
-      const { store, clock } = fixture();
+      const { store, time } = fixture();
       const seen = new EventRecorder();
       await store.watch("hosts/", seen.onEvent);
       const lease = await store.grantLease(1_000);
       const put = await store.put("hosts/a", "up", { lease });
       assert.equal(put.ok && put.kv?.lease, lease);
-      clock.advance(999);
+      await time.within(999);
       assert.equal((await store.get("hosts/a"))?.value, "up");
-      clock.advance(1);
+      await time.expire(1, ["hosts/a"]);
       assert.equal(await store.get("hosts/a"), undefined);
       assert.deepEqual(await seen.waitFor(2), ["put hosts/a=up @1", "delete hosts/a @2"]);
     });
 
     it("hides expired keys from list even before anything else notices the expiry", async () => {
-      const { store, clock } = fixture();
+      const { store, time } = fixture();
       const lease = await store.grantLease(500);
       await store.put("hosts/a", "up", { lease });
       await store.put("hosts/b", "static");
-      clock.advance(500);
+      await time.expire(500, ["hosts/a"]);
       const { items } = await store.list("hosts/");
       assert.deepEqual(
         items.map((kv) => kv.key),
@@ -37,14 +40,18 @@ export function leaseCases(makeStore: StoreFactory): void {
     });
 
     it("keepAlive pushes the deadline a full TTL past now", async () => {
-      const { store, clock } = fixture();
+      const { store, time } = fixture();
       const lease = await store.grantLease(1_000);
       await store.put("hosts/a", "up", { lease });
-      clock.advance(800);
+      // Granted at the same moment and never kept alive: its key shows when a TTL has passed.
+      const unattended = await store.grantLease(1_000);
+      await store.put("hosts/b", "up", { lease: unattended });
+      await time.within(800);
       await store.keepAlive(lease);
-      clock.advance(800);
+      await time.expire(800, ["hosts/b"], lease);
       assert.equal((await store.get("hosts/a"))?.value, "up");
-      clock.advance(200);
+      assert.equal(await store.get("hosts/b"), undefined);
+      await time.expire(200, ["hosts/a"]);
       assert.equal(await store.get("hosts/a"), undefined);
     });
 
@@ -70,9 +77,10 @@ export function leaseCases(makeStore: StoreFactory): void {
     });
 
     it("keepAlive on an expired lease fails with LEASE_NOT_FOUND", async () => {
-      const { store, clock } = fixture();
+      const { store, time } = fixture();
       const lease = await store.grantLease(1_000);
-      clock.advance(1_000);
+      await store.put("hosts/a", "up", { lease });
+      await time.expire(1_000, ["hosts/a"]);
       await rejectsWith(store.keepAlive(lease), "LEASE_NOT_FOUND");
       await rejectsWith(store.revokeLease(lease), "LEASE_NOT_FOUND");
     });
@@ -85,11 +93,13 @@ export function leaseCases(makeStore: StoreFactory): void {
     });
 
     it("detaches a key from its lease when it is put again without one", async () => {
-      const { store, clock } = fixture();
+      const { store, time } = fixture();
       const lease = await store.grantLease(1_000);
       await store.put("hosts/a", "leased", { lease });
       await store.put("hosts/a", "permanent");
-      clock.advance(5_000);
+      // Still on the lease: shows when it has run out.
+      await store.put("hosts/witness", "leased", { lease });
+      await time.expire(5_000, ["hosts/witness"]);
       const kv = await store.get("hosts/a");
       assert.deepEqual([kv?.value, kv?.lease], ["permanent", undefined]);
     });

@@ -35,7 +35,7 @@ export function lifecycleCases(makeStore: StoreFactory, persistent: boolean): vo
 
     if (!persistent) return;
     it("keeps keys, revisions, change history and leases across a reopen", async () => {
-      const { harness, clock } = fixture();
+      const { harness, time } = fixture();
       assert.ok(harness.reopen, "a persistent adapter's harness can reopen its store");
       const before = harness.store;
       const lease = await before.grantLease(1_000);
@@ -54,7 +54,7 @@ export function lifecycleCases(makeStore: StoreFactory, persistent: boolean): vo
       assert.equal((await after.put("svc/c", "4")).revision, 6);
 
       await after.keepAlive(lease);
-      clock.advance(1_000);
+      await time.expire(1_000, ["hosts/a"]);
       assert.equal(await after.get("hosts/a"), undefined);
     });
   });

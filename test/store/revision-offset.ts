@@ -1,0 +1,124 @@
+/**
+ * The contract's view of an etcd store on a cluster shared by every case. etcd's revision is
+ * global to the cluster, so a fresh prefix starts at whatever revision earlier cases reached; the
+ * contract's literal revisions (1 for a case's first write) are relative to its start. This
+ * wrapper shifts every revision in and out by the revision the case started at and does nothing
+ * else: consecutive revisions, compare-and-swap and replay are still etcd's.
+ *
+ * It also stands in for the history limit the contract asks for (etcd compacts on demand, not by
+ * a count): after each write it compacts everything older than the last `historyLimit` revisions.
+ */
+
+import type {
+  KeyValue,
+  LeaseId,
+  PutOptions,
+  Store,
+  Watch,
+  WatchEvent,
+  WatchOptions,
+  WriteResult,
+} from "../../src/store/store.ts";
+
+export class RevisionOffsetStore implements Store {
+  readonly #inner: Store;
+  readonly #base: number;
+  readonly #historyLimit: number;
+  readonly #compact: (revision: number) => Promise<void>;
+  /** Every lease granted, so cleanup can revoke them before the next case measures its base. */
+  readonly leases = new Set<LeaseId>();
+
+  constructor(
+    inner: Store,
+    base: number,
+    historyLimit: number,
+    compact: (revision: number) => Promise<void>,
+    leases?: Set<LeaseId>,
+  ) {
+    this.#inner = inner;
+    this.#base = base;
+    this.#historyLimit = historyLimit;
+    this.#compact = compact;
+    if (leases) this.leases = leases;
+  }
+
+  async revision(): Promise<number> {
+    return (await this.#inner.revision()) - this.#base;
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    return this.#kv(await this.#inner.get(key));
+  }
+
+  async list(prefix: string): Promise<{ readonly items: KeyValue[]; readonly revision: number }> {
+    const { items, revision } = await this.#inner.list(prefix);
+    return { items: items.map((kv) => this.#kv(kv) as KeyValue), revision: revision - this.#base };
+  }
+
+  async put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
+    const expectModRevision = this.#expected(options.expectModRevision);
+    const result = await this.#inner.put(key, value, {
+      ...options,
+      ...(expectModRevision === undefined ? {} : { expectModRevision }),
+    });
+    return this.#afterWrite(result);
+  }
+
+  async delete(key: string, options: { readonly expectModRevision?: number } = {}): Promise<WriteResult> {
+    const expectModRevision = this.#expected(options.expectModRevision);
+    return this.#afterWrite(
+      await this.#inner.delete(key, expectModRevision === undefined ? {} : { expectModRevision }),
+    );
+  }
+
+  watch(prefix: string, onEvent: (event: WatchEvent) => void, options: WatchOptions = {}): Promise<Watch> {
+    const shifted = (event: WatchEvent): void =>
+      onEvent(
+        event.type === "put"
+          ? { type: "put", revision: event.revision - this.#base, kv: this.#kv(event.kv) as KeyValue }
+          : { type: "delete", revision: event.revision - this.#base, key: event.key },
+      );
+    return this.#inner.watch(
+      prefix,
+      shifted,
+      options.afterRevision === undefined ? {} : { afterRevision: options.afterRevision + this.#base },
+    );
+  }
+
+  async grantLease(ttlMs: number): Promise<LeaseId> {
+    const lease = await this.#inner.grantLease(ttlMs);
+    this.leases.add(lease);
+    return lease;
+  }
+
+  keepAlive(lease: LeaseId): Promise<void> {
+    return this.#inner.keepAlive(lease);
+  }
+
+  revokeLease(lease: LeaseId): Promise<void> {
+    return this.#inner.revokeLease(lease);
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  /** 0 keeps its meaning, "the key must not exist". */
+  #expected(revision: number | undefined): number | undefined {
+    return revision === undefined || revision === 0 ? revision : revision + this.#base;
+  }
+
+  async #afterWrite(result: WriteResult): Promise<WriteResult> {
+    const oldestKept = result.revision - this.#historyLimit + 1;
+    if (result.ok && oldestKept > this.#base + 1) await this.#compact(oldestKept);
+    return result.ok
+      ? { ok: true, revision: result.revision - this.#base, kv: this.#kv(result.kv) }
+      : { ok: false, revision: result.revision - this.#base, current: this.#kv(result.current) };
+  }
+
+  #kv(kv: KeyValue | undefined): KeyValue | undefined {
+    return kv === undefined
+      ? undefined
+      : { ...kv, createRevision: kv.createRevision - this.#base, modRevision: kv.modRevision - this.#base };
+  }
+}

@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Client } from "undici";
+import { createLogger } from "../../src/log/logger.ts";
+import { DataPlane } from "../../src/proxy/data-plane.ts";
+import type { DataPlaneSpec } from "../../src/traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
+import { ClusterDataPlane } from "../../src/workers/cluster-data-plane.ts";
+import { StatusLog } from "../../src/workers/status-log.ts";
+import { startBackend } from "../support/backends.ts";
+import { serviceSpec, testSettings } from "../support/data-plane.ts";
+import { eventually } from "../support/eventually.ts";
+
+const settings = { ...testSettings, accessLog: false };
+
+function spec(generation: number, count: number, blue: string, green: string): DataPlaneSpec {
+  return {
+    generation,
+    services: Array.from({ length: count }, (_, i) =>
+      serviceSpec(
+        `s${i}`,
+        { blue: [blue], green: [green] },
+        { routes: [{ host: `s${i}.test`, path: "/", stripPrefix: false }] },
+      ),
+    ),
+  };
+}
+
+const okOf = (s: ServiceRuntimeStatus | undefined) =>
+  s ? s.stats.blue.byClass[2]! + s.stats.green.byClass[2]! : -1;
+
+async function get(client: Client, host: string, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    // A fresh connection each time: with two workers, both take some.
+    const res = await client.request({ method: "GET", path: "/", headers: { host }, reset: true });
+    assert.equal(res.statusCode, 200);
+    await res.body.text();
+  }
+}
+
+describe("status reads send only what changed", () => {
+  it("a proxy hands out the same view for an unchanged service, and a cursor read lists only the changed ones", async () => {
+    const blue = await startBackend("blue");
+    const green = await startBackend("green");
+    const plane = new DataPlane(settings);
+    plane.apply(spec(1, 3, blue.url, green.url));
+    const address = await plane.listen();
+    const client = new Client(`http://127.0.0.1:${address.port}`);
+    const log = new StatusLog();
+    try {
+      const first = log.read(plane.status());
+      assert.deepEqual(first.names, ["s0", "s1", "s2"]);
+      assert.equal(first.changed.length, 3);
+
+      const quiet = log.read(plane.status(), first.cursor);
+      assert.deepEqual(quiet.changed, [], "nothing changed: nothing to send");
+      assert.equal(quiet.names, undefined);
+
+      await get(client, "s1.test", 4);
+      const views = plane.status();
+      assert.equal(views[0], first.changed[0], "s0 had no traffic: the same view");
+      const busy = log.read(views, quiet.cursor);
+      assert.deepEqual(
+        busy.changed.map((s) => s.service),
+        ["s1"],
+      );
+      assert.equal(okOf(busy.changed[0]), 4);
+
+      // A reader that last read before the traffic gets it too; one from before everything, all.
+      assert.deepEqual(
+        log.read(plane.status(), first.cursor).changed.map((s) => s.service),
+        ["s1"],
+      );
+      assert.equal(log.read(plane.status()).changed.length, 3);
+
+      plane.apply(spec(2, 2, blue.url, green.url));
+      const fewer = log.read(plane.status(), busy.cursor);
+      assert.deepEqual(fewer.names, ["s0", "s1"], "the set of services changed: the names say which remain");
+    } finally {
+      await client.close();
+      await plane.close(0);
+      await Promise.all([blue.close(), green.close()]);
+    }
+  });
+
+  it("over two proxy workers, an idle read receives nothing and a busy service alone crosses; a new worker sends all", async () => {
+    const blue = await startBackend("blue");
+    const green = await startBackend("green");
+    const plane = new ClusterDataPlane(settings, 2, createLogger({ level: "silent" }));
+    const base = spec(1, 100, blue.url, green.url);
+    await plane.apply(base);
+    const address = await plane.listen();
+    const client = new Client(`http://${address}`);
+    try {
+      const first = await plane.status();
+      assert.equal(first.length, 100);
+      assert.equal(plane.statusViewsReceived, 200, "each worker's first read: every service");
+
+      const again = await plane.status();
+      assert.equal(plane.statusViewsReceived, 200, "no traffic: no service crossed");
+      assert.ok(
+        again.every((s, i) => s === first[i]),
+        "every view is the same object as before",
+      );
+
+      await get(client, "s7.test", 10);
+      const busy = await plane.status();
+      assert.ok(plane.statusViewsReceived - 200 <= 2, "only s7, at most once per worker");
+      assert.equal(okOf(busy.find((s) => s.service === "s7")), 10, "the counts of both workers, summed");
+      assert.ok(busy.every((s, i) => s.service === "s7" || s === first[i]));
+
+      // A switch of one service does not make the others' views new.
+      await plane.apply({
+        generation: 2,
+        services: base.services.map((s, i) =>
+          i === 3 ? { ...s, routing: { ...s.routing, live: "green" as const } } : s,
+        ),
+      });
+      const before = plane.statusViewsReceived;
+      await plane.status();
+      assert.equal(plane.statusViewsReceived, before);
+
+      const [victim] = await workerPids(plane);
+      process.kill(victim!, "SIGKILL");
+      await eventually(async () => {
+        const now = await plane.status();
+        return now.length === 100 && plane.statusViewsReceived >= before + 100;
+      }, "the replacement worker's first, full read");
+      assert.deepEqual(
+        (await plane.status()).map((s) => s.service),
+        first.map((s) => s.service),
+      );
+    } finally {
+      await client.close();
+      await plane.close(0);
+      await Promise.all([blue.close(), green.close()]);
+    }
+  });
+});
+
+async function workerPids(_plane: ClusterDataPlane): Promise<number[]> {
+  const { default: cluster } = await import("node:cluster");
+  return Object.values(cluster.workers ?? {}).flatMap((w) => (w?.process.pid ? [w.process.pid] : []));
+}
