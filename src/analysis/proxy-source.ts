@@ -19,7 +19,7 @@ import {
   sharedSlices,
 } from "../domain/slices.ts";
 import type { TrafficCounts } from "../domain/window-stats.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 import type { MeasureContext, MetricSource } from "./metric-source.ts";
 
 interface Sample {

@@ -2,8 +2,8 @@
 
 import { BUCKET_BOUNDS_MS } from "../domain/latency-histogram.ts";
 import type { RoutingState } from "../domain/routing.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ListenerStats } from "../proxy/listener-stats.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 
 const CLASSES = ["", "1xx", "2xx", "3xx", "4xx", "5xx"];
 

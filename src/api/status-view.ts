@@ -6,8 +6,8 @@ import { COLORS, type Color } from "../domain/color.ts";
 import type { Deployment, RolloutStatus } from "../domain/deployment.ts";
 import { quantileMs } from "../domain/latency-histogram.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
-import type { ColorStatsSnapshot } from "../proxy/color-stats.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ColorStatsSnapshot } from "../traffic/color-stats.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 
 export interface TrafficView {
   readonly requests: number;

@@ -3,7 +3,7 @@
 import { isIP } from "node:net";
 import { normalize } from "node:path";
 import { z } from "zod";
-import { capabilityIssues } from "../routers/capabilities.ts";
+import { capabilityIssues } from "./capabilities.ts";
 import { type NginxRouterConfig, type RouterConfig, routerSchema } from "./router-schema.ts";
 
 const hostPort = z

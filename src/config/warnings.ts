@@ -4,7 +4,7 @@
  */
 
 import { isIP } from "node:net";
-import { AddressList } from "../proxy/address-list.ts";
+import { AddressList } from "./address-list.ts";
 import { splitHostPort } from "./listen-address.ts";
 import type { TealConfig } from "./schema.ts";
 

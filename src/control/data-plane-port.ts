@@ -3,9 +3,10 @@
  * a cluster of proxy worker processes, and later by nodes that follow a shared store.
  */
 
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ListenerStats } from "../proxy/listener-stats.ts";
-import type { DataPlaneSpec } from "../proxy/spec.ts";
+import type { Color } from "../domain/color.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec } from "../traffic/spec.ts";
+import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 
 export interface DataPlanePort {
   /** Resolves once every request that starts from now on is routed by this spec. */
@@ -18,6 +19,12 @@ export interface DataPlanePort {
   status(): Promise<ServiceRuntimeStatus[]>;
   /** Counters of teal's own listener, summed across processes. */
   listenerStats(): Promise<ListenerStats>;
+  /**
+   * Resolves once the color's drain has ended in every process (undefined: it has none), woken
+   * by the data plane's drain events; after `timeoutMs` on the data plane's clock, with the
+   * report as it stands (possibly still draining).
+   */
+  drained(service: string, color: Color, timeoutMs: number): Promise<DrainReport | undefined>;
   /**
    * Starts serving. The caller applies the first spec before this, so the very first request
    * is routed by the stored state. Returns the listening address, e.g. 127.0.0.1:8080.

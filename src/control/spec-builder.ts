@@ -7,7 +7,7 @@
 import type { ServiceConfig, TealConfig } from "../config/schema.ts";
 import type { Color } from "../domain/color.ts";
 import type { RoutingState } from "../domain/routing.ts";
-import { type DataPlaneSpec, type ProxySettings, type ServiceSpec, sameStrings } from "../proxy/spec.ts";
+import { type DataPlaneSpec, type ProxySettings, type ServiceSpec, sameStrings } from "../traffic/spec.ts";
 
 /** Where a service's colors run: static endpoints from the config, or the instances teal started. */
 export type EndpointSource = (service: string, color: Color) => readonly string[];

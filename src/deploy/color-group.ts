@@ -8,9 +8,10 @@ import type { HealthConfig } from "../config/schema.ts";
 import type { Clock, Timer } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
 import type { HealthState } from "../domain/health.ts";
+import type { InstanceRecord } from "../domain/slot.ts";
 import type { HealthMonitor, HealthWatch } from "../health/health-monitor.ts";
 import { readLastLines } from "../runtime/log-files.ts";
-import type { InstanceExit, InstanceHandle, InstanceRecord, Runtime } from "../runtime/runtime.ts";
+import type { InstanceExit, InstanceHandle, Runtime } from "../runtime/runtime.ts";
 
 /** How a color's instances are started, kept with the group so that a crash can be restarted alike. */
 export interface LaunchPlan {

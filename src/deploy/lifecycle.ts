@@ -4,7 +4,7 @@
  */
 
 import type { DataPlanePort } from "../control/data-plane-port.ts";
-import { waitForDrain } from "../control/drain-wait.ts";
+import { DRAIN_REPORT_SLACK_MS } from "../control/drain-wait.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
@@ -150,7 +150,7 @@ export async function finish(
 export async function drainPrevious(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void> {
   const limit = unit.config.deployment.drainTimeoutMs;
   await phase(ctx, d.service, d.seq, "draining", `draining ${d.from.color} (up to ${limit} ms)`);
-  const drain = await waitForDrain(ctx.dataPlane, d.service, d.from.color);
+  const drain = await ctx.dataPlane.drained(d.service, d.from.color, limit + DRAIN_REPORT_SLACK_MS);
   const drained =
     drain?.state === "forced" ? `drain deadline passed: ${drain.forced} request(s) cut` : "drained";
   await ctx.journal.append(d.service, d.seq, "drain", `${d.from.color} ${drained}`, {

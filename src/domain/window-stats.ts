@@ -3,14 +3,19 @@
  * and so do the fixed-bucket latency histograms, so p50/p95/p99 of exactly that window come out.
  */
 
-import type { ColorStatsSnapshot } from "../proxy/color-stats.ts";
 import { quantileMs } from "./latency-histogram.ts";
 
-/** Completed responses by status class (index 1..5) and latency bucket counts. */
 /** teal's own per-color metrics, as checks name them. */
 export type CheckMetric = "errorRate" | "p50" | "p95" | "p99";
 
-export type TrafficCounts = Pick<ColorStatsSnapshot, "byClass" | "latencyBuckets">;
+/**
+ * The part of a color's cumulative counters a window needs (a data plane's per-color snapshot has
+ * these and more): completed responses by status class (index 1..5) and latency bucket counts.
+ */
+export interface TrafficCounts {
+  readonly byClass: readonly number[];
+  readonly latencyBuckets: readonly number[];
+}
 
 export interface WindowStats {
   /** Completed responses in the window (client aborts excluded). */

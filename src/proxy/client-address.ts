@@ -6,7 +6,7 @@
  */
 
 import { isIP } from "node:net";
-import type { AddressList } from "./address-list.ts";
+import type { AddressList } from "../config/address-list.ts";
 
 /** Who sent a request. */
 export interface Client {

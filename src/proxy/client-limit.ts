@@ -5,7 +5,7 @@
  * when only a trusted proxy is known (it sent none), it stands for many clients and is not capped.
  */
 
-import type { AddressList } from "./address-list.ts";
+import type { AddressList } from "../config/address-list.ts";
 
 export class ClientLimit {
   readonly #max: number;

@@ -8,16 +8,17 @@
  */
 
 import type { AddressInfo, Socket } from "node:net";
+import { AddressList } from "../config/address-list.ts";
 import { splitHostPort } from "../config/listen-address.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { TealError } from "../domain/errors.ts";
-import { AddressList } from "./address-list.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "../traffic/spec.ts";
+import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
 import { ClientLimit } from "./client-limit.ts";
-import type { ColorStatsSnapshot } from "./color-stats.ts";
 import { maxClientConnections } from "./descriptor-limit.ts";
-import type { DrainReport } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { EndpointRegistry } from "./endpoint-registry.ts";
 import type {
@@ -31,11 +32,9 @@ import type {
 import { selectEngine, tlsEngine } from "./engines.ts";
 import { type AccessEntry, Exchange, type ExchangeEnv } from "./exchange.ts";
 import { upstreamHeaders } from "./headers.ts";
-import type { ListenerStats } from "./listener-stats.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
-import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "./spec.ts";
 import { Certificates } from "./tls/certificates.ts";
 import { hstsValue } from "./tls/settings.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
@@ -56,16 +55,6 @@ export interface DataPlaneEvents {
 
 /** Which listener a request came in on. */
 type Proto = "http" | "https";
-
-export interface ServiceRuntimeStatus {
-  readonly service: string;
-  /** The data plane's generation when this view last changed. */
-  readonly generation: number;
-  readonly held: number;
-  readonly drains: DrainReport[];
-  readonly endpoints: { color: Color; url: string; healthy: boolean; consecutiveFailures: number }[];
-  readonly stats: Record<Color, ColorStatsSnapshot>;
-}
 
 export class DataPlane {
   readonly #settings: ProxySettings;

@@ -4,21 +4,8 @@
  */
 
 import type { Color } from "../domain/color.ts";
+import type { DrainReport, DrainState } from "../traffic/status.ts";
 import type { InFlight } from "./in-flight-list.ts";
-
-export type DrainState = "draining" | "drained" | "forced";
-
-export interface DrainReport {
-  readonly color: Color;
-  readonly state: DrainState;
-  readonly startedAtMs: number;
-  readonly deadlineAtMs: number;
-  readonly finishedAtMs: number | undefined;
-  /** Requests still running on the old color. */
-  readonly remaining: number;
-  /** Requests cut at the deadline. */
-  readonly forced: number;
-}
 
 export class Drain {
   readonly color: Color;

@@ -6,9 +6,9 @@
  * lists any more is handed back for closing.
  */
 
+import type { ProxySettings } from "../traffic/spec.ts";
 import { Endpoint } from "./endpoint.ts";
 import type { ProxyEngine } from "./engine.ts";
-import type { ProxySettings } from "./spec.ts";
 
 export class EndpointRegistry {
   readonly #settings: ProxySettings;

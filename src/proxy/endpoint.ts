@@ -4,8 +4,8 @@
  * to 10 s); after it, one request probes it again (half-open), and a success restores it.
  */
 
+import type { ProxySettings } from "../traffic/spec.ts";
 import type { ProxyEngine, UpstreamClient } from "./engine.ts";
-import type { ProxySettings } from "./spec.ts";
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;

@@ -7,11 +7,9 @@
  */
 
 import { TealError } from "../domain/errors.ts";
-import type { EngineName } from "./engine.ts";
+import type { EngineName, EngineSetting } from "../traffic/spec.ts";
 import { type HttpParserClass, NODE_PARSER } from "./http1/parser.ts";
 import { parserProblem } from "./http1/self-check.ts";
-
-export type EngineSetting = "auto" | EngineName;
 
 export const ENGINE_SETTINGS: readonly EngineSetting[] = ["auto", "fast", "node-http"];
 

@@ -16,6 +16,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { TlsOptions, Server as TlsServer } from "node:tls";
+import type { EngineName } from "../traffic/spec.ts";
 
 /** A client's request, its head parsed and its body (if any) as a stream. */
 export interface ProxyRequest {
@@ -142,8 +143,6 @@ export interface UpstreamClient {
   /** Closes every connection now; requests in flight fail. */
   destroy(): Promise<void>;
 }
-
-export type EngineName = "fast" | "node-http";
 
 export interface ProxyEngine {
   readonly name: EngineName;

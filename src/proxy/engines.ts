@@ -1,7 +1,8 @@
 /** The engine (engine.ts) for a `proxy.engine` setting, decided by engine-choice.ts. */
 
+import type { EngineSetting } from "../traffic/spec.ts";
 import type { ProxyEngine } from "./engine.ts";
-import { chooseEngine, type EngineSetting } from "./engine-choice.ts";
+import { chooseEngine } from "./engine-choice.ts";
 import { fastEngine } from "./http1/engine.ts";
 import { nodeHttpEngine } from "./node-http/engine.ts";
 

@@ -6,17 +6,18 @@
  * lists and drains stay per service.
  */
 
+import { AddressList } from "../config/address-list.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
-import { AddressList } from "./address-list.ts";
-import { ColorStats } from "./color-stats.ts";
-import { Drain, type DrainReport } from "./drain.ts";
+import { ColorStats } from "../traffic/color-stats.ts";
+import { type ServiceSpec, sameStrings } from "../traffic/spec.ts";
+import type { DrainReport } from "../traffic/status.ts";
+import { Drain } from "./drain.ts";
 import type { Endpoint } from "./endpoint.ts";
 import { EndpointGroup } from "./endpoint-group.ts";
 import type { EndpointRegistry } from "./endpoint-registry.ts";
 import { type InFlight, InFlightList } from "./in-flight-list.ts";
 import { PauseGate } from "./pause-gate.ts";
-import { type ServiceSpec, sameStrings } from "./spec.ts";
 
 export interface ServicePolicy {
   readonly overrideHeader: string | undefined;

@@ -6,8 +6,8 @@
 
 import { COLORS, type Color } from "../domain/color.ts";
 import { weightOf } from "../domain/routing.ts";
-import type { DrainReport } from "../proxy/drain.ts";
-import type { ServiceSpec } from "../proxy/spec.ts";
+import type { ServiceSpec } from "../traffic/spec.ts";
+import type { DrainReport } from "../traffic/status.ts";
 
 interface Watched {
   readonly startedAtMs: number;

@@ -7,11 +7,19 @@
  */
 
 import type { DataPlanePort } from "../control/data-plane-port.ts";
+import { type Clock, sleep, systemClock } from "../domain/clock.ts";
+import type { Color } from "../domain/color.ts";
 import { isTealError, TealError } from "../domain/errors.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ListenerStats } from "../proxy/listener-stats.ts";
-import type { DataPlaneSpec, ServiceSpec } from "../proxy/spec.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec, ServiceSpec } from "../traffic/spec.ts";
+import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 import type { Router } from "./router.ts";
+
+/**
+ * How often a routed service's drain is read back. nginx and HAProxy drains are seen from
+ * outside (old workers, current sessions), so there is no event to wait on, only a read.
+ */
+const ROUTER_DRAIN_CHECK_MS = 100;
 
 export class RoutedDataPlane implements DataPlanePort {
   readonly #own: DataPlanePort;
@@ -21,16 +29,19 @@ export class RoutedDataPlane implements DataPlanePort {
   /** What each routed service was last asked to serve (applied or not). */
   readonly #requested = new Map<string, string>();
   readonly #onWarning: (message: string) => void;
+  readonly #clock: Clock;
 
   /** `routers`: service name -> its router; every other service goes to `own`. */
   constructor(
     own: DataPlanePort,
     routers: ReadonlyMap<string, Router>,
     onWarning: (message: string) => void = () => {},
+    clock: Clock = systemClock,
   ) {
     this.#own = own;
     this.#routers = routers;
     this.#onWarning = onWarning;
+    this.#clock = clock;
   }
 
   async apply(spec: DataPlaneSpec): Promise<void> {
@@ -63,6 +74,21 @@ export class RoutedDataPlane implements DataPlanePort {
     );
     const own = await this.#own.status();
     return [...own, ...routed.filter((s) => s !== undefined)];
+  }
+
+  /** teal's own services wait on its drain events; a routed service's drain is read back from its router. */
+  async drained(service: string, color: Color, timeoutMs: number): Promise<DrainReport | undefined> {
+    const router = this.#routers.get(service);
+    if (router === undefined) return this.#own.drained(service, color, timeoutMs);
+    const deadline = this.#clock.now() + timeoutMs;
+    for (;;) {
+      // A router that cannot say is no drain report, as in status(): the deployment goes on.
+      const status = await router.status().catch(() => undefined);
+      const report = status?.drains.find((d) => d.color === color);
+      const left = deadline - this.#clock.now();
+      if (report?.state !== "draining" || left <= 0) return report;
+      await sleep(this.#clock, Math.min(ROUTER_DRAIN_CHECK_MS, left));
+    }
   }
 
   listenerStats(): Promise<ListenerStats> {

@@ -4,10 +4,10 @@
  * spec. An adapter that cannot do something declares it in `capabilities` and refuses it.
  */
 
+import type { RouterCapabilities, RouterKind } from "../config/capabilities.ts";
 import { COLORS } from "../domain/color.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ServiceSpec } from "../proxy/spec.ts";
-import type { RouterCapabilities, RouterKind } from "./capabilities.ts";
+import type { ServiceSpec } from "../traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 
 export interface Router {
   readonly kind: RouterKind;

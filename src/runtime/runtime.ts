@@ -5,28 +5,7 @@
  */
 
 import type { Color } from "../domain/color.ts";
-
-/** What teal remembers about a running instance, so that it can re-adopt it after a crash. */
-export interface InstanceRecord {
-  /** Unique and stable, e.g. "web-green-7-0" (service, color, deployment sequence, index). */
-  readonly id: string;
-  readonly index: number;
-  readonly pid: number;
-  /**
-   * The process start time from /proc/<pid>/stat (clock ticks since boot), so that a pid the
-   * kernel reused for some other process is never mistaken for ours. null where unknown.
-   */
-  readonly pidStartTime: number | null;
-  readonly port: number;
-  /** http://127.0.0.1:<port> */
-  readonly url: string;
-  /** The file the instance's stdout and stderr go to. */
-  readonly logPath: string;
-  /** ISO timestamp. */
-  readonly startedAt: string;
-  /** The Docker container's id (docker runtime only); pid is then the container's main process. */
-  readonly containerId?: string;
-}
+import type { InstanceRecord } from "../domain/slot.ts";
 
 /** One instance to start. */
 export interface LaunchSpec {

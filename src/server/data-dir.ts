@@ -9,8 +9,8 @@ import type { Dirent } from "node:fs";
 import { chmod, lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { TealError } from "../domain/errors.ts";
+import { writeFileAtomic } from "../fs/atomic-file.ts";
 import { isAlive } from "../runtime/process/proc-info.ts";
-import { writeFileAtomic } from "./atomic-file.ts";
 
 export interface ServerInfo {
   readonly pid: number;

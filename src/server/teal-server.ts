@@ -35,8 +35,6 @@ import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
-import type { DrainReport } from "../proxy/drain.ts";
-import type { EngineName } from "../proxy/engine.ts";
 import { Certificates } from "../proxy/tls/certificates.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
@@ -45,6 +43,8 @@ import { EtcdStore } from "../store/etcd/etcd-store.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Store } from "../store/store.ts";
 import type { StoreChoice } from "../store/store-choice.ts";
+import type { EngineName } from "../traffic/spec.ts";
+import type { DrainReport } from "../traffic/status.ts";
 import { DataDir } from "./data-dir.ts";
 
 export interface TealServer {

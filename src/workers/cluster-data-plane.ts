@@ -9,11 +9,13 @@
 import cluster, { type Worker } from "node:cluster";
 import { fileURLToPath } from "node:url";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
+import { DrainWaiters } from "../control/drain-wait.ts";
+import { type Clock, systemClock } from "../domain/clock.ts";
+import type { Color } from "../domain/color.ts";
 import type { Logger } from "../log/logger.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { DrainReport } from "../proxy/drain.ts";
-import { type ListenerStats, sumListenerStats } from "../proxy/listener-stats.ts";
-import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
+import { type ListenerStats, sumListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
+import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 import { MergedStatus } from "./merged-status.ts";
 import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
 import { diffSpecs, type SpecChange } from "./spec-change.ts";
@@ -27,6 +29,7 @@ export class ClusterDataPlane implements DataPlanePort {
   readonly #count: number;
   readonly #log: Logger;
   readonly #onDrained: ((service: string, report: DrainReport) => void) | undefined;
+  readonly #drains: DrainWaiters;
   readonly #workers = new Set<Worker>();
   readonly #pending = new Map<number, Pending>();
   /**
@@ -45,11 +48,13 @@ export class ClusterDataPlane implements DataPlanePort {
     count: number,
     log: Logger,
     onDrained?: (service: string, report: DrainReport) => void,
+    clock: Clock = systemClock,
   ) {
     this.#settings = settings;
     this.#count = count;
     this.#log = log;
     this.#onDrained = onDrained;
+    this.#drains = new DrainWaiters(clock, () => this.status());
   }
 
   async apply(spec: DataPlaneSpec): Promise<void> {
@@ -102,6 +107,11 @@ export class ClusterDataPlane implements DataPlanePort {
     return this.#status.received;
   }
 
+  /** Each worker reports the end of its share of a drain; the merged status says when all have. */
+  drained(service: string, color: Color, timeoutMs: number): Promise<DrainReport | undefined> {
+    return this.#drains.wait(service, color, timeoutMs);
+  }
+
   async listenerStats(): Promise<ListenerStats> {
     const parts = await Promise.all(
       [...this.#workers].map((w) => this.#request(w, { t: "listener", id: 0 })),
@@ -129,7 +139,10 @@ export class ClusterDataPlane implements DataPlanePort {
           this.#workers.add(worker);
           resolve(message.address);
         } else if (message.t === "reply") this.#settle(message.id, message.data);
-        else if (message.t === "drained") this.#onDrained?.(message.service, message.report);
+        else if (message.t === "drained") {
+          this.#onDrained?.(message.service, message.report);
+          this.#drains.notify(message.service, message.report);
+        }
       });
       worker.once("exit", (code, signal) => {
         const known = this.#workers.delete(worker);

@@ -2,15 +2,27 @@
 
 import type { AddressInfo } from "node:net";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
-import { DataPlane, type DataPlaneEvents, type ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { ListenerStats } from "../proxy/listener-stats.ts";
-import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
+import { DrainWaiters } from "../control/drain-wait.ts";
+import { type Clock, systemClock } from "../domain/clock.ts";
+import type { Color } from "../domain/color.ts";
+import { DataPlane, type DataPlaneEvents } from "../proxy/data-plane.ts";
+import type { ListenerStats } from "../traffic/listener-stats.ts";
+import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
+import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 
 export class LocalDataPlane implements DataPlanePort {
   readonly #plane: DataPlane;
+  readonly #drains: DrainWaiters;
 
-  constructor(settings: ProxySettings, events: DataPlaneEvents = {}) {
-    this.#plane = new DataPlane(settings, events);
+  constructor(settings: ProxySettings, events: DataPlaneEvents = {}, clock: Clock = systemClock) {
+    this.#drains = new DrainWaiters(clock, () => this.status());
+    this.#plane = new DataPlane(settings, {
+      ...events,
+      drained: (service, report) => {
+        events.drained?.(service, report);
+        this.#drains.notify(service, report);
+      },
+    });
   }
 
   async listen(): Promise<string> {
@@ -23,6 +35,10 @@ export class LocalDataPlane implements DataPlanePort {
 
   async status(): Promise<ServiceRuntimeStatus[]> {
     return this.#plane.status();
+  }
+
+  drained(service: string, color: Color, timeoutMs: number): Promise<DrainReport | undefined> {
+    return this.#drains.wait(service, color, timeoutMs);
   }
 
   async listenerStats(): Promise<ListenerStats> {

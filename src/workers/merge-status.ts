@@ -1,9 +1,8 @@
 /** Folds the runtime status reported by several proxy processes into one view per service. */
 
 import type { Color } from "../domain/color.ts";
-import { mergeSnapshots } from "../proxy/color-stats.ts";
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
-import type { DrainReport } from "../proxy/drain.ts";
+import { mergeSnapshots } from "../traffic/color-stats.ts";
+import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 
 export function mergeStatus(perWorker: readonly ServiceRuntimeStatus[][]): ServiceRuntimeStatus[] {
   const byService = new Map<string, ServiceRuntimeStatus[]>();

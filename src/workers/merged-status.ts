@@ -6,7 +6,7 @@
  * is the same object as in the previous read (readers find what changed by identity).
  */
 
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 import { mergeStatus } from "./merge-status.ts";
 import type { StatusDelta } from "./status-log.ts";
 

@@ -1,7 +1,7 @@
 /** IPC between the control process and its proxy worker processes. */
 
-import type { DrainReport } from "../proxy/drain.ts";
-import type { DataPlaneSpec } from "../proxy/spec.ts";
+import type { DataPlaneSpec } from "../traffic/spec.ts";
+import type { DrainReport } from "../traffic/status.ts";
 import type { SpecChange } from "./spec-change.ts";
 
 export type ToWorker =

@@ -2,7 +2,7 @@
 
 import { accessLogTo, createLogger } from "../log/logger.ts";
 import { DataPlane } from "../proxy/data-plane.ts";
-import type { DataPlaneSpec, ProxySettings } from "../proxy/spec.ts";
+import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import { formatAddress } from "./local-data-plane.ts";
 import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
 import { patchSpec } from "./spec-change.ts";

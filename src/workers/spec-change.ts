@@ -4,7 +4,7 @@
  * one service, not the world (a whole spec is sent to a worker once, when it starts).
  */
 
-import type { DataPlaneSpec, ServiceSpec } from "../proxy/spec.ts";
+import type { DataPlaneSpec, ServiceSpec } from "../traffic/spec.ts";
 
 export interface SpecChange {
   /** The generation the change applies to; a worker at another one asks for the whole spec. */

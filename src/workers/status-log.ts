@@ -6,7 +6,7 @@
  * only the views that changed since the reader's cursor, and nothing for an idle service.
  */
 
-import type { ServiceRuntimeStatus } from "../proxy/data-plane.ts";
+import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 
 /** One read's answer: pass `cursor` back as `since` next time. */
 export interface StatusDelta {

@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import { ProxySource } from "../../src/analysis/proxy-source.ts";
 import { checkSchema } from "../../src/config/schema.ts";
 import type { Color } from "../../src/domain/color.ts";
-import { ColorStats } from "../../src/proxy/color-stats.ts";
-import type { ServiceRuntimeStatus } from "../../src/proxy/data-plane.ts";
+import { ColorStats } from "../../src/traffic/color-stats.ts";
+import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
 import { ManualClock } from "../support/manual-clock.ts";
 
 /** The proxy's per-color counters behind teal's own status port, fed by the test. */

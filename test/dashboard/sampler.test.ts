@@ -4,8 +4,8 @@ import { dashboardRoutes } from "../../src/api/dashboard-assets.ts";
 import type { LiveMarker, LiveSample } from "../../src/api/live/live-types.ts";
 import { LiveSampler } from "../../src/api/live/sampler.ts";
 import { COLORS } from "../../src/domain/color.ts";
-import { ColorStats } from "../../src/proxy/color-stats.ts";
-import type { ServiceRuntimeStatus } from "../../src/proxy/data-plane.ts";
+import { ColorStats } from "../../src/traffic/color-stats.ts";
+import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
 
 /** A fake data plane's counters: cumulative per-color stats we feed requests into. */
 function fakeRuntime(services: string[]) {

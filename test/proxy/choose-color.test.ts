@@ -9,7 +9,7 @@ import type { RoutingState } from "../../src/domain/routing.ts";
 import { chooseColor, overrideColor, readCookie } from "../../src/proxy/choose-color.ts";
 import { EndpointRegistry } from "../../src/proxy/endpoint-registry.ts";
 import { ServiceTarget } from "../../src/proxy/service-target.ts";
-import type { ServiceSpec } from "../../src/proxy/spec.ts";
+import type { ServiceSpec } from "../../src/traffic/spec.ts";
 import { serviceSpec, testEngine, testSettings } from "../support/data-plane.ts";
 
 const endpoints = { blue: ["http://127.0.0.1:1"], green: ["http://127.0.0.1:2"] };

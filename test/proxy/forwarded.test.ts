@@ -8,7 +8,7 @@ import { once } from "node:events";
 import type { IncomingMessage } from "node:http";
 import { after, before, describe, it } from "node:test";
 import type { DataPlane } from "../../src/proxy/data-plane.ts";
-import type { ServiceSpec } from "../../src/proxy/spec.ts";
+import type { ServiceSpec } from "../../src/traffic/spec.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
 import { get } from "../support/http.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ServiceSpec } from "../../src/proxy/spec.ts";
+import type { ServiceSpec } from "../../src/traffic/spec.ts";
 import { startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
 import { eventually } from "../support/eventually.ts";

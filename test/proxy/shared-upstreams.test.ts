@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { describe, it } from "node:test";
 import { Client } from "undici";
-import type { ServiceSpec } from "../../src/proxy/spec.ts";
+import type { ServiceSpec } from "../../src/traffic/spec.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
 

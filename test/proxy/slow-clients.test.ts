@@ -10,7 +10,7 @@ import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { describe, it } from "node:test";
 import type { AccessEntry } from "../../src/proxy/exchange.ts";
-import type { ProxySettings } from "../../src/proxy/spec.ts";
+import type { ProxySettings } from "../../src/traffic/spec.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
 import { get } from "../support/http.ts";

@@ -6,8 +6,8 @@ import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
-import type { DrainReport } from "../../src/proxy/drain.ts";
-import type { ServiceSpec } from "../../src/proxy/spec.ts";
+import type { ServiceSpec } from "../../src/traffic/spec.ts";
+import type { DrainReport } from "../../src/traffic/status.ts";
 import { serviceSpec, startDataPlane, testSettings } from "../support/data-plane.ts";
 import { refusedUrl, startRawUpstream } from "../support/raw-upstream.ts";
 

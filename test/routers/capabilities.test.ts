@@ -2,8 +2,8 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { capabilityIssues, type RoutedServiceConfig } from "../../src/config/capabilities.ts";
 import { routerSchema } from "../../src/config/router-schema.ts";
-import { capabilityIssues, type RoutedServiceConfig } from "../../src/routers/capabilities.ts";
 
 const nginx = routerSchema.parse({
   type: "nginx",

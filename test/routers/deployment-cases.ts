@@ -1,6 +1,7 @@
 /**
- * The same deployment cases for every external router: a real `teal server` with the process
- * runtime drives a real nginx or HAProxy; clients load the router, never teal's proxy.
+ * The same deployment cases for every router: a real `teal server` with the process runtime
+ * drives a real nginx or HAProxy, or serves through its own proxy (`router: teal`); clients load
+ * the router (for nginx and HAProxy never teal's proxy).
  */
 
 import assert from "node:assert/strict";
@@ -33,8 +34,8 @@ export async function served(
 }
 
 export interface RouterUnderTest {
-  /** Base URL clients load, e.g. http://127.0.0.1:PORT. */
-  readonly url: string;
+  /** Base URL clients load, e.g. http://127.0.0.1:PORT; undefined: teal's own proxy (known once teal is up). */
+  readonly url: string | undefined;
   /** The service's `router:` value, as flow YAML. */
   readonly routerYaml: string;
   readonly override: string;
@@ -76,7 +77,7 @@ export function deploymentCases(
   let dir: { path: string; remove: () => Promise<void> };
   let teal: TealProcess;
   let router: RouterUnderTest;
-  const viaRouter = () => ({ ...teal, proxyUrl: router.url });
+  const viaRouter = () => (router.url === undefined ? teal : { ...teal, proxyUrl: router.url });
   const cli = (...args: string[]) => runCli([...args, "--data-dir", dir.path]);
 
   before(async () => {

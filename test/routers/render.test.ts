@@ -10,13 +10,13 @@ import { RoutingController } from "../../src/control/routing-controller.ts";
 import { RoutingRepository } from "../../src/control/routing-repository.ts";
 import { isTealError } from "../../src/domain/errors.ts";
 import { INITIAL_ROUTING } from "../../src/domain/routing.ts";
-import { NO_LISTENER_STATS } from "../../src/proxy/listener-stats.ts";
-import type { ServiceSpec } from "../../src/proxy/spec.ts";
 import { planColorBackend, planMainBackend, slotCommands } from "../../src/routers/haproxy/slot-plan.ts";
 import { NginxRouter } from "../../src/routers/nginx/nginx-router.ts";
 import { nginxId, renderService } from "../../src/routers/nginx/render.ts";
 import { RoutedDataPlane } from "../../src/routers/routed-data-plane.ts";
 import { MemoryStore } from "../../src/store/memory/memory-store.ts";
+import { NO_LISTENER_STATS } from "../../src/traffic/listener-stats.ts";
+import type { ServiceSpec } from "../../src/traffic/spec.ts";
 
 const settings = { listen: "127.0.0.1:8081", accessLog: "/tmp/teal-web.access.log", upstreamKeepalive: 8 };
 
@@ -195,6 +195,7 @@ describe("routing controller start with an external router", () => {
         apply: async () => {},
         status: async () => [],
         listenerStats: async () => NO_LISTENER_STATS,
+        drained: async () => undefined,
         listen: async () => "",
         close: async () => {},
       };
@@ -240,6 +241,7 @@ describe("a router that keeps failing", () => {
         },
         status: async () => [],
         listenerStats: async () => NO_LISTENER_STATS,
+        drained: async () => undefined,
         listen: async () => "",
         close: async () => {},
       };

@@ -8,9 +8,9 @@ import type { Color } from "../../src/domain/color.ts";
 import { INITIAL_ROUTING, type RoutingState } from "../../src/domain/routing.ts";
 import { DataPlane, type DataPlaneEvents } from "../../src/proxy/data-plane.ts";
 import type { ProxyEngine } from "../../src/proxy/engine.ts";
-import { ENGINE_SETTINGS, type EngineSetting } from "../../src/proxy/engine-choice.ts";
+import { ENGINE_SETTINGS } from "../../src/proxy/engine-choice.ts";
 import { selectEngine } from "../../src/proxy/engines.ts";
-import type { ProxySettings, ServiceSpec } from "../../src/proxy/spec.ts";
+import type { EngineSetting, ProxySettings, ServiceSpec } from "../../src/traffic/spec.ts";
 
 /** The engine the tests run the proxy on. */
 export const testEngineSetting: EngineSetting = engineFromEnv();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { emptyCounts } from "../../src/domain/latency-histogram.ts";
-import type { ServiceRuntimeStatus } from "../../src/proxy/data-plane.ts";
+import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
 import { MergedStatus } from "../../src/workers/merged-status.ts";
 
 function view(service: string, ok: number): ServiceRuntimeStatus {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { DataPlaneSpec } from "../../src/proxy/spec.ts";
+import type { DataPlaneSpec } from "../../src/traffic/spec.ts";
 import { diffSpecs, patchSpec } from "../../src/workers/spec-change.ts";
 import { serviceSpec } from "../support/data-plane.ts";
 

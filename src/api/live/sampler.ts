@@ -9,8 +9,8 @@
 import { EventEmitter } from "node:events";
 import { COLORS } from "../../domain/color.ts";
 import { windowStats } from "../../domain/window-stats.ts";
-import type { ColorStatsSnapshot } from "../../proxy/color-stats.ts";
-import type { ServiceRuntimeStatus } from "../../proxy/data-plane.ts";
+import type { ColorStatsSnapshot } from "../../traffic/color-stats.ts";
+import type { ServiceRuntimeStatus } from "../../traffic/status.ts";
 import type { LiveHistory, LiveMarker, LiveSample } from "./live-types.ts";
 import { SampleRing } from "./sample-ring.ts";
 

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { DataPlanePort } from "../../control/data-plane-port.ts";
-import { waitForDrain } from "../../control/drain-wait.ts";
+import { DRAIN_REPORT_SLACK_MS } from "../../control/drain-wait.ts";
 import type { RoutingController } from "../../control/routing-controller.ts";
 import { type Color, otherColor } from "../../domain/color.ts";
 import type { RoutingCommand } from "../../domain/routing.ts";
@@ -40,7 +40,11 @@ export function routingRoutes(controller: RoutingController, dataPlane: DataPlan
     const from: Color = controller.routing(name).live;
     const to = body.to ?? otherColor(from);
     const result = await run(name, { kind: "switch", to }, actorOf(c.req.header("user-agent")), body.force);
-    const drain = body.waitForDrain && from !== to ? await waitForDrain(dataPlane, name, from) : undefined;
+    const limit = controller.config.services[name]?.deployment.drainTimeoutMs ?? 0;
+    const drain =
+      body.waitForDrain && from !== to
+        ? await dataPlane.drained(name, from, limit + DRAIN_REPORT_SLACK_MS)
+        : undefined;
     return c.json({ ...result, drain });
   });
   app.post("/:name/split", async (c) => {

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { TealError } from "../../domain/errors.ts";
-import { writeFileAtomic } from "../../server/atomic-file.ts";
+import { writeFileAtomic } from "../../fs/atomic-file.ts";
 import { type GlobalOptions, resolveConfig, resolveDataDir } from "../context.ts";
 import { emit } from "../output.ts";
 

@@ -2,7 +2,7 @@
 
 import { TealError } from "../../domain/errors.ts";
 import type { RoutingState } from "../../domain/routing.ts";
-import type { DrainReport } from "../../proxy/drain.ts";
+import type { DrainReport } from "../../traffic/status.ts";
 import { adminClient, type GlobalOptions } from "../context.ts";
 import { color, colorName, emit } from "../output.ts";
 

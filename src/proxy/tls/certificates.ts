@@ -13,7 +13,8 @@ import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { createSecureContext, type SecureContext, type Server as TlsServer } from "node:tls";
 import { TealError } from "../../domain/errors.ts";
-import { type CertificateFiles, TLS_PROTOCOL, type TlsSettings } from "./settings.ts";
+import type { CertificateFiles, TlsSettings } from "../../traffic/tls.ts";
+import { TLS_PROTOCOL } from "./settings.ts";
 
 interface Loaded {
   readonly byHost: ReadonlyMap<string, SecureContext>;

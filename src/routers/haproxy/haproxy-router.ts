@@ -5,13 +5,13 @@
  * to the server-state file after each change, and re-applies its spec when HAProxy's pid changes.
  */
 
+import { CAPABILITIES } from "../../config/capabilities.ts";
 import type { HaproxyRouterConfig } from "../../config/router-schema.ts";
 import { COLORS, type Color } from "../../domain/color.ts";
 import { TealError } from "../../domain/errors.ts";
-import type { ServiceRuntimeStatus } from "../../proxy/data-plane.ts";
-import type { ServiceSpec } from "../../proxy/spec.ts";
-import { writeFileAtomic } from "../../server/atomic-file.ts";
-import { CAPABILITIES } from "../capabilities.ts";
+import { writeFileAtomic } from "../../fs/atomic-file.ts";
+import type { ServiceSpec } from "../../traffic/spec.ts";
+import type { ServiceRuntimeStatus } from "../../traffic/status.ts";
 import { DrainTracker } from "../drain-tracker.ts";
 import { type Router, routedEndpoints } from "../router.ts";
 import { RuntimeApi } from "./runtime-api.ts";

@@ -5,7 +5,7 @@
 
 import type { Color } from "../../domain/color.ts";
 import { emptyCounts } from "../../domain/latency-histogram.ts";
-import type { ColorStatsSnapshot } from "../../proxy/color-stats.ts";
+import type { ColorStatsSnapshot } from "../../traffic/color-stats.ts";
 import type { ServerStat } from "./servers-state.ts";
 
 interface Totals {

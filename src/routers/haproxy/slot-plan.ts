@@ -6,7 +6,7 @@
 
 import { COLORS, type Color } from "../../domain/color.ts";
 import { weightOf } from "../../domain/routing.ts";
-import type { ServiceSpec } from "../../proxy/spec.ts";
+import type { ServiceSpec } from "../../traffic/spec.ts";
 import type { ServerState } from "./servers-state.ts";
 
 /** HAProxy's largest server weight. */

@@ -6,7 +6,7 @@
 
 import { open, stat } from "node:fs/promises";
 import type { Color } from "../../domain/color.ts";
-import { ColorStats, type ColorStatsSnapshot } from "../../proxy/color-stats.ts";
+import { ColorStats, type ColorStatsSnapshot } from "../../traffic/color-stats.ts";
 
 const MAX_READ_BYTES = 4 * 1024 * 1024;
 

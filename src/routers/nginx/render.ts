@@ -7,7 +7,7 @@
  */
 
 import { COLORS, otherColor } from "../../domain/color.ts";
-import type { ServiceSpec } from "../../proxy/spec.ts";
+import type { ServiceSpec } from "../../traffic/spec.ts";
 
 /** The path teal probes (exact match) to see which generation nginx serves. */
 export const GENERATION_PATH = "/.well-known/teal-generation";

@@ -1,8 +1,9 @@
 /** One running container as an InstanceHandle: its exit (through the engine's wait), stop, removal. */
 
 import { type Clock, sleep, type Timer } from "../../domain/clock.ts";
+import type { InstanceRecord } from "../../domain/slot.ts";
 import { capLogSize } from "../log-files.ts";
-import type { InstanceExit, InstanceHandle, InstanceRecord } from "../runtime.ts";
+import type { InstanceExit, InstanceHandle } from "../runtime.ts";
 import type { DockerEngine } from "./engine-client.ts";
 
 type StopOutcome = Awaited<ReturnType<InstanceHandle["stop"]>>;

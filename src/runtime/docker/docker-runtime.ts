@@ -9,15 +9,9 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type Clock, systemClock } from "../../domain/clock.ts";
 import { TealError } from "../../domain/errors.ts";
+import type { InstanceRecord } from "../../domain/slot.ts";
 import { readLastLines } from "../log-files.ts";
-import type {
-  InstanceHandle,
-  InstanceOptions,
-  InstanceRecord,
-  LaunchSpec,
-  PrepareSpec,
-  Runtime,
-} from "../runtime.ts";
+import type { InstanceHandle, InstanceOptions, LaunchSpec, PrepareSpec, Runtime } from "../runtime.ts";
 import { ContainerInstance } from "./container-instance.ts";
 import { type ContainerSettings, containerCreateBody, instanceId, LABEL } from "./container-spec.ts";
 import type { DockerEngine } from "./engine-client.ts";

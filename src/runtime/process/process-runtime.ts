@@ -9,15 +9,9 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, sleep, systemClock } from "../../domain/clock.ts";
 import { TealError } from "../../domain/errors.ts";
+import type { InstanceRecord } from "../../domain/slot.ts";
 import { capLogSize, openLogForAppend } from "../log-files.ts";
-import type {
-  InstanceExit,
-  InstanceHandle,
-  InstanceOptions,
-  InstanceRecord,
-  LaunchSpec,
-  Runtime,
-} from "../runtime.ts";
+import type { InstanceExit, InstanceHandle, InstanceOptions, LaunchSpec, Runtime } from "../runtime.ts";
 import { inheritedEnv } from "./child-env.ts";
 import { freePort } from "./free-port.ts";
 import {

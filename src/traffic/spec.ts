@@ -6,8 +6,7 @@
 import type { RouteConfig } from "../config/schema.ts";
 import type { Color } from "../domain/color.ts";
 import type { RoutingState } from "../domain/routing.ts";
-import type { EngineSetting } from "./engine-choice.ts";
-import type { TlsSettings } from "./tls/settings.ts";
+import type { TlsSettings } from "./tls.ts";
 
 export interface ServiceSpec {
   readonly name: string;
@@ -71,3 +70,8 @@ export interface ProxySettings {
     readonly queueMs: number;
   };
 }
+
+/** The proxy engines: `fast` (Node's internal parser) and `node-http` (documented APIs only). */
+export type EngineName = "fast" | "node-http";
+/** What `proxy.engine` says: an engine, or `auto` (fast unless its start-up self-check fails). */
+export type EngineSetting = "auto" | EngineName;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { writeFileAtomic } from "../../src/server/atomic-file.ts";
+import { writeFileAtomic } from "../../src/fs/atomic-file.ts";
 import { tempDir } from "../support/teal-process.ts";
 
 describe("writeFileAtomic", () => {

@@ -4,7 +4,7 @@
  */
 
 import { isIP } from "node:net";
-import type { RouterConfig } from "../config/router-schema.ts";
+import type { RouterConfig } from "./router-schema.ts";
 
 export type RouterKind = "teal" | "nginx" | "haproxy";
 
