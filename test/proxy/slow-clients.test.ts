@@ -361,7 +361,7 @@ describe("upstream breaks", () => {
 describe("slow clients from one address", () => {
   it(
     "300 slow-body and 300 slow-reader connections leave other clients answered promptly",
-    TIMEOUT,
+    { timeout: 60_000 },
     async (t) => {
       let changed: () => void = () => {};
       const backend = await startBackend("app", (req, res) => {
@@ -395,11 +395,14 @@ describe("slow clients from one address", () => {
       const cap = 128; // the default clientRequests: what one address may hold
       const settled = new Promise<void>((resolve) => {
         // Steady: all but the address's cap of slow requests were refused or cut. Without a cap
-        // that never comes: after a bound the test goes on, and the normal requests show it.
+        // that never comes: after a bound the test goes on, and the normal requests show it. The
+        // bound is generous: on a loaded machine teal accepts the 600 connections one event-loop
+        // turn at a time (libuv), and a normal client measured before they are all in waits
+        // behind them in the kernel's accept queue, which is not what this test is about.
         changed = () => {
           if (refused >= 600 - cap) resolve();
         };
-        setTimeout(resolve, 10_000).unref();
+        setTimeout(resolve, 30_000).unref();
       });
       const trickle = setInterval(() => {
         for (const s of slow) if (s.writable && s.readableFlowing !== false) s.write("a");
