@@ -6,6 +6,7 @@ import { dashboardCommand } from "./commands/dashboard.ts";
 import { deployCommand, rollbackCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
+import { proxyCommand } from "./commands/proxy.ts";
 import { abortCommand, promoteCommand, rolloutPauseCommand } from "./commands/rollout.ts";
 import { maintenanceCommand, simpleCommand, splitCommand, switchCommand } from "./commands/routing.ts";
 import { serverCommand } from "./commands/server.ts";
@@ -44,6 +45,14 @@ program
   )
   .option("--store-prefix <prefix>", "etcd only: the key prefix teal writes under (default: /teal)")
   .action(run(async (_o: unknown, cmd: Command) => serverCommand(globals(cmd))));
+program
+  .command("proxy")
+  .description("run only the proxy, following the routing on a shared etcd store (a fleet node)")
+  .option("--store <url>", "the fleet's store: etcd://HOST:PORT[,HOST:PORT...]")
+  .option("--store-prefix <prefix>", "the key prefix teal writes under (default: /teal)")
+  .option("--node <name>", "this node's name in the fleet, unique, e.g. edge-1")
+  .option("--lease-ttl <seconds>", "how long the node stays listed after it stops answering", "5")
+  .action(run(async (_o: unknown, cmd: Command) => proxyCommand(globals(cmd), VERSION)));
 program
   .command("validate")
   .description("check the config file and exit")

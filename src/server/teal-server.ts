@@ -227,7 +227,7 @@ async function openStore(choice: StoreChoice, dataDir: DataDir, log: Logger): Pr
   return store;
 }
 
-function listenError(err: NodeJS.ErrnoException, field: string, address: string): TealError {
+export function listenError(err: NodeJS.ErrnoException, field: string, address: string): TealError {
   const why =
     err.code === "EADDRINUSE"
       ? "is already in use"
@@ -274,7 +274,7 @@ async function routedDataPlane(
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */
-async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPlanePort> {
+export async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPlanePort> {
   const settings = proxySettings(config);
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
@@ -298,7 +298,7 @@ async function createDataPlane(config: TealConfig, log: Logger): Promise<DataPla
   return new ClusterDataPlane(settings, workers, log, onDrained);
 }
 
-async function listenAdmin(
+export async function listenAdmin(
   fetch: (req: Request) => Response | Promise<Response>,
   listen: string,
 ): Promise<{ server: ServerType; address: string }> {

@@ -1,0 +1,58 @@
+/** Runs `teal proxy` (a data-plane-only fleet node) as a child process, like startTeal does the server. */
+
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { CLI_ARGS } from "../support/teal-process.ts";
+
+export interface ProxyNode {
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly logs: Record<string, unknown>[];
+  /** What the node wrote to stderr so far (a crash's report). */
+  stderr(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `teal proxy --config <dir>/teal.yaml ARGS…`; resolves once it logs "teal proxy listening". */
+export async function startProxyNode(
+  configYaml: string,
+  dir: string,
+  args: readonly string[],
+): Promise<ProxyNode> {
+  const configPath = join(dir, "teal.yaml");
+  await writeFile(configPath, configYaml);
+  const child = spawn(process.execPath, [...CLI_ARGS, "proxy", "--config", configPath, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TEAL_LOG_FORMAT: "json" },
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = once(child, "exit");
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        logs.push(entry);
+        if (entry.msg === "teal proxy listening") resolve(entry);
+      } catch {}
+    });
+    exited.then(([code]) => reject(new Error(`teal proxy exited with ${code} before listening:\n${stderr}`)));
+  });
+  return {
+    proxyUrl: `http://${ready.proxy}`,
+    adminUrl: String(ready.admin),
+    logs,
+    stderr: () => stderr,
+    async stop() {
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      return code as number | null;
+    },
+  };
+}
