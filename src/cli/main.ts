@@ -44,6 +44,15 @@ program
     "sqlite",
   )
   .option("--store-prefix <prefix>", "etcd only: the key prefix teal writes under (default: /teal)")
+  .option("--node <name>", "etcd only: this server's name in the fleet (publishes the revision it serves)")
+  .option(
+    "--lease-ttl <seconds>",
+    "etcd only: how long the node stays listed after it stops answering (default: 5)",
+  )
+  .option(
+    "--ack-timeout <seconds>",
+    "etcd only: how long a switch waits for every node to serve it (default: 5)",
+  )
   .action(run(async (_o: unknown, cmd: Command) => serverCommand(globals(cmd))));
 program
   .command("proxy")
@@ -51,7 +60,7 @@ program
   .option("--store <url>", "the fleet's store: etcd://HOST:PORT[,HOST:PORT...]")
   .option("--store-prefix <prefix>", "the key prefix teal writes under (default: /teal)")
   .option("--node <name>", "this node's name in the fleet, unique, e.g. edge-1")
-  .option("--lease-ttl <seconds>", "how long the node stays listed after it stops answering", "5")
+  .option("--lease-ttl <seconds>", "how long the node stays listed after it stops answering (default: 5)")
   .action(run(async (_o: unknown, cmd: Command) => proxyCommand(globals(cmd), VERSION)));
 program
   .command("validate")

@@ -34,3 +34,21 @@ export const DEFAULT_LEASE_TTL_MS = 5_000;
 function usage(message: string): TealError {
   return new TealError("USAGE", message, { details: { field: "--node" } });
 }
+
+/** `--ack-timeout SECONDS`: how long a routing write waits for every node to serve it. */
+export function parseAckTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_ACK_TIMEOUT_MS;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || seconds <= 0 || seconds > 600) {
+    throw new TealError(
+      "USAGE",
+      `--ack-timeout ${value}: expected seconds above 0 and up to 600, e.g. 5 or 0.5`,
+      {
+        details: { field: "--ack-timeout" },
+      },
+    );
+  }
+  return Math.round(seconds * 1_000);
+}
+
+export const DEFAULT_ACK_TIMEOUT_MS = 5_000;

@@ -1,10 +1,12 @@
 /** Runs `teal proxy` (a data-plane-only fleet node) as a child process, like startTeal does the server. */
 
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
+import { get } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { promisify } from "node:util";
 import { CLI_ARGS } from "../support/teal-process.ts";
 
 export interface ProxyNode {
@@ -55,4 +57,33 @@ export async function startProxyNode(
       return code as number | null;
     },
   };
+}
+
+/** One request on a fresh connection: the body (here, which color answered). */
+export function answer(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => {
+        body += d;
+      });
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
+
+/** `etcdctl get --prefix` as a map of key to value, the way an operator would read it. */
+export async function etcdctlGet(
+  endpoints: readonly string[],
+  prefix: string,
+): Promise<Record<string, string>> {
+  const { stdout } = await promisify(execFile)(
+    "etcdctl",
+    [`--endpoints=${endpoints.join(",")}`, "get", "--prefix", prefix, "-w", "json"],
+    { env: { ...process.env, ETCDCTL_API: "3" } },
+  );
+  const body = JSON.parse(stdout) as { kvs?: Array<{ key: string; value: string }> };
+  const decode = (b64: string) => Buffer.from(b64, "base64").toString();
+  return Object.fromEntries((body.kvs ?? []).map((kv) => [decode(kv.key), decode(kv.value)]));
 }
