@@ -12,7 +12,14 @@ import { type Backend, startBackend } from "../support/backends.ts";
 import { type EtcdCluster, startEtcd } from "../support/etcd.ts";
 import { eventually } from "../support/eventually.ts";
 import { startTcpRelay, type TcpRelay } from "../support/tcp-relay.ts";
-import { api, startTeal, type TealProcess, tempDir, webServiceConfig } from "../support/teal-process.ts";
+import {
+  api,
+  runCli,
+  startTeal,
+  type TealProcess,
+  tempDir,
+  webServiceConfig,
+} from "../support/teal-process.ts";
 import { answer, etcdctlGet, type ProxyNode, startProxyNode } from "./proxy-node.ts";
 
 const PREFIX = "/acks";
@@ -65,6 +72,9 @@ before(async () => {
     ...store,
     "--node",
     "edge-2",
+    // Long enough that it is still listed (as lagging) while the test reads the status with the CLI.
+    "--lease-ttl",
+    "10",
   ]);
   cleanup.push(() => edge2.stop());
 });
@@ -116,6 +126,10 @@ describe("acknowledged switches across a fleet on etcd", () => {
     // The rest of the fleet went on; the cut-off node serves what it had.
     assert.deepEqual(await Promise.all(proxies().map(answer)), [to, to, before]);
     assert.deepEqual(await nodesOf(), ["edge-1:in step", "edge-2:lagging", "srv:in step"]);
+    const cli = await runCli(["status", "--admin", teal.adminUrl, "--token", teal.token]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^ {2}edge-2 {2}revision \d+ {2}1 revisions behind/m);
+    assert.match(cli.stdout, /^ {2}edge-1 {2}revision \d+ {2}in step/m);
     await eventually(
       async () =>
         /^teal_store_connected\{node="edge-2"\} 0$/m.test(
@@ -123,8 +137,8 @@ describe("acknowledged switches across a fleet on etcd", () => {
         ),
       "edge-2 to report it cannot reach etcd",
     );
-    // Its lease (5 s) runs out: it leaves the fleet, and switches stop waiting for it.
-    await eventually(async () => !(await nodesOf()).includes("edge-2:lagging"), "edge-2 to drop out", 15_000);
+    // Its lease (10 s) runs out: it leaves the fleet, and switches stop waiting for it.
+    await eventually(async () => !(await nodesOf()).includes("edge-2:lagging"), "edge-2 to drop out", 25_000);
 
     relay.restore();
     await eventually(async () => (await answer(edge2.proxyUrl)) === to, "edge-2 to catch up", 15_000);
