@@ -192,4 +192,27 @@ describe("acknowledged switches across a fleet on etcd", () => {
     const metrics = await (await fetch(`${edge2.adminUrl}/metrics`)).text();
     assert.match(metrics, /^teal_store_connected\{node="edge-2"\} 1$/m);
   });
+
+  it("switches complete with the etcd leader killed, 0 failed requests, and every node converges", async () => {
+    const load = keepAliveLoad(proxies());
+    const leader = await etcd.leader();
+    await etcd.kill(leader);
+    let to = await answer(teal.proxyUrl);
+    try {
+      for (let i = 0; i < 5; i++) {
+        to = to === "blue" ? "green" : "blue";
+        const res = await api(teal, "POST", "/v1/services/web/switch", { to });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        // edge-2 dials one member: if that was the leader, it lags until the member is back.
+        assert.deepEqual(await Promise.all([teal.proxyUrl, edge1.proxyUrl].map(answer)), [to, to]);
+      }
+    } finally {
+      await etcd.restart(leader);
+    }
+    const last = to;
+    await eventually(async () => (await answer(edge2.proxyUrl)) === last, "edge-2 to converge", 20_000);
+    const { ok, failed } = await load.stop();
+    assert.equal(failed.length, 0, failed.slice(0, 5).join("; "));
+    assert.ok(ok > 30, `load ran: ${ok} requests`);
+  });
 });
