@@ -7,7 +7,6 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { get } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { type Backend, startBackend } from "../support/backends.ts";
@@ -21,7 +20,7 @@ import {
   tempDir,
   webServiceConfig,
 } from "../support/teal-process.ts";
-import { type ProxyNode, startProxyNode } from "./proxy-node.ts";
+import { answer, etcdctlGet, type ProxyNode, startProxyNode } from "./proxy-node.ts";
 
 let etcd: EtcdCluster;
 let blue: Backend;
@@ -42,31 +41,6 @@ after(async () => {
 });
 
 const storeUrl = () => `etcd://${etcd.endpoints.map((e) => new URL(e).host).join(",")}`;
-
-async function etcdctlGet(prefix: string): Promise<Record<string, string>> {
-  const { stdout } = await promisify(execFile)(
-    "etcdctl",
-    [`--endpoints=${etcd.endpoints.join(",")}`, "get", "--prefix", prefix, "-w", "json"],
-    { env: { ...process.env, ETCDCTL_API: "3" } },
-  );
-  const body = JSON.parse(stdout) as { kvs?: Array<{ key: string; value: string }> };
-  const decode = (b64: string) => Buffer.from(b64, "base64").toString();
-  return Object.fromEntries((body.kvs ?? []).map((kv) => [decode(kv.key), decode(kv.value)]));
-}
-
-/** One request on a fresh connection: which color answers. */
-function answer(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get(url, { agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () => resolve(body));
-    }).on("error", reject);
-  });
-}
 
 async function server(prefix: string): Promise<TealProcess> {
   const dir = await tempDir();
@@ -102,7 +76,7 @@ describe("teal proxy: a data-plane-only node on etcd", () => {
     assert.equal(await answer(edge.proxyUrl), "green");
 
     const nodeRecord = async () => {
-      const value = (await etcdctlGet(`${prefix}/nodes/`))[`${prefix}/nodes/edge-1`];
+      const value = (await etcdctlGet(etcd.endpoints, `${prefix}/nodes/`))[`${prefix}/nodes/edge-1`];
       return value === undefined ? undefined : (JSON.parse(value) as { revision: number; version: string });
     };
     const routingRevision = async () => {
