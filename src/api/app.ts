@@ -35,6 +35,18 @@ export interface AdminApiOptions {
   readonly proxyAddress: () => string;
   readonly publicMetrics: boolean;
   readonly onInternalError?: (err: unknown) => void;
+  /** On a fleet (etcd): every live node with the routing revision it serves, for GET /v1/status. */
+  readonly nodes?: () => readonly NodeStatus[];
+}
+
+export interface NodeStatus {
+  readonly node: string;
+  readonly revision: number;
+  /** Routing revisions behind the newest one teal knows of (0: in step). */
+  readonly lag: number;
+  readonly version: string;
+  /** When the node last published (ISO 8601). */
+  readonly time: string;
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {
@@ -70,7 +82,7 @@ export function createAdminApp(options: AdminApiOptions): Hono {
       const d = seq > 0 ? await repo.get(name, seq) : undefined;
       if (d) deployments.set(name, d.value);
     }
-    return statusView({
+    const view = statusView({
       config: controller.config,
       routing: (s) => controller.routing(s),
       runtime: await dataPlane.status(),
@@ -79,6 +91,7 @@ export function createAdminApp(options: AdminApiOptions): Hono {
       proxy: options.proxyAddress(),
       generation: controller.generation,
     });
+    return options.nodes === undefined ? view : { ...view, nodes: options.nodes() };
   };
   app.get("/v1/status", async (c) => c.json(await status()));
   app.get("/v1/services/:name", async (c) => {

@@ -7,6 +7,7 @@ import { deployCommand, rollbackCommand } from "./commands/deploy.ts";
 import { historyCommand } from "./commands/history.ts";
 import { logsCommand } from "./commands/logs.ts";
 import { type MigrateAction, type MigrateFlags, migrateCommand } from "./commands/migrate.ts";
+import { proxyCommand } from "./commands/proxy.ts";
 import { abortCommand, promoteCommand, rolloutPauseCommand } from "./commands/rollout.ts";
 import { maintenanceCommand, simpleCommand, splitCommand, switchCommand } from "./commands/routing.ts";
 import { serverCommand } from "./commands/server.ts";
@@ -44,7 +45,24 @@ program
     "sqlite",
   )
   .option("--store-prefix <prefix>", "etcd only: the key prefix teal writes under (default: /teal)")
+  .option("--node <name>", "etcd only: this server's name in the fleet (publishes the revision it serves)")
+  .option(
+    "--lease-ttl <seconds>",
+    "etcd only: how long the node stays listed after it stops answering (default: 5)",
+  )
+  .option(
+    "--ack-timeout <seconds>",
+    "etcd only: how long a switch waits for every node to serve it (default: 5)",
+  )
   .action(run(async (_o: unknown, cmd: Command) => serverCommand(globals(cmd))));
+program
+  .command("proxy")
+  .description("run only the proxy, following the routing on a shared etcd store (a fleet node)")
+  .option("--store <url>", "the fleet's store: etcd://HOST:PORT[,HOST:PORT...]")
+  .option("--store-prefix <prefix>", "the key prefix teal writes under (default: /teal)")
+  .option("--node <name>", "this node's name in the fleet, unique, e.g. edge-1")
+  .option("--lease-ttl <seconds>", "how long the node stays listed after it stops answering (default: 5)")
+  .action(run(async (_o: unknown, cmd: Command) => proxyCommand(globals(cmd), VERSION)));
 program
   .command("validate")
   .description("check the config file and exit")

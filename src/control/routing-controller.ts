@@ -20,6 +20,8 @@ export interface RoutingChange {
   readonly before: RoutingState;
   readonly after: RoutingState;
   readonly generation: number;
+  /** On a fleet: the nodes that did not serve the change by the deadline ([] when all did). */
+  readonly lagging?: readonly { readonly node: string; readonly revision: number }[];
 }
 
 export interface RoutingControllerOptions {
@@ -30,6 +32,11 @@ export interface RoutingControllerOptions {
   readonly gate?: TrafficGate;
   readonly onChange?: (change: RoutingChange & { actor: string }) => void;
   readonly onWarning?: (message: string) => void;
+  /**
+   * On a fleet: resolves once every live node serves the routing write at `revision`, or at a
+   * deadline with the nodes that lag. The write has happened either way, so it is not an error.
+   */
+  readonly acknowledge?: (revision: number) => Promise<readonly { node: string; revision: number }[]>;
 }
 
 export interface CommandOptions {
@@ -139,7 +146,14 @@ export class RoutingController {
     }
     const change = { service, before, after, generation: this.#generation };
     this.#options.onChange?.({ ...change, actor });
-    return change;
+    // In force here; on a fleet the caller also waits for the other nodes (the next command too).
+    const lagging = await this.#options.acknowledge?.(revision);
+    if (lagging !== undefined && lagging.length > 0) {
+      this.#options.onWarning?.(
+        `routing of ${service} at revision ${revision} is not yet served by ${lagging.map((n) => n.node).join(", ")}`,
+      );
+    }
+    return lagging === undefined ? change : { ...change, lagging };
   }
 
   #checkEndpoints(service: string, state: RoutingState): void {

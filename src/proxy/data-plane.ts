@@ -10,7 +10,7 @@
 import type { AddressInfo, Socket } from "node:net";
 import { AddressList } from "../config/address-list.ts";
 import { splitHostPort } from "../config/listen-address.ts";
-import { COLORS, type Color } from "../domain/color.ts";
+import { COLORS } from "../domain/color.ts";
 import { TealError } from "../domain/errors.ts";
 import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "../traffic/spec.ts";

@@ -33,6 +33,7 @@ import { SlotRepository } from "../deploy/slot-repository.ts";
 import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
+import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import { Certificates } from "../proxy/tls/certificates.ts";
@@ -63,6 +64,8 @@ export interface StartOptions {
   readonly configDir?: string;
   /** Where state lives (`teal server --store`); default: SQLite in the data directory. */
   readonly store?: StoreChoice;
+  /** On etcd: this server's node name (published at nodes/NAME), lease TTL and ack deadline. */
+  readonly fleet?: FleetOptions;
 }
 
 export async function startServer(
@@ -89,7 +92,16 @@ export async function startServer(
   await dataDir.claim();
   const token = await dataDir.token();
   const viewToken = await dataDir.viewToken();
+  const clock = systemClock;
   const store = await openStore(options.store ?? { kind: "sqlite" }, dataDir, log);
+  // With SQLite there is one node: nothing to wait for. On etcd, routing writes wait for the fleet.
+  const fleet: Fleet | undefined =
+    options.store?.kind === "etcd"
+      ? await joinFleet(store, clock, log, options.fleet).catch(async (err) => {
+          await store.close();
+          throw err;
+        })
+      : undefined;
   const dataPlane = await routedDataPlane(
     config,
     await createDataPlane(config, log, engine),
@@ -105,7 +117,6 @@ export async function startServer(
     const type = config.services[service]?.runtime.type;
     return type === "process" ? processes : docker.runtimes.get(service);
   };
-  const clock = systemClock;
   const live = new LiveSampler({
     runtime: () => dataPlane.status(),
     onError: (err) => log.warn({ err }, "live sampler could not read the proxy's counters"),
@@ -131,6 +142,7 @@ export async function startServer(
       mark(routingMarker(c));
     },
     onWarning: (message) => log.warn(message),
+    acknowledge: fleet?.acknowledge,
   });
   const ctx: DeployContext = { controller, journal, dataPlane, clock, log };
   const monitor = new HealthMonitor({ clock });
@@ -161,7 +173,9 @@ export async function startServer(
   let admin: { server: ServerType; address: string };
   let adminApp: Hono;
   try {
+    await fleet?.start();
     await controller.start();
+    await fleet?.publish();
     for (const service of Object.keys(config.services)) {
       await routing.publishActive(service, controller.routing(service).live);
     }
@@ -181,12 +195,14 @@ export async function startServer(
       proxyAddress: () => proxyAddress,
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
+      nodes: fleet?.nodes,
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
     });
   } catch (err) {
     unfollowDeployments();
+    await fleet?.close();
     // Nothing half-started may keep the process alive after a failed start.
     await deployer.abortDeployments().catch(() => {});
     await dataPlane.close().catch(() => {});
@@ -227,6 +243,7 @@ export async function startServer(
       await dataPlane.close();
       await stopInstances();
       await docker.close();
+      await fleet?.close();
       await store.close();
       await dataDir.clearServerInfo();
     },
@@ -241,7 +258,7 @@ async function openStore(choice: StoreChoice, dataDir: DataDir, log: Logger): Pr
   return store;
 }
 
-function listenError(err: NodeJS.ErrnoException, field: string, address: string): TealError {
+export function listenError(err: NodeJS.ErrnoException, field: string, address: string): TealError {
   const why =
     err.code === "EADDRINUSE"
       ? "is already in use"
@@ -288,7 +305,11 @@ async function routedDataPlane(
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */
-async function createDataPlane(config: TealConfig, log: Logger, engine: EngineName): Promise<DataPlanePort> {
+export async function createDataPlane(
+  config: TealConfig,
+  log: Logger,
+  engine: EngineName,
+): Promise<DataPlanePort> {
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
@@ -313,7 +334,7 @@ async function createDataPlane(config: TealConfig, log: Logger, engine: EngineNa
   return new ClusterDataPlane(settings, workers, log, onDrained);
 }
 
-async function listenAdmin(
+export async function listenAdmin(
   fetch: (req: Request) => Response | Promise<Response>,
   listen: string,
 ): Promise<{ server: ServerType; address: string }> {

@@ -359,100 +359,95 @@ describe("upstream breaks", () => {
 });
 
 describe("slow clients from one address", () => {
-  it(
-    "300 slow-body and 300 slow-reader connections leave other clients answered promptly",
-    { timeout: 60_000 },
-    async (t) => {
-      let changed: () => void = () => {};
-      const backend = await startBackend("app", (req, res) => {
-        if (req.method === "GET" && req.url === "/big") {
-          req.resume();
-          res.writeHead(200, { "content-length": String(BIG.length) });
-          res.end(BIG);
-          return;
-        }
+  it("300 slow-body and 300 slow-reader connections leave other clients answered promptly", {
+    timeout: 60_000,
+  }, async (t) => {
+    let changed: () => void = () => {};
+    const backend = await startBackend("app", (req, res) => {
+      if (req.method === "GET" && req.url === "/big") {
         req.resume();
-        req.on("end", () => res.end("ok"));
-      });
-      const connections = 256; // the default pool size
-      let refused = 0; // slow requests teal refused or cut (over their address's cap)
-      const { plane, port } = await startDataPlane(
-        [serviceSpec("app", { blue: [backend.url], green: [] })],
-        // The defaults: the body and send timeouts (a minute) play no part in this test.
-        {
-          upstreamConnections: connections,
-          timeouts: { ...testSettings.timeouts, ...defaultClientTimeouts },
-        },
-        {
-          accessLog: (entry) => {
-            if (entry.error !== "client_request_limit") return;
-            refused++;
-            changed();
-          },
-        },
-      );
-      const slow: Socket[] = [];
-      const cap = 128; // the default clientRequests: what one address may hold
-      const settled = new Promise<void>((resolve) => {
-        // Steady: all but the address's cap of slow requests were refused or cut. Without a cap
-        // that never comes: after a bound the test goes on, and the normal requests show it. The
-        // bound is generous: on a loaded machine teal accepts the 600 connections one event-loop
-        // turn at a time (libuv), and a normal client measured before they are all in waits
-        // behind them in the kernel's accept queue, which is not what this test is about.
-        changed = () => {
-          if (refused >= 600 - cap) resolve();
-        };
-        setTimeout(resolve, 30_000).unref();
-      });
-      const trickle = setInterval(() => {
-        for (const s of slow) if (s.writable && s.readableFlowing !== false) s.write("a");
-      }, 1000);
-      try {
-        for (let i = 0; i < 300; i++) {
-          const body = connect({ host: "127.0.0.1", port }).on("error", () => {});
-          body.write("POST /upload HTTP/1.1\r\nHost: app\r\ncontent-length: 1000000\r\n\r\na");
-          slow.push(body);
-          const reader = connect({ host: "127.0.0.1", port }).on("error", () => {});
-          reader.pause(); // reads nothing of its response
-          reader.write("GET /big HTTP/1.1\r\nHost: app\r\n\r\n");
-          slow.push(reader);
-        }
-        await settled;
-
-        // Other clients (another address) keep getting answers, promptly.
-        const latencies: number[] = [];
-        const failures: string[] = [];
-        const worker = async () => {
-          for (let i = 0; i < 20; i++) {
-            const start = performance.now();
-            const result = await getFrom("127.0.0.2", port, 5_000);
-            latencies.push(performance.now() - start);
-            if (result !== 200) {
-              failures.push(String(result));
-              return;
-            }
-          }
-        };
-        await Promise.all([worker(), worker(), worker(), worker()]);
-        latencies.sort((a, b) => a - b);
-        t.diagnostic(
-          `normal requests: median ${latencies[latencies.length >> 1]!.toFixed(1)} ms, slowest ${latencies.at(-1)!.toFixed(1)} ms`,
-        );
-        assert.deepEqual(failures, [], `normal requests failed: ${failures.slice(0, 5).join(", ")}`);
-        // Typically 10-20 ms (median 5-10) with another test file running at once; the bound leaves
-        // room for the kernel's SYN retry (1 s, then 2 s more) on a machine loaded far past that.
-        assert.ok(
-          latencies.at(-1)! < 4_000,
-          `slowest normal request took ${latencies.at(-1)!.toFixed(0)} ms`,
-        );
-      } finally {
-        clearInterval(trickle);
-        for (const s of slow) s.destroy();
-        await plane.close(0);
-        await backend.close();
+        res.writeHead(200, { "content-length": String(BIG.length) });
+        res.end(BIG);
+        return;
       }
-    },
-  );
+      req.resume();
+      req.on("end", () => res.end("ok"));
+    });
+    const connections = 256; // the default pool size
+    let refused = 0; // slow requests teal refused or cut (over their address's cap)
+    const { plane, port } = await startDataPlane(
+      [serviceSpec("app", { blue: [backend.url], green: [] })],
+      // The defaults: the body and send timeouts (a minute) play no part in this test.
+      {
+        upstreamConnections: connections,
+        timeouts: { ...testSettings.timeouts, ...defaultClientTimeouts },
+      },
+      {
+        accessLog: (entry) => {
+          if (entry.error !== "client_request_limit") return;
+          refused++;
+          changed();
+        },
+      },
+    );
+    const slow: Socket[] = [];
+    const cap = 128; // the default clientRequests: what one address may hold
+    const settled = new Promise<void>((resolve) => {
+      // Steady: all but the address's cap of slow requests were refused or cut. Without a cap
+      // that never comes: after a bound the test goes on, and the normal requests show it. The
+      // bound is generous: on a loaded machine teal accepts the 600 connections one event-loop
+      // turn at a time (libuv), and a normal client measured before they are all in waits
+      // behind them in the kernel's accept queue, which is not what this test is about.
+      changed = () => {
+        if (refused >= 600 - cap) resolve();
+      };
+      setTimeout(resolve, 30_000).unref();
+    });
+    const trickle = setInterval(() => {
+      for (const s of slow) if (s.writable && s.readableFlowing !== false) s.write("a");
+    }, 1000);
+    try {
+      for (let i = 0; i < 300; i++) {
+        const body = connect({ host: "127.0.0.1", port }).on("error", () => {});
+        body.write("POST /upload HTTP/1.1\r\nHost: app\r\ncontent-length: 1000000\r\n\r\na");
+        slow.push(body);
+        const reader = connect({ host: "127.0.0.1", port }).on("error", () => {});
+        reader.pause(); // reads nothing of its response
+        reader.write("GET /big HTTP/1.1\r\nHost: app\r\n\r\n");
+        slow.push(reader);
+      }
+      await settled;
+
+      // Other clients (another address) keep getting answers, promptly.
+      const latencies: number[] = [];
+      const failures: string[] = [];
+      const worker = async () => {
+        for (let i = 0; i < 20; i++) {
+          const start = performance.now();
+          const result = await getFrom("127.0.0.2", port, 5_000);
+          latencies.push(performance.now() - start);
+          if (result !== 200) {
+            failures.push(String(result));
+            return;
+          }
+        }
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+      latencies.sort((a, b) => a - b);
+      t.diagnostic(
+        `normal requests: median ${latencies[latencies.length >> 1]!.toFixed(1)} ms, slowest ${latencies.at(-1)!.toFixed(1)} ms`,
+      );
+      assert.deepEqual(failures, [], `normal requests failed: ${failures.slice(0, 5).join(", ")}`);
+      // Typically 10-20 ms (median 5-10) with another test file running at once; the bound leaves
+      // room for the kernel's SYN retry (1 s, then 2 s more) on a machine loaded far past that.
+      assert.ok(latencies.at(-1)! < 4_000, `slowest normal request took ${latencies.at(-1)!.toFixed(0)} ms`);
+    } finally {
+      clearInterval(trickle);
+      for (const s of slow) s.destroy();
+      await plane.close(0);
+      await backend.close();
+    }
+  });
 });
 
 /** One GET / from a given local address: its status, or why it failed. */

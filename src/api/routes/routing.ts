@@ -31,7 +31,17 @@ export function routingRoutes(controller: RoutingController, dataPlane: DataPlan
   const app = new Hono();
   const run = async (service: string, command: RoutingCommand, actor: string, force = false) => {
     const change = await controller.command(service, command, { actor, force });
-    return { service, routing: change.after, previous: change.before, generation: change.generation };
+    const result = { service, routing: change.after, previous: change.before, generation: change.generation };
+    // On a fleet the write happened even if a node lags: still 200, with the nodes and a warning.
+    if (change.lagging === undefined) return result;
+    const lagging = change.lagging;
+    if (lagging.length === 0) return { ...result, lagging };
+    const names = lagging.map((n) => n.node).join(", ");
+    return {
+      ...result,
+      lagging,
+      warning: `stored and in force here, but not yet served by ${names} (past the ack deadline); they catch up when they reach etcd again`,
+    };
   };
 
   app.post("/:name/switch", async (c) => {

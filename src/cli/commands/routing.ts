@@ -4,7 +4,7 @@ import { TealError } from "../../domain/errors.ts";
 import type { RoutingState } from "../../domain/routing.ts";
 import type { DrainReport } from "../../traffic/status.ts";
 import { adminClient, type GlobalOptions } from "../context.ts";
-import { color, colorName, emit } from "../output.ts";
+import { color, colorName, emit, warn } from "../output.ts";
 
 interface RoutingResult {
   readonly service: string;
@@ -12,6 +12,14 @@ interface RoutingResult {
   readonly previous: RoutingState;
   readonly generation: number;
   readonly drain?: DrainReport;
+  /** On a fleet: nodes that did not serve the change by the ack deadline. */
+  readonly lagging?: readonly { readonly node: string; readonly revision: number }[];
+  readonly warning?: string;
+}
+
+/** The change is stored either way; lagging nodes are a warning on stderr, not a failure. */
+function warnLagging(result: RoutingResult): void {
+  if (result.warning !== undefined) warn(result.warning);
 }
 
 const path = (service: string, action: string) => `/v1/services/${encodeURIComponent(service)}/${action}`;
@@ -37,6 +45,7 @@ export async function switchCommand(
     const took = d.finishedAtMs === undefined ? "" : ` in ${d.finishedAtMs - d.startedAtMs} ms`;
     return `${head}\n${colorName(d.color)} ${d.state === "forced" ? color.yellow(`drain deadline passed: ${d.forced} requests cut`) : `drained${took}`}`;
   });
+  warnLagging(result);
   return 0;
 }
 
@@ -58,6 +67,7 @@ export async function splitCommand(
     result,
     () => `${service}: blue ${100 - result.routing.greenPercent}% / green ${result.routing.greenPercent}%`,
   );
+  warnLagging(result);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 /** `teal status`: every service's routing, endpoints, drains and traffic. */
 
+import type { NodeStatus } from "../../api/app.ts";
 import type { DeploymentSummary, ServiceStatusView, StatusView, TrafficView } from "../../api/status-view.ts";
 import type { MemberView } from "../../deploy/color-group.ts";
 import { adminClient, type GlobalOptions } from "../context.ts";
@@ -7,16 +8,30 @@ import { color, colorName, emit } from "../output.ts";
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   const client = await adminClient(opts);
-  const status = await client.get<StatusView>("/v1/status");
+  const status = await client.get<StatusView & { nodes?: NodeStatus[] }>("/v1/status");
   emit(opts.json, status, () => renderStatus(status));
   return 0;
 }
 
-export function renderStatus(status: StatusView): string {
+export function renderStatus(status: StatusView & { nodes?: readonly NodeStatus[] }): string {
   const lines = [color.dim(`proxy ${status.proxy} · generation ${status.generation}`)];
+  if (status.nodes !== undefined) lines.push(...renderNodes(status.nodes));
   if (status.services.length === 0) lines.push("no services configured");
   for (const s of status.services) lines.push("", ...renderService(s));
   return lines.join("\n");
+}
+
+/** The fleet on etcd: every node whose lease is alive (one cut off longer than its TTL is gone). */
+function renderNodes(nodes: readonly NodeStatus[]): string[] {
+  if (nodes.length === 0) return ["", "nodes   none has published yet (teal proxy/server --node NAME)"];
+  return [
+    "",
+    `nodes   ${nodes.length} reaching etcd`,
+    ...nodes.map(
+      (n) =>
+        `  ${color.bold(n.node)}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
+    ),
+  ];
 }
 
 function renderService(s: ServiceStatusView): string[] {

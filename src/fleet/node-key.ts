@@ -1,0 +1,150 @@
+/**
+ * A node's presence in the fleet: `nodes/<name>` holds the routing revision the node serves
+ * (JSON `{"revision":42,"time":"…","version":"0.1.0"}`) on a lease the node keeps alive. A node
+ * that dies or loses etcd drops out when the lease expires; when it reaches etcd again it takes
+ * a new lease and publishes again. Writes are coalesced: only the newest revision matters.
+ */
+
+import { isTealError } from "../domain/errors.ts";
+import type { LeaseId, Store } from "../store/store.ts";
+
+export const NODES_PREFIX = "nodes/";
+export const nodeKey = (name: string): string => NODES_PREFIX + name;
+
+export interface NodeRecord {
+  readonly revision: number;
+  /** When the node published it (ISO 8601). */
+  readonly time: string;
+  /** The node's teal version. */
+  readonly version: string;
+}
+
+/** The record in a `nodes/*` value, or undefined if it is not one. */
+export function parseNodeRecord(value: string): NodeRecord | undefined {
+  try {
+    const r = JSON.parse(value) as Partial<NodeRecord>;
+    if (typeof r.revision === "number" && typeof r.time === "string" && typeof r.version === "string") {
+      return { revision: r.revision, time: r.time, version: r.version };
+    }
+  } catch {}
+  return undefined;
+}
+
+export interface NodeKeyOptions {
+  readonly ttlMs: number;
+  readonly version: string;
+  /** Told when the node starts or stops reaching etcd (keep-alives and writes failing). */
+  readonly onConnected?: (connected: boolean, err?: unknown) => void;
+}
+
+export class NodeKey {
+  readonly #store: Store;
+  readonly #name: string;
+  readonly #options: NodeKeyOptions;
+  #lease: LeaseId | undefined;
+  /** The revision served, and the one last written to etcd under the current lease. */
+  #revision = 0;
+  #written = -1;
+  #connected = false;
+  #busy = false;
+  #again = false;
+  #closed = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(store: Store, name: string, options: NodeKeyOptions) {
+    this.#store = store;
+    this.#name = name;
+    this.#options = options;
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Whether the last keep-alive or write reached etcd. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** Publishes a first time (the caller's failure if etcd cannot be reached), then keeps alive. */
+  async start(revision: number): Promise<void> {
+    this.#revision = revision;
+    await this.#sync();
+    if (!this.#connected) throw new Error(`could not publish ${nodeKey(this.#name)}`);
+    // Three keep-alives per TTL: one lost answer does not let the lease expire.
+    this.#timer = setInterval(() => void this.#run(), Math.max(200, Math.floor(this.#options.ttlMs / 3)));
+  }
+
+  /** The node now serves `revision`: published at once (or when etcd is back). */
+  serve(revision: number): void {
+    if (revision <= this.#revision) return;
+    this.#revision = revision;
+    void this.#run();
+  }
+
+  /** Stops keeping alive and revokes the lease, so the node leaves the fleet at once. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    if (this.#lease !== undefined) await this.#store.revokeLease(this.#lease).catch(() => {});
+  }
+
+  /** One pass at a time; a request during a pass runs one more pass after it. */
+  async #run(): Promise<void> {
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    this.#busy = true;
+    try {
+      do {
+        this.#again = false;
+        await this.#sync();
+      } while (this.#again && !this.#closed);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #sync(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (this.#lease !== undefined) {
+        try {
+          await this.#store.keepAlive(this.#lease);
+        } catch (err) {
+          if (!isTealError(err, "LEASE_NOT_FOUND")) throw err;
+          // Expired while etcd was out of reach: the key is gone; a new lease brings it back.
+          this.#lease = undefined;
+        }
+      }
+      if (this.#lease === undefined) {
+        this.#lease = await this.#store.grantLease(this.#options.ttlMs);
+        this.#written = -1;
+      }
+      if (this.#written !== this.#revision) {
+        const revision = this.#revision;
+        const record: NodeRecord = {
+          revision,
+          time: new Date().toISOString(),
+          version: this.#options.version,
+        };
+        await this.#store.put(nodeKey(this.#name), JSON.stringify(record), { lease: this.#lease });
+        this.#written = revision;
+      }
+      this.#setConnected(true);
+    } catch (err) {
+      this.#setConnected(false, err);
+    }
+  }
+
+  #setConnected(connected: boolean, err?: unknown): void {
+    if (connected === this.#connected) return;
+    this.#connected = connected;
+    this.#options.onConnected?.(connected, err);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A `teal server` on etcd as a member of the fleet: it follows `nodes/` to know which revision
+ * every live node serves (so its routing writes can wait for them), and with `--node NAME` it is
+ * a node itself, publishing the revision its own proxy serves at `nodes/NAME`.
+ */
+
+import type { Clock } from "../domain/clock.ts";
+import type { Logger } from "../log/logger.ts";
+import { followPrefix } from "../store/follow-prefix.ts";
+import type { Store, Watch } from "../store/store.ts";
+import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
+import { NODES_PREFIX, NodeKey } from "./node-key.ts";
+import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "./node-name.ts";
+import { ROUTING_PREFIX } from "./routing-follower.ts";
+
+export interface FleetOptions {
+  readonly node?: string;
+  readonly leaseTtlMs: number;
+  readonly ackTimeoutMs: number;
+}
+
+export interface Fleet {
+  /** Before the routing is loaded: the store revision that load will at least include. */
+  start(): Promise<void>;
+  /** After the routing is in force: publishes this node's key (with --node). */
+  publish(): Promise<void>;
+  /** The controller's hook: this node serves `revision`; wait for the others. */
+  readonly acknowledge: (revision: number) => Promise<readonly LaggingNode[]>;
+  readonly nodes: () => {
+    node: string;
+    revision: number;
+    lag: number;
+    version: string;
+    time: string;
+  }[];
+  close(): Promise<void>;
+}
+
+export async function joinFleet(
+  store: Store,
+  clock: Clock,
+  log: Logger,
+  options: FleetOptions = { leaseTtlMs: DEFAULT_LEASE_TTL_MS, ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS },
+  version = "0.1.0",
+): Promise<Fleet> {
+  const acks = new FleetAcks(clock);
+  const watch: Watch = await followPrefix(store, NODES_PREFIX, acks);
+  const key =
+    options.node === undefined
+      ? undefined
+      : new NodeKey(store, options.node, {
+          ttlMs: options.leaseTtlMs,
+          version,
+          onConnected: (connected, err) =>
+            connected
+              ? log.info({ node: options.node }, "reaching etcd again")
+              : log.warn({ err, node: options.node }, "cannot reach etcd: serving the last routing"),
+        });
+  let loadedAt = 0;
+  let newest = 0;
+  return {
+    async start() {
+      loadedAt = await store.revision();
+      // Lag counts routing writes a node has not applied; other keys bump the revision too.
+      const { items } = await store.list(ROUTING_PREFIX);
+      newest = Math.max(0, ...items.map((kv) => kv.modRevision));
+    },
+    async publish() {
+      await key?.start(loadedAt);
+    },
+    acknowledge: (revision) => {
+      newest = Math.max(newest, revision);
+      key?.serve(revision);
+      return acks.waitFor(revision, options.ackTimeoutMs);
+    },
+    nodes: () => {
+      const nodes = acks.nodes();
+      return nodes.map((n) => ({ ...n, lag: Math.max(0, newest - n.revision) }));
+    },
+    async close() {
+      acks.close();
+      await watch.cancel().catch(() => {});
+      await key?.close();
+    },
+  };
+}
