@@ -23,9 +23,13 @@ import pg from ${JSON.stringify(PG)};
 const db = new pg.Client(process.env.DATABASE_URL);
 db.on("error", () => {});
 await db.connect();
+const errorEvery = Number(process.env.APP_ERROR_EVERY ?? 0);
+let served = 0;
 createServer(async (req, res) => {
   const { rows } = await db.query("SHOW search_path");
-  res.writeHead(process.env.APP_HEALTH === "fail" && req.url === "/health" ? 500 : 200, { "content-type": "application/json" });
+  const health = req.url === "/health";
+  const failing = health ? process.env.APP_HEALTH === "fail" : errorEvery > 0 && ++served % errorEvery === 0;
+  res.writeHead(failing ? 500 : 200, { "content-type": "application/json" });
   res.end(JSON.stringify({ version: process.env.TEAL_VERSION, schema: process.env.TEAL_DB_SCHEMA ?? null, searchPath: rows[0].search_path }));
 }).listen(Number(process.env.PORT), "127.0.0.1");
 `;
@@ -43,7 +47,7 @@ before(async () => {
 });
 after(() => cluster?.stop());
 
-async function setup(scaleDownDelayMs: number, pauseAt?: string) {
+async function setup(scaleDownDelayMs: number, pauseAt?: string, strategy = "") {
   const url = await cluster.createDatabase();
   const dir = await tempDir();
   await mkdir(join(dir.path, "migrations"));
@@ -63,7 +67,7 @@ services:
     health: { intervalMs: 50, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2, versionField: version }
     deployment: { scaleDownDelayMs: ${scaleDownDelayMs}, timeoutMs: 5000 }
     database: { urlFile: db-url, migrations: migrations }
-`;
+${strategy}`;
   const env = { DATABASE_URL: url };
   if (pauseAt) process.env.TEAL_MIGRATE_PAUSE_AT = pauseAt;
   const teal = await startTeal(config, dir.path).finally(() => {
@@ -212,6 +216,46 @@ describe("teal deploy runs the migration", () => {
       assert.deepEqual(await columns(db), ["id not null", "title not null"]);
       assert.deepEqual(await schemas(db), []);
       assert.equal(JSON.parse(await (await fetch(`${teal.proxyUrl}/`)).text()).searchPath, '"$user", public');
+    } finally {
+      await teal.stop();
+      await db.end();
+      await dir.remove();
+    }
+  });
+
+  it("a canary rolled back by analysis also rolls back its expand", async () => {
+    const canary = `    strategy:
+      canary:
+        steps:
+          - setWeight: 50
+          - analysis: { duration: 3s }
+    analysis:
+      window: 2s
+      checks:
+        - { name: errors, metric: errorRate, max: 0.05, interval: 100ms, minRequests: 10 }
+`;
+    const { dir, db, env, teal } = await setup(60_000, undefined, canary);
+    try {
+      assert.equal(
+        (await finished(teal, (await deployWith(teal, "v1", env)).body.deployment.seq)).outcome,
+        "succeeded",
+      );
+      await writeFile(join(dir.path, "migrations", "001_description.yaml"), MIGRATION);
+      const { result: d } = await underLoad(teal, async () => {
+        const r = await deployWith(teal, "v2", { ...env, APP_ERROR_EVERY: "2" });
+        assert.equal(r.status, 202, JSON.stringify(r.body));
+        return finished(teal, r.body.deployment.seq);
+      });
+      assert.equal(d.outcome, "rolled_back", d.reason);
+      assert.equal(d.rollbackCause, "analysis");
+      const m = await eventually(async () => {
+        const x = await migrationOf(teal, d.seq);
+        return x?.phase === "rolled_back" && x;
+      }, "the expand's rollback");
+      assert.equal(m.name, "001_description");
+      assert.deepEqual(await columns(db), ["id not null", "title not null"]);
+      assert.deepEqual(await schemas(db), []);
+      assert.equal(JSON.parse(await (await fetch(`${teal.proxyUrl}/`)).text()).version, "v1");
     } finally {
       await teal.stop();
       await db.end();
