@@ -12,7 +12,7 @@ import pg from "pg";
 import { finished, history, service, underLoad } from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
 import { type PostgresCluster, startPostgres } from "../support/postgres.ts";
-import { api, type Json, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
+import { api, type Json, runCli, startTeal, type TealProcess, tempDir } from "../support/teal-process.ts";
 
 const PG = fileURLToPath(import.meta.resolve("pg"));
 
@@ -160,6 +160,19 @@ describe("teal deploy runs the migration", () => {
         .filter((e: Json) => e.type === "migration" && e.data?.phase)
         .map((e: Json) => e.data.phase);
       assert.deepEqual(phases, ["expanding", "expanded", "contracting", "done"]);
+      // teal status and teal history show the phase.
+      const status = await runCli(["status", "--data-dir", dir.path]);
+      assert.match(
+        status.stdout,
+        /migration 001_description done \(schema teal_001_description\)/,
+        status.stdout + status.stderr,
+      );
+      const hist = await runCli(["history", "web", "--data-dir", dir.path]);
+      assert.match(
+        hist.stdout,
+        /migration 001_description: done \(schema teal_001_description\)/,
+        hist.stdout,
+      );
       // `teal rollback` after contract is refused: v1's columns are gone.
       const rb = await api(teal, "POST", "/v1/services/web/rollback", {});
       assert.equal(rb.status, 409, JSON.stringify(rb.body));
