@@ -3,7 +3,7 @@
 import type { TealConfig } from "../config/schema.ts";
 import type { ServiceDeployView } from "../deploy/deploy-view.ts";
 import { COLORS, type Color } from "../domain/color.ts";
-import type { Deployment, RolloutStatus } from "../domain/deployment.ts";
+import type { Deployment, DeploymentMigration, RolloutStatus } from "../domain/deployment.ts";
 import { quantileMs } from "../domain/latency-histogram.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
 import type { ColorStatsSnapshot } from "../traffic/color-stats.ts";
@@ -34,6 +34,8 @@ export interface DeploymentSummary {
   readonly finishedAt: string | null;
   /** Strategy, step, weight, and each check's latest value and verdict. */
   readonly rollout: RolloutStatus | null;
+  /** Its schema migration and phase (expanding … done, rolled_back); null without one. */
+  readonly migration: DeploymentMigration | null;
 }
 
 export interface ServiceStatusView {
@@ -119,6 +121,7 @@ function summary(d: Deployment): DeploymentSummary {
     startedAt,
     finishedAt,
     rollout: d.rollout ?? null,
+    migration: d.migration ?? null,
   };
 }
 

@@ -558,6 +558,51 @@ export const runtimeSchema = z.discriminatedUnion(
   { message: 'type must be "process", "static" or "docker"' },
 );
 
+/**
+ * A service's database and its migrations (issue 17): `teal deploy` expands the pending migration
+ * before the new color starts. The connection string comes from an environment variable or a
+ * file, never from teal.yaml itself, where it would sit in plain text in every copy of the file.
+ */
+export const databaseSchema = z
+  .strictObject({
+    /** The environment variable (of the teal server) that holds the connection string. */
+    urlEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name, e.g. APP_DATABASE_URL")
+      .optional(),
+    /** A file that holds the connection string (relative to teal.yaml's directory). */
+    urlFile: z.string().min(1).optional(),
+    /** The directory of migration files (relative to teal.yaml's directory). */
+    migrations: z.string().min(1, "names the directory of migration files, e.g. migrations"),
+    /** The variable each color gets its schema in; PGOPTIONS carries the same as search_path. */
+    schemaEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+      .default("TEAL_DB_SCHEMA"),
+    url: z.unknown().optional(),
+  })
+  .superRefine((db, ctx) => {
+    if (db.url !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message:
+          "a connection string does not go in teal.yaml (it would be stored in plain text): put it in an environment variable and name it with urlEnv, or in a file named by urlFile",
+      });
+    }
+    if ((db.urlEnv === undefined) === (db.urlFile === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: db.urlEnv === undefined ? ["urlEnv"] : ["urlFile"],
+        message:
+          db.urlEnv === undefined
+            ? "the database needs a connection string: set urlEnv (an environment variable name) or urlFile (a file path)"
+            : "give only one of urlEnv and urlFile",
+      });
+    }
+  })
+  .transform(({ url: _url, ...db }) => db);
+
 export const serviceSchema = z
   .strictObject({
     routes: z.array(routeSchema).min(1, "needs at least one route, e.g. [{ path: / }]"),
@@ -580,6 +625,8 @@ export const serviceSchema = z
     allowlist: z.array(z.string().min(1)).default([]),
     /** Who routes the traffic: teal's own proxy (default), or an nginx or HAProxy that teal drives. */
     router: routerSchema,
+    /** Its database and migrations; none by default. */
+    database: databaseSchema.optional(),
   })
   .superRefine((svc, ctx) => {
     for (const issue of capabilityIssues(svc)) ctx.addIssue({ code: "custom", ...issue });

@@ -79,12 +79,14 @@ export class Deployer {
           );
         }
         const { version, image } = versionAndImage(unit, request);
+        // Refused here, before anything starts, when the migration it would expand is unsafe.
+        const schema = (await this.#ctx.migrations?.prepare(this.#ctx, unit)) ?? {};
         return {
           version,
           color: empty ? live : otherColor(live),
           command: request.command ?? null,
           image,
-          env: request.env ?? {},
+          env: { ...(request.env ?? {}), ...schema },
           rollbackOf: null,
         };
       },
@@ -113,6 +115,13 @@ export class Deployer {
         throw new TealError(
           "CONFLICT",
           `${service} #${d.seq} (${d.version}) was its first deployment; there is no earlier version to roll back to`,
+        );
+      }
+      if (d.migration?.phase === "done" || d.migration?.phase === "contracting") {
+        throw new TealError(
+          "CONFLICT",
+          `${service} #${d.seq} (${d.version}) contracted migration ${d.migration.name}: the columns ${d.from.version} needs are gone, so teal cannot roll back to it; deploy a version that runs on schema ${d.migration.schema} instead`,
+          { details: { service, seq: d.seq, migration: d.migration.name } },
         );
       }
       const earlier =

@@ -12,6 +12,7 @@ import { type Deployment, movePhase, type RollbackCause } from "../domain/deploy
 import { weightOf } from "../domain/routing.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DeploymentLog } from "./deployment-log.ts";
+import type { DeploymentMigrations } from "./migration-step.ts";
 import type { ServiceUnit } from "./service-unit.ts";
 
 /** What the deployment steps work with. */
@@ -21,6 +22,8 @@ export interface DeployContext {
   readonly dataPlane: DataPlanePort;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The services' schema migrations (absent: no service names a database). */
+  readonly migrations?: DeploymentMigrations;
 }
 
 /** Marks a deployment succeeded, and the one it rolled back (if any) as rolled back. */
@@ -83,6 +86,8 @@ export async function scaleDown(
       "scale_down",
       `stopped ${color} ${slot.version} after the scale-down delay`,
     );
+    // The old color is retired: no rollback can need the old schema any more.
+    await ctx.migrations?.settle(ctx, unit.name);
   } catch (err) {
     ctx.log.error({ err, service: unit.name, color }, "scale-down failed");
   }
@@ -144,6 +149,9 @@ export async function finish(
       finishedAt: ctx.journal.now(),
     }),
   });
+  // Its migration follows (queued per service, not awaited: the deployment has ended): rolled back
+  // unless its version is live, contracted if nothing older runs.
+  void ctx.migrations?.settle(ctx, service, seq);
 }
 
 /** The color that was live finishes its in-flight requests (up to the drain timeout). */

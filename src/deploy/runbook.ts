@@ -40,6 +40,9 @@ export async function runDeployment(
   try {
     await makeRoom(ctx, unit, d);
     signal.throwIfAborted();
+    // The new version's schema exists before it starts; a failure from here rolls it back.
+    await ctx.migrations?.expand(ctx, unit, d);
+    signal.throwIfAborted();
     await startInstances(ctx, unit, d, plan);
     await phase(
       ctx,

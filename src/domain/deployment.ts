@@ -88,7 +88,8 @@ export type DeploymentEventType =
   | "analysis"
   | "hook"
   | "promote"
-  | "pause";
+  | "pause"
+  | "migration";
 
 export interface DeploymentEvent {
   /** ISO timestamp. */
@@ -132,7 +133,20 @@ export interface Deployment {
   readonly finishedAt: string | null;
   /** How traffic moves to the new version, and where that stands (null for a plain switch). */
   readonly rollout?: RolloutStatus | null;
+  /** The schema migration this deployment expanded, and where it stands (absent: none). */
+  readonly migration?: DeploymentMigration | null;
   readonly events: readonly DeploymentEvent[];
+}
+
+/**
+ * A deployment's schema migration: expanded before its color starts, contracted once the old
+ * color is retired, rolled back with a deployment that rolls back.
+ */
+export interface DeploymentMigration {
+  readonly name: string;
+  /** The schema of views the new version runs on (its TEAL_DB_SCHEMA). */
+  readonly schema: string;
+  readonly phase: "expanding" | "expanded" | "contracting" | "done" | "rolled_back";
 }
 
 /** One analysis check as status and history show it. */

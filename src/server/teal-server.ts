@@ -27,7 +27,9 @@ import { DeploymentLog } from "../deploy/deployment-log.ts";
 import { DeploymentNotices } from "../deploy/deployment-notices.ts";
 import { DeploymentRepository } from "../deploy/deployment-repository.ts";
 import type { DeployContext } from "../deploy/lifecycle.ts";
+import { DeploymentMigrations } from "../deploy/migration-step.ts";
 import { recoverServices } from "../deploy/recovery.ts";
+import type { SchemaMigrations } from "../deploy/schema-migrations.ts";
 import { ServiceUnits } from "../deploy/service-units.ts";
 import { SlotRepository } from "../deploy/slot-repository.ts";
 import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
@@ -36,6 +38,7 @@ import { TealError } from "../domain/errors.ts";
 import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
+import { PostgresMigrations } from "../migrate/postgres-migrations.ts";
 import { Certificates } from "../proxy/tls/certificates.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
@@ -144,7 +147,15 @@ export async function startServer(
     onWarning: (message) => log.warn(message),
     acknowledge: fleet?.acknowledge,
   });
-  const ctx: DeployContext = { controller, journal, dataPlane, clock, log };
+  const migrations = schemaMigrations(config, configDir, units);
+  const ctx: DeployContext = {
+    controller,
+    journal,
+    dataPlane,
+    clock,
+    log,
+    ...(migrations ? { migrations } : {}),
+  };
   const monitor = new HealthMonitor({ clock });
   // Instances a crashed teal left running are taken over before the proxy's first spec.
   const adoption = await adoptServices(ctx, units, {
@@ -355,4 +366,17 @@ export async function listenAdmin(
  */
 function autoWorkers(): number {
   return Math.min(8, Math.max(1, Math.floor(availableParallelism() / 2)));
+}
+
+/** Each service that names a database gets its migrations run by the deployment, on PostgreSQL. */
+function schemaMigrations(
+  config: TealConfig,
+  configDir: string,
+  units: ServiceUnits,
+): DeploymentMigrations | undefined {
+  const ports = new Map<string, SchemaMigrations>();
+  for (const [name, svc] of Object.entries(config.services)) {
+    if (svc.database) ports.set(name, new PostgresMigrations(svc.database, configDir));
+  }
+  return ports.size > 0 ? new DeploymentMigrations(ports, units) : undefined;
 }

@@ -38,6 +38,10 @@ function render(d: Deployment, events: boolean): string {
   const lines = [head];
   if (d.reason) lines.push(`    reason: ${d.reason}`);
   if (d.rolledBackBy) lines.push(`    undone by #${d.rolledBackBy} (teal rollback)`);
+  if (d.migration)
+    lines.push(
+      `    migration ${d.migration.name}: ${d.migration.phase.replace("_", " ")} (schema ${d.migration.schema})`,
+    );
   // A statistical check's latest comparison: verdict and numbers (effect, p-value, seconds compared).
   for (const c of d.rollout?.checks ?? []) {
     const k = c.lastComparison;

@@ -54,6 +54,8 @@ function renderService(s: ServiceStatusView): string[] {
   for (const r of s.routes)
     out.push(`  route   ${r.host ?? "(any host)"} ${r.path}${r.stripPrefix ? " (prefix stripped)" : ""}`);
   if (s.deployment) out.push(`  deploy  ${deploymentLine(s.deployment)}`, ...rolloutLines(s.deployment));
+  const m = s.deployment?.migration;
+  if (m) out.push(`  migration ${m.name} ${m.phase.replace("_", " ")} (schema ${m.schema})`);
   for (const c of ["blue", "green"] as const) {
     const eps = s.endpoints.filter((e) => e.color === c);
     const view = s.colors[c];

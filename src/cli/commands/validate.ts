@@ -1,13 +1,17 @@
 /** `teal validate`: checks teal.yaml without starting anything; prints what `teal server` would warn about. */
 
+import { dirname, resolve } from "node:path";
+import type { TealConfig } from "../../config/schema.ts";
 import { configWarnings } from "../../config/warnings.ts";
+import { lintMigration } from "../../migrate/lint.ts";
+import { loadMigrations } from "../../migrate/migration-files.ts";
 import { type GlobalOptions, resolveConfig } from "../context.ts";
 import { color, emit, warn } from "../output.ts";
 
 export async function validateCommand(opts: GlobalOptions): Promise<number> {
   const { config, path } = await resolveConfig(opts, true);
   const services = Object.keys(config.services);
-  const warnings = configWarnings(config);
+  const warnings = [...configWarnings(config), ...(await migrationWarnings(config, dirname(path ?? ".")))];
   for (const w of warnings) warn(`${w.path}: ${w.message}`);
   emit(
     opts.json,
@@ -16,4 +20,26 @@ export async function validateCommand(opts: GlobalOptions): Promise<number> {
       `${color.green("ok")}: ${path} is valid (${services.length} service${services.length === 1 ? "" : "s"}: ${services.join(", ") || "none"})`,
   );
   return 0;
+}
+
+/**
+ * The migration lint of each service's migrations directory (offline: every file, as the database
+ * is not asked which are applied). `teal deploy` refuses a pending migration with any finding.
+ */
+async function migrationWarnings(
+  config: TealConfig,
+  configDir: string,
+): Promise<{ path: string; message: string }[]> {
+  const out: { path: string; message: string }[] = [];
+  for (const [name, svc] of Object.entries(config.services)) {
+    if (!svc.database) continue;
+    const migrations = await loadMigrations(resolve(configDir, svc.database.migrations));
+    for (const f of migrations.flatMap(lintMigration)) {
+      out.push({
+        path: `services.${name}.database.migrations`,
+        message: `${f.file}: ${f.path}: ${f.rule}: ${f.message} (fix: ${f.fix}); teal deploy refuses it while it is pending`,
+      });
+    }
+  }
+  return out;
 }

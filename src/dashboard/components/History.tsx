@@ -62,6 +62,12 @@ export function History(props: { service: string; token: string; changeKey: stri
                   {d.rollout ? ` · ${d.rollout.strategy}` : ""}
                 </span>
                 {d.reason && <span class="entry-reason">{d.reason}</span>}
+                {d.migration && (
+                  <span class="muted" data-testid={`migration-${d.seq}`}>
+                    migration {d.migration.name}: {d.migration.phase.replace("_", " ")} (schema{" "}
+                    {d.migration.schema})
+                  </span>
+                )}
               </summary>
               <ol class="events" aria-label={`events of deployment ${d.seq}`}>
                 {d.events.map((e, i) => (

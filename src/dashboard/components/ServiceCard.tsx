@@ -53,6 +53,11 @@ export function ServiceCard(props: ServiceCardProps) {
           {verdict.text}
         </p>
       )}
+      {d?.migration && (
+        <p class="muted" data-testid={`migration-${s.name}`}>
+          migration {d.migration.name}: {d.migration.phase.replace("_", " ")} (schema {d.migration.schema})
+        </p>
+      )}
       <SplitBar service={s} />
       <div class="colors">
         <ColorPanel service={s} color="blue" />
