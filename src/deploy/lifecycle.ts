@@ -12,7 +12,6 @@ import { type Deployment, movePhase, type RollbackCause } from "../domain/deploy
 import { weightOf } from "../domain/routing.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DeploymentLog } from "./deployment-log.ts";
-import type { DeploymentMigrations } from "./migration-step.ts";
 import type { ServiceUnit } from "./service-unit.ts";
 
 /** What the deployment steps work with. */
@@ -23,7 +22,17 @@ export interface DeployContext {
   readonly clock: Clock;
   readonly log: Logger;
   /** The services' schema migrations (absent: no service names a database). */
-  readonly migrations?: DeploymentMigrations;
+  readonly migrations?: MigrationSteps;
+}
+
+/** What a deployment asks of its service's schema migration (migration-step.ts does it). */
+export interface MigrationSteps {
+  /** Lints what would be expanded (refusing the deploy) and returns the new color's environment. */
+  prepare(ctx: DeployContext, unit: ServiceUnit): Promise<Record<string, string>>;
+  /** Expands the pending migration before the new color starts. */
+  expand(ctx: DeployContext, unit: ServiceUnit, d: Deployment): Promise<void>;
+  /** Brings the migration in flight in line with what the live color runs (contract or roll back). */
+  settle(ctx: DeployContext, service: string, ending?: number): Promise<void>;
 }
 
 /** Marks a deployment succeeded, and the one it rolled back (if any) as rolled back. */

@@ -13,7 +13,7 @@ import { otherColor } from "../domain/color.ts";
 import type { Deployment, DeploymentMigration } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
 import { DeployFailure } from "./deploy-failure.ts";
-import type { DeployContext } from "./lifecycle.ts";
+import type { DeployContext, MigrationSteps } from "./lifecycle.ts";
 import type { SchemaMigrations } from "./schema-migrations.ts";
 import type { ServiceUnit } from "./service-unit.ts";
 import type { ServiceUnits } from "./service-units.ts";
@@ -23,7 +23,7 @@ export function schemaEnv(variable: string, schema: string): Record<string, stri
   return { [variable]: schema, PGOPTIONS: `-c search_path=${schema},public` };
 }
 
-export class DeploymentMigrations {
+export class DeploymentMigrations implements MigrationSteps {
   readonly #ports: ReadonlyMap<string, SchemaMigrations>;
   readonly #units: ServiceUnits;
   /** One migration call at a time per service: the engine holds a database-wide lock anyway. */
