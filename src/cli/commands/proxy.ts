@@ -17,6 +17,7 @@ import { EtcdStore } from "../../store/etcd/etcd-store.ts";
 import { followPrefix } from "../../store/follow-prefix.ts";
 import { parseStoreChoice } from "../../store/store-choice.ts";
 import { type GlobalOptions, resolveConfig } from "../context.ts";
+import { untilStopped } from "../until-stopped.ts";
 
 export interface ProxyOptions {
   readonly store?: string;
@@ -80,14 +81,7 @@ export async function proxyCommand(opts: GlobalOptions & ProxyOptions, version: 
     { proxy: proxyAddress, admin: `http://${admin.address}`, revision: follower.revision, store: store.root },
     "teal proxy listening",
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, "shutting down: draining in-flight requests");
-      resolve();
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilStopped(log);
   await watch.cancel().catch(() => {});
   await key.close();
   (admin.server as import("node:http").Server).closeAllConnections();

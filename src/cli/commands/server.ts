@@ -8,6 +8,7 @@ import { createLogger } from "../../log/logger.ts";
 import { startServer } from "../../server/teal-server.ts";
 import { parseStoreChoice, type StoreChoice } from "../../store/store-choice.ts";
 import { type GlobalOptions, resolveConfig, resolveDataDir } from "../context.ts";
+import { untilStopped } from "../until-stopped.ts";
 
 export interface ServerOptions {
   /** sqlite (default) or etcd://HOST:PORT[,HOST:PORT...] */
@@ -29,14 +30,7 @@ export async function serverCommand(opts: GlobalOptions & ServerOptions): Promis
     store,
     fleet,
   });
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, "shutting down: draining in-flight requests");
-      resolve();
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  await untilStopped(log);
   await server.close();
   log.info("stopped");
   await new Promise<void>((resolve) => log.flush(() => resolve()));
