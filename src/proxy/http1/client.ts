@@ -16,6 +16,7 @@ import { connect, type Socket } from "node:net";
 import { copyChunk, READ_BUFFER } from "../body-buffers.ts";
 import type { UpstreamClient, UpstreamClientOptions, UpstreamHandler, UpstreamRequest } from "../engine.ts";
 import { upstreamError } from "../upstream-errors.ts";
+import { WaitQueue } from "../wait-queue.ts";
 import { HTTPParser, type ListenedParser, newParser, type ParserListener, releaseParser } from "./parser.ts";
 
 type Handle = { readStart(): number; readStop(): number };
@@ -55,12 +56,13 @@ export class Http1Client implements UpstreamClient {
   /** Every open connection; the idle ones are also in #idle. */
   readonly #all = new Set<PooledSocket>();
   readonly #idle: PooledSocket[] = [];
-  readonly #queue: Pending[] = [];
+  readonly #queue: WaitQueue<Pending>;
   #closing: (() => void) | undefined;
   #destroyed = false;
 
   constructor(options: UpstreamClientOptions) {
     this.#options = options;
+    this.#queue = new WaitQueue(options.maxQueue, options.queueTimeoutMs);
     const host = options.host.includes(":") ? `[${options.host}]` : options.host;
     this.#hostHeader = options.port === 80 ? host : `${host}:${options.port}`;
   }
@@ -73,7 +75,7 @@ export class Http1Client implements UpstreamClient {
     const pending: Pending = { request, handler, aborted: false };
     handler.onConnect((err?: Error) => {
       pending.aborted = true;
-      if (pending.timer !== undefined) this.#unqueue(pending);
+      if (pending.timer !== undefined) this.#queue.remove(pending);
       pending.socket?.abandon(pending, err);
     });
     if (pending.aborted) return;
@@ -92,10 +94,7 @@ export class Http1Client implements UpstreamClient {
   /** Closes every connection now; requests in flight fail. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
-    for (const p of this.#queue.splice(0)) {
-      clearTimeout(p.timer);
-      if (!p.aborted) p.handler.onError(upstreamError("UPSTREAM_DESTROYED", "the endpoint was closed"));
-    }
+    this.#queue.failAll();
     const gone = upstreamError("UPSTREAM_DESTROYED", "the endpoint was closed");
     for (const s of this.#all) s.fail(gone);
     this.#closing?.();
@@ -113,31 +112,8 @@ export class Http1Client implements UpstreamClient {
       s.send(pending, false);
       return;
     }
-    this.#enqueue(pending);
-  }
-
-  /** No connection is free: the request waits, for a bounded time in a bounded queue. */
-  #enqueue(pending: Pending): void {
-    if (this.#queue.length >= this.#options.maxQueue) {
-      pending.handler.onError(
-        upstreamError("UPSTREAM_QUEUE_FULL", "too many requests wait for this endpoint"),
-      );
-      return;
-    }
-    this.#queue.push(pending);
-    pending.timer = setTimeout(() => {
-      this.#unqueue(pending);
-      pending.handler.onError(
-        upstreamError("UPSTREAM_QUEUE_TIMEOUT", "no upstream connection became free in time"),
-      );
-    }, this.#options.queueTimeoutMs);
-  }
-
-  #unqueue(pending: Pending): void {
-    clearTimeout(pending.timer);
-    pending.timer = undefined;
-    const i = this.#queue.indexOf(pending);
-    if (i >= 0) this.#queue.splice(i, 1);
+    // No connection is free: the request waits, for a bounded time in a bounded queue.
+    this.#queue.add(pending);
   }
 
   get hostHeader(): string {
@@ -146,7 +122,7 @@ export class Http1Client implements UpstreamClient {
 
   /** A socket finished its exchange and may carry another. */
   released(s: PooledSocket): void {
-    const next = this.#nextPending();
+    const next = this.#queue.shift();
     if (next !== undefined && !this.#destroyed) {
       s.send(next, true);
       return;
@@ -161,19 +137,9 @@ export class Http1Client implements UpstreamClient {
     if (!this.#all.delete(s)) return;
     const i = this.#idle.indexOf(s);
     if (i >= 0) this.#idle.splice(i, 1);
-    const next = this.#nextPending();
+    const next = this.#queue.shift();
     if (next !== undefined) this.#assign(next);
     this.#settleClose();
-  }
-
-  /** The oldest queued request whose exchange still wants an answer. */
-  #nextPending(): Pending | undefined {
-    const next = this.#queue.shift();
-    if (next !== undefined) {
-      clearTimeout(next.timer);
-      next.timer = undefined;
-    }
-    return next; // an aborted request has left the queue already
   }
 
   #settleClose(): void {

@@ -12,6 +12,7 @@ import { Agent, type ClientRequest, type IncomingMessage, request } from "node:h
 import type { Socket } from "node:net";
 import type { UpstreamClient, UpstreamClientOptions, UpstreamHandler, UpstreamRequest } from "../engine.ts";
 import { type UpstreamErrorCode, upstreamError } from "../upstream-errors.ts";
+import { WaitQueue } from "../wait-queue.ts";
 
 /** RFC 9112's reason-phrase: tabs, spaces, visible ASCII and obs-text (it goes back to the client as is). */
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -28,7 +29,7 @@ type Pending = {
 export class NodeHttpClient implements UpstreamClient {
   readonly #options: UpstreamClientOptions;
   readonly #agent: Agent;
-  readonly #queue: Pending[] = [];
+  readonly #queue: WaitQueue<Pending>;
   #active = 0;
   #closing: (() => void) | undefined;
   #destroyed = false;
@@ -36,6 +37,7 @@ export class NodeHttpClient implements UpstreamClient {
 
   constructor(options: UpstreamClientOptions) {
     this.#options = options;
+    this.#queue = new WaitQueue(options.maxQueue, options.queueTimeoutMs);
     this.#agent = new Agent({
       keepAlive: true,
       maxSockets: options.connections,
@@ -72,10 +74,7 @@ export class NodeHttpClient implements UpstreamClient {
 
   async destroy(): Promise<void> {
     this.#destroyed = true;
-    for (const p of this.#queue.splice(0)) {
-      clearTimeout(p.timer);
-      if (!p.aborted) p.handler.onError(upstreamError("UPSTREAM_DESTROYED", "the endpoint was closed"));
-    }
+    this.#queue.failAll();
     const gone = upstreamError("UPSTREAM_DESTROYED", "the endpoint was closed");
     for (const req of this.#inFlight) req.destroy(gone);
     this.#agent.destroy();
@@ -83,25 +82,8 @@ export class NodeHttpClient implements UpstreamClient {
   }
 
   #enqueue(pending: Pending): void {
-    if (this.#queue.length >= this.#options.maxQueue) {
-      pending.handler.onError(
-        upstreamError("UPSTREAM_QUEUE_FULL", "too many requests wait for this endpoint"),
-      );
-      return;
-    }
-    this.#queue.push(pending);
-    const leave = () => {
-      clearTimeout(pending.timer);
-      const i = this.#queue.indexOf(pending);
-      if (i >= 0) this.#queue.splice(i, 1);
-    };
-    pending.cancel = leave;
-    pending.timer = setTimeout(() => {
-      leave();
-      pending.handler.onError(
-        upstreamError("UPSTREAM_QUEUE_TIMEOUT", "no upstream connection became free in time"),
-      );
-    }, this.#options.queueTimeoutMs);
+    pending.cancel = () => this.#queue.remove(pending);
+    this.#queue.add(pending);
   }
 
   /** A request is done with its connection: the next queued one may have it. */
@@ -109,7 +91,6 @@ export class NodeHttpClient implements UpstreamClient {
     this.#active--;
     const next = this.#queue.shift();
     if (next !== undefined && !this.#destroyed) {
-      clearTimeout(next.timer);
       this.#send(next);
       return;
     }
