@@ -149,3 +149,14 @@ export interface ProxyEngine {
   createServer(options: ServerOptions, handlers: ServerHandlers): ProxyServer;
   createClient(options: UpstreamClientOptions): UpstreamClient;
 }
+
+/** Client timeouts are checked in sweeps of a quarter of the shortest one (10 ms to 1 s). */
+export function sweepPeriodMs(options: ServerOptions): number {
+  const shortest = Math.min(
+    options.headersTimeoutMs,
+    options.keepAliveTimeoutMs,
+    options.bodyTimeoutMs,
+    options.sendTimeoutMs,
+  );
+  return Math.min(1000, Math.max(10, Math.floor(shortest / 4)));
+}

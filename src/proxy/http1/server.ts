@@ -6,7 +6,7 @@
  */
 
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import type { ProxyServer, ServerHandlers, ServerOptions } from "../engine.ts";
+import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
 import { Connection, type ConnectionHost, type TimeoutTicks } from "./connection.ts";
 
 export class Http1Server implements ConnectionHost, ProxyServer {
@@ -27,21 +27,7 @@ export class Http1Server implements ConnectionHost, ProxyServer {
     this.maxHeaderBytes = options.maxHeaderBytes;
     const seconds = Math.floor(options.keepAliveTimeoutMs / 1000); // whole seconds, as node:http says it
     this.keepAliveHeader = seconds > 0 ? `keep-alive: timeout=${seconds}\r\n` : "";
-    // Timeouts are counted in sweeps of a quarter of the shorter one (10 ms to 1 s).
-    const period = Math.min(
-      1000,
-      Math.max(
-        10,
-        Math.floor(
-          Math.min(
-            options.headersTimeoutMs,
-            options.keepAliveTimeoutMs,
-            options.bodyTimeoutMs,
-            options.sendTimeoutMs,
-          ) / 4,
-        ),
-      ),
-    );
+    const period = sweepPeriodMs(options);
     // A wait may start just before a sweep: one tick more, so that no timeout fires early. An
     // advertised keep-alive gets a second more, as in node:http, for clients that reuse a
     // connection until just before the time they were told.

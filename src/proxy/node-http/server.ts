@@ -18,7 +18,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { clientErrorResponse } from "../client-errors.ts";
-import type { ProxyServer, ServerHandlers, ServerOptions } from "../engine.ts";
+import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
 import { isValidHost } from "../http1/host-header.ts";
 import { NodeRequest, NodeResponse } from "./exchange-io.ts";
 
@@ -49,20 +49,7 @@ export class NodeHttpServer implements ProxyServer {
   constructor(options: ServerOptions, handlers: ServerHandlers) {
     this.#options = options;
     this.#handlers = handlers;
-    const period = Math.min(
-      1000,
-      Math.max(
-        10,
-        Math.floor(
-          Math.min(
-            options.headersTimeoutMs,
-            options.keepAliveTimeoutMs,
-            options.bodyTimeoutMs,
-            options.sendTimeoutMs,
-          ) / 4,
-        ),
-      ),
-    );
+    const period = sweepPeriodMs(options);
     const httpOptions: HttpOptions = {
       maxHeaderSize: options.maxHeaderBytes,
       keepAliveTimeout: options.keepAliveTimeoutMs,
