@@ -111,7 +111,7 @@ async function oneRun(
     failedWrites: w.failures,
     p50Ms: round(percentile(w.latenciesMs, 0.5), 2),
     p99Ms: round(percentile(w.latenciesMs, 0.99), 2),
-    maxMs: round(w.latenciesMs.at(-1) ?? 0, 1),
+    maxMs: round(w.latenciesMs.at(-1) ?? 0, 2),
   };
   if (failure) row.error = `the migration failed: ${failure.message}`;
   log(`${SCENARIO}: run ${run}, ${way.name}: ${row.seconds} s, writer max ${row.maxMs} ms`);
