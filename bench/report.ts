@@ -190,6 +190,23 @@ const TABLES: {
     ],
   },
   {
+    scenario: "migrate-backfill",
+    title:
+      "Backfill of a column on a table of N rows while one connection of the old version inserts and updates without pause (teal only; naive = ALTER TABLE ADD COLUMN + one UPDATE; writer = that connection's writes during the migration)",
+    cols: [
+      ["way", "name"],
+      ["run", "run"],
+      ["rows", "rows"],
+      ["seconds", "seconds"],
+      ["rows/s", "rowsPerSec"],
+      ["writes", "writes"],
+      ["failed", "failedWrites"],
+      ["p50 ms", "p50Ms"],
+      ["p99 ms", "p99Ms"],
+      ["max ms", "maxMs"],
+    ],
+  },
+  {
     scenario: "idle",
     title:
       "Idle (1,000 services, no traffic; RSS of the process tree in MiB, sampled every 10 s; CPU % of one core over the period)",
