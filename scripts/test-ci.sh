@@ -11,8 +11,8 @@ logs=.cache/ci
 mkdir -p "$logs"
 
 # Nodes 22 and 24 and a better-sqlite3 for each are fetched and built while the Node 20 suite runs,
-# side by side (each build is one compiler process: sequential, one of the two cores was left idle
-# while the suite waited for the second) and at a low priority (nice 10), so the suite's
+# side by side (a build is a single compiler process: one after the other, the second kept a core
+# idle while the suite waited for it) and at a low priority (nice 10), so the suite's
 # timing-sensitive tests keep the CPU and the builds take what they leave. prepare-node.sh builds
 # at -O1: 52 s of CPU apiece instead of 123 s (measured here).
 declare -A preparing
