@@ -82,8 +82,11 @@ export class H2Sessions {
           "TEAL_H2_RAPID_RESET",
           `an HTTP/2 client cancelled more than ${this.#limits.maxResetsPerSecond} streams in a second; its connection was closed`,
         );
+        // GOAWAY: no new stream of its is served from now on; the connection closes once its
+        // open streams end, or is cut a second later.
         session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
+        session.close();
+        setTimeout(() => session.destroy(), 1000).unref();
       }
     });
   }
