@@ -15,6 +15,8 @@ import {
 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { validateConfig } from "../../src/config/load.ts";
+import { isTealError } from "../../src/domain/errors.ts";
 import type { DataPlane } from "../../src/proxy/data-plane.ts";
 import type { AccessEntry } from "../../src/proxy/exchange.ts";
 import type { ServiceSpec } from "../../src/traffic/spec.ts";
@@ -245,5 +247,29 @@ describe("HTTP/2 on the TLS listener", () => {
     await once(big, "end");
     assert.equal(bytes, BIG);
     s.close();
+  });
+
+  it("proxy.tls.http2: defaults when left out, false turns it off, a bad limit is refused naming the field", () => {
+    const check = (http2: unknown) => {
+      const tls = {
+        certificates: [{ cert: "/a.pem", key: "/a.key" }],
+        ...(http2 === undefined ? {} : { http2 }),
+      };
+      try {
+        return validateConfig({ proxy: { tls }, services: {} }).proxy.tls?.http2;
+      } catch (err) {
+        assert.ok(isTealError(err) && err.code === "CONFIG_INVALID");
+        return err.message;
+      }
+    };
+    assert.deepEqual(check(undefined), {
+      maxConcurrentStreams: 100,
+      maxResetsPerSecond: 100,
+      maxSessionMemoryMb: 10,
+      maxHeaderPairs: 100,
+    });
+    assert.equal(check(false), false);
+    assert.match(String(check({ maxConcurrentStreams: 0 })), /proxy\.tls\.http2\.maxConcurrentStreams/);
+    assert.match(String(check({ maxStreams: 5 })), /proxy\.tls\.http2/);
   });
 });
