@@ -1,7 +1,8 @@
 /**
  * A `teal server` on etcd as a member of the fleet: it follows `nodes/` to know which revision
- * every live node serves (so its routing writes can wait for them), and with `--node NAME` it is
- * a node itself, publishing the revision its own proxy serves at `nodes/NAME`.
+ * every live node serves (so its routing writes can wait for them), follows `routing/` to put
+ * what other servers write in force in its own proxy, and with `--node NAME` it is a node itself,
+ * publishing the revision its own proxy serves at `nodes/NAME`.
  */
 
 import type { Clock } from "../domain/clock.ts";
@@ -11,6 +12,7 @@ import type { Store, Watch } from "../store/store.ts";
 import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
 import { NODES_PREFIX, NodeKey } from "./node-key.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "./node-name.ts";
+import { type FollowRouting, PeerRouting } from "./peer-routing.ts";
 import { ROUTING_PREFIX } from "./routing-follower.ts";
 
 export interface FleetOptions {
@@ -22,6 +24,11 @@ export interface FleetOptions {
 export interface Fleet {
   /** Before the routing is loaded: the store revision that load will at least include. */
   start(): Promise<void>;
+  /**
+   * After the controller has loaded the routing: from then on, routing records other servers
+   * write are handed to `follow` (the controller's), in revision order.
+   */
+  follow(follow: FollowRouting): Promise<void>;
   /** After the routing is in force: publishes this node's key (with --node). */
   publish(): Promise<void>;
   /** The controller's hook: this node serves `revision`; wait for the others. */
@@ -58,12 +65,25 @@ export async function joinFleet(
         });
   let loadedAt = 0;
   let newest = 0;
+  let peers: Watch | undefined;
   return {
     async start() {
       loadedAt = await store.revision();
       // Lag counts routing writes a node has not applied; other keys bump the revision too.
       const { items } = await store.list(ROUTING_PREFIX);
       newest = Math.max(0, ...items.map((kv) => kv.modRevision));
+    },
+    async follow(follow) {
+      const routing = new PeerRouting({
+        follow,
+        onServed: (revision) => {
+          newest = Math.max(newest, revision);
+          key?.serve(revision);
+        },
+        onWarning: (message) => log.warn(message),
+      });
+      // From the revision read before the controller loaded: nothing written since is missed.
+      peers = await followPrefix(store, ROUTING_PREFIX, routing, loadedAt);
     },
     async publish() {
       await key?.start(loadedAt);
@@ -80,6 +100,7 @@ export async function joinFleet(
     async close() {
       acks.close();
       await watch.cancel().catch(() => {});
+      await peers?.cancel().catch(() => {});
       await key?.close();
     },
   };

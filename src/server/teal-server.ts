@@ -186,6 +186,9 @@ export async function startServer(
   try {
     await fleet?.start();
     await controller.start();
+    await fleet?.follow((service, state, revision, modRevision) =>
+      controller.follow(service, state, revision, modRevision),
+    );
     await fleet?.publish();
     for (const service of Object.keys(config.services)) {
       await routing.publishActive(service, controller.routing(service).live);
