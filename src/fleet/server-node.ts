@@ -5,11 +5,14 @@
  * publishing the revision its own proxy serves at `nodes/NAME`.
  */
 
+import { hostname } from "node:os";
+import type { LeaderView } from "../api/leader-gate.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import { followPrefix } from "../store/follow-prefix.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
+import { type Election, LeaderElection } from "./leader-election.ts";
 import { NODES_PREFIX, NodeKey } from "./node-key.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "./node-name.ts";
 import { type FollowRouting, PeerRouting } from "./peer-routing.ts";
@@ -31,6 +34,13 @@ export interface Fleet {
   follow(follow: FollowRouting): Promise<void>;
   /** After the routing is in force: publishes this node's key (with --node). */
   publish(): Promise<void>;
+  /**
+   * After the admin API listens: campaigns to lead the fleet (and again whenever the leader's key
+   * vanishes). `onElected` settles what the previous leader left; commands wait for it.
+   */
+  lead(admin: string, onElected: (election: Election) => Promise<void>): Promise<void>;
+  /** Who leads, for the admin API's gate on commands and for the status. */
+  readonly leader: () => LeaderView;
   /** The controller's hook: this node serves `revision`; wait for the others. */
   readonly acknowledge: (revision: number) => Promise<readonly LaggingNode[]>;
   readonly nodes: () => {
@@ -39,6 +49,7 @@ export interface Fleet {
     lag: number;
     version: string;
     time: string;
+    leader: boolean;
   }[];
   close(): Promise<void>;
 }
@@ -66,6 +77,18 @@ export async function joinFleet(
   let loadedAt = 0;
   let newest = 0;
   let peers: Watch | undefined;
+  let election: LeaderElection | undefined;
+  // Without --node the server still campaigns; its host name and pid say which process leads.
+  const candidate = options.node ?? `${hostname()}:${process.pid}`;
+  const leader = (): LeaderView => {
+    const now = election?.leadership();
+    if (now === undefined) return { ready: false };
+    return {
+      ready: now.state === "leader",
+      takingOver: now.state === "taking-over",
+      ...(now.leader === undefined ? {} : { node: now.leader.node, admin: now.leader.admin }),
+    };
+  };
   return {
     async start() {
       loadedAt = await store.revision();
@@ -88,6 +111,25 @@ export async function joinFleet(
     async publish() {
       await key?.start(loadedAt);
     },
+    async lead(admin, onElected) {
+      election = new LeaderElection(store, {
+        node: candidate,
+        admin,
+        ttlMs: options.leaseTtlMs,
+        onElected: async (e) => {
+          log.info({ node: candidate, previous: e.previous }, e.reason);
+          await onElected(e);
+        },
+        onDeposed: (reason) =>
+          log.error(
+            { node: candidate },
+            `node ${candidate} no longer leads the fleet: ${reason}; another node takes over its deployments`,
+          ),
+        onWarning: (message, err) => log.warn({ err, node: candidate }, message),
+      });
+      await election.start();
+    },
+    leader,
     acknowledge: (revision) => {
       newest = Math.max(newest, revision);
       key?.serve(revision);
@@ -95,10 +137,12 @@ export async function joinFleet(
     },
     nodes: () => {
       const nodes = acks.nodes();
-      return nodes.map((n) => ({ ...n, lag: Math.max(0, newest - n.revision) }));
+      const leading = leader().node;
+      return nodes.map((n) => ({ ...n, lag: Math.max(0, newest - n.revision), leader: n.node === leading }));
     },
     async close() {
       acks.close();
+      await election?.close();
       await watch.cancel().catch(() => {});
       await peers?.cancel().catch(() => {});
       await key?.close();

@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { type EtcdCluster, startEtcd } from "../support/etcd.ts";
-import { api, startTeal, type TealProcess, tempDir, webServiceConfig } from "../support/teal-process.ts";
+import {
+  api,
+  runCli,
+  startTeal,
+  type TealProcess,
+  tempDir,
+  webServiceConfig,
+} from "../support/teal-process.ts";
 import { answer } from "./proxy-node.ts";
 
 let etcd: EtcdCluster;
@@ -58,5 +65,44 @@ describe("server nodes on one prefix follow each other", () => {
       const status = await api(b, "GET", "/v1/services/web");
       assert.equal(status.body.routing.live, to);
     }
+  });
+
+  it("exactly one leads: the other refuses commands with 409 NOT_LEADER naming the leader and its admin URL", async () => {
+    for (const server of [a, b]) {
+      const status = (await api(server, "GET", "/v1/status")).body;
+      assert.deepEqual(status.leader, { node: "a", admin: a.adminUrl });
+      assert.deepEqual(
+        status.nodes.map((n: { node: string; leader: boolean }) => `${n.node}:${n.leader}`),
+        ["a:true", "b:false"],
+      );
+    }
+    const live = (await api(a, "GET", "/v1/services/web")).body.routing.live;
+    const to = live === "blue" ? "green" : "blue";
+    for (const [method, path, body] of [
+      ["POST", "/v1/services/web/switch", { to }],
+      ["POST", "/v1/services/web/split", { green: 10 }],
+      ["POST", "/v1/services/web/pause", undefined],
+    ] as const) {
+      const res = await api(b, method, path, body);
+      assert.equal(res.status, 409, `${path}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.error.code, "NOT_LEADER");
+      assert.deepEqual(res.body.error.details, { leader: "a", admin: a.adminUrl });
+      assert.ok(res.body.error.message.includes(`node a leads`), res.body.error.message);
+      assert.ok(res.body.error.message.includes(a.adminUrl), res.body.error.message);
+    }
+    // Refused means nothing changed anywhere.
+    assert.deepEqual(await Promise.all([a.proxyUrl, b.proxyUrl].map(answer)), [live, live]);
+
+    const cli = await runCli(["switch", "web", "--to", to, "--admin", b.adminUrl, "--token", b.token]);
+    assert.equal(cli.code, 1, cli.stderr);
+    assert.match(cli.stderr, /node a leads and takes commands that change state/);
+    assert.ok(cli.stderr.includes(`--admin ${a.adminUrl}`), cli.stderr);
+    assert.match(cli.stderr, /\[NOT_LEADER\]/);
+    assert.doesNotMatch(cli.stderr, /\bat .*\.ts:\d+/, "no stack trace");
+
+    const status = await runCli(["status", "--admin", b.adminUrl, "--token", b.token]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.ok(status.stdout.includes(`leader  a  admin ${a.adminUrl}`), status.stdout);
+    assert.match(status.stdout, /^ {2}a {2}leader {2}revision \d+/m);
   });
 });
