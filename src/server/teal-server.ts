@@ -218,9 +218,16 @@ export async function startServer(
       throw listenError(err, "admin.listen", config.admin.listen);
     });
     // The leader key names this admin URL: where the other nodes send the callers of commands.
-    await fleet?.lead(`http://${admin.address}`, (election) =>
-      recoverServices(ctx, units, adoption, interruption(election)),
-    );
+    const listening = admin;
+    await fleet
+      ?.lead(`http://${admin.address}`, (election) =>
+        recoverServices(ctx, units, adoption, interruption(election)),
+      )
+      .catch((err) => {
+        // The cleanup below does not know the admin server: close it here.
+        listening.server.close();
+        throw err;
+      });
   } catch (err) {
     unfollowDeployments();
     await fleet?.close();
