@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { type EtcdCluster, startEtcd } from "../support/etcd.ts";
+import { eventually } from "../support/eventually.ts";
 import {
   api,
   runCli,
@@ -104,5 +105,21 @@ describe("server nodes on one prefix follow each other", () => {
     assert.equal(status.code, 0, status.stderr);
     assert.ok(status.stdout.includes(`leader  a  admin ${a.adminUrl}`), status.stdout);
     assert.match(status.stdout, /^ {2}a {2}leader {2}revision \d+/m);
+  });
+
+  it("a leader that stops steps down: the other server leads at once, not after the lease TTL, and says why", async () => {
+    const stoppedAt = Date.now();
+    assert.equal(await a.stop(), 0);
+    await eventually(async () => (await api(b, "GET", "/v1/status")).body.leader?.node === "b", "b to lead");
+    const tookMs = Date.now() - stoppedAt;
+    // The default TTL is 5 s: a takeover this fast came from the revoked lease, not its expiry.
+    assert.ok(tookMs < 4_000, `b led ${tookMs} ms after a's stop`);
+    assert.ok(
+      b.logs.some((l) => l.msg === "node b took over from node a: a stepped down"),
+      JSON.stringify(b.logs.map((l) => l.msg)),
+    );
+    const res = await api(b, "POST", "/v1/services/web/switch", { to: "blue" });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(await answer(b.proxyUrl), "blue");
   });
 });
