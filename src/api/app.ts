@@ -10,6 +10,7 @@ import { requireToken } from "./auth.ts";
 import { limitBodySize } from "./body.ts";
 import { dashboardRoutes } from "./dashboard-assets.ts";
 import { errorResponse } from "./errors.ts";
+import { type LeaderView, leaderGate } from "./leader-gate.ts";
 import type { LiveSampler } from "./live/sampler.ts";
 import { prometheusText } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -37,6 +38,8 @@ export interface AdminApiOptions {
   readonly onInternalError?: (err: unknown) => void;
   /** On a fleet (etcd): every live node with the routing revision it serves, for GET /v1/status. */
   readonly nodes?: () => readonly NodeStatus[];
+  /** On a fleet: who leads; commands that change state are refused with NOT_LEADER elsewhere. */
+  readonly leader?: () => LeaderView;
 }
 
 export interface NodeStatus {
@@ -47,6 +50,8 @@ export interface NodeStatus {
   readonly version: string;
   /** When the node last published (ISO 8601). */
   readonly time: string;
+  /** This node leads the fleet. */
+  readonly leader?: boolean;
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {
@@ -73,6 +78,7 @@ export function createAdminApp(options: AdminApiOptions): Hono {
   app.use("/v1/*", auth);
   // After the token check on /v1: a caller without the token never gets teal to read a byte of its body.
   app.use("*", limitBodySize());
+  if (options.leader !== undefined) app.use("/v1/*", leaderGate(options.leader));
   const status = async () => {
     const deployments = new Map<string, Deployment>();
     for (const name of Object.keys(controller.config.services)) {
@@ -91,7 +97,13 @@ export function createAdminApp(options: AdminApiOptions): Hono {
       proxy: options.proxyAddress(),
       generation: controller.generation,
     });
-    return options.nodes === undefined ? view : { ...view, nodes: options.nodes() };
+    if (options.nodes === undefined) return view;
+    const leader = options.leader?.();
+    return {
+      ...view,
+      nodes: options.nodes(),
+      ...(leader?.node === undefined ? {} : { leader: { node: leader.node, admin: leader.admin } }),
+    };
   };
   app.get("/v1/status", async (c) => c.json(await status()));
   app.get("/v1/services/:name", async (c) => {

@@ -48,7 +48,7 @@ program
   .option("--node <name>", "etcd only: this server's name in the fleet (publishes the revision it serves)")
   .option(
     "--lease-ttl <seconds>",
-    "etcd only: how long the node stays listed after it stops answering (default: 5)",
+    "etcd only: how long the node stays listed, and a dead leader keeps the lead, after it stops answering (default: 5)",
   )
   .option(
     "--ack-timeout <seconds>",

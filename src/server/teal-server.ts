@@ -28,13 +28,14 @@ import { DeploymentNotices } from "../deploy/deployment-notices.ts";
 import { DeploymentRepository } from "../deploy/deployment-repository.ts";
 import type { DeployContext } from "../deploy/lifecycle.ts";
 import { DeploymentMigrations } from "../deploy/migration-step.ts";
-import { recoverServices } from "../deploy/recovery.ts";
+import { type Interruption, recoverServices } from "../deploy/recovery.ts";
 import type { SchemaMigrations } from "../deploy/schema-migrations.ts";
 import { ServiceUnits } from "../deploy/service-units.ts";
 import { SlotRepository } from "../deploy/slot-repository.ts";
 import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
+import type { Election } from "../fleet/leader-election.ts";
 import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
@@ -186,11 +187,15 @@ export async function startServer(
   try {
     await fleet?.start();
     await controller.start();
+    await fleet?.follow((service, state, revision, modRevision) =>
+      controller.follow(service, state, revision, modRevision),
+    );
     await fleet?.publish();
     for (const service of Object.keys(config.services)) {
       await routing.publishActive(service, controller.routing(service).live);
     }
-    await recoverServices(ctx, units, adoption);
+    // On a fleet only the leader settles deployments, once it is elected (below).
+    if (fleet === undefined) await recoverServices(ctx, units, adoption);
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
       throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
@@ -207,10 +212,22 @@ export async function startServer(
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
       nodes: fleet?.nodes,
+      leader: fleet?.leader,
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
     });
+    // The leader key names this admin URL: where the other nodes send the callers of commands.
+    const listening = admin;
+    await fleet
+      ?.lead(`http://${admin.address}`, (election) =>
+        recoverServices(ctx, units, adoption, interruption(election)),
+      )
+      .catch((err) => {
+        // The cleanup below does not know the admin server: close it here.
+        listening.server.close();
+        throw err;
+      });
   } catch (err) {
     unfollowDeployments();
     await fleet?.close();
@@ -258,6 +275,16 @@ export async function startServer(
       await store.close();
       await dataDir.clearServerInfo();
     },
+  };
+}
+
+/** What the history says when this node settles deployments another node left running. */
+function interruption(election: Election): Interruption | undefined {
+  if (election.previous === undefined) return undefined;
+  return {
+    event: election.reason,
+    what: `node ${election.previous} stopped leading`,
+    failure: `interrupted when node ${election.previous} stopped leading`,
   };
 }
 

@@ -8,14 +8,29 @@ import { color, colorName, emit } from "../output.ts";
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   const client = await adminClient(opts);
-  const status = await client.get<StatusView & { nodes?: NodeStatus[] }>("/v1/status");
+  const status = await client.get<StatusView & { nodes?: NodeStatus[]; leader?: FleetLeader }>("/v1/status");
   emit(opts.json, status, () => renderStatus(status));
   return 0;
 }
 
-export function renderStatus(status: StatusView & { nodes?: readonly NodeStatus[] }): string {
+/** On a fleet: the node that leads and where its admin API answers. */
+interface FleetLeader {
+  readonly node: string;
+  readonly admin?: string;
+}
+
+export function renderStatus(
+  status: StatusView & { nodes?: readonly NodeStatus[]; leader?: FleetLeader },
+): string {
   const lines = [color.dim(`proxy ${status.proxy} · generation ${status.generation}`)];
-  if (status.nodes !== undefined) lines.push(...renderNodes(status.nodes));
+  if (status.nodes !== undefined) {
+    lines.push(...renderNodes(status.nodes));
+    lines.push(
+      status.leader === undefined
+        ? `leader  ${color.yellow("none")} (an election is under way, or etcd cannot be reached)`
+        : `leader  ${color.bold(status.leader.node)}  admin ${status.leader.admin ?? "?"}`,
+    );
+  }
   if (status.services.length === 0) lines.push("no services configured");
   for (const s of status.services) lines.push("", ...renderService(s));
   return lines.join("\n");
@@ -29,7 +44,7 @@ function renderNodes(nodes: readonly NodeStatus[]): string[] {
     `nodes   ${nodes.length} reaching etcd`,
     ...nodes.map(
       (n) =>
-        `  ${color.bold(n.node)}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
+        `  ${color.bold(n.node)}${n.leader ? `  ${color.green("leader")}` : ""}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
     ),
   ];
 }
