@@ -1,6 +1,7 @@
 /** The admin HTTP API: the only way the CLI and the dashboard reach a running server. */
 
 import { Hono } from "hono";
+import type { CertificateStatus } from "../acme/orderer.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Deployer } from "../deploy/deployer.ts";
@@ -37,6 +38,8 @@ export interface AdminApiOptions {
   readonly onInternalError?: (err: unknown) => void;
   /** On a fleet (etcd): every live node with the routing revision it serves, for GET /v1/status. */
   readonly nodes?: () => readonly NodeStatus[];
+  /** With proxy.tls.acme: each host's certificate (state, expiry, last error), for GET /v1/status. */
+  readonly certificates?: (() => readonly CertificateStatus[]) | undefined;
 }
 
 export interface NodeStatus {
@@ -91,7 +94,10 @@ export function createAdminApp(options: AdminApiOptions): Hono {
       proxy: options.proxyAddress(),
       generation: controller.generation,
     });
-    return options.nodes === undefined ? view : { ...view, nodes: options.nodes() };
+    const withNodes = options.nodes === undefined ? view : { ...view, nodes: options.nodes() };
+    return options.certificates === undefined
+      ? withNodes
+      : { ...withNodes, certificates: options.certificates() };
   };
   app.get("/v1/status", async (c) => c.json(await status()));
   app.get("/v1/services/:name", async (c) => {

@@ -4,10 +4,12 @@
  * before the proxy listens, so the first request after a restart already sees the last state.
  */
 
-import { availableParallelism } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
+import { asCertificateListener, createOrderer } from "../acme/acme-setup.ts";
+import type { AcmeOrderer } from "../acme/orderer.ts";
 import { PrometheusSource } from "../analysis/prometheus-source.ts";
 import { ProxySource } from "../analysis/proxy-source.ts";
 import { WebSource } from "../analysis/web-source.ts";
@@ -105,12 +107,18 @@ export async function startServer(
           throw err;
         })
       : undefined;
-  const dataPlane = await routedDataPlane(
-    config,
-    await createDataPlane(config, log, engine),
-    options.configDir,
-    log,
-  );
+  const ownPlane = await createDataPlane(config, log, engine);
+  const dataPlane = await routedDataPlane(config, ownPlane, options.configDir, log);
+  const acme: AcmeOrderer | undefined =
+    config.proxy.tls?.acme === undefined
+      ? undefined
+      : createOrderer(config.proxy.tls.acme, {
+          store,
+          listener: asCertificateListener(ownPlane),
+          clock,
+          log,
+          node: options.fleet?.node ?? `${hostname()}/${process.pid}`,
+        });
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
@@ -191,10 +199,13 @@ export async function startServer(
       await routing.publishActive(service, controller.routing(service).live);
     }
     await recoverServices(ctx, units, adoption);
+    // Stored certificates first, so the TLS listener serves them from its first handshake.
+    await acme?.load();
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
       throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
     });
+    void acme?.start();
     adminApp = createAdminApp({
       controller,
       deployer,
@@ -207,11 +218,13 @@ export async function startServer(
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
       nodes: fleet?.nodes,
+      certificates: acme && (() => acme.status()),
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
     });
   } catch (err) {
+    acme?.stop();
     unfollowDeployments();
     await fleet?.close();
     // Nothing half-started may keep the process alive after a failed start.
@@ -244,6 +257,7 @@ export async function startServer(
     adminApp,
     async close() {
       live.stop();
+      acme?.stop();
       unfollowDeployments();
       const adminClosed = new Promise<void>((resolve) => admin.server.close(() => resolve()));
       await deployer.abortDeployments();
@@ -324,7 +338,13 @@ export async function createDataPlane(
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
+  // ACME hands challenges and certificates to a proxy in this process (config schema).
+  const workers =
+    config.proxy.tls?.acme !== undefined
+      ? 1
+      : config.proxy.workers === "auto"
+        ? autoWorkers()
+        : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {
