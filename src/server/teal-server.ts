@@ -109,16 +109,7 @@ export async function startServer(
       : undefined;
   const ownPlane = await createDataPlane(config, log, engine);
   const dataPlane = await routedDataPlane(config, ownPlane, options.configDir, log);
-  const acme: AcmeOrderer | undefined =
-    config.proxy.tls?.acme === undefined
-      ? undefined
-      : createOrderer(config.proxy.tls.acme, {
-          store,
-          listener: asCertificateListener(ownPlane),
-          clock,
-          log,
-          node: options.fleet?.node ?? `${hostname()}/${process.pid}`,
-        });
+  let acme: AcmeOrderer | undefined;
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
@@ -199,8 +190,18 @@ export async function startServer(
       await routing.publishActive(service, controller.routing(service).live);
     }
     await recoverServices(ctx, units, adoption);
-    // Stored certificates first, so the TLS listener serves them from its first handshake.
-    await acme?.load();
+    const acmeSettings = config.proxy.tls?.acme;
+    if (acmeSettings !== undefined) {
+      acme = createOrderer(acmeSettings, {
+        store,
+        listener: asCertificateListener(ownPlane),
+        clock,
+        log,
+        node: options.fleet?.node ?? `${hostname()}/${process.pid}`,
+      });
+      // Stored certificates first, so the TLS listener serves them from its first handshake.
+      await acme.load();
+    }
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
       throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
@@ -218,7 +219,7 @@ export async function startServer(
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
       nodes: fleet?.nodes,
-      certificates: acme && (() => acme.status()),
+      certificates: acme?.status.bind(acme),
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
