@@ -120,7 +120,8 @@ export class AcmeOrderer {
       if (stored !== undefined) await this.#load(stored);
       const dueInMs = stored === undefined ? 0 : this.#renewAt(stored) - this.#o.clock.now();
       if (dueInMs > 0) {
-        if (failures === 0) this.#update(host, { state: "issued" });
+        // Current (perhaps renewed by another node after this one failed): nothing is failing.
+        this.#update(host, { state: "issued", failures: 0, lastError: null });
         this.#schedule(host, dueInMs);
         return;
       }
