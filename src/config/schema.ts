@@ -676,46 +676,41 @@ const acmeSchema = z.strictObject({
 });
 
 /** proxy.tls: the HTTPS listener (README "HTTPS and HTTP/2"); the files are read at start-up. */
-const tlsSchema = z
-  .strictObject({
-    listen: hostPort.default("0.0.0.0:8443"),
-    certificates: z
-      .array(
-        z.strictObject({
-          /** The certificate, then its chain (intermediates), PEM. */
-          cert: absolutePath,
-          key: absolutePath,
-          /** The names it serves (SNI); default: the certificate's DNS names. */
-          hosts: z
-            .array(
-              z
-                .string()
-                .refine(
-                  (v) => HOST_NAME.test(v.startsWith("*.") ? v.slice(2) : v),
-                  "must be a host name like app.example.com or *.example.com",
-                ),
-            )
-            .min(1)
-            .optional(),
-        }),
-      )
-      .default([]),
-    acme: acmeSchema.optional(),
-    hsts: z
-      .union([
-        z.literal(false),
-        z.strictObject({
-          maxAge: z.number().int().min(0).max(63_072_000).default(31_536_000),
-          includeSubDomains: z.boolean().default(false),
-        }),
-      ])
-      .default(false),
-  })
-  .refine((t) => t.certificates.length > 0 || t.acme !== undefined, {
-    path: ["certificates"],
-    message:
-      "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }], or acme: { directory, email, hosts } to order them",
-  });
+const tlsSchema = z.strictObject({
+  listen: hostPort.default("0.0.0.0:8443"),
+  certificates: z
+    .array(
+      z.strictObject({
+        /** The certificate, then its chain (intermediates), PEM. */
+        cert: absolutePath,
+        key: absolutePath,
+        /** The names it serves (SNI); default: the certificate's DNS names. */
+        hosts: z
+          .array(
+            z
+              .string()
+              .refine(
+                (v) => HOST_NAME.test(v.startsWith("*.") ? v.slice(2) : v),
+                "must be a host name like app.example.com or *.example.com",
+              ),
+          )
+          .min(1)
+          .optional(),
+      }),
+    )
+    // Empty only with acme (checked in proxySchema).
+    .default([]),
+  acme: acmeSchema.optional(),
+  hsts: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxAge: z.number().int().min(0).max(63_072_000).default(31_536_000),
+        includeSubDomains: z.boolean().default(false),
+      }),
+    ])
+    .default(false),
+});
 
 const proxyFields = z.strictObject({
   listen: hostPort.default("0.0.0.0:8080"),
@@ -763,6 +758,11 @@ const proxyFields = z.strictObject({
 });
 
 export const proxySchema = proxyFields
+  .refine((p) => p.tls === undefined || p.tls.certificates.length > 0 || p.tls.acme !== undefined, {
+    path: ["tls", "certificates"],
+    message:
+      "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }], or acme: { directory, email, hosts } to order them",
+  })
   // ACME's challenges and certificates reach the proxy in this process only (not yet its workers).
   .refine((p) => p.tls?.acme === undefined || p.workers === 1 || p.workers === "auto", {
     path: ["workers"],
