@@ -1,6 +1,7 @@
 /** The admin HTTP API: the only way the CLI and the dashboard reach a running server. */
 
 import { Hono } from "hono";
+import type { CertificateStatus } from "../acme/orderer.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Deployer } from "../deploy/deployer.ts";
@@ -40,6 +41,8 @@ export interface AdminApiOptions {
   readonly nodes?: () => readonly NodeStatus[];
   /** On a fleet: who leads; commands that change state are refused with NOT_LEADER elsewhere. */
   readonly leader?: () => LeaderView;
+  /** With proxy.tls.acme: each host's certificate (state, expiry, last error), for GET /v1/status. */
+  readonly certificates?: (() => readonly CertificateStatus[]) | undefined;
 }
 
 export interface NodeStatus {
@@ -97,13 +100,18 @@ export function createAdminApp(options: AdminApiOptions): Hono {
       proxy: options.proxyAddress(),
       generation: controller.generation,
     });
-    if (options.nodes === undefined) return view;
     const leader = options.leader?.();
-    return {
-      ...view,
-      nodes: options.nodes(),
-      ...(leader?.node === undefined ? {} : { leader: { node: leader.node, admin: leader.admin } }),
-    };
+    const withNodes =
+      options.nodes === undefined
+        ? view
+        : {
+            ...view,
+            nodes: options.nodes(),
+            ...(leader?.node === undefined ? {} : { leader: { node: leader.node, admin: leader.admin } }),
+          };
+    return options.certificates === undefined
+      ? withNodes
+      : { ...withNodes, certificates: options.certificates() };
   };
   app.get("/v1/status", async (c) => c.json(await status()));
   app.get("/v1/services/:name", async (c) => {

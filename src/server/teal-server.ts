@@ -4,10 +4,12 @@
  * before the proxy listens, so the first request after a restart already sees the last state.
  */
 
-import { availableParallelism } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
+import { asCertificateListener, createOrderer } from "../acme/acme-setup.ts";
+import type { AcmeOrderer } from "../acme/orderer.ts";
 import { PrometheusSource } from "../analysis/prometheus-source.ts";
 import { ProxySource } from "../analysis/proxy-source.ts";
 import { WebSource } from "../analysis/web-source.ts";
@@ -106,12 +108,9 @@ export async function startServer(
           throw err;
         })
       : undefined;
-  const dataPlane = await routedDataPlane(
-    config,
-    await createDataPlane(config, log, engine),
-    options.configDir,
-    log,
-  );
+  const ownPlane = await createDataPlane(config, log, engine);
+  const dataPlane = await routedDataPlane(config, ownPlane, options.configDir, log);
+  let acme: AcmeOrderer | undefined;
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
@@ -196,10 +195,23 @@ export async function startServer(
     }
     // On a fleet only the leader settles deployments, once it is elected (below).
     if (fleet === undefined) await recoverServices(ctx, units, adoption);
+    const acmeSettings = config.proxy.tls?.acme;
+    if (acmeSettings !== undefined) {
+      acme = createOrderer(acmeSettings, {
+        store,
+        listener: asCertificateListener(ownPlane),
+        clock,
+        log,
+        node: options.fleet?.node ?? `${hostname()}/${process.pid}`,
+      });
+      // Stored certificates first, so the TLS listener serves them from its first handshake.
+      await acme.load();
+    }
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
       throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
     });
+    void acme?.start();
     adminApp = createAdminApp({
       controller,
       deployer,
@@ -213,6 +225,7 @@ export async function startServer(
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
       nodes: fleet?.nodes,
       leader: fleet?.leader,
+      certificates: acme?.status.bind(acme),
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
@@ -229,6 +242,7 @@ export async function startServer(
         throw err;
       });
   } catch (err) {
+    acme?.stop();
     unfollowDeployments();
     await fleet?.close();
     // Nothing half-started may keep the process alive after a failed start.
@@ -261,6 +275,7 @@ export async function startServer(
     adminApp,
     async close() {
       live.stop();
+      acme?.stop();
       unfollowDeployments();
       const adminClosed = new Promise<void>((resolve) => admin.server.close(() => resolve()));
       await deployer.abortDeployments();
@@ -351,7 +366,13 @@ export async function createDataPlane(
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
+  // ACME hands challenges and certificates to a proxy in this process (config schema).
+  const workers =
+    config.proxy.tls?.acme !== undefined
+      ? 1
+      : config.proxy.workers === "auto"
+        ? autoWorkers()
+        : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {
