@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -14,6 +14,7 @@ import { isTealError } from "../../src/domain/errors.ts";
 import type { Checkpoint } from "../../src/store/sqlite/checkpointer.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../../src/store/store.ts";
+import { eventually } from "../support/eventually.ts";
 import { runStoreContract } from "./contract.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -87,6 +88,16 @@ describe("sqlite store durability", () => {
   });
 });
 
+/** The store's timer and thread never keep a process alive: a test waiting on them must. */
+async function keepingAlive<T>(wait: () => Promise<T>): Promise<T> {
+  const handle = setInterval(() => {}, 1_000);
+  try {
+    return await wait();
+  } finally {
+    clearInterval(handle);
+  }
+}
+
 describe("sqlite store flush", () => {
   // A write resolves once committed to the OS (no fsync: it survives kill -9, test above); the
   // background checkpoint puts it in the database file on disk, so a power loss cannot lose it.
@@ -113,7 +124,7 @@ describe("sqlite store flush", () => {
       for (let n = 1; n <= 50; n++) await store.put(`flush/${n}`, `value ${n}`);
       // A checkpoint under way during the last write may miss it: the next one copies it.
       for (let rows = 0; rows < 50; checkpoints++) {
-        await next();
+        await keepingAlive(next);
         // The database file alone, as a power loss would leave it without the WAL's unsynced tail.
         const copy = join(dir, "copy.db");
         await copyFile(path, copy);
@@ -126,6 +137,38 @@ describe("sqlite store flush", () => {
         }
       }
       assert.ok(checkpoints <= 3, `${checkpoints} checkpoints before the writes were in the database file`);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sqlite store flush thread", () => {
+  // The checkpoint thread costs ~7.5 MiB of RSS: an idle teal should not carry it.
+  it("runs only while there are writes: started by one, gone after 60 periods without", {
+    timeout: 20_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-flush-"));
+    const threads = async () => (await readdir("/proc/self/task")).length;
+    const idle = await threads();
+    let checkpointed: () => void = () => {};
+    const store = await SqliteStore.open({
+      path: join(dir, "state.db"),
+      leaseSweepIntervalMs: 0,
+      checkpointPeriodMs: 20,
+      onCheckpoint: () => checkpointed(),
+    });
+    try {
+      assert.equal(await threads(), idle, "no thread before the first write");
+      const first = new Promise<void>((resolve) => {
+        checkpointed = resolve;
+      });
+      await store.put("k", "v");
+      await keepingAlive(() => first);
+      assert.equal(await threads(), idle + 1, "one thread while writes come");
+      // 60 periods of 20 ms without a write end it.
+      await eventually(async () => (await threads()) === idle, "the checkpoint thread to end");
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -58,7 +58,7 @@ export class SqliteStore extends TableStore {
       const checkpointer =
         options.path === ":memory:"
           ? undefined
-          : new Checkpointer({
+          : new Checkpointer(db, {
               path: options.path,
               periodMs: options.checkpointPeriodMs ?? CHECKPOINT_PERIOD_MS,
               onCheckpoint: options.onCheckpoint,
