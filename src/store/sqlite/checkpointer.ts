@@ -72,6 +72,8 @@ export class Checkpointer {
   #seen: number;
   #idle = 0;
   #thread: Thread | undefined;
+  /** A thread that went idle and is closing its connection. */
+  #stopping: Promise<void> = Promise.resolve();
 
   /** `db` is the store's own connection, read once a period (a count, no I/O). */
   constructor(db: Database.Database, options: CheckpointerOptions) {
@@ -90,7 +92,7 @@ export class Checkpointer {
   /** Ends the thread; the store's own connection, closed last, does the final checkpoint. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.#stop();
+    await Promise.all([this.#stopping, this.#stop()]);
   }
 
   #tick(): void {
@@ -98,9 +100,10 @@ export class Checkpointer {
     if (changes !== this.#seen) {
       this.#seen = changes;
       this.#idle = 0;
-      (this.#thread ??= this.#start()).worker.postMessage("checkpoint");
+      this.#thread ??= this.#start();
+      this.#thread.worker.postMessage("checkpoint");
     } else if (this.#thread !== undefined && ++this.#idle >= IDLE_PERIODS) {
-      void this.#stop();
+      this.#stopping = this.#stop();
     }
   }
 
