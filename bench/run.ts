@@ -9,10 +9,12 @@ import { analysisScenario } from "./scenarios/analysis.ts";
 import { deployScenario } from "./scenarios/deploy.ts";
 import { idleScenario } from "./scenarios/idle.ts";
 import { addRssRatios, memory } from "./scenarios/memory.ts";
+import { migrateBackfill } from "./scenarios/migrateBackfill.ts";
 import { manyServices } from "./scenarios/services.ts";
 import { switchUnderLoad } from "./scenarios/switch.ts";
 import { switchScale } from "./scenarios/switchScale.ts";
 import { body100kSpec, c1000Spec, PEERS, throughput, throughputSpec } from "./scenarios/throughput.ts";
+import { tlsScenario } from "./scenarios/tls.ts";
 import type { ResultRow } from "./scenarios/types.ts";
 import { switchVisibility } from "./scenarios/visibility.ts";
 import { log, makeTmpDir, removeDir } from "./util.ts";
@@ -25,7 +27,7 @@ const inMemory = (c: Candidate, o: BenchOptions) =>
 /** Scenarios that load the shared candidates (the others start their own processes). */
 const ON_CANDIDATES = ["throughput", "c1000", "body100k", "services1000", "switch", "visibility", "memory"];
 /** Scenarios that bring their own teal and app processes: no shared backend. */
-const OWN_BACKEND = ["deploy", "analysis"];
+const OWN_BACKEND = ["deploy", "analysis", "migrate-backfill"];
 
 async function startCandidates(o: BenchOptions, tmp: string, backends: Backends, rows: ResultRow[]) {
   const cands: Candidate[] = [];
@@ -67,6 +69,10 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
       else skip("services1000");
     }
     if (has("switch")) rows.push(...(await switchUnderLoad(cands, o)));
+    if (has("tls")) {
+      if (tealIn) rows.push(...(await tlsScenario(tmp, backends!, o)));
+      else skip("tls");
+    }
     if (has("visibility")) {
       for (const c of cands.filter((c) => teaOnly(c, o))) rows.push(await switchVisibility(c));
     }
@@ -90,6 +96,10 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
     if (has("analysis")) {
       if (tealIn) rows.push(...(await analysisScenario(o, tmp)));
       else skip("analysis");
+    }
+    if (has("migrate-backfill")) {
+      if (tealIn) rows.push(...(await migrateBackfill(o)));
+      else skip("migrate-backfill");
     }
     // Last and alone: nothing else runs on the machine while teal idles.
     if (has("idle")) {

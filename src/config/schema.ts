@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { normalize } from "node:path";
 import { z } from "zod";
+import { HTTP2_DEFAULTS } from "../traffic/tls.ts";
 import { capabilityIssues } from "./capabilities.ts";
 import { type NginxRouterConfig, type RouterConfig, routerSchema } from "./router-schema.ts";
 
@@ -679,6 +680,23 @@ const tlsSchema = z.strictObject({
       }),
     ])
     .default(false),
+  /** HTTP/2 by ALPN beside HTTP/1.1, and its per-connection limits; false: HTTP/1.1 only. */
+  http2: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxConcurrentStreams: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(HTTP2_DEFAULTS.maxConcurrentStreams),
+        maxResetsPerSecond: z.number().int().min(1).max(100_000).default(HTTP2_DEFAULTS.maxResetsPerSecond),
+        maxSessionMemoryMb: z.number().int().min(1).max(1_024).default(HTTP2_DEFAULTS.maxSessionMemoryMb),
+        maxHeaderPairs: z.number().int().min(8).max(10_000).default(HTTP2_DEFAULTS.maxHeaderPairs),
+      }),
+    ])
+    .default(HTTP2_DEFAULTS),
 });
 
 const proxyFields = z.strictObject({

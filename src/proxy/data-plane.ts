@@ -15,6 +15,7 @@ import { TealError } from "../domain/errors.ts";
 import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
+import { HTTP2_DEFAULTS } from "../traffic/tls.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
 import { ClientLimit } from "./client-limit.ts";
@@ -192,6 +193,7 @@ export class DataPlane {
               handshakeTimeout: this.#settings.timeouts.clientHeadersMs,
             },
             attach: (server) => certificates.attach(server),
+            http2: tls.http2 ?? HTTP2_DEFAULTS,
           },
         },
         this.#handlers("https"),

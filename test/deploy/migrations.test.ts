@@ -173,6 +173,13 @@ describe("teal deploy runs the migration", () => {
         /migration 001_description: done \(schema teal_001_description\)/,
         hist.stdout,
       );
+      // And in --json, as the API's records carry it.
+      const statusJson = await runCli(["status", "--json", "--data-dir", dir.path]);
+      assert.equal(statusJson.code, 0, statusJson.stderr);
+      assert.deepEqual(JSON.parse(statusJson.stdout).services[0].deployment.migration, m);
+      const histJson = await runCli(["history", "web", "--json", "--data-dir", dir.path]);
+      assert.equal(histJson.code, 0, histJson.stderr);
+      assert.deepEqual(JSON.parse(histJson.stdout).deployments.find((x: Json) => x.seq === seq).migration, m);
       // `teal rollback` after contract is refused: v1's columns are gone.
       const rb = await api(teal, "POST", "/v1/services/web/rollback", {});
       assert.equal(rb.status, 409, JSON.stringify(rb.body));
@@ -200,6 +207,19 @@ describe("teal deploy runs the migration", () => {
       assert.equal(r.status, 422, JSON.stringify(r.body));
       assert.equal(r.body.error.code, "UNSUPPORTED");
       assert.match(r.body.error.message, /001_drop\.yaml: operations\[0\]\.sql\.up: drop-outside-contract/);
+      // The CLI: exit 1 (a refused request), the file, operation and rule, and no stack trace.
+      const cli = await runCli(["deploy", "web", "--version", "v2", "--data-dir", dir.path]);
+      assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+      assert.match(
+        cli.stderr,
+        /^error: refused before anything started: migration 001_drop would break the running version or block its writes:\n.*001_drop\.yaml: operations\[0\]\.sql\.up: drop-outside-contract: .*\(fix: use a drop_table or drop_column operation.*\) \[UNSUPPORTED\]\n$/,
+      );
+      assert.doesNotMatch(cli.stderr, /\n\s+at /, "no stack trace");
+      const json = await runCli(["deploy", "web", "--version", "v2", "--json", "--data-dir", dir.path]);
+      assert.equal(json.code, 1, json.stdout + json.stderr);
+      const { error } = JSON.parse(json.stdout);
+      assert.equal(error.code, "UNSUPPORTED");
+      assert.match(error.message, /001_drop\.yaml: operations\[0\]\.sql\.up: drop-outside-contract/);
       assert.equal((await history(teal)).length, before, "no deployment was recorded");
       assert.equal((await service(teal)).colors.green.instances.length, 0, "nothing started");
       assert.deepEqual(await columns(db), ["id not null", "title not null"]);

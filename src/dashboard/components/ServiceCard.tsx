@@ -23,8 +23,10 @@ export function ServiceCard(props: ServiceCardProps) {
   const { service: s, samples } = props;
   const verdict = verdictOf(s, samples);
   const d = s.deployment;
+  // The migration moves on after its deployment ended (the contract waits for the old color's
+  // retirement), so its phase is part of what makes the history re-read.
   const changeKey = d
-    ? `${d.seq}:${d.outcome}:${d.phase}:${d.rollout?.step ?? 0}:${d.rollout?.paused}`
+    ? `${d.seq}:${d.outcome}:${d.phase}:${d.rollout?.step ?? 0}:${d.rollout?.paused}:${d.migration?.phase}`
     : "none";
   return (
     <article class="service" aria-labelledby={`svc-${s.name}`} data-testid={`service-${s.name}`}>
