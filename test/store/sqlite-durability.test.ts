@@ -69,13 +69,22 @@ describe("sqlite store durability", () => {
   });
 });
 
-/** The store's timer and thread never keep a process alive: a test waiting on them must. */
-async function keepingAlive<T>(wait: () => Promise<T>): Promise<T> {
-  const handle = setInterval(() => {}, 1_000);
+/**
+ * The store's timer and thread never keep a process alive: a test waiting on them holds a timer
+ * of its own, which also ends the wait (a hung wait would keep the test process from exiting).
+ */
+async function keepingAlive<T>(wait: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
   try {
-    return await wait();
+    return await Promise.race([wait(), deadline]);
   } finally {
-    clearInterval(handle);
+    clearTimeout(timer);
   }
 }
 
@@ -105,7 +114,7 @@ describe("sqlite store flush", () => {
       for (let n = 1; n <= 50; n++) await store.put(`flush/${n}`, `value ${n}`);
       // A checkpoint under way during the last write may miss it: the next one copies it.
       for (let rows = 0; rows < 50; checkpoints++) {
-        await keepingAlive(next);
+        await keepingAlive(next, "a checkpoint of every frame");
         // The database file alone, as a power loss would leave it without the WAL's unsynced tail.
         const copy = join(dir, "copy.db");
         await copyFile(path, copy);
@@ -146,7 +155,7 @@ describe("sqlite store flush thread", () => {
         checkpointed = resolve;
       });
       await store.put("k", "v");
-      await keepingAlive(() => first);
+      await keepingAlive(() => first, "the first checkpoint");
       assert.equal(await threads(), idle + 1, "one thread while writes come");
       // 60 periods of 20 ms without a write end it.
       await eventually(async () => (await threads()) === idle, "the checkpoint thread to end");
