@@ -1,21 +1,25 @@
 /**
  * Acknowledged writes to the SQLite store survive kill -9 of the writing process: a child process
  * (fixtures/crash-writer.ts) writes and prints each acknowledged revision, the test kills it with
- * SIGKILL and reopens the file. Apart from sqlite.test.ts because it starts a process and waits on
- * fsync, which `npm run test:unit` leaves out.
+ * SIGKILL and reopens the file. And that the background checkpoint puts them in the database file
+ * (what a power loss leaves), from a thread that runs only while there are writes. Apart from
+ * sqlite.test.ts because it starts a process and threads and waits on fsync, which `npm run
+ * test:unit` leaves out.
  */
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import type { Checkpoint } from "../../src/store/sqlite/checkpointer.ts";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.ts";
+import { eventually } from "../support/eventually.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 const crashWriter = fileURLToPath(new URL("./fixtures/crash-writer.ts", import.meta.url));
@@ -60,6 +64,103 @@ describe("sqlite store durability", () => {
         db.close();
       }
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The store's timer and thread never keep a process alive: a test waiting on them holds a timer
+ * of its own, which also ends the wait (a hung wait would keep the test process from exiting).
+ */
+async function keepingAlive<T>(wait: () => Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([wait(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("sqlite store flush", () => {
+  // A write resolves once committed to the OS (no fsync: it survives kill -9, test above); the
+  // background checkpoint puts it in the database file on disk, so a power loss cannot lose it.
+  it("copies acknowledged writes into the database file itself within the checkpoint period", {
+    timeout: 20_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-flush-"));
+    const path = join(dir, "state.db");
+    let flushed: (c: Checkpoint) => void = () => {};
+    const store = await SqliteStore.open({
+      path,
+      leaseSweepIntervalMs: 0,
+      checkpointPeriodMs: 50,
+      onCheckpoint: (c) => flushed(c),
+    });
+    try {
+      let checkpoints = 0;
+      const next = () =>
+        new Promise<void>((resolve) => {
+          flushed = (c) => {
+            if (c.walFrames > 0 && c.checkpointedFrames === c.walFrames) resolve();
+          };
+        });
+      for (let n = 1; n <= 50; n++) await store.put(`flush/${n}`, `value ${n}`);
+      // A checkpoint under way during the last write may miss it: the next one copies it.
+      for (let rows = 0; rows < 50; checkpoints++) {
+        await keepingAlive(next, "a checkpoint of every frame");
+        // The database file alone, as a power loss would leave it without the WAL's unsynced tail.
+        const copy = join(dir, "copy.db");
+        await copyFile(path, copy);
+        const db = new Database(copy);
+        try {
+          rows = db.prepare("SELECT count(*) FROM kv WHERE key LIKE 'flush/%'").pluck().get() as number;
+        } finally {
+          db.close();
+          await rm(copy, { force: true });
+        }
+      }
+      assert.ok(checkpoints <= 3, `${checkpoints} checkpoints before the writes were in the database file`);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("sqlite store flush thread", () => {
+  // The checkpoint thread costs ~7.5 MiB of RSS: an idle teal should not carry it.
+  it("runs only while there are writes: started by one, gone after 60 periods without", {
+    timeout: 20_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-flush-"));
+    const threads = async () => (await readdir("/proc/self/task")).length;
+    const idle = await threads();
+    let checkpointed: () => void = () => {};
+    const store = await SqliteStore.open({
+      path: join(dir, "state.db"),
+      leaseSweepIntervalMs: 0,
+      checkpointPeriodMs: 20,
+      onCheckpoint: () => checkpointed(),
+    });
+    try {
+      assert.equal(await threads(), idle, "no thread before the first write");
+      const first = new Promise<void>((resolve) => {
+        checkpointed = resolve;
+      });
+      await store.put("k", "v");
+      await keepingAlive(() => first, "the first checkpoint");
+      assert.equal(await threads(), idle + 1, "one thread while writes come");
+      // 60 periods of 20 ms without a write end it.
+      await eventually(async () => (await threads()) === idle, "the checkpoint thread to end");
+    } finally {
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -38,7 +38,7 @@ runStoreContract(
 );
 
 describe("sqlite store file", () => {
-  it("opens its file in WAL mode with full fsync and records the schema version", async () => {
+  it("opens its file in WAL mode and records the schema version", async () => {
     const dir = await mkdtemp(join(tmpdir(), "teal-file-"));
     const path = join(dir, "state.db");
     try {
