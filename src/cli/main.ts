@@ -13,6 +13,7 @@ import { maintenanceCommand, simpleCommand, splitCommand, switchCommand } from "
 import { serverCommand } from "./commands/server.ts";
 import { statusCommand } from "./commands/status.ts";
 import { validateCommand } from "./commands/validate.ts";
+import { completionScript } from "./completion.ts";
 import type { GlobalOptions } from "./context.ts";
 import { EXIT, report } from "./output.ts";
 
@@ -220,6 +221,18 @@ for (const [action, description] of Object.entries(MIGRATE_ACTIONS) as [MigrateA
   );
   sub.action(run(async (_o: unknown, cmd: Command) => migrateCommand(action, globals(cmd) as MigrateFlags)));
 }
+
+program
+  .command("completion <shell>")
+  .description(
+    "print a completion script for bash or zsh, e.g. teal completion bash > /etc/bash_completion.d/teal",
+  )
+  .action(
+    run(async (shell: string) => {
+      process.stdout.write(completionScript(program, shell));
+      return EXIT.ok;
+    }),
+  );
 
 // Not commander's .version(): it would take `teal deploy web --version v2` for itself.
 program.addHelpText("after", "\n  -V, --version          print teal's version (as the only argument)");
