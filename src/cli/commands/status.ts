@@ -14,7 +14,9 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
 }
 
 export function renderStatus(status: StatusView & { nodes?: readonly NodeStatus[] }): string {
-  const lines = [color.dim(`proxy ${status.proxy} · generation ${status.generation}`)];
+  // proxyTls is absent from servers older than this CLI.
+  const https = status.proxyTls ? ` · https ${status.proxyTls}` : "";
+  const lines = [color.dim(`proxy ${status.proxy}${https} · generation ${status.generation}`)];
   if (status.nodes !== undefined) lines.push(...renderNodes(status.nodes));
   if (status.services.length === 0) lines.push("no services configured");
   for (const s of status.services) lines.push("", ...renderService(s));
