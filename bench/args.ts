@@ -16,6 +16,7 @@ export const ALL_SCENARIOS = [
   "body100k",
   "services1000",
   "switch",
+  "tls",
   "visibility",
   "switch-scale",
   "memory",

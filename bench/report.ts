@@ -16,6 +16,17 @@ const LOAD_COLS: Col[] = [
   ["ratioToNginx", "ratioToNginx"],
 ];
 
+/** The columns of the HTTPS load tables (teal against nginx). */
+const TLS_COLS: Col[] = [
+  ["name", "name"],
+  ["rps", "rps"],
+  ["p50 ms", "p50Ms"],
+  ["p99 ms", "p99Ms"],
+  ["errors", "errors"],
+  ["CPU us/req", "cpuUsPerReq"],
+  ["ratioToNginx", "ratioToNginx"],
+];
+
 const TABLES: {
   scenario: string;
   title: string;
@@ -72,6 +83,37 @@ const TABLES: {
       ["rps", "rps"],
     ],
     notes: (r) => (r.note ? `${r.name}: ${r.note}` : undefined),
+  },
+  {
+    scenario: "tls-http1",
+    title:
+      "HTTPS, HTTP/1.1 keep-alive (wrk -c50 over TLS; teal's proxy.tls and nginx with the same certificate; medians of the runs; target >= 0.5x nginx, p99 <= 2x)",
+    cols: TLS_COLS,
+  },
+  {
+    scenario: "tls-h2",
+    title: "HTTPS, HTTP/2 (h2load -c50 -m10; p50/p99 from its per-request log; medians of the runs)",
+    cols: TLS_COLS,
+  },
+  {
+    scenario: "tls-handshakes",
+    title:
+      "New TLS handshakes per second (wrk -c50 with Connection: close: one full handshake per request; rps = handshakes/s)",
+    cols: TLS_COLS,
+  },
+  {
+    scenario: "tls-switch",
+    title: "Switch under load over TLS (teal only; wrk -c50 to the HTTPS listener while blue<->green flip)",
+    cols: [
+      ["name", "name"],
+      ["switches", "switches"],
+      ["asked", "asked"],
+      ["seconds", "seconds"],
+      ["requests", "requests"],
+      ["errors", "errors"],
+      ["non2xx", "non2xx"],
+      ["rps", "rps"],
+    ],
   },
   {
     scenario: "switch-visibility",

@@ -14,6 +14,7 @@ import { manyServices } from "./scenarios/services.ts";
 import { switchUnderLoad } from "./scenarios/switch.ts";
 import { switchScale } from "./scenarios/switchScale.ts";
 import { body100kSpec, c1000Spec, PEERS, throughput, throughputSpec } from "./scenarios/throughput.ts";
+import { tlsScenario } from "./scenarios/tls.ts";
 import type { ResultRow } from "./scenarios/types.ts";
 import { switchVisibility } from "./scenarios/visibility.ts";
 import { log, makeTmpDir, removeDir } from "./util.ts";
@@ -68,6 +69,10 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
       else skip("services1000");
     }
     if (has("switch")) rows.push(...(await switchUnderLoad(cands, o)));
+    if (has("tls")) {
+      if (tealIn) rows.push(...(await tlsScenario(tmp, backends!, o)));
+      else skip("tls");
+    }
     if (has("visibility")) {
       for (const c of cands.filter((c) => teaOnly(c, o))) rows.push(await switchVisibility(c));
     }

@@ -34,7 +34,11 @@ if ! loads "$sqlite"; then
   [ -f "$gyp" ] || gyp=/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js
   # npm run exports npm_config_nodedir (Debian's npm sets nodedir=/usr), which node-gyp prefers to
   # --nodedir: set it too, or the module is built against the system Node's headers.
-  (cd "$tmp/better-sqlite3" && PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir" node "$gyp" rebuild --release --nodedir="$node_dir" >/dev/null)
+  # -O1 instead of better-sqlite3's -O3 (the flags from the environment come last and win): this copy
+  # only runs teal's tests on this Node, where what matters is that it is built against this Node's
+  # headers. The build takes 52 s of CPU instead of 123 s (measured here, Node 24 and 22 alike).
+  (cd "$tmp/better-sqlite3" && PATH="$node_dir/bin:$PATH" npm_config_nodedir="$node_dir" CFLAGS=-O1 CXXFLAGS=-O1 \
+    node "$gyp" rebuild --release --nodedir="$node_dir" >/dev/null)
   # Only the module is needed at run time; the objects are ~100 MB.
   rm -rf "$tmp/better-sqlite3/build/Release/obj" "$tmp/better-sqlite3/build/Release/obj.target" "$tmp/better-sqlite3/build/Release/.deps"
   if ! loads "$tmp/better-sqlite3"; then

@@ -1,6 +1,7 @@
 /** The admin HTTP API: the only way the CLI and the dashboard reach a running server. */
 
 import { Hono } from "hono";
+import type { CertificateStatus } from "../acme/orderer.ts";
 import type { DataPlanePort } from "../control/data-plane-port.ts";
 import type { RoutingController } from "../control/routing-controller.ts";
 import type { Deployer } from "../deploy/deployer.ts";
@@ -10,6 +11,7 @@ import { requireToken } from "./auth.ts";
 import { limitBodySize } from "./body.ts";
 import { dashboardRoutes } from "./dashboard-assets.ts";
 import { errorResponse } from "./errors.ts";
+import { type LeaderView, leaderGate } from "./leader-gate.ts";
 import type { LiveSampler } from "./live/sampler.ts";
 import { prometheusText } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -39,6 +41,10 @@ export interface AdminApiOptions {
   readonly onInternalError?: (err: unknown) => void;
   /** On a fleet (etcd): every live node with the routing revision it serves, for GET /v1/status. */
   readonly nodes?: () => readonly NodeStatus[];
+  /** On a fleet: who leads; commands that change state are refused with NOT_LEADER elsewhere. */
+  readonly leader?: () => LeaderView;
+  /** With proxy.tls.acme: each host's certificate (state, expiry, last error), for GET /v1/status. */
+  readonly certificates?: (() => readonly CertificateStatus[]) | undefined;
 }
 
 export interface NodeStatus {
@@ -49,6 +55,8 @@ export interface NodeStatus {
   readonly version: string;
   /** When the node last published (ISO 8601). */
   readonly time: string;
+  /** This node leads the fleet. */
+  readonly leader?: boolean;
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {
@@ -75,6 +83,7 @@ export function createAdminApp(options: AdminApiOptions): Hono {
   app.use("/v1/*", auth);
   // After the token check on /v1: a caller without the token never gets teal to read a byte of its body.
   app.use("*", limitBodySize());
+  if (options.leader !== undefined) app.use("/v1/*", leaderGate(options.leader));
   const status = async () => {
     const deployments = new Map<string, Deployment>();
     for (const name of Object.keys(controller.config.services)) {
@@ -94,7 +103,18 @@ export function createAdminApp(options: AdminApiOptions): Hono {
       proxyTls: options.proxyTlsAddress?.() ?? null,
       generation: controller.generation,
     });
-    return options.nodes === undefined ? view : { ...view, nodes: options.nodes() };
+    const leader = options.leader?.();
+    const withNodes =
+      options.nodes === undefined
+        ? view
+        : {
+            ...view,
+            nodes: options.nodes(),
+            ...(leader?.node === undefined ? {} : { leader: { node: leader.node, admin: leader.admin } }),
+          };
+    return options.certificates === undefined
+      ? withNodes
+      : { ...withNodes, certificates: options.certificates() };
   };
   app.get("/v1/status", async (c) => c.json(await status()));
   app.get("/v1/services/:name", async (c) => {

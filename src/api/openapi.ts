@@ -11,7 +11,8 @@ const errors = {
   },
   "404": { description: "Unknown service", ...json(error) },
   "409": {
-    description: "Refused in the current state (e.g. DEPLOYMENT_RUNNING, NOT_HEALTHY)",
+    description:
+      "Refused in the current state (e.g. DEPLOYMENT_RUNNING, NOT_HEALTHY, NOT_LEADER on a fleet server that does not lead)",
     ...json(error),
   },
   "413": { description: "PAYLOAD_TOO_LARGE: the request body is over 1 MiB", ...json(error) },

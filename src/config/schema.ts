@@ -3,6 +3,7 @@
 import { isIP } from "node:net";
 import { normalize } from "node:path";
 import { z } from "zod";
+import { HTTP2_DEFAULTS } from "../traffic/tls.ts";
 import { capabilityIssues } from "./capabilities.ts";
 import { type NginxRouterConfig, type RouterConfig, routerSchema } from "./router-schema.ts";
 
@@ -646,6 +647,35 @@ const absolutePath = z
   .string()
   .refine((v) => v.startsWith("/"), "must be an absolute path to a PEM file, e.g. /etc/teal/app.pem");
 
+/**
+ * proxy.tls.acme: certificates ordered over ACME (HTTP-01 on the plain listener) for these hosts,
+ * kept in teal's store and renewed before they expire (README "HTTPS and HTTP/2", ACME).
+ */
+const acmeSchema = z.strictObject({
+  /** The CA's directory URL, e.g. Let's Encrypt's https://acme-v02.api.letsencrypt.org/directory. */
+  directory: z
+    .string()
+    .refine(
+      (v) => URL.canParse(v) && new URL(v).protocol === "https:",
+      "must be the CA's https:// directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory",
+    ),
+  /** The account's contact; the CA writes here about expiring certificates and policy changes. */
+  email: z.email("must be an email address for the ACME account, e.g. ops@example.com"),
+  hosts: z
+    .array(
+      z
+        .string()
+        .refine(
+          (v) => HOST_NAME.test(v) && !v.startsWith("*."),
+          "must be a host name like app.example.com (HTTP-01 cannot prove a wildcard *.example.com: give each name)",
+        ),
+    )
+    .min(1, "needs at least one host to order a certificate for, e.g. [app.example.com]"),
+  renewBeforeDays: z.number().int().min(1).max(60).default(30),
+  /** Extra CA certificates (PEM) to trust for the directory's HTTPS, e.g. a private CA's root. */
+  caFile: absolutePath.optional(),
+});
+
 /** proxy.tls: the HTTPS listener (README "HTTPS and HTTP/2"); the files are read at start-up. */
 const tlsSchema = z.strictObject({
   listen: hostPort.default("0.0.0.0:8443"),
@@ -669,7 +699,9 @@ const tlsSchema = z.strictObject({
           .optional(),
       }),
     )
-    .min(1, "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }]"),
+    // Empty only with acme (checked in proxySchema).
+    .default([]),
+  acme: acmeSchema.optional(),
   hsts: z
     .union([
       z.literal(false),
@@ -679,6 +711,23 @@ const tlsSchema = z.strictObject({
       }),
     ])
     .default(false),
+  /** HTTP/2 by ALPN beside HTTP/1.1, and its per-connection limits; false: HTTP/1.1 only. */
+  http2: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        maxConcurrentStreams: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(HTTP2_DEFAULTS.maxConcurrentStreams),
+        maxResetsPerSecond: z.number().int().min(1).max(100_000).default(HTTP2_DEFAULTS.maxResetsPerSecond),
+        maxSessionMemoryMb: z.number().int().min(1).max(1_024).default(HTTP2_DEFAULTS.maxSessionMemoryMb),
+        maxHeaderPairs: z.number().int().min(8).max(10_000).default(HTTP2_DEFAULTS.maxHeaderPairs),
+      }),
+    ])
+    .default(HTTP2_DEFAULTS),
 });
 
 const proxyFields = z.strictObject({
@@ -727,6 +776,17 @@ const proxyFields = z.strictObject({
 });
 
 export const proxySchema = proxyFields
+  .refine((p) => p.tls === undefined || p.tls.certificates.length > 0 || p.tls.acme !== undefined, {
+    path: ["tls", "certificates"],
+    message:
+      "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }], or acme: { directory, email, hosts } to order them",
+  })
+  // ACME's challenges and certificates reach the proxy in this process only (not yet its workers).
+  .refine((p) => p.tls?.acme === undefined || p.workers === 1 || p.workers === "auto", {
+    path: ["workers"],
+    message:
+      "proxy.tls.acme runs the proxy in teal's own process: set workers to 1 (or auto), or remove acme",
+  })
   .refine((p) => p.trustForwardedFrom === undefined || p.trustedProxies.length === 0, {
     path: ["trustForwardedFrom"],
     message: "is the old name of trustedProxies: keep only trustedProxies",

@@ -54,6 +54,8 @@ export class RoutingController {
   readonly #endpoints: EndpointSource;
   readonly #routing = new Map<string, RoutingState>();
   readonly #revisions = new Map<string, number>();
+  /** The revision of the last record another server wrote and this one followed (a delete has no modRevision). */
+  readonly #followed = new Map<string, number>();
   readonly #specs: SpecBuilder;
   #generation = 0;
   #started = false;
@@ -118,6 +120,35 @@ export class RoutingController {
   refresh(): Promise<void> {
     if (!this.#started) return Promise.resolve();
     return this.#serialized(() => this.#push());
+  }
+
+  /**
+   * On a fleet: another server wrote this service's routing record at `revision`. Applied in turn
+   * with this server's own commands (so a command never builds on a state older than one already
+   * in force), and only if newer than what this server wrote or followed last: its own writes come
+   * back through the same watch. `modRevision` is the record's (0 once it was deleted), the handle
+   * for the next compare-and-swap. Resolves true when the state was put in force.
+   */
+  follow(service: string, state: RoutingState, revision: number, modRevision = revision): Promise<boolean> {
+    if (!this.#routing.has(service)) return Promise.resolve(false);
+    return this.#serialized(async () => {
+      if (revision <= Math.max(this.#revisions.get(service) ?? 0, this.#followed.get(service) ?? 0)) {
+        return false;
+      }
+      const before = this.routing(service);
+      this.#followed.set(service, revision);
+      this.#revisions.set(service, modRevision);
+      this.#routing.set(service, state);
+      await this.#push(service);
+      this.#options.onChange?.({
+        service,
+        before,
+        after: state,
+        generation: this.#generation,
+        actor: "fleet",
+      });
+      return true;
+    });
   }
 
   #serialized<T>(fn: () => Promise<T>): Promise<T> {

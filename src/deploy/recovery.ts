@@ -12,15 +12,31 @@ import { type DeployContext, finish, keepWarm, scaleDown, stopColor, succeed } f
 import type { ServiceUnit } from "./service-unit.ts";
 import type { ServiceUnits } from "./service-units.ts";
 
+/**
+ * Why deployments were interrupted: teal restarting (the default), or on a fleet another node
+ * taking over from a leader that died or stepped down (`event` goes into each one's history).
+ */
+export interface Interruption {
+  /** Appended first to every running deployment's history, e.g. "node b took over from node a: a's lease expired". */
+  readonly event?: string;
+  /** "teal restarted" (during phase …). */
+  readonly what: string;
+  /** The failure of a deployment it rolled back: "interrupted by a restart of teal" (during phase …). */
+  readonly failure: string;
+}
+
+const RESTART: Interruption = { what: "teal restarted", failure: "interrupted by a restart of teal" };
+
 /** Step 2 of a start, with traffic control running: settles what a crash left half done. */
 export async function recoverServices(
   ctx: DeployContext,
   units: ServiceUnits,
   adoption: Adoption,
+  why: Interruption = RESTART,
 ): Promise<void> {
   for (const unit of units.all()) {
     try {
-      await recover(ctx, unit, adoption);
+      await recover(ctx, unit, adoption, why);
     } catch (err) {
       // One service that cannot be settled (its engine is down, say) must not stop the others.
       ctx.log.error({ err, service: unit.name }, `could not settle ${unit.name} after the restart`);
@@ -28,12 +44,20 @@ export async function recoverServices(
   }
 }
 
-async function recover(ctx: DeployContext, unit: ServiceUnit, adoption: Adoption): Promise<void> {
+async function recover(
+  ctx: DeployContext,
+  unit: ServiceUnit,
+  adoption: Adoption,
+  why: Interruption,
+): Promise<void> {
   if (!unit.managed) return;
   const lost = adoption.lost.get(unit.name) ?? new Map<Color, readonly number[]>();
   const routing = ctx.controller.routing(unit.name);
   for (const tracked of await ctx.journal.repository.list(unit.name)) {
-    if (tracked.value.outcome === "running") await settleInterrupted(ctx, unit, tracked.value, routing);
+    if (tracked.value.outcome !== "running") continue;
+    if (why.event !== undefined)
+      await ctx.journal.append(unit.name, tracked.value.seq, "recovery", why.event);
+    await settleInterrupted(ctx, unit, tracked.value, routing, why);
   }
   for (const color of COLORS) {
     // A stop that the crash interrupted is finished now.
@@ -62,6 +86,7 @@ async function settleInterrupted(
   unit: ServiceUnit,
   d: Deployment,
   routing: RoutingState,
+  why: Interruption,
 ): Promise<void> {
   const switched = weightOf(routing, d.color) === 100 && d.from.color !== d.color;
   if (switched) {
@@ -69,7 +94,7 @@ async function settleInterrupted(
       unit.name,
       d.seq,
       "recovery",
-      `teal restarted during phase ${d.phase}; traffic had already been switched to ${d.color} ${d.version}, so the deployment is complete`,
+      `${why.what} during phase ${d.phase}; traffic had already been switched to ${d.color} ${d.version}, so the deployment is complete`,
     );
     await unit.colors[d.color].serve();
     await keepWarm(ctx, unit, d.from.color, d.seq);
@@ -91,9 +116,9 @@ async function settleInterrupted(
     unit.name,
     d.seq,
     "recovery",
-    `teal restarted during phase ${d.phase}, before all traffic had moved to ${d.color}${startedHere ? `; stopped the new instances of ${d.version}` : ""}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
+    `${why.what} during phase ${d.phase}, before all traffic had moved to ${d.color}${startedHere ? `; stopped the new instances of ${d.version}` : ""}; live traffic stayed on ${d.from.color} ${d.from.version ?? ""}`.trim(),
   );
-  await finish(ctx, unit.name, d.seq, "failed", `interrupted by a restart of teal during phase ${d.phase}`);
+  await finish(ctx, unit.name, d.seq, "failed", `${why.failure} during phase ${d.phase}`);
 }
 
 async function replaceLost(

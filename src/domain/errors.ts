@@ -13,6 +13,7 @@ export type ErrorCode =
   | "CONFLICT"
   | "DEPLOYMENT_RUNNING"
   | "NOT_HEALTHY"
+  | "NOT_LEADER"
   | "LAUNCH_FAILED"
   | "UNSUPPORTED"
   | "ROUTER_FAILED"

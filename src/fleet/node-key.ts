@@ -49,6 +49,7 @@ export class NodeKey {
   #busy = false;
   #again = false;
   #closed = false;
+  #started = false;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(store: Store, name: string, options: NodeKeyOptions) {
@@ -72,7 +73,9 @@ export class NodeKey {
 
   /** Publishes a first time (the caller's failure if etcd cannot be reached), then keeps alive. */
   async start(revision: number): Promise<void> {
-    this.#revision = revision;
+    // A revision served before the start (a server following others' writes) is kept.
+    this.#revision = Math.max(this.#revision, revision);
+    this.#started = true;
     await this.#sync();
     if (!this.#connected) throw new Error(`could not publish ${nodeKey(this.#name)}`);
     // Three keep-alives per TTL: one lost answer does not let the lease expire.
@@ -83,7 +86,7 @@ export class NodeKey {
   serve(revision: number): void {
     if (revision <= this.#revision) return;
     this.#revision = revision;
-    void this.#run();
+    if (this.#started) void this.#run();
   }
 
   /** Stops keeping alive and revokes the lease, so the node leaves the fleet at once. */

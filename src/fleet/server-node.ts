@@ -1,16 +1,21 @@
 /**
  * A `teal server` on etcd as a member of the fleet: it follows `nodes/` to know which revision
- * every live node serves (so its routing writes can wait for them), and with `--node NAME` it is
- * a node itself, publishing the revision its own proxy serves at `nodes/NAME`.
+ * every live node serves (so its routing writes can wait for them), follows `routing/` to put
+ * what other servers write in force in its own proxy, and with `--node NAME` it is a node itself,
+ * publishing the revision its own proxy serves at `nodes/NAME`.
  */
 
+import { hostname } from "node:os";
+import type { LeaderView } from "../api/leader-gate.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import { followPrefix } from "../store/follow-prefix.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
+import { type Election, LeaderElection } from "./leader-election.ts";
 import { NODES_PREFIX, NodeKey } from "./node-key.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "./node-name.ts";
+import { type FollowRouting, PeerRouting } from "./peer-routing.ts";
 import { ROUTING_PREFIX } from "./routing-follower.ts";
 
 export interface FleetOptions {
@@ -22,8 +27,20 @@ export interface FleetOptions {
 export interface Fleet {
   /** Before the routing is loaded: the store revision that load will at least include. */
   start(): Promise<void>;
+  /**
+   * After the controller has loaded the routing: from then on, routing records other servers
+   * write are handed to `follow` (the controller's), in revision order.
+   */
+  follow(follow: FollowRouting): Promise<void>;
   /** After the routing is in force: publishes this node's key (with --node). */
   publish(): Promise<void>;
+  /**
+   * After the admin API listens: campaigns to lead the fleet (and again whenever the leader's key
+   * vanishes). `onElected` settles what the previous leader left; commands wait for it.
+   */
+  lead(admin: string, onElected: (election: Election) => Promise<void>): Promise<void>;
+  /** Who leads, for the admin API's gate on commands and for the status. */
+  readonly leader: () => LeaderView;
   /** The controller's hook: this node serves `revision`; wait for the others. */
   readonly acknowledge: (revision: number) => Promise<readonly LaggingNode[]>;
   readonly nodes: () => {
@@ -32,6 +49,7 @@ export interface Fleet {
     lag: number;
     version: string;
     time: string;
+    leader: boolean;
   }[];
   close(): Promise<void>;
 }
@@ -58,6 +76,19 @@ export async function joinFleet(
         });
   let loadedAt = 0;
   let newest = 0;
+  let peers: Watch | undefined;
+  let election: LeaderElection | undefined;
+  // Without --node the server still campaigns; its host name and pid say which process leads.
+  const candidate = options.node ?? `${hostname()}:${process.pid}`;
+  const leader = (): LeaderView => {
+    const now = election?.leadership();
+    if (now === undefined) return { ready: false };
+    return {
+      ready: now.state === "leader",
+      takingOver: now.state === "taking-over",
+      ...(now.leader === undefined ? {} : { node: now.leader.node, admin: now.leader.admin }),
+    };
+  };
   return {
     async start() {
       loadedAt = await store.revision();
@@ -65,9 +96,40 @@ export async function joinFleet(
       const { items } = await store.list(ROUTING_PREFIX);
       newest = Math.max(0, ...items.map((kv) => kv.modRevision));
     },
+    async follow(follow) {
+      const routing = new PeerRouting({
+        follow,
+        onServed: (revision) => {
+          newest = Math.max(newest, revision);
+          key?.serve(revision);
+        },
+        onWarning: (message) => log.warn(message),
+      });
+      // From the revision read before the controller loaded: nothing written since is missed.
+      peers = await followPrefix(store, ROUTING_PREFIX, routing, loadedAt);
+    },
     async publish() {
       await key?.start(loadedAt);
     },
+    async lead(admin, onElected) {
+      election = new LeaderElection(store, {
+        node: candidate,
+        admin,
+        ttlMs: options.leaseTtlMs,
+        onElected: async (e) => {
+          log.info({ node: candidate, previous: e.previous }, e.reason);
+          await onElected(e);
+        },
+        onDeposed: (reason) =>
+          log.error(
+            { node: candidate },
+            `node ${candidate} no longer leads the fleet: ${reason}; another node takes over its deployments`,
+          ),
+        onWarning: (message, err) => log.warn({ err, node: candidate }, message),
+      });
+      await election.start();
+    },
+    leader,
     acknowledge: (revision) => {
       newest = Math.max(newest, revision);
       key?.serve(revision);
@@ -75,11 +137,14 @@ export async function joinFleet(
     },
     nodes: () => {
       const nodes = acks.nodes();
-      return nodes.map((n) => ({ ...n, lag: Math.max(0, newest - n.revision) }));
+      const leading = leader().node;
+      return nodes.map((n) => ({ ...n, lag: Math.max(0, newest - n.revision), leader: n.node === leading }));
     },
     async close() {
       acks.close();
+      await election?.close();
       await watch.cancel().catch(() => {});
+      await peers?.cancel().catch(() => {});
       await key?.close();
     },
   };

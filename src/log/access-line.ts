@@ -43,6 +43,7 @@ export function plainAccessLine(entry: AccessEntry, bindings: string, timeMs: nu
   line += `,"bytesIn":${entry.bytesIn},"bytesOut":${entry.bytesOut}`;
   if (entry.error !== undefined) line += `,"error":"${entry.error}"`;
   if (entry.retried !== undefined) line += `,"retried":${entry.retried}`;
+  if (entry.protocol !== undefined) line += `,"protocol":"${entry.protocol}"`;
   return `${line},"msg":"request"}\n`;
 }
 
@@ -56,6 +57,7 @@ export function escapedAccessLine(entry: AccessEntry, bindings: string, timeMs: 
   line += `,"bytesIn":${entry.bytesIn},"bytesOut":${entry.bytesOut}`;
   if (entry.error !== undefined) line += `,"error":"${entry.error}"`;
   if (entry.retried !== undefined) line += `,"retried":${entry.retried}`;
+  if (entry.protocol !== undefined) line += `,"protocol":"${entry.protocol}"`;
   return `${line},"msg":"request"}\n`;
 }
 

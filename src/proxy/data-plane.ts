@@ -15,6 +15,7 @@ import { TealError } from "../domain/errors.ts";
 import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings, ServiceSpec } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
+import { HTTP2_DEFAULTS } from "../traffic/tls.ts";
 import { chooseColor } from "./choose-color.ts";
 import { type Client, clientOf } from "./client-address.ts";
 import { ClientLimit } from "./client-limit.ts";
@@ -53,6 +54,8 @@ export interface DataPlaneEvents {
   readonly certificatesReloaded?: () => void;
 }
 
+const CHALLENGE_PATH = "/.well-known/acme-challenge/";
+
 /** Which listener a request came in on. */
 type Proto = "http" | "https";
 
@@ -71,6 +74,10 @@ export class DataPlane {
   #tlsServer: ProxyServer | undefined;
   #certificates: Certificates | undefined;
   #tlsAddress: AddressInfo | undefined;
+  /** ACME HTTP-01: key authorizations by token, answered on the plain listener (acme/). */
+  readonly #challenges = new Map<string, string>();
+  /** Certificates provided in memory (ACME), by host: kept to hand to the listener it opens. */
+  readonly #provided = new Map<string, { cert: string; key: string }>();
   readonly #hsts: string | undefined;
   #warnedUntrustedProxy = false;
   /** Each service's last runtime view, handed out again while it stays the same. */
@@ -147,6 +154,7 @@ export class DataPlane {
     const tls = this.#settings.tls;
     if (tls !== undefined) {
       const certificates = new Certificates(tls);
+      for (const [host, pem] of this.#provided) certificates.provide(host, pem.cert, pem.key);
       this.#certificates = certificates;
       certificates.watch({
         reloaded: () => this.#events.certificatesReloaded?.(),
@@ -164,6 +172,7 @@ export class DataPlane {
               handshakeTimeout: this.#settings.timeouts.clientHeadersMs,
             },
             attach: (server) => certificates.attach(server),
+            http2: tls.http2 ?? HTTP2_DEFAULTS,
           },
         },
         this.#handlers("https"),
@@ -179,6 +188,21 @@ export class DataPlane {
         });
     }
     return address;
+  }
+
+  /**
+   * Serves this certificate for `host` on the TLS listener from its next handshake (before
+   * `listen`: from the first). Throws if the key is not the certificate's.
+   */
+  provideCertificate(host: string, cert: string, key: string): void {
+    this.#certificates?.provide(host, cert, key);
+    this.#provided.set(host, { cert, key });
+  }
+
+  /** Answers GET /.well-known/acme-challenge/<token> on the plain listener (undefined: stop). */
+  setChallenge(token: string, keyAuthorization: string | undefined): void {
+    if (keyAuthorization === undefined) this.#challenges.delete(token);
+    else this.#challenges.set(token, keyAuthorization);
   }
 
   /** The TLS listener's address once it listens (undefined without proxy.tls). */
@@ -293,6 +317,8 @@ export class DataPlane {
   #route(req: ClientRequest, res: ClientResponse, proto: Proto): void {
     const url = req.url;
     if (proto === "https" && this.#hsts !== undefined) res.addHeader("strict-transport-security", this.#hsts);
+    // Before routing: the CA asks whichever host it validates, and no service may answer for teal.
+    if (proto === "http" && this.#challenges.size > 0 && this.#answerChallenge(req, res)) return;
     const match = this.#table.match(req.headers.host, url);
     if (match === undefined) {
       sendProxyError(
@@ -334,6 +360,25 @@ export class DataPlane {
       return;
     }
     this.#forward(req, res, match, proto);
+  }
+
+  /** The key authorization of a pending ACME order's token; false: not one of teal's tokens. */
+  #answerChallenge(req: ClientRequest, res: ClientResponse): boolean {
+    if (!req.url.startsWith(CHALLENGE_PATH)) return false;
+    const keyAuthorization = this.#challenges.get(req.url.slice(CHALLENGE_PATH.length));
+    if (keyAuthorization === undefined) return false;
+    req.body?.resume();
+    const body = Buffer.from(keyAuthorization);
+    res.writeHead(200, "OK", [
+      "content-type",
+      "text/plain",
+      "content-length",
+      String(body.length),
+      "cache-control",
+      "no-store",
+    ]);
+    res.end(req.method === "HEAD" ? undefined : body);
+    return true;
   }
 
   /**

@@ -17,6 +17,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { TlsOptions, Server as TlsServer } from "node:tls";
 import type { EngineName } from "../traffic/spec.ts";
+import type { Http2Limits } from "../traffic/tls.ts";
 
 /** A client's request, its head parsed and its body (if any) as a stream. */
 export interface ProxyRequest {
@@ -30,6 +31,8 @@ export interface ProxyRequest {
   readonly remoteAddress: string | undefined;
   /** Null when the request has no body. */
   readonly body: Readable | null;
+  /** "h2" for an HTTP/2 stream; left out: HTTP/1.x. */
+  readonly protocol?: "h2" | undefined;
 }
 
 /** Whoever streams into the response hears from the client through this. */
@@ -92,7 +95,12 @@ export interface ServerOptions {
    * Serve over TLS (the node-http engine only: the fast engine reads the socket's handle, which a
    * TLS socket does not expose as plain bytes). `attach` gets the server, to swap its context.
    */
-  readonly tls?: { readonly options: TlsOptions; attach(server: TlsServer): void };
+  readonly tls?: {
+    readonly options: TlsOptions;
+    attach(server: TlsServer): void;
+    /** HTTP/2 by ALPN beside HTTP/1.1, with these limits; false: HTTP/1.1 only. */
+    readonly http2: Http2Limits | false;
+  };
 }
 
 export interface ProxyServer {

@@ -62,6 +62,8 @@ export interface AccessEntry {
   readonly bytesOut: number;
   readonly error?: ProxyErrorCode;
   readonly retried?: boolean;
+  /** "h2" for HTTP/2; left out: HTTP/1.x. */
+  readonly protocol?: "h2" | undefined;
 }
 
 export class Exchange extends InFlight implements UpstreamHandler, ResponseListener {
@@ -341,6 +343,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
       // One shape for every entry (undefined is left out of the line), unlike spreads per request.
       error: this.#error,
       retried: this.#retried ? true : undefined,
+      protocol: this.#req.protocol,
     });
   }
 

@@ -4,10 +4,12 @@
  * before the proxy listens, so the first request after a restart already sees the last state.
  */
 
-import { availableParallelism } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
+import { asCertificateListener, createOrderer } from "../acme/acme-setup.ts";
+import type { AcmeOrderer } from "../acme/orderer.ts";
 import { PrometheusSource } from "../analysis/prometheus-source.ts";
 import { ProxySource } from "../analysis/proxy-source.ts";
 import { WebSource } from "../analysis/web-source.ts";
@@ -28,13 +30,14 @@ import { DeploymentNotices } from "../deploy/deployment-notices.ts";
 import { DeploymentRepository } from "../deploy/deployment-repository.ts";
 import type { DeployContext } from "../deploy/lifecycle.ts";
 import { DeploymentMigrations } from "../deploy/migration-step.ts";
-import { recoverServices } from "../deploy/recovery.ts";
+import { type Interruption, recoverServices } from "../deploy/recovery.ts";
 import type { SchemaMigrations } from "../deploy/schema-migrations.ts";
 import { ServiceUnits } from "../deploy/service-units.ts";
 import { SlotRepository } from "../deploy/slot-repository.ts";
 import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
+import type { Election } from "../fleet/leader-election.ts";
 import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
@@ -105,12 +108,9 @@ export async function startServer(
           throw err;
         })
       : undefined;
-  const dataPlane = await routedDataPlane(
-    config,
-    await createDataPlane(config, log, engine),
-    options.configDir,
-    log,
-  );
+  const ownPlane = await createDataPlane(config, log, engine);
+  const dataPlane = await routedDataPlane(config, ownPlane, options.configDir, log);
+  let acme: AcmeOrderer | undefined;
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
   // One engine client per Docker host; containers carry this data directory as their owner.
@@ -186,15 +186,32 @@ export async function startServer(
   try {
     await fleet?.start();
     await controller.start();
+    await fleet?.follow((service, state, revision, modRevision) =>
+      controller.follow(service, state, revision, modRevision),
+    );
     await fleet?.publish();
     for (const service of Object.keys(config.services)) {
       await routing.publishActive(service, controller.routing(service).live);
     }
-    await recoverServices(ctx, units, adoption);
+    // On a fleet only the leader settles deployments, once it is elected (below).
+    if (fleet === undefined) await recoverServices(ctx, units, adoption);
+    const acmeSettings = config.proxy.tls?.acme;
+    if (acmeSettings !== undefined) {
+      acme = createOrderer(acmeSettings, {
+        store,
+        listener: asCertificateListener(ownPlane),
+        clock,
+        log,
+        node: options.fleet?.node ?? `${hostname()}/${process.pid}`,
+      });
+      // Stored certificates first, so the TLS listener serves them from its first handshake.
+      await acme.load();
+    }
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
       throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
     });
+    void acme?.start();
     adminApp = createAdminApp({
       controller,
       deployer,
@@ -208,11 +225,25 @@ export async function startServer(
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
       nodes: fleet?.nodes,
+      leader: fleet?.leader,
+      certificates: acme?.status.bind(acme),
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
     });
+    // The leader key names this admin URL: where the other nodes send the callers of commands.
+    const listening = admin;
+    await fleet
+      ?.lead(`http://${admin.address}`, (election) =>
+        recoverServices(ctx, units, adoption, interruption(election)),
+      )
+      .catch((err) => {
+        // The cleanup below does not know the admin server: close it here.
+        listening.server.close();
+        throw err;
+      });
   } catch (err) {
+    acme?.stop();
     unfollowDeployments();
     await fleet?.close();
     // Nothing half-started may keep the process alive after a failed start.
@@ -251,6 +282,7 @@ export async function startServer(
     adminApp,
     async close() {
       live.stop();
+      acme?.stop();
       unfollowDeployments();
       const adminClosed = new Promise<void>((resolve) => admin.server.close(() => resolve()));
       await deployer.abortDeployments();
@@ -265,6 +297,16 @@ export async function startServer(
       await store.close();
       await dataDir.clearServerInfo();
     },
+  };
+}
+
+/** What the history says when this node settles deployments another node left running. */
+function interruption(election: Election): Interruption | undefined {
+  if (election.previous === undefined) return undefined;
+  return {
+    event: election.reason,
+    what: `node ${election.previous} stopped leading`,
+    failure: `interrupted when node ${election.previous} stopped leading`,
   };
 }
 
@@ -331,7 +373,13 @@ export async function createDataPlane(
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
+  // ACME hands challenges and certificates to a proxy in this process (config schema).
+  const workers =
+    config.proxy.tls?.acme !== undefined
+      ? 1
+      : config.proxy.workers === "auto"
+        ? autoWorkers()
+        : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {

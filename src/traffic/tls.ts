@@ -14,4 +14,25 @@ export interface TlsSettings {
   readonly certificates: readonly CertificateFiles[];
   /** Strict-Transport-Security on every answer over TLS; false: not sent. */
   readonly hsts: { readonly maxAge: number; readonly includeSubDomains: boolean } | false;
+  /** HTTP/2 offered by ALPN beside HTTP/1.1, with these limits; false: HTTP/1.1 only. Left out: the defaults. */
+  readonly http2?: Http2Limits | false;
 }
+
+/** What one HTTP/2 connection (session) may do before teal closes it with a GOAWAY. */
+export interface Http2Limits {
+  /** Streams open at once; more are refused (RST_STREAM REFUSED_STREAM). */
+  readonly maxConcurrentStreams: number;
+  /** Streams the client cancels (RST_STREAM) in one second; more close the session (rapid reset). */
+  readonly maxResetsPerSecond: number;
+  /** Memory nghttp2 may hold for the session (HPACK tables, queued frames), in MB. */
+  readonly maxSessionMemoryMb: number;
+  /** Header fields in one request; more refuse the stream. */
+  readonly maxHeaderPairs: number;
+}
+
+export const HTTP2_DEFAULTS: Http2Limits = {
+  maxConcurrentStreams: 100,
+  maxResetsPerSecond: 100,
+  maxSessionMemoryMb: 10,
+  maxHeaderPairs: 100,
+};

@@ -38,6 +38,16 @@ export class LocalDataPlane implements DataPlanePort {
     this.#plane.apply(spec);
   }
 
+  /** ACME (acme/orderer.ts): a certificate for the TLS listener, held in memory. */
+  async provideCertificate(host: string, cert: string, key: string): Promise<void> {
+    this.#plane.provideCertificate(host, cert, key);
+  }
+
+  /** ACME HTTP-01: answer this token on the plain listener (undefined: stop answering it). */
+  async setChallenge(token: string, keyAuthorization: string | undefined): Promise<void> {
+    this.#plane.setChallenge(token, keyAuthorization);
+  }
+
   async status(): Promise<ServiceRuntimeStatus[]> {
     return this.#plane.status();
   }

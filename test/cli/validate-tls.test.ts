@@ -1,8 +1,8 @@
 /**
  * `teal validate` reads proxy.tls's certificate files through the real CLI: a file it cannot
  * read, a key of another certificate, an expired certificate, a `hosts` entry the certificate
- * does not name and a route host no certificate serves each exit 1 naming the field and the file;
- * a good certificate passes, with a warning when it expires within 14 days.
+ * does not name and a route host no certificate (file or ACME host) serves each exit 1 naming
+ * the field and the file; a good certificate passes, with a warning when it expires within 14 days.
  */
 
 import assert from "node:assert/strict";
@@ -132,8 +132,10 @@ describe("teal validate with proxy.tls", () => {
       "    certificates:",
       `      - { cert: ${app.cert}, key: ${app.key}, hosts: [app.example.com, www.example.com] }`,
       `      - { cert: ${old.cert}, key: ${old.key} }`,
+      "    acme: { directory: https://acme.example.net/directory, email: ops@example.com, hosts: [acme.example.com] }",
     ].join("\n");
-    const routes = "[{ host: app.example.com }, { host: shop.example.com }]";
+    // acme.example.com is served by ACME: not a problem.
+    const routes = "[{ host: app.example.com }, { host: shop.example.com }, { host: acme.example.com }]";
     const human = await validate(tls, routes);
     assert.equal(human.code, 1);
     assert.match(
@@ -146,9 +148,9 @@ describe("teal validate with proxy.tls", () => {
     );
     assert.match(
       human.stderr,
-      /error: services\.web\.routes\[1\]\.host: no certificate in proxy\.tls\.certificates serves shop\.example\.com/,
+      /error: services\.web\.routes\[1\]\.host: no certificate in proxy\.tls\.certificates or proxy\.tls\.acme\.hosts serves shop\.example\.com: HTTPS clients of it would get the default certificate \(.*app\.pem\)/,
     );
-    assert.doesNotMatch(human.stderr, /routes\[0\]/);
+    assert.doesNotMatch(human.stderr, /routes\[[02]\]/);
     assert.match(human.stdout, /is not valid: 3 problems above/);
 
     const json = await validate(tls, routes, true);

@@ -1,14 +1,15 @@
-/** proxy.trustedProxies (and its old name), and the start-up warnings about who may use the override. */
+/**
+ * proxy.trustedProxies (and its old name), and the start-up warnings about who may use the override.
+ * In-process only (it runs in `npm run test:unit`); `teal validate` printing these warnings is in
+ * test/server/cli.test.ts.
+ */
 
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseConfigText } from "../../src/config/load.ts";
 import { configWarnings } from "../../src/config/warnings.ts";
 import { proxySettings } from "../../src/control/spec-builder.ts";
 import { isTealError } from "../../src/domain/errors.ts";
-import { runCli, tempDir } from "../support/teal-process.ts";
 
 const SERVICE = "services:\n  web:\n    routes: [{ path: / }]\n    blue: [http://127.0.0.1:9001]\n";
 
@@ -82,28 +83,5 @@ describe("the start-up warning about the override behind a local proxy", () => {
       warningsFor(`{ listen: "127.0.0.1:8080" }`, "    override: { allowFrom: [192.0.2.0/24] }\n"),
       [],
     );
-  });
-});
-
-describe("teal validate", () => {
-  it("prints the start-up warnings of a valid config and still exits 0", async () => {
-    const dir = await tempDir();
-    try {
-      const path = join(dir.path, "teal.yaml");
-      await writeFile(
-        path,
-        `proxy: { listen: "127.0.0.1:8080", trustForwardedFrom: [127.0.0.1] }\n${SERVICE}`,
-      );
-      const r = await runCli(["validate", "--config", path]);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /is valid/);
-      assert.doesNotMatch(r.stdout, /warning|\[object Object\]/, "warnings go to stderr, once");
-      assert.match(
-        r.stderr,
-        /warning: proxy\.trustForwardedFrom: deprecated: rename it to proxy\.trustedProxies/,
-      );
-    } finally {
-      await dir.remove();
-    }
   });
 });

@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import { Agent, request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { type EtcdCluster, startEtcd } from "../support/etcd.ts";
@@ -21,7 +20,7 @@ import {
   tempDir,
   webServiceConfig,
 } from "../support/teal-process.ts";
-import { answer, etcdctlGet, type ProxyNode, startProxyNode } from "./proxy-node.ts";
+import { answer, etcdctlGet, keepAliveLoad, type ProxyNode, startProxyNode } from "./proxy-node.ts";
 
 const PREFIX = "/acks";
 let etcd: EtcdCluster;
@@ -94,43 +93,6 @@ const nodesOf = async () =>
       lag: number;
     }>
   ).map((n) => `${n.node}:${n.lag === 0 ? "in step" : "lagging"}`);
-
-/** Two keep-alive clients per proxy, each sending requests back to back until stopped. */
-function keepAliveLoad(urls: readonly string[]): { stop(): Promise<{ ok: number; failed: string[] }> } {
-  const agent = new Agent({ keepAlive: true, maxSockets: 2 * urls.length });
-  let running = true;
-  let ok = 0;
-  const failed: string[] = [];
-  const one = (url: string) =>
-    new Promise<void>((resolve) => {
-      request(url, { agent }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode === 200) ok++;
-          else failed.push(`${url}: ${res.statusCode}`);
-          resolve();
-        });
-      })
-        .on("error", (err) => {
-          failed.push(`${url}: ${err.message}`);
-          resolve();
-        })
-        .end();
-    });
-  const loops = urls.flatMap((url) =>
-    [1, 2].map(async () => {
-      while (running) await one(url);
-    }),
-  );
-  return {
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      agent.destroy();
-      return { ok, failed };
-    },
-  };
-}
 
 describe("acknowledged switches across a fleet on etcd", () => {
   it("returns once every node serves the new color, with 0 failed requests under keep-alive load through all three", async () => {

@@ -3,7 +3,7 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFile } from "node:fs/promises";
-import { get } from "node:http";
+import { Agent, get, request } from "node:http";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -86,4 +86,43 @@ export async function etcdctlGet(
   const body = JSON.parse(stdout) as { kvs?: Array<{ key: string; value: string }> };
   const decode = (b64: string) => Buffer.from(b64, "base64").toString();
   return Object.fromEntries((body.kvs ?? []).map((kv) => [decode(kv.key), decode(kv.value)]));
+}
+
+/** Two keep-alive clients per proxy, each sending requests back to back until stopped. */
+export function keepAliveLoad(urls: readonly string[]): {
+  stop(): Promise<{ ok: number; failed: string[] }>;
+} {
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 * urls.length });
+  let running = true;
+  let ok = 0;
+  const failed: string[] = [];
+  const one = (url: string) =>
+    new Promise<void>((resolve) => {
+      request(url, { agent }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 200) ok++;
+          else failed.push(`${url}: ${res.statusCode}`);
+          resolve();
+        });
+      })
+        .on("error", (err) => {
+          failed.push(`${url}: ${err.message}`);
+          resolve();
+        })
+        .end();
+    });
+  const loops = urls.flatMap((url) =>
+    [1, 2].map(async () => {
+      while (running) await one(url);
+    }),
+  );
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+      return { ok, failed };
+    },
+  };
 }

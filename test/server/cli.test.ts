@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -181,6 +181,27 @@ describe("teal validate and server start-up errors", () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read config file/);
     await dir.remove();
+  });
+  it("prints the start-up warnings of a valid config and still exits 0", async () => {
+    const dir = await tempDir();
+    try {
+      const path = join(dir.path, "teal.yaml");
+      await writeFile(
+        path,
+        'proxy: { listen: "127.0.0.1:8080", trustForwardedFrom: [127.0.0.1] }\n' +
+          "services:\n  web:\n    routes: [{ path: / }]\n    blue: [http://127.0.0.1:9001]\n",
+      );
+      const r = await runCli(["validate", "--config", path]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /is valid/);
+      assert.doesNotMatch(r.stdout, /warning|\[object Object\]/, "warnings go to stderr, once");
+      assert.match(
+        r.stderr,
+        /warning: proxy\.trustForwardedFrom: deprecated: rename it to proxy\.trustedProxies/,
+      );
+    } finally {
+      await dir.remove();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 /** `teal status`: every service's routing, endpoints, drains and traffic. */
 
+import type { CertificateStatus } from "../../acme/orderer.ts";
 import type { NodeStatus } from "../../api/app.ts";
 import type { DeploymentSummary, ServiceStatusView, StatusView, TrafficView } from "../../api/status-view.ts";
 import type { MemberView } from "../../deploy/color-group.ts";
@@ -8,19 +9,59 @@ import { color, colorName, emit } from "../output.ts";
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   const client = await adminClient(opts);
-  const status = await client.get<StatusView & { nodes?: NodeStatus[] }>("/v1/status");
+  const status = await client.get<
+    StatusView & { nodes?: NodeStatus[]; leader?: FleetLeader; certificates?: CertificateStatus[] }
+  >("/v1/status");
   emit(opts.json, status, () => renderStatus(status));
   return 0;
 }
 
-export function renderStatus(status: StatusView & { nodes?: readonly NodeStatus[] }): string {
+/** On a fleet: the node that leads and where its admin API answers. */
+interface FleetLeader {
+  readonly node: string;
+  readonly admin?: string;
+}
+
+export function renderStatus(
+  status: StatusView & {
+    nodes?: readonly NodeStatus[];
+    leader?: FleetLeader;
+    certificates?: readonly CertificateStatus[];
+  },
+): string {
   // proxyTls is absent from servers older than this CLI.
   const https = status.proxyTls ? ` · https ${status.proxyTls}` : "";
   const lines = [color.dim(`proxy ${status.proxy}${https} · generation ${status.generation}`)];
-  if (status.nodes !== undefined) lines.push(...renderNodes(status.nodes));
+  if (status.nodes !== undefined) {
+    lines.push(...renderNodes(status.nodes));
+    lines.push(
+      status.leader === undefined
+        ? `leader  ${color.yellow("none")} (an election is under way, or etcd cannot be reached)`
+        : `leader  ${color.bold(status.leader.node)}  admin ${status.leader.admin ?? "?"}`,
+    );
+  }
+  if (status.certificates !== undefined) lines.push(...renderCertificates(status.certificates));
   if (status.services.length === 0) lines.push("no services configured");
   for (const s of status.services) lines.push("", ...renderService(s));
   return lines.join("\n");
+}
+
+/** proxy.tls.acme: each host's certificate, and why the last order failed. */
+function renderCertificates(certificates: readonly CertificateStatus[]): string[] {
+  const state = (c: CertificateStatus) =>
+    c.state === "issued"
+      ? color.green("issued")
+      : c.state === "failed"
+        ? color.red(`failed ${c.failures}x`)
+        : color.yellow(c.state);
+  return [
+    "",
+    "certificates (ACME)",
+    ...certificates.flatMap((c) => [
+      `  ${color.bold(c.host)}  ${state(c)}  ${c.notAfter === null ? "none served yet" : `expires ${c.notAfter}`}${c.nextCheckAt === null ? "" : `  next check ${c.nextCheckAt}`}`,
+      ...(c.lastError === null ? [] : [`    ${color.red(`last error: ${c.lastError}`)}`]),
+    ]),
+  ];
 }
 
 /** The fleet on etcd: every node whose lease is alive (one cut off longer than its TTL is gone). */
@@ -31,7 +72,7 @@ function renderNodes(nodes: readonly NodeStatus[]): string[] {
     `nodes   ${nodes.length} reaching etcd`,
     ...nodes.map(
       (n) =>
-        `  ${color.bold(n.node)}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
+        `  ${color.bold(n.node)}${n.leader ? `  ${color.green("leader")}` : ""}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
     ),
   ];
 }

@@ -2,8 +2,8 @@
  * `teal validate`'s checks of proxy.tls: the certificate files read the way the proxy reads them
  * (Certificates: the file exists, parses, the key is the certificate's, it names a host), then
  * what only shows once clients connect: a certificate expired or not yet valid, a `hosts` entry
- * the certificate does not cover (clients would reject it), a route host no certificate serves
- * (its clients would get the default certificate, for another name).
+ * the certificate does not cover (clients would reject it), a route host no certificate file and
+ * no proxy.tls.acme host serves (its clients would get the default certificate, for another name).
  */
 
 import { X509Certificate } from "node:crypto";
@@ -39,7 +39,8 @@ export function tlsFindings(
     problems.push({ path: err.message.slice(0, at), message: err.message.slice(at + 2) });
     return { problems, warnings };
   }
-  const served: string[] = [];
+  // ACME's hosts are served once their certificates are ordered (teal server does that).
+  const served: string[] = [...(tls.acme?.hosts ?? [])];
   tls.certificates.forEach((files, i) => {
     const field = `proxy.tls.certificates[${i}]`;
     const leaf = new X509Certificate(readFileSync(files.cert));
@@ -72,12 +73,17 @@ export function tlsFindings(
     }
     served.push(...(files.hosts ?? names));
   });
+  const first = tls.certificates[0];
+  const fallback =
+    first === undefined
+      ? "HTTPS clients of it would be refused (no default certificate)"
+      : `HTTPS clients of it would get the default certificate (${first.cert}), for other names`;
   for (const [service, svc] of Object.entries(config.services)) {
     svc.routes.forEach((route, i) => {
       if (route.host === undefined || covers(served, route.host)) return;
       problems.push({
         path: `services.${service}.routes[${i}].host`,
-        message: `no certificate in proxy.tls.certificates serves ${route.host}: HTTPS clients of it would get the default certificate (${tls.certificates[0]!.cert}); add a certificate for it`,
+        message: `no certificate in proxy.tls.certificates or proxy.tls.acme.hosts serves ${route.host}: ${fallback}; add a certificate for it or list it in acme.hosts`,
       });
     });
   }

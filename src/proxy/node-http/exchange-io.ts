@@ -1,13 +1,17 @@
 /**
  * A node:http request and response as the proxy sees them (engine.ts's ProxyRequest and
- * ProxyResponse). The response's head waits for the first body bytes, as on the fast engine, so
- * that an exchange can still replace it (discardHead) when the upstream fails before its body.
+ * ProxyResponse), over HTTP/1.1 or an HTTP/2 stream (node:http2's compatibility objects, which
+ * have the same methods and events). The response's head waits for the first body bytes, as on
+ * the fast engine, so that an exchange can still replace it (discardHead) when the upstream fails
+ * before its body.
  */
 
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Readable } from "node:stream";
 import type { ProxyRequest, ProxyResponse, ResponseListener } from "../engine.ts";
 import { headerMap } from "../header-map.ts";
+import { h2HeaderObject } from "./h2-request.ts";
 
 export class NodeRequest implements ProxyRequest {
   readonly method: string;
@@ -15,16 +19,22 @@ export class NodeRequest implements ProxyRequest {
   readonly rawHeaders: string[];
   readonly remoteAddress: string | undefined;
   readonly body: Readable | null;
-  readonly message: IncomingMessage;
+  readonly protocol: "h2" | undefined;
   #headers: IncomingHttpHeaders | undefined;
 
-  constructor(message: IncomingMessage, hasBody: boolean) {
-    this.message = message;
+  /** `rawHeaders`: the list to route and forward on (an HTTP/2 stream's, rewritten: h2-request.ts). */
+  constructor(
+    message: IncomingMessage | Http2ServerRequest,
+    hasBody: boolean,
+    rawHeaders: string[] = message.rawHeaders,
+    protocol?: "h2",
+  ) {
     this.method = message.method ?? "GET";
     this.url = message.url ?? "/";
-    this.rawHeaders = message.rawHeaders;
+    this.rawHeaders = rawHeaders;
     this.remoteAddress = message.socket.remoteAddress;
     this.body = hasBody ? message : null;
+    this.protocol = protocol;
   }
 
   get headers(): IncomingHttpHeaders {
@@ -37,7 +47,7 @@ type Head = { status: number; statusText: string | undefined; headers: readonly 
 
 export class NodeResponse implements ProxyResponse {
   readonly req: NodeRequest;
-  readonly res: ServerResponse;
+  readonly res: ServerResponse | Http2ServerResponse;
   listener: ResponseListener | undefined;
   headersSent = false;
   writableFinished = false;
@@ -45,7 +55,7 @@ export class NodeResponse implements ProxyResponse {
   #extra: string[] | undefined;
   #head: Head | undefined;
 
-  constructor(req: NodeRequest, res: ServerResponse) {
+  constructor(req: NodeRequest, res: ServerResponse | Http2ServerResponse) {
     this.req = req;
     this.res = res;
     res.on("close", () => {
@@ -70,7 +80,7 @@ export class NodeResponse implements ProxyResponse {
       written?.();
       return true;
     }
-    const res = this.res;
+    const res = this.res as ServerResponse;
     const ok = res.write(chunk, () => written?.());
     return ok || res.writableLength === 0;
   }
@@ -104,8 +114,13 @@ export class NodeResponse implements ProxyResponse {
     const extra = this.#extra;
     const headers = extra === undefined ? head.headers : [...head.headers, ...extra];
     try {
-      if (head.statusText === undefined) this.res.writeHead(head.status, headers as string[]);
-      else this.res.writeHead(head.status, head.statusText, headers as string[]);
+      const res = this.res;
+      // HTTP/2 has no reason phrase, and its header names are lower case.
+      if (this.req.protocol === "h2")
+        (res as Http2ServerResponse).writeHead(head.status, h2HeaderObject(headers));
+      else if (head.statusText === undefined)
+        (res as ServerResponse).writeHead(head.status, headers as string[]);
+      else (res as ServerResponse).writeHead(head.status, head.statusText, headers as string[]);
       return true;
     } catch {
       // A status text node:http will not send (a character it refuses): nothing can be answered.

@@ -5,6 +5,12 @@
  * fast server does beyond it, with the same answers: the Host rules, refusing CONNECT and other
  * Expects, the answers to malformed input (client-errors.ts), and the stalled-body and
  * unread-response timeouts, checked by one sweep over the open exchanges.
+ *
+ * Over TLS it is node:http2's secure server with allowHTTP1: HTTP/2 by ALPN, and HTTP/1.1 for the
+ * clients that do not offer it, served by node:http's own connection handler with the options set
+ * on the server object (as node:http2 documents for allowHTTP1). Each HTTP/2 stream becomes one
+ * exchange (h2-request.ts); its flow control is the stream's own backpressure, so a client that
+ * stops reading one stream slows that stream only. The sessions and their limits: h2-sessions.ts.
  */
 
 import {
@@ -14,6 +20,13 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Stream,
+} from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -21,11 +34,15 @@ import { clientErrorResponse } from "../client-errors.ts";
 import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
 import { isValidHost } from "../http1/host-header.ts";
 import { NodeRequest, NodeResponse } from "./exchange-io.ts";
+import { h1HeadersOf } from "./h2-request.ts";
+import { H2Sessions, h2ServerOptions } from "./h2-sessions.ts";
 
 /** An open exchange, as the sweep sees it. */
 interface Watched {
   readonly io: NodeResponse;
   readonly socket: Socket;
+  /** An HTTP/2 exchange's stream: its own flow, timed apart from the connection's other streams. */
+  readonly stream: ServerHttp2Stream | undefined;
   /** The request body is still arriving. */
   reading: boolean;
   bodyBytes: number;
@@ -44,6 +61,9 @@ export class NodeHttpServer implements ProxyServer {
   /** Bytes a connection had read when its last response ended: more since means a head began. */
   readonly #readAtIdle = new WeakMap<Socket, number>();
   readonly #sweep: NodeJS.Timeout;
+  /** Over TLS: every connection, to cut them at the grace (an HTTP/2 server has no closeAllConnections). */
+  readonly #tlsSockets = new Set<Socket>();
+  readonly #h2: H2Sessions | undefined;
   #closing = false;
 
   constructor(options: ServerOptions, handlers: ServerHandlers) {
@@ -62,12 +82,38 @@ export class NodeHttpServer implements ProxyServer {
       noDelay: true,
     };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => this.#request(req, res);
-    if (options.tls === undefined) this.#server = createServer(httpOptions, onRequest);
-    else {
-      const server = createHttpsServer({ ...options.tls.options, ...httpOptions }, onRequest);
-      options.tls.attach(server);
+    const tls = options.tls;
+    if (tls === undefined) this.#server = createServer(httpOptions, onRequest);
+    else if (tls.http2 === false) {
+      const server = createHttpsServer({ ...tls.options, ...httpOptions }, onRequest);
+      tls.attach(server);
       // https.Server is an http.Server over TLS sockets: the same methods and events.
       this.#server = server as unknown as Server;
+    } else {
+      const server: Http2SecureServer = createSecureServer(
+        {
+          ...tls.options,
+          ...h2ServerOptions(tls.http2, options.maxHeaderBytes),
+          allowHTTP1: true,
+          noDelay: true,
+        },
+        // HTTP/1.1 requests come as node:http's objects, HTTP/2 streams as its compatible ones.
+        onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+      );
+      // node:http's connection handler reads its options off the server it serves for.
+      Object.assign(server, httpOptions);
+      tls.attach(server);
+      const sessions = new H2Sessions(tls.http2, handlers.clientError);
+      server.on("session", (session) => sessions.add(session));
+      this.#h2 = sessions;
+      // Both protocols' connections: the same methods and events as an http.Server's for HTTP/1.1.
+      this.#server = server as unknown as Server;
+    }
+    if (tls !== undefined) {
+      this.#server.on("secureConnection", (socket: Socket) => {
+        this.#tlsSockets.add(socket);
+        socket.once("close", () => this.#tlsSockets.delete(socket));
+      });
     }
     if (options.maxConnections !== undefined) this.#server.maxConnections = options.maxConnections;
     this.#server.on("drop", () =>
@@ -84,9 +130,14 @@ export class NodeHttpServer implements ProxyServer {
       socket.on("error", destroySocket);
       this.#refuseSocket(socket as Socket, "TEAL_CONNECT", "CONNECT is not supported");
     });
-    this.#server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) =>
-      this.#refuse(res, "TEAL_EXPECTATION", "unsupported Expect", req),
-    );
+    this.#server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+      req.resume(); // its body is not wanted
+      this.#refuse(
+        new NodeResponse(new NodeRequest(req, false), res),
+        "TEAL_EXPECTATION",
+        "unsupported Expect",
+      );
+    });
     this.#server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.#clientError(err, socket as Socket),
     );
@@ -111,8 +162,11 @@ export class NodeHttpServer implements ProxyServer {
     clearInterval(this.#sweep);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
+    this.#h2?.close();
     const cut = setTimeout(() => {
-      this.#server.closeAllConnections();
+      this.#h2?.destroy();
+      if (this.#options.tls === undefined) this.#server.closeAllConnections();
+      for (const socket of this.#tlsSockets) socket.destroy();
       for (const socket of this.#tunnels) socket.destroy();
     }, graceMs).unref();
     await closed;
@@ -120,13 +174,18 @@ export class NodeHttpServer implements ProxyServer {
   }
 
   #request(message: IncomingMessage, res: ServerResponse): void {
+    if (message.httpVersionMajor === 2) {
+      this.#h2Request(message as unknown as Http2ServerRequest, res as unknown as Http2ServerResponse);
+      return;
+    }
     const socket = message.socket;
     try {
       // Busy connections close after their response once the server closes.
       if (this.#closing) res.shouldKeepAlive = false;
       const problem = headProblem(message);
       if (problem !== undefined) {
-        this.#refuse(res, problem[0], problem[1], message);
+        message.resume(); // its body is not wanted
+        this.#refuse(new NodeResponse(new NodeRequest(message, false), res), problem[0], problem[1]);
         return;
       }
       const req = new NodeRequest(message, hasBody(message.rawHeaders));
@@ -134,6 +193,7 @@ export class NodeHttpServer implements ProxyServer {
       const watched: Watched = {
         io,
         socket,
+        stream: undefined,
         reading: req.body !== null && !message.complete,
         bodyBytes: socket.bytesRead,
         bodySince: performance.now(),
@@ -155,6 +215,42 @@ export class NodeHttpServer implements ProxyServer {
     }
   }
 
+  /** One HTTP/2 stream: the same checks and handler as an HTTP/1.1 request, timed by its own flow. */
+  #h2Request(message: Http2ServerRequest, res: Http2ServerResponse): void {
+    const stream = message.stream;
+    try {
+      // END_STREAM on the HEADERS frame: the request has no body.
+      const req = new NodeRequest(message, !stream.endAfterHeaders, h1HeadersOf(message.rawHeaders), "h2");
+      const io = new NodeResponse(req, res);
+      const authority = message.authority;
+      if (authority !== undefined && !isValidHost(authority)) {
+        this.#refuse(io, "TEAL_INVALID_HOST", "an :authority that is not host[:port]");
+        return;
+      }
+      const socket = stream.session?.socket as Socket | undefined;
+      if (socket === undefined) return; // the session is already gone
+      const watched: Watched = {
+        io,
+        socket,
+        stream,
+        reading: req.body !== null && !message.complete,
+        bodyBytes: socket.bytesRead,
+        bodySince: performance.now(),
+        sendPending: 0,
+        sendSince: -1,
+      };
+      this.#watched.add(watched);
+      message.once("end", () => {
+        watched.reading = false;
+      });
+      res.once("close", () => this.#watched.delete(watched));
+      this.#handlers.request(req, io);
+    } catch (err) {
+      this.#handlers.internalError(err);
+      stream.destroy();
+    }
+  }
+
   #upgrade(message: IncomingMessage, socket: Socket, head: Buffer): void {
     try {
       const problem = headProblem(message);
@@ -171,20 +267,13 @@ export class NodeHttpServer implements ProxyServer {
     }
   }
 
-  /** A well-formed request teal will not serve: said, answered, and the connection closed. */
-  #refuse(res: ServerResponse, code: string, message: string, req: IncomingMessage): void {
+  /**
+   * A well-formed request teal will not serve: said, answered, and its connection closed (over
+   * HTTP/2, its stream only: the other streams of the connection go on).
+   */
+  #refuse(io: NodeResponse, code: string, message: string): void {
     this.#handlers.clientError(code, message);
-    req.resume(); // its body is not wanted
-    const text = clientErrorResponse(code);
-    const at = text.indexOf("\r\n\r\n");
-    const [status, reason] = splitStatus(text.slice(9, text.indexOf("\r\n")));
-    const body = text.slice(at + 4);
-    res.writeHead(status, reason, {
-      "content-type": "text/plain; charset=utf-8",
-      "content-length": Buffer.byteLength(body),
-      connection: "close",
-    });
-    res.end(body);
+    answerError(io, code);
   }
 
   #refuseSocket(socket: Socket, code: string, message: string): void {
@@ -247,7 +336,11 @@ export class NodeHttpServer implements ProxyServer {
         } else if (now - w.bodySince >= this.#options.bodyTimeoutMs) {
           this.#watched.delete(w);
           this.#handlers.clientError("TEAL_BODY_TIMEOUT", "request body timed out");
-          if (io.headersSent || io.writableFinished) socket.destroy();
+          if (w.stream !== undefined) {
+            io.listener?.clientClosed();
+            if (io.headersSent || io.writableFinished) w.stream.destroy();
+            else answerError(io, "TEAL_BODY_TIMEOUT");
+          } else if (io.headersSent || io.writableFinished) socket.destroy();
           else {
             io.destroyed = true;
             io.listener?.clientClosed();
@@ -256,18 +349,32 @@ export class NodeHttpServer implements ProxyServer {
           continue;
         }
       }
-      if (!io.writableFinished && socket.writableNeedDrain) {
-        const pending = socket.writableLength;
+      const out = w.stream ?? socket;
+      if (!io.writableFinished && out.writableNeedDrain) {
+        const pending = out.writableLength;
         if (w.sendSince < 0 || pending < w.sendPending) w.sendSince = now;
         w.sendPending = pending;
         if (now - w.sendSince >= this.#options.sendTimeoutMs) {
           this.#watched.delete(w);
           this.#handlers.clientError("TEAL_SEND_TIMEOUT", "the client read nothing of its response in time");
-          socket.destroy();
+          out.destroy();
         }
       } else w.sendSince = -1;
     }
+    this.#h2?.closeIdle(now, this.#options.keepAliveTimeoutMs);
   }
+}
+
+/** The client-error answer (client-errors.ts) on an exchange; HTTP/1.1's connection closes after it. */
+function answerError(io: NodeResponse, code: string): void {
+  const text = clientErrorResponse(code);
+  const at = text.indexOf("\r\n\r\n");
+  const [status, reason] = splitStatus(text.slice(9, text.indexOf("\r\n")));
+  const body = Buffer.from(text.slice(at + 4));
+  const headers = ["content-type", "text/plain; charset=utf-8", "content-length", String(body.length)];
+  if (io.req.protocol !== "h2") headers.push("connection", "close");
+  io.writeHead(status, reason, headers);
+  io.end(body);
 }
 
 function destroySocket(this: Duplex): void {

@@ -6,6 +6,9 @@
  * session's keys do not depend on the certificate after the handshake), so nothing is dropped.
  * A change that does not read cleanly (a file half written, a key not yet replaced) keeps the
  * certificates in force and is reported; the next change is read again.
+ *
+ * `provide` adds a certificate held in memory (ordered over ACME), for one host, ahead of the
+ * files' for that name; it takes effect at the next handshake, like a reload.
  */
 
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -20,14 +23,17 @@ interface Loaded {
   readonly byHost: ReadonlyMap<string, SecureContext>;
   /** "*.example.com" certificates by their suffix ".example.com". */
   readonly wildcards: readonly (readonly [string, SecureContext])[];
-  readonly fallback: SecureContext;
+  /** Undefined with no certificate files (ACME only): clients without a known name are refused. */
+  readonly fallback: SecureContext | undefined;
   /** The default certificate's files, for the server's own (no SNI) context. */
-  readonly fallbackPem: { readonly cert: Buffer; readonly key: Buffer };
+  readonly fallbackPem: { readonly cert: Buffer; readonly key: Buffer } | undefined;
 }
 
 export class Certificates {
   readonly #settings: TlsSettings;
   #loaded: Loaded;
+  /** Provided certificates by host (lower case), consulted before the files'. */
+  readonly #provided = new Map<string, SecureContext>();
   #server: TlsServer | undefined;
   #watchers: FSWatcher[] = [];
   #pending: NodeJS.Timeout | undefined;
@@ -39,8 +45,20 @@ export class Certificates {
   }
 
   /** The options for node:tls / node:https createServer. */
-  serverOptions(): { cert: Buffer; key: Buffer; SNICallback: SniCallback } & typeof TLS_PROTOCOL {
+  serverOptions(): { cert?: Buffer; key?: Buffer; SNICallback: SniCallback } & typeof TLS_PROTOCOL {
     return { ...TLS_PROTOCOL, ...this.#loaded.fallbackPem, SNICallback: this.#sni };
+  }
+
+  /**
+   * Serves this certificate (PEM: leaf then chain) and key for `host` from the next handshake
+   * on; connections already open keep theirs. Throws if the key is not the certificate's.
+   */
+  provide(host: string, cert: string, key: string): void {
+    const leaf = new X509Certificate(cert);
+    if (!leaf.checkPrivateKey(createPrivateKey(key))) {
+      throw new TealError("INVALID_REQUEST", `the key provided for ${host} is not its certificate's`);
+    }
+    this.#provided.set(host.toLowerCase(), createSecureContext({ ...TLS_PROTOCOL, cert, key }));
   }
 
   /** The server whose own context (clients without SNI) a reload replaces. */
@@ -48,9 +66,11 @@ export class Certificates {
     this.#server = server;
   }
 
-  /** The context for a server name (exact, then wildcard, then the default). */
-  contextFor(servername: string): SecureContext {
+  /** The context for a server name (provided, exact, then wildcard, then the default). */
+  contextFor(servername: string): SecureContext | undefined {
     const name = servername.toLowerCase();
+    const provided = this.#provided.get(name);
+    if (provided !== undefined) return provided;
     const { byHost, wildcards, fallback } = this.#loaded;
     const exact = byHost.get(name);
     if (exact !== undefined) return exact;
@@ -62,14 +82,18 @@ export class Certificates {
   }
 
   readonly #sni = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
-    cb(null, this.contextFor(servername));
+    const context = this.contextFor(servername);
+    // Without a default certificate there is nothing to offer: the handshake ends with an alert.
+    if (context === undefined) cb(NO_CERTIFICATE);
+    else cb(null, context);
   };
 
   /** Re-reads every file now; on failure the certificates in force stay and the error is thrown. */
   reload(): void {
     const next = load(this.#settings);
     this.#loaded = next;
-    this.#server?.setSecureContext({ ...TLS_PROTOCOL, ...next.fallbackPem });
+    if (next.fallbackPem !== undefined)
+      this.#server?.setSecureContext({ ...TLS_PROTOCOL, ...next.fallbackPem });
   }
 
   /**
@@ -114,6 +138,8 @@ export class Certificates {
 
 type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 
+const NO_CERTIFICATE = new Error("no certificate for this server name yet");
+
 function load(settings: TlsSettings): Loaded {
   const byHost = new Map<string, SecureContext>();
   const wildcards: [string, SecureContext][] = [];
@@ -129,10 +155,8 @@ function load(settings: TlsSettings): Loaded {
       else if (!byHost.has(lower)) byHost.set(lower, context);
     }
   });
-  if (first === undefined) {
-    throw new TealError("CONFIG_INVALID", "proxy.tls.certificates: needs at least one certificate");
-  }
-  return { byHost, wildcards, fallback: first.context, fallbackPem: first.pem };
+  // None: proxy.tls.acme provides them (the config schema asks for certificates or acme).
+  return { byHost, wildcards, fallback: first?.context, fallbackPem: first?.pem };
 }
 
 function readPair(files: CertificateFiles, field: string): { cert: Buffer; key: Buffer; names: string[] } {

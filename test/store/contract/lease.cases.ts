@@ -103,5 +103,29 @@ export function leaseCases(makeStore: StoreFactory): void {
       const kv = await store.get("hosts/a");
       assert.deepEqual([kv?.value, kv?.lease], ["permanent", undefined]);
     });
+
+    // The fleet's leader election (src/fleet/leader-election.ts) is exactly this: a create-only
+    // put of "leader" under each candidate's lease.
+    it("a create-only put under a lease fails for a second candidate while the first lease lives, and wins once it expired", async () => {
+      const { store, time } = fixture();
+      const first = await store.grantLease(1_000);
+      const won = await store.put("leader", "a", { expectModRevision: 0, lease: first });
+      assert.equal(won.ok, true);
+      const second = await store.grantLease(1_000);
+      const lost = await store.put("leader", "b", { expectModRevision: 0, lease: second });
+      assert.equal(lost.ok, false);
+      assert.deepEqual(
+        [lost.ok ? undefined : lost.current?.value, lost.ok ? undefined : lost.current?.lease],
+        ["a", first],
+      );
+      // The second candidate keeps its own lease alive while the first one's runs out.
+      await time.within(500);
+      await store.keepAlive(second);
+      await time.expire(500, ["leader"], second);
+      const next = await store.put("leader", "b", { expectModRevision: 0, lease: second });
+      assert.equal(next.ok, true);
+      const kv = await store.get("leader");
+      assert.deepEqual([kv?.value, kv?.lease], ["b", second]);
+    });
   });
 }

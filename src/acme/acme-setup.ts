@@ -1,0 +1,89 @@
+/** Builds the orderer for proxy.tls.acme: its records in the store, the CA client, log lines. */
+
+import { readFileSync } from "node:fs";
+import type { ProxyConfig } from "../config/schema.ts";
+import type { Clock } from "../domain/clock.ts";
+import { TealError } from "../domain/errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Store } from "../store/store.ts";
+import { AcmeClientAuthority } from "./acme-client-authority.ts";
+import { AcmeRecords } from "./acme-records.ts";
+import { AcmeOrderer, type CertificateListener } from "./orderer.ts";
+
+export type AcmeSettings = NonNullable<NonNullable<ProxyConfig["tls"]>["acme"]>;
+
+export interface AcmeDeps {
+  readonly store: Store;
+  readonly listener: CertificateListener;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly node: string;
+  /** Faster polling and retries than a real CA warrants (tests against pebble). */
+  readonly tuning?: {
+    readonly pollMs?: { readonly min: number; readonly max: number };
+    readonly retry?: { readonly firstMs: number; readonly maxMs: number };
+  };
+}
+
+/** Throws CONFIG_INVALID naming proxy.tls.acme.caFile when that file cannot be read. */
+export function createOrderer(settings: AcmeSettings, deps: AcmeDeps): AcmeOrderer {
+  const records = new AcmeRecords(deps.store);
+  const authority = new AcmeClientAuthority(
+    {
+      directory: settings.directory,
+      email: settings.email,
+      ...(settings.caFile === undefined ? {} : { ca: readCa(settings.caFile) }),
+      ...(deps.tuning?.pollMs === undefined ? {} : { pollMs: deps.tuning.pollMs }),
+    },
+    records,
+  );
+  const { log } = deps;
+  return new AcmeOrderer({
+    hosts: settings.hosts,
+    renewBeforeDays: settings.renewBeforeDays,
+    authority,
+    records,
+    listener: deps.listener,
+    clock: deps.clock,
+    node: deps.node,
+    ...(deps.tuning?.retry === undefined ? {} : { retry: deps.tuning.retry }),
+    events: {
+      ordering: (host, renewal) =>
+        log.info(
+          { host, directory: settings.directory },
+          renewal ? "acme: renewing certificate" : "acme: ordering certificate",
+        ),
+      issued: (host, notAfter) => log.info({ host, notAfter }, "acme: certificate issued and served"),
+      loaded: (host, notAfter) => log.info({ host, notAfter }, "acme: stored certificate served"),
+      failed: (host, err, retryInMs) =>
+        log.warn({ host, err: err.message, retryInMs }, "acme: order failed; retrying later"),
+    },
+  });
+}
+
+/**
+ * The proxy in this process takes challenges and certificates (LocalDataPlane); proxy workers do
+ * not yet, which is why the config schema and createDataPlane keep acme to one process.
+ */
+export function asCertificateListener(plane: object): CertificateListener {
+  const p = plane as Partial<CertificateListener>;
+  if (typeof p.provideCertificate !== "function" || typeof p.setChallenge !== "function") {
+    throw new TealError(
+      "CONFIG_INVALID",
+      "proxy.tls.acme: needs the proxy in teal's own process (proxy.workers: 1)",
+    );
+  }
+  return p as CertificateListener;
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new TealError(
+      "CONFIG_INVALID",
+      `proxy.tls.acme.caFile: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check the path and that teal may read it`,
+      { cause: err },
+    );
+  }
+}
