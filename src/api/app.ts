@@ -35,6 +35,8 @@ export interface AdminApiOptions {
   /** Where the pre-built dashboard is; default: the package's dist/dashboard. */
   readonly dashboardDir?: string;
   readonly proxyAddress: () => string;
+  /** proxy.tls's listener address; undefined without proxy.tls. */
+  readonly proxyTlsAddress?: () => string | undefined;
   readonly publicMetrics: boolean;
   readonly onInternalError?: (err: unknown) => void;
   /** On a fleet (etcd): every live node with the routing revision it serves, for GET /v1/status. */
@@ -98,6 +100,7 @@ export function createAdminApp(options: AdminApiOptions): Hono {
       deploy: (s) => deployer.view(s),
       deployments,
       proxy: options.proxyAddress(),
+      proxyTls: options.proxyTlsAddress?.() ?? null,
       generation: controller.generation,
     });
     const leader = options.leader?.();

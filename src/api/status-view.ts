@@ -62,6 +62,8 @@ export interface ServiceStatusView {
 
 export interface StatusView {
   readonly proxy: string;
+  /** proxy.tls's listener (the HTTPS one beside `proxy`); null without proxy.tls. */
+  readonly proxyTls: string | null;
   readonly generation: number;
   readonly services: ServiceStatusView[];
 }
@@ -74,14 +76,16 @@ export interface StatusSources {
   /** The running deployment of each service, or its last one. */
   readonly deployments: ReadonlyMap<string, Deployment>;
   readonly proxy: string;
+  readonly proxyTls: string | null;
   readonly generation: number;
 }
 
 export function statusView(src: StatusSources): StatusView {
-  const { config, routing, runtime, proxy, generation } = src;
+  const { config, routing, runtime, proxy, proxyTls, generation } = src;
   const byName = new Map(runtime.map((r) => [r.service, r]));
   return {
     proxy,
+    proxyTls,
     generation,
     services: Object.entries(config.services).map(([name, svc]) => {
       const state = routing(name);

@@ -237,6 +237,18 @@ for (const [action, description] of Object.entries(MIGRATE_ACTIONS) as [MigrateA
   );
 }
 
+program
+  .command("completion <shell>")
+  .description(
+    "print a completion script for bash or zsh, e.g. teal completion bash > /etc/bash_completion.d/teal",
+  )
+  .action(
+    run(async (shell: string) => {
+      process.stdout.write((await import("./completion.ts")).completionScript(program, shell));
+      return EXIT.ok;
+    }),
+  );
+
 // Not commander's .version(): it would take `teal deploy web --version v2` for itself.
 program.addHelpText("after", "\n  -V, --version          print teal's version (as the only argument)");
 const onlyArg = process.argv.length === 3 ? process.argv[2] : undefined;

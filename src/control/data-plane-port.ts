@@ -30,5 +30,10 @@ export interface DataPlanePort {
    * is routed by the stored state. Returns the listening address, e.g. 127.0.0.1:8080.
    */
   listen(): Promise<string>;
+  /**
+   * proxy.tls's listening address once listen() has resolved; undefined without proxy.tls.
+   * Optional: a data plane without a TLS listener (a fake, a router's) need not say so.
+   */
+  tlsAddress?(): string | undefined;
   close(): Promise<void>;
 }

@@ -101,6 +101,10 @@ export class RoutedDataPlane implements DataPlanePort {
     return this.#own.listen();
   }
 
+  tlsAddress(): string | undefined {
+    return this.#own.tlsAddress?.();
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.#routers.values()].map((r) => r.close()));
     await this.#own.close();

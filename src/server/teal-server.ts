@@ -221,6 +221,7 @@ export async function startServer(
       viewToken,
       live,
       proxyAddress: () => proxyAddress,
+      proxyTlsAddress: () => dataPlane.tlsAddress?.(),
       publicMetrics: config.admin.publicMetrics,
       onInternalError: (err) => log.error({ err }, "admin API internal error"),
       nodes: fleet?.nodes,
@@ -262,7 +263,13 @@ export async function startServer(
     startedAt: new Date().toISOString(),
   });
   log.info(
-    { proxy: proxyAddress, admin: adminUrl, dataDir: dataDir.path, services: Object.keys(config.services) },
+    {
+      proxy: proxyAddress,
+      tls: dataPlane.tlsAddress?.(),
+      admin: adminUrl,
+      dataDir: dataDir.path,
+      services: Object.keys(config.services),
+    },
     "teal listening",
   );
 

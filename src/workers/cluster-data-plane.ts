@@ -40,6 +40,8 @@ export class ClusterDataPlane implements DataPlanePort {
   /** What the workers reported; each read asks them only for what changed since. */
   readonly #status = new MergedStatus<Worker>();
   #spec: DataPlaneSpec | undefined;
+  /** proxy.tls's address as the workers report it (they share the listening socket). */
+  #tlsAddress: string | undefined;
   #nextId = 1;
   #closing = false;
 
@@ -90,6 +92,10 @@ export class ClusterDataPlane implements DataPlanePort {
     return addresses[0]!;
   }
 
+  tlsAddress(): string | undefined {
+    return this.#tlsAddress;
+  }
+
   /** An unchanged service's view is the same object as in the previous read. */
   async status(): Promise<ServiceRuntimeStatus[]> {
     await Promise.all(
@@ -137,6 +143,7 @@ export class ClusterDataPlane implements DataPlanePort {
           }
         } else if (message.t === "listening") {
           this.#workers.add(worker);
+          this.#tlsAddress ??= message.tls;
           resolve(message.address);
         } else if (message.t === "reply") this.#settle(message.id, message.data);
         else if (message.t === "drained") {

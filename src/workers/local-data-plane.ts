@@ -29,6 +29,11 @@ export class LocalDataPlane implements DataPlanePort {
     return formatAddress(await this.#plane.listen());
   }
 
+  tlsAddress(): string | undefined {
+    const address = this.#plane.tlsAddress;
+    return address === undefined ? undefined : formatAddress(address);
+  }
+
   async apply(spec: DataPlaneSpec): Promise<void> {
     this.#plane.apply(spec);
   }

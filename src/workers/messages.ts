@@ -15,7 +15,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly t: "ready" }
-  | { readonly t: "listening"; readonly address: string }
+  | { readonly t: "listening"; readonly address: string; readonly tls?: string | undefined }
   | { readonly t: "reply"; readonly id: number; readonly data?: unknown }
   | { readonly t: "drained"; readonly service: string; readonly report: DrainReport };
 

@@ -52,7 +52,9 @@ process.on("message", async (message: ToWorker) => {
       send({ t: "reply", id: message.id });
       if (!listening) {
         listening = true;
-        send({ t: "listening", address: formatAddress(await plane.listen()) });
+        const address = formatAddress(await plane.listen());
+        const tls = plane.tlsAddress;
+        send({ t: "listening", address, tls: tls === undefined ? undefined : formatAddress(tls) });
       }
       return;
     }

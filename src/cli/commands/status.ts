@@ -29,7 +29,9 @@ export function renderStatus(
     certificates?: readonly CertificateStatus[];
   },
 ): string {
-  const lines = [color.dim(`proxy ${status.proxy} · generation ${status.generation}`)];
+  // proxyTls is absent from servers older than this CLI.
+  const https = status.proxyTls ? ` · https ${status.proxyTls}` : "";
+  const lines = [color.dim(`proxy ${status.proxy}${https} · generation ${status.generation}`)];
   if (status.nodes !== undefined) {
     lines.push(...renderNodes(status.nodes));
     lines.push(

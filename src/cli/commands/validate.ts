@@ -1,4 +1,7 @@
-/** `teal validate`: checks teal.yaml without starting anything; prints what `teal server` would warn about. */
+/**
+ * `teal validate`: checks teal.yaml without starting anything; prints what `teal server` would warn
+ * about, and the problems of proxy.tls's certificate files (validate-tls.ts), which exit 1.
+ */
 
 import { dirname, resolve } from "node:path";
 import type { TealConfig } from "../../config/schema.ts";
@@ -6,13 +9,31 @@ import { configWarnings } from "../../config/warnings.ts";
 import { lintMigration } from "../../migrate/lint.ts";
 import { loadMigrations } from "../../migrate/migration-files.ts";
 import { type GlobalOptions, resolveConfig } from "../context.ts";
-import { color, emit, warn } from "../output.ts";
+import { color, EXIT, emit, warn } from "../output.ts";
+import { tlsFindings } from "./validate-tls.ts";
 
 export async function validateCommand(opts: GlobalOptions): Promise<number> {
   const { config, path } = await resolveConfig(opts, true);
   const services = Object.keys(config.services);
-  const warnings = [...configWarnings(config), ...(await migrationWarnings(config, dirname(path ?? ".")))];
+  const tls = tlsFindings(config, new Date());
+  const warnings = [
+    ...configWarnings(config),
+    ...(await migrationWarnings(config, dirname(path ?? "."))),
+    ...tls.warnings,
+  ];
   for (const w of warnings) warn(`${w.path}: ${w.message}`);
+  if (tls.problems.length > 0) {
+    if (!opts.json) {
+      for (const p of tls.problems) process.stderr.write(`error: ${p.path}: ${p.message}\n`);
+    }
+    emit(
+      opts.json,
+      { ok: false, config: path, services, warnings, problems: tls.problems },
+      () =>
+        `${path} is not valid: ${tls.problems.length} problem${tls.problems.length === 1 ? "" : "s"} above`,
+    );
+    return EXIT.failed;
+  }
   emit(
     opts.json,
     { ok: true, config: path, services, warnings },
