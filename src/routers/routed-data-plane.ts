@@ -14,6 +14,7 @@ import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ServiceSpec } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 import type { Router } from "./router.ts";
+import type { OwnProxy } from "./teal/own-proxy.ts";
 
 /**
  * How often a drain is read back from a router that cannot say when it ends (nginx and HAProxy
@@ -22,7 +23,7 @@ import type { Router } from "./router.ts";
 const ROUTER_DRAIN_CHECK_MS = 100;
 
 export class RoutedDataPlane implements DataPlanePort {
-  readonly #listener: DataPlanePort;
+  readonly #listener: OwnProxy;
   readonly #routers: ReadonlyMap<string, Router>;
   /** What each router last verified, so a command on one service does not reload the others. */
   readonly #applied = new Map<string, ServiceSpec>();
@@ -36,7 +37,7 @@ export class RoutedDataPlane implements DataPlanePort {
    * answers 404 for them). `routers`: every service's router (TealRouter for `router: teal`).
    */
   constructor(
-    listener: DataPlanePort,
+    listener: OwnProxy,
     routers: ReadonlyMap<string, Router>,
     onWarning: (message: string) => void = () => {},
     clock: Clock = systemClock,

@@ -312,8 +312,8 @@ async function routedDataPlane(
   const { RoutedDataPlane } = await import("../routers/routed-data-plane.ts");
   const { OwnProxy } = await import("../routers/teal/own-proxy.ts");
   const warn = (m: string) => log.warn(m);
-  const routers = createRouters(config, resolve(configDir ?? "."), warn, new OwnProxy(own));
-  return new RoutedDataPlane(own, routers, warn);
+  const proxy = new OwnProxy(own);
+  return new RoutedDataPlane(proxy, createRouters(config, resolve(configDir ?? "."), warn, proxy), warn);
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { request } from "undici";
 import { CAPABILITIES } from "../../src/config/capabilities.ts";
 import type { DataPlanePort } from "../../src/control/data-plane-port.ts";
 import { isTealError } from "../../src/domain/errors.ts";
+import { createLogger } from "../../src/log/logger.ts";
 import { RoutedDataPlane } from "../../src/routers/routed-data-plane.ts";
 import type { Router } from "../../src/routers/router.ts";
 import { OwnProxy } from "../../src/routers/teal/own-proxy.ts";
@@ -10,7 +12,8 @@ import { TealRouter } from "../../src/routers/teal/teal-router.ts";
 import { NO_LISTENER_STATS } from "../../src/traffic/listener-stats.ts";
 import type { DataPlaneSpec, ServiceSpec } from "../../src/traffic/spec.ts";
 import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
-import { serviceSpec } from "../support/data-plane.ts";
+import { ClusterDataPlane } from "../../src/workers/cluster-data-plane.ts";
+import { serviceSpec, testSettings } from "../support/data-plane.ts";
 
 /** teal's own DataPlanePort, faked: it records every apply and status read. */
 function recordingProxy(fail: () => Error | undefined = () => undefined) {
@@ -60,7 +63,7 @@ function plane(port: DataPlanePort, extra: [string, Router][] = []) {
     ...["a", "b", "c"].map((n) => [n, new TealRouter(n, own)] as [string, Router]),
     ...extra,
   ]);
-  return new RoutedDataPlane(port, routers);
+  return new RoutedDataPlane(own, routers);
 }
 
 describe("teal's own proxy shared by its services (OwnProxy)", () => {
@@ -153,5 +156,35 @@ describe("teal's own proxy shared by its services (OwnProxy)", () => {
     assert.equal(proxy.reads(), 1);
     await routed.status();
     assert.equal(proxy.reads(), 2, "a later read is a fresh one");
+  });
+});
+
+describe("teal's own proxy with no service of its own", () => {
+  it("still listens with two proxy workers (every service on another router) and answers 404", {
+    timeout: 30_000,
+  }, async () => {
+    const proxy = new ClusterDataPlane(
+      { ...testSettings, accessLog: false },
+      2,
+      createLogger({ level: "silent" }),
+    );
+    const edge: Router = {
+      kind: "nginx",
+      capabilities: CAPABILITIES.nginx,
+      start: async () => {},
+      apply: async () => {},
+      status: async () => view("edge"),
+      close: async () => {},
+    };
+    const routed = new RoutedDataPlane(new OwnProxy(proxy), new Map([["edge", edge]]));
+    try {
+      await routed.apply({ generation: 1, services: [spec("edge")] });
+      const address = await routed.listen();
+      const res = await request(`http://${address}/`);
+      assert.equal(res.statusCode, 404);
+      await res.body.text();
+    } finally {
+      await routed.close();
+    }
   });
 });

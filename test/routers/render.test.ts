@@ -206,7 +206,7 @@ describe("routing controller start with an external router", () => {
       const controller = new RoutingController({
         config,
         repository,
-        dataPlane: new RoutedDataPlane(own, new Map([["web", router]])),
+        dataPlane: new RoutedDataPlane(new OwnProxy(own), new Map([["web", router]])),
         onWarning: (m) => warnings.push(m),
       });
       await controller.start();
@@ -250,11 +250,11 @@ describe("a router that keeps failing", () => {
       const warnings: string[] = [];
       const warn = (m: string) => warnings.push(m);
       // web on nginx, api on teal's own proxy: the composition root's routers.
-      const routers = createRouters(config, "/", warn, new OwnProxy(own as never));
+      const proxy = new OwnProxy(own as never);
       const controller = new RoutingController({
         config,
         repository: new RoutingRepository(store),
-        dataPlane: new RoutedDataPlane(own as never, routers, warn),
+        dataPlane: new RoutedDataPlane(proxy, createRouters(config, "/", warn, proxy), warn),
         onWarning: warn,
       });
       await controller.start(); // nginx is not there: a warning, teal starts

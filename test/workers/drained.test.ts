@@ -46,9 +46,8 @@ const planes: Planes = {
   "one process": (clock) => new LocalDataPlane(settings, {}, clock),
   "two worker processes": (clock) => new ClusterDataPlane(settings, 2, silent, undefined, clock),
   "a routed data plane (service on teal's proxy)": (clock) => {
-    const own = new LocalDataPlane(settings, {}, clock);
-    const routers = new Map([["web", new TealRouter("web", new OwnProxy(own))]]);
-    return new RoutedDataPlane(own, routers, () => {}, clock);
+    const own = new OwnProxy(new LocalDataPlane(settings, {}, clock));
+    return new RoutedDataPlane(own, new Map([["web", new TealRouter("web", own)]]), () => {}, clock);
   },
 };
 
@@ -178,7 +177,7 @@ describe("drain completion of a service on an external router", () => {
     status,
     close: async () => {},
   });
-  const own = new LocalDataPlane(settings);
+  const own = new OwnProxy(new LocalDataPlane(settings));
 
   it("is read back from the router on the clock until it ends, leaving no timer", async () => {
     const clock = new ManualClock();

@@ -1,13 +1,15 @@
 /**
- * teal's own proxy, shared by every service it routes. Each service's TealRouter hands it that
- * service's spec; the applies of one push (issued together, before the next microtask) become ONE
- * `DataPlanePort.apply` of every service's last spec: one atomic swap in the proxy, one message
- * per proxy worker, one generation. Status reads issued together share one read likewise.
+ * teal's own proxy, shared by every service it routes, and teal's listener. Each service's
+ * TealRouter hands it that service's spec; the applies of one push (issued together, before the
+ * next microtask) become ONE `DataPlanePort.apply` of every service's last spec: one atomic swap
+ * in the proxy, one message per proxy worker, one generation. Status reads issued together share
+ * one read likewise.
  */
 
 import type { DataPlanePort } from "../../control/data-plane-port.ts";
 import type { Color } from "../../domain/color.ts";
 import { isTealError, TealError } from "../../domain/errors.ts";
+import type { ListenerStats } from "../../traffic/listener-stats.ts";
 import type { ServiceSpec } from "../../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../../traffic/status.ts";
 
@@ -24,9 +26,11 @@ export class OwnProxy {
    */
   readonly #specs = new Map<string, ServiceSpec>();
   #batch: Batch | undefined;
+  /** Whether the proxy was given a spec: it must have one before it listens. */
+  #given = false;
   #read: Promise<ReadonlyMap<string, ServiceRuntimeStatus>> | undefined;
 
-  /** `port`: the proxy, in this process or as cluster workers. Its owner listens and closes it. */
+  /** `port`: the proxy, in this process or as cluster workers. */
   constructor(port: DataPlanePort) {
     this.#port = port;
   }
@@ -59,6 +63,26 @@ export class OwnProxy {
     return this.#port.drained(service, color, timeoutMs);
   }
 
+  /**
+   * Starts serving. With no service of its own (all on nginx or HAProxy) the proxy still listens,
+   * answering 404, and gets its first, empty spec here: a proxy worker listens only once it has one.
+   */
+  async listen(): Promise<string> {
+    if (!this.#given) {
+      this.#given = true;
+      await this.#port.apply({ generation: 0, services: [] });
+    }
+    return this.#port.listen();
+  }
+
+  listenerStats(): Promise<ListenerStats> {
+    return this.#port.listenerStats();
+  }
+
+  close(): Promise<void> {
+    return this.#port.close();
+  }
+
   #open(): Batch {
     const batch: Batch = {
       generation: 0,
@@ -71,6 +95,7 @@ export class OwnProxy {
 
   async #flush(batch: Batch): Promise<void> {
     this.#batch = undefined;
+    this.#given = true;
     const { generation } = batch;
     try {
       await this.#port.apply({ generation, services: [...this.#specs.values()] });
