@@ -29,6 +29,10 @@ export class RoutedDataPlane implements DataPlanePort {
   readonly #applied = new Map<string, ServiceSpec>();
   /** What each service was last asked to serve (applied or not). */
   readonly #requested = new Map<string, ServiceSpec>();
+  /** The services of the previous push, by position: an unchanged one is the same object there. */
+  #previous: readonly ServiceSpec[] = [];
+  /** Services asked to serve a spec their router has not verified (pending or failed). */
+  readonly #unsettled = new Set<string>();
   readonly #onWarning: (message: string) => void;
   readonly #clock: Clock;
 
@@ -51,10 +55,12 @@ export class RoutedDataPlane implements DataPlanePort {
   async apply(spec: DataPlaneSpec): Promise<void> {
     const pushes: Promise<void>[] = [];
     // Issued in one loop: the services on teal's proxy join one swap (OwnProxy).
-    for (const s of spec.services) {
-      const requested = this.#requested.get(s.name);
+    const previous = this.#previous;
+    this.#previous = spec.services;
+    for (const [i, s] of spec.services.entries()) {
       // The common case, found by identity: unchanged and in force (1 of 1,000 services switched).
-      if (requested === s && this.#applied.get(s.name) === s) continue;
+      if (previous[i] === s && (this.#unsettled.size === 0 || !this.#unsettled.has(s.name))) continue;
+      const requested = this.#requested.get(s.name);
       const changed = requested === undefined || !sameSpec(requested, s);
       this.#requested.set(s.name, s);
       pushes.push(
@@ -128,8 +134,10 @@ export class RoutedDataPlane implements DataPlanePort {
     const applied = this.#applied.get(spec.name);
     if (applied !== undefined && sameSpec(applied, spec)) {
       this.#applied.set(spec.name, spec);
+      this.#unsettled.delete(spec.name);
       return;
     }
+    this.#unsettled.add(spec.name);
     try {
       await router.apply(spec, generation);
     } catch (err) {
@@ -145,10 +153,18 @@ export class RoutedDataPlane implements DataPlanePort {
       );
     }
     this.#applied.set(spec.name, spec);
+    // A later push may have asked for another spec meanwhile: that one is not verified yet.
+    if (this.#requested.get(spec.name) === spec) this.#unsettled.delete(spec.name);
   }
 }
 
-/** Equal content: a command that changed nothing (the same routing, anew) moves no router. */
+/**
+ * Equal content: a command that changed nothing (the same routing, anew) moves no router. A
+ * switch changes the routing, which is told apart without serializing the whole spec.
+ */
 function sameSpec(a: ServiceSpec, b: ServiceSpec): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
+  if (a === b) return true;
+  const [x, y] = [a.routing, b.routing];
+  if (x.live !== y.live || x.greenPercent !== y.greenPercent || x.paused !== y.paused) return false;
+  return x.maintenance === y.maintenance && JSON.stringify(a) === JSON.stringify(b);
 }
