@@ -1,21 +1,30 @@
-/** Builds the router of every service that names one (nginx, haproxy); teal-routed services get none. */
+/**
+ * Builds every service's router: a TealRouter on teal's own proxy (shared, so one push is one
+ * swap) for `router: teal`, or the nginx or HAProxy the service names.
+ */
 
 import { isAbsolute, resolve } from "node:path";
 import type { TealConfig } from "../config/schema.ts";
 import { HaproxyRouter } from "./haproxy/haproxy-router.ts";
 import { NginxRouter } from "./nginx/nginx-router.ts";
 import type { Router } from "./router.ts";
+import type { OwnProxy } from "./teal/own-proxy.ts";
+import { TealRouter } from "./teal/teal-router.ts";
 
 export function createRouters(
   config: TealConfig,
   configDir: string,
   onWarning: (message: string) => void,
+  own: OwnProxy,
 ): Map<string, Router> {
   const routers = new Map<string, Router>();
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
   for (const [service, svc] of Object.entries(config.services)) {
     const r = svc.router;
-    if (r === "teal") continue;
+    if (r === "teal") {
+      routers.set(service, new TealRouter(service, own));
+      continue;
+    }
     switch (r.type) {
       case "nginx":
         routers.set(

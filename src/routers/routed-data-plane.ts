@@ -1,9 +1,9 @@
 /**
- * A data plane that sends each service's part of the spec to its router: teal's own proxy for
- * most services, nginx or HAProxy for those that name one. Status is merged, so analysis and
- * the API see every service the same way. A router failing rejects `apply` with its message when
- * this push changed its service; a router that still has an earlier change pending is retried on
- * every push but only warns, so one broken nginx never blocks commands on other services.
+ * A data plane that sends each service's part of the spec to its router (teal's own proxy, nginx
+ * or HAProxy), every service the same way. Status is merged, so analysis and the API see every
+ * service alike. A router failing rejects `apply` with its message when this push changed its
+ * service; a router that still has an earlier change pending is retried on every push but only
+ * warns, so one broken nginx never blocks commands on other services.
  */
 
 import type { DataPlanePort } from "../control/data-plane-port.ts";
@@ -14,52 +14,67 @@ import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ServiceSpec } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
 import type { Router } from "./router.ts";
+import type { OwnProxy } from "./teal/own-proxy.ts";
 
 /**
- * How often a routed service's drain is read back. nginx and HAProxy drains are seen from
- * outside (old workers, current sessions), so there is no event to wait on, only a read.
+ * How often a drain is read back from a router that cannot say when it ends (nginx and HAProxy
+ * drains are seen from outside: old workers, current sessions), so there is no event to wait on.
  */
 const ROUTER_DRAIN_CHECK_MS = 100;
 
 export class RoutedDataPlane implements DataPlanePort {
-  readonly #own: DataPlanePort;
+  readonly #listener: OwnProxy;
   readonly #routers: ReadonlyMap<string, Router>;
   /** What each router last verified, so a command on one service does not reload the others. */
-  readonly #applied = new Map<string, string>();
-  /** What each routed service was last asked to serve (applied or not). */
-  readonly #requested = new Map<string, string>();
+  readonly #applied = new Map<string, ServiceSpec>();
+  /** What each service was last asked to serve (applied or not). */
+  readonly #requested = new Map<string, ServiceSpec>();
+  /** The services of the previous push, by position: an unchanged one is the same object there. */
+  #previous: readonly ServiceSpec[] = [];
+  /** Services asked to serve a spec their router has not verified (pending or failed). */
+  readonly #unsettled = new Set<string>();
   readonly #onWarning: (message: string) => void;
   readonly #clock: Clock;
 
-  /** `routers`: service name -> its router; every other service goes to `own`. */
+  /**
+   * `listener`: teal's own proxy, which listens even when every service has another router (it
+   * answers 404 for them). `routers`: every service's router (TealRouter for `router: teal`).
+   */
   constructor(
-    own: DataPlanePort,
+    listener: OwnProxy,
     routers: ReadonlyMap<string, Router>,
     onWarning: (message: string) => void = () => {},
     clock: Clock = systemClock,
   ) {
-    this.#own = own;
+    this.#listener = listener;
     this.#routers = routers;
     this.#onWarning = onWarning;
     this.#clock = clock;
   }
 
   async apply(spec: DataPlaneSpec): Promise<void> {
-    const mine = spec.services.filter((s) => !this.#routers.has(s.name));
-    const routed = spec.services.filter((s) => this.#routers.has(s.name));
-    const results = await Promise.allSettled([
-      this.#own.apply({ generation: spec.generation, services: mine }),
-      ...routed.map((s) => {
-        const key = JSON.stringify(s);
-        const changed = this.#requested.get(s.name) !== key;
-        this.#requested.set(s.name, key);
-        return this.#applyRouted(s, spec.generation, key).catch((err: unknown) => {
+    const pushes: Promise<void>[] = [];
+    // Issued in one loop: the services on teal's proxy join one swap (OwnProxy).
+    const previous = this.#previous;
+    this.#previous = spec.services;
+    for (const [i, s] of spec.services.entries()) {
+      // The common case, found by identity: unchanged and in force (1 of 1,000 services switched).
+      if (previous[i] === s && (this.#unsettled.size === 0 || !this.#unsettled.has(s.name))) continue;
+      const requested = this.#requested.get(s.name);
+      const changed = requested === undefined || !sameSpec(requested, s);
+      this.#requested.set(s.name, s);
+      pushes.push(
+        this.#applyTo(s, spec.generation).catch((err: unknown) => {
           if (changed) throw err;
           this.#onWarning(`${(err as Error).message}; ${s.name}'s earlier change stays pending`);
-        });
-      }),
-    ]);
-    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+        }),
+      );
+    }
+    const results = await Promise.allSettled(pushes);
+    // Services that shared one failed swap share its error: it is said once.
+    const failures = [
+      ...new Set(results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []))),
+    ];
     if (failures.length === 1) throw failures[0];
     if (failures.length > 1) {
       throw new TealError("ROUTER_FAILED", failures.map((f) => (f as Error).message).join("; "), {
@@ -69,17 +84,17 @@ export class RoutedDataPlane implements DataPlanePort {
   }
 
   async status(): Promise<ServiceRuntimeStatus[]> {
-    const routed = await Promise.all(
+    const views = await Promise.all(
       [...this.#routers.values()].map((r) => r.status().catch(() => undefined)),
     );
-    const own = await this.#own.status();
-    return [...own, ...routed.filter((s) => s !== undefined)];
+    return views.filter((s) => s !== undefined);
   }
 
-  /** teal's own services wait on its drain events; a routed service's drain is read back from its router. */
+  /** A router that sees its drains end is waited on; the others are read back on the clock. */
   async drained(service: string, color: Color, timeoutMs: number): Promise<DrainReport | undefined> {
     const router = this.#routers.get(service);
-    if (router === undefined) return this.#own.drained(service, color, timeoutMs);
+    if (router === undefined) return undefined;
+    if (router.drained !== undefined) return router.drained(color, timeoutMs);
     const deadline = this.#clock.now() + timeoutMs;
     for (;;) {
       // A router that cannot say is no drain report, as in status(): the deployment goes on.
@@ -92,13 +107,12 @@ export class RoutedDataPlane implements DataPlanePort {
   }
 
   listenerStats(): Promise<ListenerStats> {
-    return this.#own.listenerStats();
+    return this.#listener.listenerStats();
   }
 
-  /** teal's proxy listens even when every service has its own router: it answers 404 for them. */
   async listen(): Promise<string> {
     await Promise.all([...this.#routers.values()].map((r) => r.start()));
-    return this.#own.listen();
+    return this.#listener.listen();
   }
 
   tlsAddress(): string | undefined {
@@ -107,34 +121,54 @@ export class RoutedDataPlane implements DataPlanePort {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.#routers.values()].map((r) => r.close()));
-    await this.#own.close();
+    await this.#listener.close();
   }
 
-  async #applyRouted(spec: ServiceSpec, generation: number, key: string): Promise<void> {
-    if (this.#applied.get(spec.name) === key) return;
-    const router = this.#routers.get(spec.name)!;
-    if (spec.routing.paused && !router.capabilities.pause) {
+  async #applyTo(spec: ServiceSpec, generation: number): Promise<void> {
+    const router = this.#routers.get(spec.name);
+    if (router === undefined) {
       throw new TealError(
-        "UNSUPPORTED",
-        `service ${spec.name} is routed by ${router.kind}, which cannot hold requests: resume it, or use router: teal to pause`,
-        { details: { service: spec.name } },
+        "INTERNAL",
+        `service ${spec.name} has no router: teal builds one per configured service`,
+        {
+          details: { service: spec.name },
+        },
       );
     }
+    const applied = this.#applied.get(spec.name);
+    if (applied !== undefined && sameSpec(applied, spec)) {
+      this.#applied.set(spec.name, spec);
+      this.#unsettled.delete(spec.name);
+      return;
+    }
+    this.#unsettled.add(spec.name);
     try {
       await router.apply(spec, generation);
     } catch (err) {
+      // Refused before anything was touched: what the router serves is still what it verified.
+      if (isTealError(err, "UNSUPPORTED")) throw err;
       // Unknown: the router may be half-way; the next apply must not be skipped as unchanged.
       this.#applied.delete(spec.name);
       if (isTealError(err)) throw err;
       throw new TealError(
         "ROUTER_FAILED",
         `${router.kind} router of ${spec.name} failed: ${(err as Error).message}`,
-        {
-          cause: err,
-          details: { service: spec.name },
-        },
+        { cause: err, details: { service: spec.name } },
       );
     }
-    this.#applied.set(spec.name, key);
+    this.#applied.set(spec.name, spec);
+    // A later push may have asked for another spec meanwhile: that one is not verified yet.
+    if (this.#requested.get(spec.name) === spec) this.#unsettled.delete(spec.name);
   }
+}
+
+/**
+ * Equal content: a command that changed nothing (the same routing, anew) moves no router. A
+ * switch changes the routing, which is told apart without serializing the whole spec.
+ */
+function sameSpec(a: ServiceSpec, b: ServiceSpec): boolean {
+  if (a === b) return true;
+  const [x, y] = [a.routing, b.routing];
+  if (x.live !== y.live || x.greenPercent !== y.greenPercent || x.paused !== y.paused) return false;
+  return x.maintenance === y.maintenance && JSON.stringify(a) === JSON.stringify(b);
 }

@@ -350,18 +350,19 @@ async function loadDockerRuntimes(
   return (await import("../runtime/docker/service-runtimes.ts")).dockerRuntimes(config, options);
 }
 
-/** Services that name an nginx or HAProxy router get it; the rest stay on teal's own proxy. */
+/** Every service gets its router: teal's own proxy (shared by all its services), nginx or HAProxy. */
 async function routedDataPlane(
   config: TealConfig,
   own: DataPlanePort,
   configDir: string | undefined,
   log: Logger,
 ): Promise<DataPlanePort> {
-  if (Object.values(config.services).every((s) => s.router === "teal")) return own;
   const { createRouters } = await import("../routers/create-routers.ts");
   const { RoutedDataPlane } = await import("../routers/routed-data-plane.ts");
+  const { OwnProxy } = await import("../routers/teal/own-proxy.ts");
   const warn = (m: string) => log.warn(m);
-  return new RoutedDataPlane(own, createRouters(config, resolve(configDir ?? "."), warn), warn);
+  const proxy = new OwnProxy(own);
+  return new RoutedDataPlane(proxy, createRouters(config, resolve(configDir ?? "."), warn, proxy), warn);
 }
 
 /** Loaded lazily: with workers, this process never loads the proxy (and its HTTP client) itself. */

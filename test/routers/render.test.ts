@@ -10,10 +10,12 @@ import { RoutingController } from "../../src/control/routing-controller.ts";
 import { RoutingRepository } from "../../src/control/routing-repository.ts";
 import { isTealError } from "../../src/domain/errors.ts";
 import { INITIAL_ROUTING } from "../../src/domain/routing.ts";
+import { createRouters } from "../../src/routers/create-routers.ts";
 import { planColorBackend, planMainBackend, slotCommands } from "../../src/routers/haproxy/slot-plan.ts";
 import { NginxRouter } from "../../src/routers/nginx/nginx-router.ts";
 import { nginxId, renderService } from "../../src/routers/nginx/render.ts";
 import { RoutedDataPlane } from "../../src/routers/routed-data-plane.ts";
+import { OwnProxy } from "../../src/routers/teal/own-proxy.ts";
 import { MemoryStore } from "../../src/store/memory/memory-store.ts";
 import { NO_LISTENER_STATS } from "../../src/traffic/listener-stats.ts";
 import type { ServiceSpec } from "../../src/traffic/spec.ts";
@@ -204,7 +206,7 @@ describe("routing controller start with an external router", () => {
       const controller = new RoutingController({
         config,
         repository,
-        dataPlane: new RoutedDataPlane(own, new Map([["web", router]])),
+        dataPlane: new RoutedDataPlane(new OwnProxy(own), new Map([["web", router]])),
         onWarning: (m) => warnings.push(m),
       });
       await controller.start();
@@ -245,13 +247,14 @@ describe("a router that keeps failing", () => {
         listen: async () => "",
         close: async () => {},
       };
-      const router = new NginxRouter({ service: "web", config: config.services.web!.router as never });
       const warnings: string[] = [];
       const warn = (m: string) => warnings.push(m);
+      // web on nginx, api on teal's own proxy: the composition root's routers.
+      const proxy = new OwnProxy(own as never);
       const controller = new RoutingController({
         config,
         repository: new RoutingRepository(store),
-        dataPlane: new RoutedDataPlane(own as never, new Map([["web", router]]), warn),
+        dataPlane: new RoutedDataPlane(proxy, createRouters(config, "/", warn, proxy), warn),
         onWarning: warn,
       });
       await controller.start(); // nginx is not there: a warning, teal starts

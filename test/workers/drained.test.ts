@@ -6,6 +6,8 @@ import type { DataPlanePort } from "../../src/control/data-plane-port.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { RoutedDataPlane } from "../../src/routers/routed-data-plane.ts";
 import type { Router } from "../../src/routers/router.ts";
+import { OwnProxy } from "../../src/routers/teal/own-proxy.ts";
+import { TealRouter } from "../../src/routers/teal/teal-router.ts";
 import type { ServiceSpec } from "../../src/traffic/spec.ts";
 import type { DrainReport } from "../../src/traffic/status.ts";
 import { ClusterDataPlane } from "../../src/workers/cluster-data-plane.ts";
@@ -43,8 +45,10 @@ const settings = { ...testSettings, accessLog: false };
 const planes: Planes = {
   "one process": (clock) => new LocalDataPlane(settings, {}, clock),
   "two worker processes": (clock) => new ClusterDataPlane(settings, 2, silent, undefined, clock),
-  "a routed data plane (service on teal's proxy)": (clock) =>
-    new RoutedDataPlane(new LocalDataPlane(settings, {}, clock), new Map(), () => {}, clock),
+  "a routed data plane (service on teal's proxy)": (clock) => {
+    const own = new OwnProxy(new LocalDataPlane(settings, {}, clock));
+    return new RoutedDataPlane(own, new Map([["web", new TealRouter("web", own)]]), () => {}, clock);
+  },
 };
 
 /** Settles a flag when the promise does, so a test can say it has not yet. */
@@ -173,7 +177,7 @@ describe("drain completion of a service on an external router", () => {
     status,
     close: async () => {},
   });
-  const own = new LocalDataPlane(settings);
+  const own = new OwnProxy(new LocalDataPlane(settings));
 
   it("is read back from the router on the clock until it ends, leaving no timer", async () => {
     const clock = new ManualClock();

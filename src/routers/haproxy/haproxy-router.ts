@@ -13,7 +13,7 @@ import { writeFileAtomic } from "../../fs/atomic-file.ts";
 import type { ServiceSpec } from "../../traffic/spec.ts";
 import type { ServiceRuntimeStatus } from "../../traffic/status.ts";
 import { DrainTracker } from "../drain-tracker.ts";
-import { type Router, routedEndpoints } from "../router.ts";
+import { type Router, refusal, routedEndpoints } from "../router.ts";
 import { RuntimeApi } from "./runtime-api.ts";
 import { ServerCounters } from "./server-counters.ts";
 import { parseServersState, parseStat, type ServerStat, type ServerState } from "./servers-state.ts";
@@ -61,6 +61,8 @@ export class HaproxyRouter implements Router {
   }
 
   async apply(spec: ServiceSpec, generation: number): Promise<void> {
+    const refused = refusal(spec, this.kind, this.capabilities);
+    if (refused !== undefined) throw refused;
     const before = this.#desired;
     this.#desired = spec;
     this.#generation = generation;

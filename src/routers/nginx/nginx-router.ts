@@ -18,7 +18,7 @@ import { writeFileAtomic } from "../../fs/atomic-file.ts";
 import type { ServiceSpec } from "../../traffic/spec.ts";
 import type { ServiceRuntimeStatus } from "../../traffic/status.ts";
 import { DrainTracker } from "../drain-tracker.ts";
-import { type Router, routedEndpoints } from "../router.ts";
+import { type Router, refusal, routedEndpoints } from "../router.ts";
 import { AccessLogCounters } from "./access-log.ts";
 import { NginxControl } from "./nginx-control.ts";
 import { acceptingWorkers, shuttingDownWorkers } from "./nginx-workers.ts";
@@ -62,10 +62,15 @@ export class NginxRouter implements Router {
   }
 
   async apply(spec: ServiceSpec, generation: number): Promise<void> {
-    const text = renderService(spec, generation, {
-      listen: this.#config.listen,
-      accessLog: this.#accessLogPath,
-      upstreamKeepalive: this.#config.upstreamKeepalive,
+    const refused = refusal(spec, this.kind, this.capabilities);
+    if (refused !== undefined) throw refused;
+    let text = "";
+    await this.#step("teal cannot render this spec; the running nginx is unchanged", async () => {
+      text = renderService(spec, generation, {
+        listen: this.#config.listen,
+        accessLog: this.#accessLogPath,
+        upstreamKeepalive: this.#config.upstreamKeepalive,
+      });
     });
     await this.#step("nginx -t refused the new configuration; the running nginx is unchanged", () =>
       this.#test(text),
