@@ -58,6 +58,16 @@ export class OwnProxy {
     return (await this.#read).get(service);
   }
 
+  /** Every view the proxy holds, in one read (the routed data plane's whole status). */
+  views(): Promise<ServiceRuntimeStatus[]> {
+    return this.#port.status();
+  }
+
+  /** The HTTPS listener's address, once it listens (proxy.tls). */
+  tlsAddress(): string | undefined {
+    return this.#port.tlsAddress?.();
+  }
+
   /** Woken by the proxy's drain events (DataPlanePort.drained), not by reading in a loop. */
   drained(service: string, color: Color, timeoutMs: number): Promise<DrainReport | undefined> {
     return this.#port.drained(service, color, timeoutMs);
