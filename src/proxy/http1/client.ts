@@ -46,6 +46,11 @@ function contentLength(headers: readonly string[]): number {
   return Number.isSafeInteger(length) ? length : -1;
 }
 
+function hasConnection(fields: readonly string[]): boolean {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i]!.toLowerCase() === "connection") return true;
+  return false;
+}
+
 /** llhttp found the answer malformed: its HPE_* code says how. */
 function parseError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -485,8 +490,11 @@ class PooledSocket implements ParserListener {
     this.#status = 0;
     this.#resume();
     if (!pending.aborted) pending.handler.onComplete(trailers);
-    if (!this.#keepAlive || !this.#bodyDone) this.destroy();
-    else this.#releasable = true; // handed on once the read is handled (#onRead)
+    // A Connection field in a trailer section closes the parser's side (llhttp refuses any answer
+    // after it): the connection is not reused.
+    if (!this.#keepAlive || !this.#bodyDone || (trailers !== undefined && hasConnection(trailers))) {
+      this.destroy();
+    } else this.#releasable = true; // handed on once the read is handled (#onRead)
   }
 
   #pause(): void {
