@@ -13,7 +13,7 @@ import {
   validateHeaderName,
   validateHeaderValue,
 } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Readable } from "node:stream";
 import type { ProxyRequest, ProxyResponse, ResponseListener } from "../engine.ts";
 import { headerMap } from "../header-map.ts";
@@ -111,7 +111,12 @@ export class NodeResponse implements ProxyResponse {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.res.destroy();
+    // An HTTP/2 stream is reset with INTERNAL_ERROR: destroyed without an error, node:http2 resets
+    // it with NO_ERROR, which a client reads as the end of a whole response. (The compatibility
+    // layer swallows the stream's own 'error' that follows.)
+    if (this.req.protocol === "h2") {
+      (this.res as Http2ServerResponse).stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    } else this.res.destroy();
   }
 
   /**
