@@ -17,6 +17,7 @@ import { after, before, describe, it } from "node:test";
 import type { DataPlane } from "../../src/proxy/data-plane.ts";
 import { createPki, type TestPki } from "../support/certs.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
+import { sendRaw } from "../support/raw-client.ts";
 import { type RawUpstream, startRawUpstream } from "../support/raw-upstream.ts";
 
 const CHUNKED =
@@ -142,7 +143,7 @@ function h2(s: ClientHttp2Session, path: string): Promise<H2Answer> {
 describe("response trailers", () => {
   let pki: TestPki;
   let upstream: RawUpstream;
-  let proxy: { plane: DataPlane; url: string };
+  let proxy: { plane: DataPlane; url: string; port: number };
   let tlsUrl: string;
   let session: ClientHttp2Session;
 
@@ -185,11 +186,16 @@ describe("response trailers", () => {
     assert.deepEqual(answer.rawTrailers, []);
   });
 
-  it("never turn a Content-Length answer (or one without trailers) into anything else", async () => {
+  it("never turn a Content-Length answer (or one without trailers, or to HTTP/1.0) into anything else", async () => {
     const length = await h1(request, proxy.url, "/length", { te: "trailers" });
     assert.equal(length.headers["content-length"], "4");
     assert.equal(length.headers["transfer-encoding"], undefined);
     assert.equal(length.body, "data");
+    // An HTTP/1.0 client reads the body to the connection's end: no chunks, so no trailers.
+    const old = await sendRaw(proxy.port, "GET /grpc HTTP/1.0\r\nHost: app.test\r\nTE: trailers\r\n\r\n");
+    assert.equal(old?.status, 200);
+    assert.equal(old?.body, "data");
+    assert.equal(old?.headers["transfer-encoding"], undefined);
     const plain = await h1(request, proxy.url, "/plain", { te: "trailers" });
     assert.equal(plain.body, "data");
     assert.deepEqual(plain.rawTrailers, []);
