@@ -61,7 +61,12 @@ export interface ProxyResponse {
    * runs once the socket is done with the chunk's bytes (sent, or dropped).
    */
   write(chunk: Buffer, written?: () => void): boolean;
-  end(chunk?: Buffer): void;
+  /**
+   * `trailers` (flat name, value pairs, already filtered: headers.ts's downstreamTrailers) go to
+   * an HTTP/2 client as a trailing HEADERS frame, and to an HTTP/1.1 client that sent
+   * `TE: trailers` after a chunked body; otherwise they are dropped (RFC 9110 section 6.5.1).
+   */
+  end(chunk?: Buffer, trailers?: readonly string[]): void;
   /** Takes back a head nothing of which was sent, so another answer can take its place. */
   discardHead(): boolean;
   /** Cuts the client's connection (a response that cannot be finished properly). */
@@ -125,7 +130,8 @@ export interface UpstreamHandler {
   onHeaders(statusCode: number, headers: string[], resume: () => void, statusText: string): boolean;
   onData(chunk: Buffer): boolean;
   onBodySent(chunk: Buffer | string): void;
-  onComplete(): void;
+  /** The answer ended; `trailers` as flat name, value pairs when its chunked body had a trailer section. */
+  onComplete(trailers?: readonly string[]): void;
   onError(err: Error): void;
 }
 

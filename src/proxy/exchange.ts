@@ -22,7 +22,7 @@ import type {
   UpstreamRequest,
 } from "./engine.ts";
 import { countStreamedBytes } from "./gc-nudge.ts";
-import { downstreamHeaders } from "./headers.ts";
+import { downstreamHeaders, downstreamTrailers } from "./headers.ts";
 import { InFlight } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
 import type { ServiceTarget } from "./service-target.ts";
@@ -231,9 +231,9 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     countStreamedBytes(n);
   }
 
-  onComplete(): void {
+  onComplete(trailers?: readonly string[]): void {
     if (this.#done) return;
-    this.#res.end();
+    this.#res.end(undefined, trailers === undefined ? undefined : downstreamTrailers(trailers));
     this.#finish(this.#status);
   }
 

@@ -114,6 +114,69 @@ export function downstreamHeaders(
   return dropped === undefined ? out : withoutNames(out, dropped);
 }
 
+/**
+ * Fields a trailer section may not carry (RFC 9110 section 6.5.1): framing, routing,
+ * authentication, cookies, response controls and content format are read before the body, so in
+ * a trailer they are either ignored or, worse, believed by a client that merges trailers into the
+ * header fields. Hop-by-hop fields never pass a proxy, and HTTP/2 refuses them outright.
+ */
+const FORBIDDEN_TRAILERS = new Set([
+  ...HOP_BY_HOP,
+  "http2-settings",
+  "content-length",
+  "content-type",
+  "content-encoding",
+  "content-range",
+  "host",
+  "authorization",
+  "www-authenticate",
+  "set-cookie",
+  "cookie",
+  "cache-control",
+  "pragma",
+  "expires",
+  "age",
+  "date",
+  "vary",
+  "location",
+  "retry-after",
+  "max-forwards",
+  "range",
+  "strict-transport-security",
+]);
+
+/**
+ * An upstream's trailer fields for the client (flat name, value pairs), the forbidden ones
+ * dropped and names in lower case; a repeated name is one field with its values joined by ", "
+ * (RFC 9110 section 5.3; Set-Cookie, the one field that cannot be joined, is forbidden here),
+ * which HTTP/2 needs for the fields it allows once. Undefined when none is left.
+ */
+export function downstreamTrailers(raw: readonly string[]): string[] | undefined {
+  const out: string[] = [];
+  const at = new Map<string, number>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (FORBIDDEN_TRAILERS.has(name) || name.charCodeAt(0) === 58 /* ":" */) continue;
+    const value = raw[i + 1]!;
+    const prior = at.get(name);
+    if (prior === undefined) {
+      at.set(name, out.length + 1);
+      out.push(name, value);
+    } else out[prior] = `${out[prior]}, ${value}`;
+  }
+  return out.length === 0 ? undefined : out;
+}
+
+/**
+ * An HTTP/1.1 client's TE says it takes trailers (RFC 9110 section 10.1.4). Without it teal drops
+ * them, as RFC 9110 section 6.5.1 lets a proxy do: a client that did not ask may not read them,
+ * and one that merges them into the header fields could be misled.
+ */
+export function acceptsTrailers(te: string | string[] | undefined): boolean {
+  if (te === undefined) return false;
+  return /(?:^|,)\s*trailers\s*(?:[,;]|$)/i.test(typeof te === "string" ? te : te.join(","));
+}
+
 function withoutNames(headers: string[], names: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {

@@ -5,7 +5,8 @@
  * undici's JavaScript header handling did (callgrind, see README "Performance"). Every socket reads
  * into one shared buffer; the parser sees the heads, and a body with a Content-Length is counted
  * here and copied out into recycled slabs (body-buffers.ts) instead of llhttp's fresh Buffer per
- * chunk. Chunked and close-delimited bodies still go through the parser.
+ * chunk. Chunked and close-delimited bodies still go through the parser, which also reads a
+ * chunked body's trailer section: it goes to the exchange with onComplete.
  *
  * The contract is the handler an exchange implements: onConnect, onHeaders, onData (false pauses
  * the upstream until resume), onBodySent, onComplete, onError. Errors carry the codes
@@ -43,6 +44,11 @@ function contentLength(headers: readonly string[]): number {
     else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return -1;
   }
   return Number.isSafeInteger(length) ? length : -1;
+}
+
+function hasConnection(fields: readonly string[]): boolean {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i]!.toLowerCase() === "connection") return true;
+  return false;
 }
 
 /** llhttp found the answer malformed: its HPE_* code says how. */
@@ -472,20 +478,23 @@ class PooledSocket implements ParserListener {
     if (!pending.handler.onData(chunk)) this.#pause();
   }
 
-  messageComplete(): void {
+  messageComplete(trailers: string[] | undefined): void {
     if (this.#bodyLeft > 0) return; // the parser stopped after the head: #onRead passes the body on
-    this.#bodyEnded();
+    this.#bodyEnded(trailers);
   }
 
-  #bodyEnded(): void {
+  #bodyEnded(trailers?: string[]): void {
     const pending = this.#pending;
     if (pending === undefined || this.#status === 0) return; // the end of a 1xx
-    this.#pending = undefined; // its trailers, if any, were dropped by the parser
+    this.#pending = undefined;
     this.#status = 0;
     this.#resume();
-    if (!pending.aborted) pending.handler.onComplete();
-    if (!this.#keepAlive || !this.#bodyDone) this.destroy();
-    else this.#releasable = true; // handed on once the read is handled (#onRead)
+    if (!pending.aborted) pending.handler.onComplete(trailers);
+    // A Connection field in a trailer section closes the parser's side (llhttp refuses any answer
+    // after it): the connection is not reused.
+    if (!this.#keepAlive || !this.#bodyDone || (trailers !== undefined && hasConnection(trailers))) {
+      this.destroy();
+    } else this.#releasable = true; // handed on once the read is handled (#onRead)
   }
 
   #pause(): void {

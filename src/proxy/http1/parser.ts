@@ -4,9 +4,9 @@
  * which is not a documented API: self-check.ts checks its shape before the fast engine is used
  * (see README "Proxy engines").
  *
- * newParser wires it to a ParserListener: it joins a long head's parts, drops trailers, and
- * keeps a throw in the listener from escaping into Node's C++ read loop (which would end the
- * process).
+ * newParser wires it to a ParserListener: it joins a long head's parts, hands a chunked
+ * message's trailer section to messageComplete, and keeps a throw in the listener from escaping
+ * into Node's C++ read loop (which would end the process).
  */
 
 import { createRequire } from "node:module";
@@ -131,7 +131,11 @@ export interface ParserListener {
     keepAlive: boolean,
   ): number;
   body(chunk: Buffer): void;
-  messageComplete(): void;
+  /**
+   * The message ended; `trailers` (flat name, value pairs, checked by llhttp and bounded by the
+   * parser's header size) when a chunked body had a trailer section.
+   */
+  messageComplete(trailers: string[] | undefined): void;
   /** The parser has run through one read of the socket it consumes (its callbacks came first). */
   executed(ret: number | Error): void;
   /** One of the above threw: the listener gives up its connection, the process goes on. */
@@ -178,9 +182,15 @@ function onMessageBegin(this: ListenedParser): void {
   }
 }
 
-/** A long head comes in parts: headers (and a request's URL) before the head is complete. */
+/**
+ * A long head comes in parts: headers (and a request's URL) before the head is complete; a trailer
+ * section too, before the message completes. Appended in place: a section of thousands of short
+ * fields comes in hundreds of parts, which copying would make quadratic.
+ */
 function onHeaders(this: ListenedParser, headers: string[], url: string | undefined): void {
-  this.moreHeaders = this.moreHeaders === undefined ? headers : this.moreHeaders.concat(headers);
+  const more = this.moreHeaders;
+  if (more === undefined) this.moreHeaders = headers;
+  else for (let i = 0; i < headers.length; i++) more.push(headers[i]!);
   if (url !== undefined) this.moreUrl += url;
 }
 
@@ -221,13 +231,14 @@ function onBody(this: ListenedParser, chunk: Buffer): void {
 }
 
 function onMessageComplete(this: ListenedParser): void {
-  // Trailers come like a long head's parts: teal drops them, and they must not become part of
-  // the next message's head.
+  // Node's parser reports a trailer section through kOnHeaders (in parts of up to 32 fields), just
+  // before the message completes: they go to the listener, never into the next message's head.
+  const trailers = this.moreHeaders;
   this.moreHeaders = undefined;
   this.moreUrl = "";
   const listener = this.listener;
   try {
-    listener?.messageComplete();
+    listener?.messageComplete(trailers);
   } catch (err) {
     listener?.threw(err);
   }

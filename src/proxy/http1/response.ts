@@ -1,12 +1,14 @@
 /**
  * A response on teal's HTTP/1 server. The head waits for the first body bytes so that a small
  * response leaves in one write; a body without a length is sent chunked (HTTP/1.1) or ends with
- * the connection (HTTP/1.0). HEAD, 204 and 304 answers carry no body.
+ * the connection (HTTP/1.0). HEAD, 204 and 304 answers carry no body. A chunked body ends with the
+ * upstream's trailer fields when the client asked for them (TE: trailers).
  */
 
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { ProxyResponse, ResponseListener } from "../engine.ts";
+import { acceptsTrailers } from "../headers.ts";
 import type { ClientRequest } from "./request.ts";
 
 /** What a response needs from its connection. */
@@ -117,13 +119,16 @@ export class ClientResponse implements ProxyResponse {
     return ok || socket.writableLength === 0;
   }
 
-  end(chunk?: Buffer): void {
+  end(chunk?: Buffer, trailers?: readonly string[]): void {
     if (this.writableFinished || this.destroyed) return;
     if (chunk !== undefined) this.write(chunk);
     this.writableFinished = true;
     let tail = this.#head ?? "";
     this.#head = undefined;
-    if (this.#chunked) tail += "0\r\n\r\n";
+    if (this.#chunked) {
+      tail +=
+        trailers !== undefined && acceptsTrailers(this.req.headers.te) ? lastChunk(trailers) : "0\r\n\r\n";
+    }
     if (tail !== "") this.#owner.socket.write(tail, "latin1");
     this.#owner.responseEnded(this);
   }
@@ -157,6 +162,13 @@ export class ClientResponse implements ProxyResponse {
     socket.uncork();
     return ok;
   }
+}
+
+/** The last chunk with a trailer section (the fields were checked by the upstream client's parser). */
+function lastChunk(trailers: readonly string[]): string {
+  let text = "0\r\n";
+  for (let i = 0; i < trailers.length; i += 2) text += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+  return `${text}\r\n`;
 }
 
 let dateSecond = -1;

@@ -2,8 +2,8 @@
  * The fast engine's guard. Node's internal parser is not a documented API: a Node release may
  * rename its callbacks, change their arguments or drop the module. Before the proxy listens, one
  * request and one response are parsed through it, wired as connection.ts and client.ts wire it,
- * and every part teal reads (method, target, headers, status, body, message end, what execute
- * returns, the methods it calls) is compared with what it must be. A mismatch is reported, never
+ * and every part teal reads (method, target, headers, status, body, a chunked body's trailers,
+ * message end, what execute returns, the methods it calls) is compared with what it must be. A mismatch is reported, never
  * run: a parser that misreads a head would misroute requests or split responses.
  */
 
@@ -11,6 +11,7 @@ import { type HttpParserClass, METHODS, newParser, type ParserListener } from ".
 
 const REQUEST = "POST /check?x=1 HTTP/1.1\r\nHost: teal.test\r\nX-Two: a\r\nContent-Length: 3\r\n\r\nabc";
 const RESPONSE = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Teal: yes\r\n\r\nok";
+const CHUNKED = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 7\r\n\r\n";
 
 /** What one message looked like to the listener. */
 interface Seen {
@@ -18,6 +19,7 @@ interface Seen {
   head?: { headers: string[]; method: string | undefined; url: string; status: number; statusText: string };
   body: string;
   complete: number;
+  trailers?: string[] | undefined;
   threw?: unknown;
 }
 
@@ -78,6 +80,13 @@ export function parserProblem(Parser: HttpParserClass | undefined): string | und
         if (ret !== RESPONSE.length - 2) return `a head answered with 2 stopped the parser at ${String(ret)}`;
         if (seen.body !== "") return "a head answered with 2 still passed its body";
         return undefined;
+      }) ??
+      check(Parser, Parser.RESPONSE, CHUNKED, 0, (seen) => {
+        if (seen.body !== "ok") return `a chunked body read as ${JSON.stringify(seen.body)}`;
+        if (!sameHeaders(seen.trailers, ["X-Sum", "7"])) {
+          return `a chunked body's trailers read as ${JSON.stringify(seen.trailers)}`;
+        }
+        return undefined;
       })
     );
   } catch (err) {
@@ -105,8 +114,9 @@ function check(
       if (!Buffer.isBuffer(chunk)) throw new Error("a body chunk is not a Buffer");
       seen.body += chunk.toString("latin1");
     },
-    messageComplete: () => {
+    messageComplete: (trailers) => {
       seen.complete++;
+      seen.trailers = trailers;
     },
     executed: () => {},
     threw: (err) => {

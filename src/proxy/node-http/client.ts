@@ -5,7 +5,8 @@
  * queue with a bounded wait; connect, headers and body-idle timeouts, each its own
  * UpstreamErrorCode; a request body streamed only once connected, so that a refused connect
  * leaves it whole for a retry; and a reused keep-alive socket that closes before any answer
- * reported as UPSTREAM_CLOSED, which an exchange may repeat on a fresh one.
+ * reported as UPSTREAM_CLOSED, which an exchange may repeat on a fresh one. A chunked answer's
+ * trailer fields go to the exchange with onComplete, as on the fast engine.
  */
 
 import { Agent, type ClientRequest, type IncomingMessage, request } from "node:http";
@@ -231,7 +232,9 @@ export class NodeHttpClient implements UpstreamClient {
         if (finished) return;
         finished = true;
         this.#inFlight.delete(req);
-        if (!pending.aborted) handler.onComplete();
+        // A chunked answer's trailer section, read by node:http as on the fast engine.
+        const trailers = res.rawTrailers;
+        if (!pending.aborted) handler.onComplete(trailers.length > 0 ? trailers : undefined);
         this.#done();
       });
       res.on("aborted", () => finish(upstreamError("UPSTREAM_CLOSED", "the upstream closed the connection")));

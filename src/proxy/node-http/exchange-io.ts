@@ -3,14 +3,21 @@
  * ProxyResponse), over HTTP/1.1 or an HTTP/2 stream (node:http2's compatibility objects, which
  * have the same methods and events). The response's head waits for the first body bytes, as on
  * the fast engine, so that an exchange can still replace it (discardHead) when the upstream fails
- * before its body.
+ * before its body. An upstream's trailer fields go out after the body (see #addTrailers).
  */
 
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
+} from "node:http";
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Readable } from "node:stream";
 import type { ProxyRequest, ProxyResponse, ResponseListener } from "../engine.ts";
 import { headerMap } from "../header-map.ts";
+import { acceptsTrailers } from "../headers.ts";
 import { h2HeaderObject } from "./h2-request.ts";
 
 export class NodeRequest implements ProxyRequest {
@@ -85,10 +92,11 @@ export class NodeResponse implements ProxyResponse {
     return ok || res.writableLength === 0;
   }
 
-  end(chunk?: Buffer): void {
+  end(chunk?: Buffer, trailers?: readonly string[]): void {
     if (this.writableFinished || this.destroyed) return;
     if (!this.#sendHead()) return;
     this.writableFinished = true;
+    if (trailers !== undefined) this.#addTrailers(trailers);
     if (chunk === undefined) this.res.end();
     else this.res.end(chunk);
   }
@@ -103,7 +111,33 @@ export class NodeResponse implements ProxyResponse {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    this.res.destroy();
+    // An HTTP/2 stream is reset with INTERNAL_ERROR: destroyed without an error, node:http2 resets
+    // it with NO_ERROR, which a client reads as the end of a whole response. (The compatibility
+    // layer swallows the stream's own 'error' that follows.)
+    if (this.req.protocol === "h2") {
+      (this.res as Http2ServerResponse).stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    } else this.res.destroy();
+  }
+
+  /**
+   * HTTP/2: a trailing HEADERS frame (node:http2's compatibility response always waits for
+   * trailers). HTTP/1.1: after a chunked body, when the client sent `TE: trailers` (as the fast
+   * engine, http1/response.ts); node:http leaves them out of a body that is not chunked.
+   */
+  #addTrailers(trailers: readonly string[]): void {
+    try {
+      if (this.req.protocol === "h2") (this.res as Http2ServerResponse).addTrailers(h2HeaderObject(trailers));
+      else if (acceptsTrailers(this.req.headers.te)) {
+        const pairs: [string, string][] = [];
+        for (let i = 0; i < trailers.length; i += 2) {
+          // A field node:http would refuse is left out, not the whole section.
+          if (sendable(trailers[i]!, trailers[i + 1]!)) pairs.push([trailers[i]!, trailers[i + 1]!]);
+        }
+        (this.res as ServerResponse).addTrailers(pairs);
+      }
+    } catch {
+      // A field node:http2 will not send: the body stands without its trailers.
+    }
   }
 
   /** Writes the waiting head; false when node:http refused it (the connection is then cut). */
@@ -127,5 +161,15 @@ export class NodeResponse implements ProxyResponse {
       this.destroy();
       return false;
     }
+  }
+}
+
+function sendable(name: string, value: string): boolean {
+  try {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
   }
 }
