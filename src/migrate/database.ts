@@ -6,7 +6,7 @@
  */
 
 import { setTimeout as delay } from "node:timers/promises";
-import pg from "pg";
+import type { Client, QueryResultRow } from "pg";
 import { TealError } from "../domain/errors.ts";
 import { literal } from "./sql.ts";
 
@@ -33,10 +33,10 @@ const RETRYABLE = new Set(["55P03", "40P01", "40001"]);
 const LOCK_KEY = "hashtext('teal_migrations')";
 
 export class MigrationDatabase {
-  readonly #client: pg.Client;
+  readonly #client: Client;
   readonly options: MigrateOptions;
 
-  private constructor(client: pg.Client, options: MigrateOptions) {
+  private constructor(client: Client, options: MigrateOptions) {
     this.#client = client;
     this.options = options;
   }
@@ -46,7 +46,9 @@ export class MigrationDatabase {
    * it came from (`source`, e.g. "$DATABASE_URL").
    */
   static async open(url: string, source: string, options: MigrateOptions): Promise<MigrationDatabase> {
-    let client: pg.Client;
+    // pg is loaded when a database is first opened: teal server without one never carries it.
+    const { default: pg } = await import("pg");
+    let client: Client;
     try {
       client = new pg.Client({ connectionString: url, application_name: "teal migrate" });
     } catch (err) {
@@ -83,7 +85,7 @@ export class MigrationDatabase {
     await this.#client.end().catch(() => {});
   }
 
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]) {
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]) {
     return this.#client.query<R>(sql, params);
   }
 

@@ -8,7 +8,6 @@ import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
 import type { Hono } from "hono";
-import { asCertificateListener, createOrderer } from "../acme/acme-setup.ts";
 import type { AcmeOrderer } from "../acme/orderer.ts";
 import { PrometheusSource } from "../analysis/prometheus-source.ts";
 import { ProxySource } from "../analysis/proxy-source.ts";
@@ -46,7 +45,6 @@ import { Certificates } from "../proxy/tls/certificates.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { EtcdStore } from "../store/etcd/etcd-store.ts";
 import { SqliteStore } from "../store/sqlite/sqlite-store.ts";
 import type { Store } from "../store/store.ts";
 import type { StoreChoice } from "../store/store-choice.ts";
@@ -197,6 +195,8 @@ export async function startServer(
     if (fleet === undefined) await recoverServices(ctx, units, adoption);
     const acmeSettings = config.proxy.tls?.acme;
     if (acmeSettings !== undefined) {
+      // Loaded only with proxy.tls.acme: acme-client and its crypto libraries cost ~25 MiB of RSS.
+      const { asCertificateListener, createOrderer } = await import("../acme/acme-setup.ts");
       acme = createOrderer(acmeSettings, {
         store,
         listener: asCertificateListener(ownPlane),
@@ -313,6 +313,8 @@ function interruption(election: Election): Interruption | undefined {
 async function openStore(choice: StoreChoice, dataDir: DataDir, log: Logger): Promise<Store> {
   const onError = (err: unknown) => log.error({ err }, "store error");
   if (choice.kind === "sqlite") return SqliteStore.open({ path: dataDir.databasePath, onError });
+  // Loaded only for etcd: its gRPC client costs ~25 MiB of RSS that a SQLite teal never needs.
+  const { EtcdStore } = await import("../store/etcd/etcd-store.ts");
   const store = await EtcdStore.open({ endpoints: choice.endpoints, prefix: choice.prefix, onError });
   log.info({ endpoints: choice.endpoints, prefix: store.root }, "state on etcd");
   return store;

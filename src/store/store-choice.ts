@@ -4,7 +4,8 @@
  */
 
 import { TealError } from "../domain/errors.ts";
-import { DEFAULT_ETCD_PREFIX } from "./etcd/etcd-store.ts";
+// etcd-keys, not etcd-store: choosing the store must not load etcd's client (~25 MiB).
+import { DEFAULT_ETCD_PREFIX } from "./etcd/etcd-keys.ts";
 
 export type StoreChoice =
   | { readonly kind: "sqlite" }

@@ -3,6 +3,9 @@
 import type { IKeyValue } from "etcd3";
 import type { KeyValue, LeaseId } from "../store.ts";
 
+/** Where teal's keys live in etcd unless --store-prefix says otherwise. */
+export const DEFAULT_ETCD_PREFIX = "/teal";
+
 /** Maps Store keys to etcd keys under `<prefix>/` and back. */
 export class KeySpace {
   /** The prefix with exactly one trailing slash, e.g. "/teal/". */

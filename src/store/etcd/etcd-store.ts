@@ -18,7 +18,7 @@ import type {
   WriteResult,
 } from "../store.ts";
 import { isFutureRevisionError, storeError } from "./etcd-errors.ts";
-import { isLeaseIdShape, KeySpace } from "./etcd-keys.ts";
+import { DEFAULT_ETCD_PREFIX, isLeaseIdShape, KeySpace } from "./etcd-keys.ts";
 import { EtcdWatch } from "./etcd-watch.ts";
 
 export interface EtcdStoreOptions {
@@ -34,7 +34,7 @@ export interface EtcdStoreOptions {
 
 type WatchBackoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
 
-export const DEFAULT_ETCD_PREFIX = "/teal";
+export { DEFAULT_ETCD_PREFIX };
 
 function reportAsWarning(err: unknown): void {
   process.emitWarning(err instanceof Error ? err : String(err), "TealStoreWarning");
