@@ -73,6 +73,9 @@ export class LeaderElection {
   #state: Leadership["state"] = "follower";
   #lastKeptAlive = 0;
   #campaigning = false;
+  #inFlight: Promise<void> | undefined;
+  /** The leader key's modRevision as last read or watched (0: no key). */
+  #currentRevision = 0;
   /** The key vanished during a campaign that then lost: campaign once more. */
   #again = false;
   #closed = false;
@@ -115,12 +118,18 @@ export class LeaderElection {
   readonly reload = (items: readonly KeyValue[]): void => {
     const kv = items.find((item) => item.key === LEADER_KEY);
     if (kv === undefined) this.#vacated();
-    else this.#current = parseLeaderRecord(kv.value);
+    else {
+      this.#current = parseLeaderRecord(kv.value);
+      this.#currentRevision = kv.modRevision;
+    }
   };
 
   readonly onEvent = (event: WatchEvent): void => {
     if (event.type === "put") {
-      if (event.kv.key === LEADER_KEY) this.#current = parseLeaderRecord(event.kv.value);
+      if (event.kv.key === LEADER_KEY) {
+        this.#current = parseLeaderRecord(event.kv.value);
+        this.#currentRevision = event.kv.modRevision;
+      }
     } else if (event.key === LEADER_KEY) {
       this.#vacated();
     }
@@ -129,6 +138,7 @@ export class LeaderElection {
   #vacated(): void {
     if (this.#current !== undefined) this.#previous = this.#current;
     this.#current = undefined;
+    this.#currentRevision = 0;
     if (this.#state !== "follower") this.#depose("the leader key vanished (its lease expired)");
     if (this.#campaigning) this.#again = true;
     else void this.#campaign();
@@ -159,7 +169,19 @@ export class LeaderElection {
     this.#options.onDeposed(reason);
   }
 
-  async #campaign(): Promise<void> {
+  /**
+   * One campaign at a time, and every caller waits for the one under way: start() must not resolve
+   * while a campaign begun by the watch's first read is still settling (teal would say it listens
+   * before it takes commands).
+   */
+  #campaign(): Promise<void> {
+    this.#inFlight ??= this.#campaignOnce().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #campaignOnce(): Promise<void> {
     if (this.#campaigning || this.#closed || this.#state !== "follower") return;
     this.#campaigning = true;
     let lease: LeaseId | undefined;
@@ -170,8 +192,11 @@ export class LeaderElection {
         admin: this.#options.admin,
         since: new Date().toISOString(),
       };
+      // A key naming this very node is a former run of it that died leading (node names are
+      // unique in a fleet, and one server runs per data directory): take it back at once.
+      const mine = this.#current?.node === this.#options.node;
       const result = await this.#store.put(LEADER_KEY, JSON.stringify(record), {
-        expectModRevision: 0,
+        expectModRevision: mine ? this.#currentRevision : 0,
         lease,
       });
       if (!result.ok) {
@@ -199,7 +224,7 @@ export class LeaderElection {
     }
     if (this.#again) {
       this.#again = false;
-      await this.#campaign();
+      await this.#campaignOnce();
     }
   }
 

@@ -20,6 +20,12 @@ import { ROUTING_PREFIX } from "./routing-follower.ts";
 
 export interface FleetOptions {
   readonly node?: string;
+  /**
+   * Without --node: the name this server campaigns under, the same across its restarts (host and
+   * data directory: one live server per data directory), so a server restarted after a crash
+   * takes its own leader key back at once instead of waiting out its dead self's lease.
+   */
+  readonly unnamed?: string;
   readonly leaseTtlMs: number;
   readonly ackTimeoutMs: number;
 }
@@ -78,8 +84,8 @@ export async function joinFleet(
   let newest = 0;
   let peers: Watch | undefined;
   let election: LeaderElection | undefined;
-  // Without --node the server still campaigns; its host name and pid say which process leads.
-  const candidate = options.node ?? `${hostname()}:${process.pid}`;
+  // Without --node the server still campaigns, under a name that says which server leads.
+  const candidate = options.node ?? options.unnamed ?? `${hostname()}:${process.pid}`;
   const leader = (): LeaderView => {
     const now = election?.leadership();
     if (now === undefined) return { ready: false };

@@ -37,6 +37,7 @@ import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
 import type { Election } from "../fleet/leader-election.ts";
+import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "../fleet/node-name.ts";
 import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
@@ -101,7 +102,7 @@ export async function startServer(
   // With SQLite there is one node: nothing to wait for. On etcd, routing writes wait for the fleet.
   const fleet: Fleet | undefined =
     options.store?.kind === "etcd"
-      ? await joinFleet(store, clock, log, options.fleet).catch(async (err) => {
+      ? await joinFleet(store, clock, log, fleetOptions(options.fleet, dataDir)).catch(async (err) => {
           await store.close();
           throw err;
         })
@@ -308,6 +309,12 @@ function interruption(election: Election): Interruption | undefined {
     what: `node ${election.previous} stopped leading`,
     failure: `interrupted when node ${election.previous} stopped leading`,
   };
+}
+
+/** The fleet's options, with the name a server without --node campaigns under. */
+function fleetOptions(fleet: FleetOptions | undefined, dataDir: DataDir): FleetOptions {
+  const unnamed = `${hostname()}:${resolve(dataDir.path)}`;
+  return { leaseTtlMs: DEFAULT_LEASE_TTL_MS, ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS, ...fleet, unnamed };
 }
 
 async function openStore(choice: StoreChoice, dataDir: DataDir, log: Logger): Promise<Store> {
