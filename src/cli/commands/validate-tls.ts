@@ -10,7 +10,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { TealConfig } from "../../config/schema.ts";
 import { TealError } from "../../domain/errors.ts";
-import { Certificates } from "../../proxy/tls/certificates.ts";
+import { Certificates, dnsNames } from "../../proxy/tls/certificates.ts";
 
 export interface TlsFinding {
   readonly path: string;
@@ -100,13 +100,4 @@ function covers(names: readonly string[], host: string): boolean {
     const suffix = name.slice(1);
     return h.endsWith(suffix) && !h.slice(0, -suffix.length).includes(".");
   });
-}
-
-/** The DNS names in the certificate's subjectAltName ("DNS:a.example, DNS:*.b.example"). */
-function dnsNames(cert: X509Certificate): string[] {
-  return (cert.subjectAltName ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.startsWith("DNS:"))
-    .map((s) => s.slice(4));
 }

@@ -206,7 +206,8 @@ function readPem(path: string, field: string): Buffer {
 }
 
 /** The DNS names in the certificate's subjectAltName ("DNS:a.example, DNS:*.b.example"). */
-function dnsNames(cert: X509Certificate): string[] {
+/** The DNS names a certificate serves (its subjectAltName), as `teal validate` checks them too. */
+export function dnsNames(cert: X509Certificate): string[] {
   return (cert.subjectAltName ?? "")
     .split(",")
     .map((s) => s.trim())
