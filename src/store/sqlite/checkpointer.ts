@@ -10,7 +10,7 @@
  * costs ~7.5 MiB of RSS: it runs only while there are writes, and ends after a minute without.
  */
 
-import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type Database from "better-sqlite3";
 
@@ -112,7 +112,9 @@ export class Checkpointer {
       eval: true,
       workerData: {
         path: this.#options.path,
-        driver: createRequire(import.meta.url).resolve("better-sqlite3"),
+        // The copy this process loaded, through its loader's hooks (a test run on another Node
+        // major resolves its own build), not a fresh CommonJS lookup that would skip them.
+        driver: fileURLToPath(import.meta.resolve("better-sqlite3")),
       },
       resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
       // Not the process's flags (e.g. --cpu-prof, --import tsx): none of them apply to this code.
