@@ -6,10 +6,10 @@
  * node's proxy too. `teal proxy` nodes use RoutingFollower instead: they have no controller.
  */
 
-import { INITIAL_ROUTING, isRoutingState, type RoutingState } from "../domain/routing.ts";
+import { INITIAL_ROUTING, type RoutingState } from "../domain/routing.ts";
 import type { PrefixFollower } from "../store/follow-prefix.ts";
 import type { KeyValue, WatchEvent } from "../store/store.ts";
-import { ROUTING_PREFIX } from "./routing-follower.ts";
+import { parseRoutingRecord, ROUTING_PREFIX } from "./routing-follower.ts";
 
 /** The controller's side (RoutingController.follow): true when the state was put in force. */
 export type FollowRouting = (
@@ -88,13 +88,6 @@ export class PeerRouting implements PrefixFollower {
   }
 
   #parse(kv: KeyValue): RoutingState | undefined {
-    try {
-      const parsed: unknown = JSON.parse(kv.value);
-      if (isRoutingState(parsed)) return parsed;
-    } catch {}
-    this.#options.onWarning(
-      `routing record ${kv.key} at revision ${kv.modRevision} is unreadable; keeping what is served`,
-    );
-    return undefined;
+    return parseRoutingRecord(kv, this.#options.onWarning);
   }
 }

@@ -95,13 +95,19 @@ export class RoutingFollower implements PrefixFollower {
   }
 
   #parse(kv: KeyValue): RoutingState | undefined {
-    try {
-      const parsed: unknown = JSON.parse(kv.value);
-      if (isRoutingState(parsed)) return parsed;
-    } catch {}
-    this.#options.onWarning(
-      `routing record ${kv.key} at revision ${kv.modRevision} is unreadable; keeping what is served`,
-    );
-    return undefined;
+    return parseRoutingRecord(kv, this.#options.onWarning);
   }
+}
+
+/** A routing record read from the store, or undefined (with a warning) when it cannot be read. */
+export function parseRoutingRecord(
+  kv: KeyValue,
+  onWarning: (message: string) => void,
+): RoutingState | undefined {
+  try {
+    const parsed: unknown = JSON.parse(kv.value);
+    if (isRoutingState(parsed)) return parsed;
+  } catch {}
+  onWarning(`routing record ${kv.key} at revision ${kv.modRevision} is unreadable; keeping what is served`);
+  return undefined;
 }
