@@ -199,6 +199,42 @@ describe("etcd store history and reachability", () => {
     }
   });
 
+  it("starts a watch after every write already acknowledged, even on a member that has not applied them yet", async () => {
+    // A member applies the leader's log a moment after a write is acknowledged; a watch that
+    // started from that member's own revision replayed the write (a CI run saw it once, in the
+    // lease contract case). Here a follower is frozen (SIGSTOP) through the write and the watch
+    // is asked of it the moment it thaws. The window is narrow: this did not catch the old code
+    // in the runs tried, it guards the promise rather than reproducing the race every time.
+    const prefix = freshPrefix();
+    const leader = await cluster.leader();
+    const follower = cluster.members.find((member) => member !== leader) as EtcdMember;
+    const [writer, watcher] = await Promise.all([
+      EtcdStore.open({ endpoints: [leader.clientUrl], prefix }),
+      EtcdStore.open({ endpoints: [follower.clientUrl], prefix }),
+    ]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        follower.child?.kill("SIGSTOP");
+        await writer.put(`svc/${round}`, "before");
+        // The request waits in the frozen member's socket beside the leader's log entries.
+        const seen = new EventRecorder();
+        const watching = watcher.watch("svc/", seen.onEvent);
+        follower.child?.kill("SIGCONT");
+        const watch = await watching;
+        const marker = await writer.put(`svc/${round}`, "after");
+        assert.deepEqual(
+          await seen.waitFor(1),
+          [`put svc/${round}=after @${marker.revision}`],
+          `round ${round}`,
+        );
+        await watch.cancel();
+      }
+    } finally {
+      follower.child?.kill("SIGCONT");
+      await Promise.all([writer.close(), watcher.close()]);
+    }
+  });
+
   it("fails with STORE_UNAVAILABLE naming the endpoints when no member answers", async () => {
     const endpoint = `http://127.0.0.1:${await freePort()}`;
     await assert.rejects(EtcdStore.open({ endpoints: [endpoint], callTimeoutMs: 1_000 }), (err) => {

@@ -148,11 +148,16 @@ export class EtcdStore implements Store {
 
   watch(prefix: string, onEvent: (event: WatchEvent) => void, options: WatchOptions = {}): Promise<Watch> {
     return this.#call(`watch ${prefix}`, async () => {
-      const { afterRevision } = options;
-      if (afterRevision !== undefined) await this.#requireHistory(prefix, afterRevision);
+      // Without a start revision, begin after a linearizable read of the current one: a watch
+      // attaches on whichever member the client picked, and a member still applying the leader's
+      // log would otherwise replay writes the caller already saw acknowledged.
+      const afterRevision = options.afterRevision ?? (await this.revision());
+      if (options.afterRevision !== undefined) await this.#requireHistory(prefix, afterRevision);
       const { key, range_end } = this.#keys.range(prefix);
-      const builder = this.#client.watch().inRange({ start: key, end: range_end });
-      if (afterRevision !== undefined) builder.startRevision(String(afterRevision + 1));
+      const builder = this.#client
+        .watch()
+        .inRange({ start: key, end: range_end })
+        .startRevision(String(afterRevision + 1));
       const watch = new EtcdWatch(builder.watcher(), this.#keys, onEvent, afterRevision, (err) => {
         this.#watches.delete(watch);
         this.#onError(err);

@@ -15,15 +15,15 @@ export class EtcdWatch implements Watch {
   readonly #keys: KeySpace;
   readonly #onEvent: (event: WatchEvent) => void;
   readonly #onLost: (err: TealError) => void;
-  /** The last revision delivered (or known to hold nothing for us); undefined until connected. */
-  #lastRevision: number | undefined;
+  /** The last revision delivered, or known to hold nothing for us. */
+  #lastRevision: number;
   /** Keys already delivered at #lastRevision: one transaction can change several keys. */
   #keysAtLast = new Set<string>();
   #cancelled = false;
   #everAttached = false;
 
   /**
-   * @param afterRevision deliver changes after this revision; undefined: from when etcd attaches.
+   * @param afterRevision deliver changes after this revision (the watcher starts at the next).
    * @param onLost told when etcd ends the watch by itself (its history was compacted while the
    * watch was reconnecting); the caller reloads and watches again.
    */
@@ -31,7 +31,7 @@ export class EtcdWatch implements Watch {
     watcher: Watcher,
     keys: KeySpace,
     onEvent: (event: WatchEvent) => void,
-    afterRevision: number | undefined,
+    afterRevision: number,
     onLost: (err: TealError) => void,
   ) {
     this.#watcher = watcher;
@@ -40,15 +40,13 @@ export class EtcdWatch implements Watch {
     this.#onLost = onLost;
     this.#lastRevision = afterRevision;
     watcher.on("data", (response) => this.#deliver(response));
-    watcher.on("connected", (response) => {
+    watcher.on("connected", () => {
       this.#everAttached = true;
-      // A watch without a start revision begins after the revision etcd attached it at.
-      this.#lastRevision ??= Number(response.header.revision);
     });
     watcher.on("disconnected", () => {
       // The client resumes from the latest header it saw, which on a fresh attach is ahead of the
       // history still being replayed: resume from what was actually delivered instead.
-      if (this.#lastRevision !== undefined) watcher.request.start_revision = String(this.#lastRevision + 1);
+      watcher.request.start_revision = String(this.#lastRevision + 1);
     });
     watcher.on("error", (err) => {
       // Before the first attach, attached() reports the failure to the caller instead.
@@ -103,7 +101,7 @@ export class EtcdWatch implements Watch {
 
   /** True for an event at or before what was delivered; records the event otherwise. */
   #isRepeat(revision: number, key: string): boolean {
-    if (this.#lastRevision !== undefined && revision < this.#lastRevision) return true;
+    if (revision < this.#lastRevision) return true;
     if (revision === this.#lastRevision) {
       if (this.#keysAtLast.has(key)) return true;
     } else {
