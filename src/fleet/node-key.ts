@@ -1,10 +1,11 @@
 /**
  * A node's presence in the fleet: `nodes/<name>` holds the routing revision the node serves
- * (JSON `{"revision":42,"time":"…","version":"0.1.0"}`) on a lease the node keeps alive. A node
- * that dies or loses etcd drops out when the lease expires; when it reaches etcd again it takes
- * a new lease and publishes again. Writes are coalesced: only the newest revision matters. The
- * record is also written again with each keep-alive (`heartbeatMs` apart), so that the other
- * nodes see when it last reached etcd: the lease alone says so only once it has expired.
+ * (JSON `{"revision":42,"time":"…","version":"0.1.0","heartbeatMs":1666}`) on a lease the node
+ * keeps alive. A node that dies or loses etcd drops out when the lease expires; when it reaches
+ * etcd again it takes a new lease and publishes again. Writes are coalesced: only the newest
+ * revision matters. The record is also written again with each keep-alive (`heartbeatMs` apart),
+ * so that the other nodes see when it last reached etcd: the lease alone says so only once it
+ * has expired.
  */
 
 import { isTealError } from "../domain/errors.ts";
