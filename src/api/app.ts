@@ -57,6 +57,10 @@ export interface NodeStatus {
   readonly time: string;
   /** This node leads the fleet. */
   readonly leader?: boolean;
+  /** When the server answering last saw the node write its record (ISO 8601). */
+  readonly lastSeen?: string;
+  /** The node's heartbeat is on time (absent for nodes too old to send one). */
+  readonly storeConnected?: boolean;
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {

@@ -36,9 +36,11 @@ import { SlotRepository } from "../deploy/slot-repository.ts";
 import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
+import { FleetCounters } from "../fleet/fleet-counters.ts";
 import type { Election } from "../fleet/leader-election.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "../fleet/node-name.ts";
 import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.ts";
+import { StatsPublisher } from "../fleet/stats-publisher.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import { PostgresMigrations } from "../migrate/postgres-migrations.ts";
@@ -109,6 +111,8 @@ export async function startServer(
       : undefined;
   const ownPlane = await createDataPlane(config, log, engine);
   const dataPlane = await routedDataPlane(config, ownPlane, options.configDir, log);
+  // On a fleet every node publishes its proxy's counters and the analysis judges their sum.
+  const stats = fleet && fleetStats(store, dataPlane, fleetOptions(options.fleet, dataDir), clock, log);
   let acme: AcmeOrderer | undefined;
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
@@ -167,7 +171,12 @@ export async function startServer(
     clock,
   });
   const notices = new DeploymentNotices(config, clock, log);
-  const deployer = new Deployer({ ctx, units, notices, metrics: metricSources(dataPlane, clock) });
+  const deployer = new Deployer({
+    ctx,
+    units,
+    notices,
+    metrics: metricSources(dataPlane, clock, stats?.counters),
+  });
   const stopInstances = async () => {
     monitor.stopAll();
     notices.close();
@@ -189,6 +198,7 @@ export async function startServer(
       controller.follow(service, state, revision, modRevision),
     );
     await fleet?.publish();
+    stats?.publisher.start();
     for (const service of Object.keys(config.services)) {
       await routing.publishActive(service, controller.routing(service).live);
     }
@@ -246,6 +256,7 @@ export async function startServer(
   } catch (err) {
     acme?.stop();
     unfollowDeployments();
+    await stats?.publisher.close();
     await fleet?.close();
     // Nothing half-started may keep the process alive after a failed start.
     await deployer.abortDeployments().catch(() => {});
@@ -294,6 +305,7 @@ export async function startServer(
       await dataPlane.close();
       await stopInstances();
       await docker.close();
+      await stats?.publisher.close();
       await fleet?.close();
       await store.close();
       await dataDir.clearServerInfo();
@@ -315,6 +327,18 @@ function interruption(election: Election): Interruption | undefined {
 function fleetOptions(fleet: FleetOptions | undefined, dataDir: DataDir): FleetOptions {
   const unnamed = `${hostname()}:${resolve(dataDir.path)}`;
   return { leaseTtlMs: DEFAULT_LEASE_TTL_MS, ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS, ...fleet, unnamed };
+}
+
+/** This node's counters to etcd (under the node's name and TTL), and the fleet's sum read back. */
+function fleetStats(store: Store, dataPlane: DataPlanePort, fleet: FleetOptions, clock: Clock, log: Logger) {
+  const publisher = new StatsPublisher(store, {
+    node: fleet.node ?? fleet.unnamed ?? hostname(),
+    ttlMs: fleet.leaseTtlMs,
+    clock,
+    counters: () => dataPlane.status(),
+    onWarning: (message, err) => log.warn({ err }, message),
+  });
+  return { publisher, counters: new FleetCounters(store) };
 }
 
 async function openStore(choice: StoreChoice, dataDir: DataDir, log: Logger): Promise<Store> {
@@ -341,9 +365,17 @@ export function listenError(err: NodeJS.ErrnoException, field: string, address: 
   });
 }
 
-/** Each analysis check reads its metric from Prometheus, a web endpoint, or teal's own proxy. */
-function metricSources(dataPlane: DataPlanePort, clock: Clock): DeployerOptions["metrics"] {
-  const proxy = new ProxySource(() => dataPlane.status(), clock);
+/**
+ * Each analysis check reads its metric from Prometheus, a web endpoint, or teal's own proxy: on
+ * a fleet, every node's proxy (the counters all nodes publish to etcd, added up).
+ */
+function metricSources(
+  dataPlane: DataPlanePort,
+  clock: Clock,
+  fleet: FleetCounters | undefined,
+): DeployerOptions["metrics"] {
+  const counters = fleet ? (service: string) => fleet.read(service) : () => dataPlane.status();
+  const proxy = new ProxySource(counters, clock);
   const prometheus = new PrometheusSource();
   const web = new WebSource();
   return { metrics: (check) => (check.prometheus ? prometheus : check.web ? web : proxy), proxy };
