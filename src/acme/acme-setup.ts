@@ -62,15 +62,15 @@ export function createOrderer(settings: AcmeSettings, deps: AcmeDeps): AcmeOrder
 }
 
 /**
- * The proxy in this process takes challenges and certificates (LocalDataPlane); proxy workers do
- * not yet, which is why the config schema and createDataPlane keep acme to one process.
+ * The proxy takes challenges and certificates: in this process (LocalDataPlane), or in every
+ * proxy worker (ClusterDataPlane). The orderer itself runs in this process only.
  */
 export function asCertificateListener(plane: object): CertificateListener {
   const p = plane as Partial<CertificateListener>;
   if (typeof p.provideCertificate !== "function" || typeof p.setChallenge !== "function") {
     throw new TealError(
       "CONFIG_INVALID",
-      "proxy.tls.acme: needs the proxy in teal's own process (proxy.workers: 1)",
+      "proxy.tls.acme: this data plane cannot take certificates (a bug in teal: report it)",
     );
   }
   return p as CertificateListener;

@@ -781,12 +781,6 @@ export const proxySchema = proxyFields
     message:
       "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }], or acme: { directory, email, hosts } to order them",
   })
-  // ACME's challenges and certificates reach the proxy in this process only (not yet its workers).
-  .refine((p) => p.tls?.acme === undefined || p.workers === 1 || p.workers === "auto", {
-    path: ["workers"],
-    message:
-      "proxy.tls.acme runs the proxy in teal's own process: set workers to 1 (or auto), or remove acme",
-  })
   .refine((p) => p.trustForwardedFrom === undefined || p.trustedProxies.length === 0, {
     path: ["trustForwardedFrom"],
     message: "is the old name of trustedProxies: keep only trustedProxies",

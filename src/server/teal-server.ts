@@ -383,13 +383,7 @@ export async function createDataPlane(
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  // ACME hands challenges and certificates to a proxy in this process (config schema).
-  const workers =
-    config.proxy.tls?.acme !== undefined
-      ? 1
-      : config.proxy.workers === "auto"
-        ? autoWorkers()
-        : config.proxy.workers;
+  const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {

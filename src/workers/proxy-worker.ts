@@ -64,6 +64,16 @@ process.on("message", async (message: ToWorker) => {
     case "listener":
       send({ t: "reply", id: message.id, data: plane.listenerStats() });
       return;
+    case "certificate":
+    case "challenge":
+      try {
+        if (message.t === "certificate") plane.provideCertificate(message.host, message.cert, message.key);
+        else plane.setChallenge(message.token, message.keyAuthorization);
+        send({ t: "reply", id: message.id });
+      } catch (err) {
+        send({ t: "reply", id: message.id, data: { error: (err as Error).message } });
+      }
+      return;
     case "close":
       await plane.close(message.graceMs);
       send({ t: "reply", id: message.id });
