@@ -10,7 +10,9 @@ import { AcmeClientAuthority } from "./acme-client-authority.ts";
 import { AcmeRecords } from "./acme-records.ts";
 import { AcmeOrderer, type CertificateListener } from "./orderer.ts";
 
-export type AcmeSettings = NonNullable<NonNullable<ProxyConfig["tls"]>["acme"]>;
+type AcmeConfig = NonNullable<NonNullable<ProxyConfig["tls"]>["acme"]>;
+/** proxy.tls.acme; `challenge` left out: http-01, as in the config. */
+export type AcmeSettings = Omit<AcmeConfig, "challenge"> & { readonly challenge?: AcmeConfig["challenge"] };
 
 export interface AcmeDeps {
   readonly store: Store;
@@ -32,6 +34,7 @@ export function createOrderer(settings: AcmeSettings, deps: AcmeDeps): AcmeOrder
     {
       directory: settings.directory,
       email: settings.email,
+      challenge: settings.challenge ?? "http-01",
       ...(settings.caFile === undefined ? {} : { ca: readCa(settings.caFile) }),
       ...(deps.tuning?.pollMs === undefined ? {} : { pollMs: deps.tuning.pollMs }),
     },
@@ -67,7 +70,11 @@ export function createOrderer(settings: AcmeSettings, deps: AcmeDeps): AcmeOrder
  */
 export function asCertificateListener(plane: object): CertificateListener {
   const p = plane as Partial<CertificateListener>;
-  if (typeof p.provideCertificate !== "function" || typeof p.setChallenge !== "function") {
+  if (
+    typeof p.provideCertificate !== "function" ||
+    typeof p.setChallenge !== "function" ||
+    typeof p.setAlpnChallenge !== "function"
+  ) {
     throw new TealError(
       "CONFIG_INVALID",
       "proxy.tls.acme: this data plane cannot take certificates (a bug in teal: report it)",

@@ -648,8 +648,9 @@ const absolutePath = z
   .refine((v) => v.startsWith("/"), "must be an absolute path to a PEM file, e.g. /etc/teal/app.pem");
 
 /**
- * proxy.tls.acme: certificates ordered over ACME (HTTP-01 on the plain listener) for these hosts,
- * kept in teal's store and renewed before they expire (README "HTTPS and HTTP/2", ACME).
+ * proxy.tls.acme: certificates ordered over ACME (HTTP-01 on the plain listener, or TLS-ALPN-01 on
+ * the TLS one) for these hosts, kept in teal's store and renewed before they expire (README
+ * "HTTPS and HTTP/2", ACME).
  */
 const acmeSchema = z.strictObject({
   /** The CA's directory URL, e.g. Let's Encrypt's https://acme-v02.api.letsencrypt.org/directory. */
@@ -672,6 +673,13 @@ const acmeSchema = z.strictObject({
     )
     .min(1, "needs at least one host to order a certificate for, e.g. [app.example.com]"),
   renewBeforeDays: z.number().int().min(1).max(60).default(30),
+  /** How the CA checks control of a host: HTTP-01 on the plain listener, or TLS-ALPN-01 on the TLS one. */
+  challenge: z
+    .enum(["http-01", "tls-alpn-01"], {
+      message:
+        "must be http-01 (the CA connects to port 80: proxy.listen) or tls-alpn-01 (the CA connects to port 443: proxy.tls.listen)",
+    })
+    .default("http-01"),
   /** Extra CA certificates (PEM) to trust for the directory's HTTPS, e.g. a private CA's root. */
   caFile: absolutePath.optional(),
 });

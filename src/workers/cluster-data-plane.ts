@@ -91,6 +91,11 @@ export class ClusterDataPlane implements DataPlanePort {
     return this.#acme.setChallenge(token, keyAuthorization);
   }
 
+  /** ACME TLS-ALPN-01: every worker serves this challenge certificate to `acme-tls/1` handshakes for `host`. */
+  setAlpnChallenge(host: string, pem: { cert: string; key: string } | undefined): Promise<void> {
+    return this.#acme.setAlpnChallenge(host, pem);
+  }
+
   async listen(): Promise<string> {
     const fromSource = import.meta.url.endsWith(".ts");
     cluster.setupPrimary({

@@ -16,7 +16,8 @@ export type ToWorker =
 
 /**
  * ACME (worker-certificates.ts): a certificate to serve on the TLS listener, an HTTP-01 token to
- * answer on the plain one (without keyAuthorization: answer it no more). Answered with nothing,
+ * answer on the plain one (without keyAuthorization: answer it no more), a TLS-ALPN-01 challenge
+ * certificate for a host (without pem: the challenge is over). Answered with nothing,
  * or with `{ error }` when the worker could not take it.
  */
 export type AcmeToWorker =
@@ -32,6 +33,12 @@ export type AcmeToWorker =
       readonly id: number;
       readonly token: string;
       readonly keyAuthorization?: string;
+    }
+  | {
+      readonly t: "alpn-challenge";
+      readonly id: number;
+      readonly host: string;
+      readonly pem?: { readonly cert: string; readonly key: string };
     };
 
 export type FromWorker =

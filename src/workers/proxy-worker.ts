@@ -66,9 +66,11 @@ process.on("message", async (message: ToWorker) => {
       return;
     case "certificate":
     case "challenge":
+    case "alpn-challenge":
       try {
         if (message.t === "certificate") plane.provideCertificate(message.host, message.cert, message.key);
-        else plane.setChallenge(message.token, message.keyAuthorization);
+        else if (message.t === "challenge") plane.setChallenge(message.token, message.keyAuthorization);
+        else plane.setAlpnChallenge(message.host, message.pem);
         send({ t: "reply", id: message.id });
       } catch (err) {
         send({ t: "reply", id: message.id, data: { error: (err as Error).message } });

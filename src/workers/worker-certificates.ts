@@ -1,7 +1,7 @@
 /**
  * ACME's side of the proxy workers. The orderer (acme/orderer.ts) runs in the control process
  * only, so one process orders and renews; what it gets reaches every worker from here: each
- * certificate it serves and each HTTP-01 challenge pending. Both are kept, so a worker that
+ * certificate it serves and each challenge pending (HTTP-01 tokens, TLS-ALPN-01 certificates). Both are kept, so a worker that
  * starts later (the replacement of one that died) gets them before its first spec, and so before
  * it listens. A call resolves once every worker has it in force: the CA's validation request, and
  * the first handshake after an order, may reach whichever worker accepts the connection.
@@ -20,6 +20,7 @@ export class WorkerCertificates<W> implements CertificateListener {
   readonly #workers = new Set<W>();
   readonly #certificates = new Map<string, { readonly cert: string; readonly key: string }>();
   readonly #challenges = new Map<string, string>();
+  readonly #alpnChallenges = new Map<string, { readonly cert: string; readonly key: string }>();
 
   /** `send` resolves with the worker's reply (undefined when the worker went meanwhile). */
   constructor(send: (worker: W, message: AcmeToWorker) => Promise<unknown>) {
@@ -39,6 +40,9 @@ export class WorkerCertificates<W> implements CertificateListener {
     }
     for (const [token, keyAuthorization] of this.#challenges) {
       this.#send(worker, { t: "challenge", id: 0, token, keyAuthorization }).catch(ignore);
+    }
+    for (const [host, pem] of this.#alpnChallenges) {
+      this.#send(worker, { t: "alpn-challenge", id: 0, host, pem }).catch(ignore);
     }
   }
 
@@ -60,6 +64,15 @@ export class WorkerCertificates<W> implements CertificateListener {
       keyAuthorization === undefined
         ? { t: "challenge", id: 0, token }
         : { t: "challenge", id: 0, token, keyAuthorization },
+    );
+  }
+
+  /** Every worker serves this TLS-ALPN-01 certificate for `host` (undefined: none does any more). */
+  async setAlpnChallenge(host: string, pem: { cert: string; key: string } | undefined): Promise<void> {
+    if (pem === undefined) this.#alpnChallenges.delete(host);
+    else this.#alpnChallenges.set(host, pem);
+    await this.#everywhere(
+      pem === undefined ? { t: "alpn-challenge", id: 0, host } : { t: "alpn-challenge", id: 0, host, pem },
     );
   }
 
