@@ -5,6 +5,7 @@ import type { ProxyConfig } from "../config/schema.ts";
 import type { Clock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
 import type { Logger } from "../log/logger.ts";
+import type { AcmeCertificateSource } from "../proxy/tls/certificate-views.ts";
 import type { Store } from "../store/store.ts";
 import { AcmeClientAuthority } from "./acme-client-authority.ts";
 import { AcmeRecords } from "./acme-records.ts";
@@ -81,6 +82,15 @@ export function asCertificateListener(plane: object): CertificateListener {
     );
   }
   return p as CertificateListener;
+}
+
+/** What GET /v1/status's `tls` section reads of ACME: the orderer's status, the stored certificates. */
+export function acmeCertificateSource(orderer: AcmeOrderer, store: Store): AcmeCertificateSource {
+  const records = new AcmeRecords(store);
+  return {
+    status: () => orderer.status(),
+    pem: async (host) => (await records.certificate(host))?.value.cert,
+  };
 }
 
 function readCa(path: string): string {

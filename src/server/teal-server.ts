@@ -42,6 +42,11 @@ import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.t
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import { PostgresMigrations } from "../migrate/postgres-migrations.ts";
+import {
+  type AcmeCertificateSource,
+  CertificateViews,
+  type TlsCertificateView,
+} from "../proxy/tls/certificate-views.ts";
 import { Certificates } from "../proxy/tls/certificates.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
@@ -194,10 +199,13 @@ export async function startServer(
     }
     // On a fleet only the leader settles deployments, once it is elected (below).
     if (fleet === undefined) await recoverServices(ctx, units, adoption);
+    let acmeViews: AcmeCertificateSource | undefined;
     const acmeSettings = config.proxy.tls?.acme;
     if (acmeSettings !== undefined) {
       // Loaded only with proxy.tls.acme: acme-client and its crypto libraries cost ~25 MiB of RSS.
-      const { asCertificateListener, createOrderer } = await import("../acme/acme-setup.ts");
+      const { acmeCertificateSource, asCertificateListener, createOrderer } = await import(
+        "../acme/acme-setup.ts"
+      );
       acme = createOrderer(acmeSettings, {
         store,
         listener: asCertificateListener(ownPlane),
@@ -207,6 +215,7 @@ export async function startServer(
       });
       // Stored certificates first, so the TLS listener serves them from its first handshake.
       await acme.load();
+      acmeViews = acmeCertificateSource(acme, store);
     }
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
@@ -228,6 +237,7 @@ export async function startServer(
       nodes: fleet?.nodes,
       leader: fleet?.leader,
       certificates: acme?.status.bind(acme),
+      tlsCertificates: tlsCertificateViews(config, acmeViews, clock),
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
@@ -299,6 +309,22 @@ export async function startServer(
       await dataDir.clearServerInfo();
     },
   };
+}
+
+/** GET /v1/status's `tls` section: undefined without proxy.tls. */
+function tlsCertificateViews(
+  config: TealConfig,
+  acme: AcmeCertificateSource | undefined,
+  clock: Clock,
+): (() => Promise<readonly TlsCertificateView[]>) | undefined {
+  const tls = config.proxy.tls;
+  if (tls === undefined) return undefined;
+  const views = new CertificateViews({
+    files: tls.certificates,
+    ...(acme === undefined ? {} : { acme }),
+    clock,
+  });
+  return () => views.list();
 }
 
 /** What the history says when this node settles deployments another node left running. */
