@@ -749,6 +749,8 @@ const proxyFields = z.strictObject({
   workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default("auto"),
   /** An HTTPS listener beside `listen`; left out: plain HTTP only. */
   tls: tlsSchema.optional(),
+  /** HTTP/2 without TLS (h2c, prior knowledge) on `listen` beside HTTP/1.1; needs the node-http engine. */
+  h2c: z.boolean().default(false),
   /** Proxies in front of teal whose X-Forwarded-For names the real client (nginx's set_real_ip_from). */
   trustedProxies: z.array(cidr).default([]),
   /** The old name of trustedProxies: still read, with a warning at start-up (see config/warnings.ts). */
@@ -788,6 +790,11 @@ export const proxySchema = proxyFields
     path: ["tls", "certificates"],
     message:
       "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }], or acme: { directory, email, hosts } to order them",
+  })
+  .refine((p) => !(p.h2c && p.engine === "fast"), {
+    path: ["h2c"],
+    message:
+      "needs proxy.engine: node-http (or auto, which then runs node-http): the fast engine parses HTTP/1.1 straight off the socket and cannot hand a connection to node:http2; set engine to node-http or remove h2c",
   })
   .refine((p) => p.trustForwardedFrom === undefined || p.trustedProxies.length === 0, {
     path: ["trustForwardedFrom"],

@@ -96,7 +96,10 @@ export class DataPlane {
     this.#settings = settings;
     this.#events = events;
     this.#trusted = new AddressList(settings.trustedProxies);
-    this.#engine = selectEngine(settings.engine ?? "auto", (message) => events.warning?.(message));
+    // h2c needs node:http2, which the fast engine cannot hand a connection to (config schema).
+    this.#engine = selectEngine(settings.h2c ? "node-http" : (settings.engine ?? "auto"), (message) =>
+      events.warning?.(message),
+    );
     this.#endpoints = new EndpointRegistry(settings, this.#engine);
     this.#hsts = settings.tls?.hsts ? hstsValue(settings.tls.hsts) : undefined;
     this.#alpn = settings.tls?.acme?.challenge === "tls-alpn-01" ? new AlpnChallenges() : undefined;
@@ -181,7 +184,8 @@ export class DataPlane {
    */
   async listen(): Promise<AddressInfo> {
     const { host, port } = splitHostPort(this.#settings.listen);
-    this.#server = this.#engine.createServer(this.#serverOptions(), this.#handlers("http"));
+    const h2c = this.#settings.h2c ? { h2c: this.#settings.tls?.http2 || HTTP2_DEFAULTS } : {};
+    this.#server = this.#engine.createServer({ ...this.#serverOptions(), ...h2c }, this.#handlers("http"));
     const address = await this.#server.listen(host, port);
     const tls = this.#settings.tls;
     if (tls !== undefined) {

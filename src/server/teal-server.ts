@@ -87,7 +87,10 @@ export async function startServer(
   for (const w of configWarnings(config)) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
   // Before anything starts: a fast engine this Node cannot run stops teal here, with the fix.
   const { chooseEngine } = await import("../proxy/engine-choice.ts");
-  const engine = chooseEngine(config.proxy.engine, (message) => log.warn({ field: "proxy.engine" }, message));
+  // h2c runs on node-http (config schema): auto means node-http with it.
+  const engine = chooseEngine(config.proxy.h2c ? "node-http" : config.proxy.engine, (message) =>
+    log.warn({ field: "proxy.engine" }, message),
+  );
   // Certificates that cannot be served stop teal here (CONFIG_INVALID naming the field and file),
   // not in a proxy worker after the store and the instances have started.
   if (config.proxy.tls !== undefined) new Certificates(config.proxy.tls);
