@@ -19,6 +19,7 @@ import type { ServiceSpec } from "../../src/traffic/spec.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { serviceSpec, startDataPlane } from "../support/data-plane.ts";
 import { get } from "../support/http.ts";
+import { startTeal, tempDir } from "../support/teal-process.ts";
 
 const run = promisify(execFile);
 
@@ -115,6 +116,37 @@ describe("proxy.h2c on the plain listener", () => {
       assert.ok(performance.now() - started < 5_000);
     } finally {
       await quick.plane.close();
+    }
+  });
+});
+
+describe("teal server with proxy.h2c and two proxy workers", () => {
+  it("serves h2c and HTTP/1.1 on proxy.listen, from each worker", async () => {
+    const backend = await startBackend("blue");
+    const dir = await tempDir("teal-h2c-");
+    const teal = await startTeal(
+      `proxy:\n  listen: 127.0.0.1:0\n  engine: auto\n  h2c: true\n  workers: 2\nadmin:\n  listen: 127.0.0.1:0\nservices:\n  web:\n    routes: [{ path: / }]\n    blue: [${backend.url}]\n`,
+      dir.path,
+    );
+    try {
+      // A session of its own each time: the two workers take turns accepting connections.
+      for (let i = 0; i < 4; i++) {
+        const session = connectH2(teal.proxyUrl);
+        session.on("error", () => {});
+        const stream = session.request({ ":path": "/", ":authority": "app.test" });
+        const [headers] = (await once(stream, "response")) as [Record<string, string | number>];
+        stream.resume();
+        await once(stream, "end");
+        session.close();
+        assert.equal(headers[":status"], 200);
+        assert.equal(headers["x-backend"], "blue");
+      }
+      const http1 = await get(`${teal.proxyUrl}/`);
+      assert.deepEqual([http1.status, http1.body], [200, "blue"]);
+    } finally {
+      await teal.stop();
+      await backend.close();
+      await dir.remove();
     }
   });
 });
