@@ -44,6 +44,11 @@ import { StatsPublisher } from "../fleet/stats-publisher.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import { PostgresMigrations } from "../migrate/postgres-migrations.ts";
+import {
+  type AcmeCertificateSource,
+  CertificateViews,
+  type TlsCertificateView,
+} from "../proxy/tls/certificate-views.ts";
 import { Certificates } from "../proxy/tls/certificates.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
@@ -84,7 +89,10 @@ export async function startServer(
   for (const w of configWarnings(config)) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
   // Before anything starts: a fast engine this Node cannot run stops teal here, with the fix.
   const { chooseEngine } = await import("../proxy/engine-choice.ts");
-  const engine = chooseEngine(config.proxy.engine, (message) => log.warn({ field: "proxy.engine" }, message));
+  // h2c runs on node-http (config schema): auto means node-http with it.
+  const engine = chooseEngine(config.proxy.h2c ? "node-http" : config.proxy.engine, (message) =>
+    log.warn({ field: "proxy.engine" }, message),
+  );
   // Certificates that cannot be served stop teal here (CONFIG_INVALID naming the field and file),
   // not in a proxy worker after the store and the instances have started.
   if (config.proxy.tls !== undefined) new Certificates(config.proxy.tls);
@@ -204,10 +212,13 @@ export async function startServer(
     }
     // On a fleet only the leader settles deployments, once it is elected (below).
     if (fleet === undefined) await recoverServices(ctx, units, adoption);
+    let acmeViews: AcmeCertificateSource | undefined;
     const acmeSettings = config.proxy.tls?.acme;
     if (acmeSettings !== undefined) {
       // Loaded only with proxy.tls.acme: acme-client and its crypto libraries cost ~25 MiB of RSS.
-      const { asCertificateListener, createOrderer } = await import("../acme/acme-setup.ts");
+      const { acmeCertificateSource, asCertificateListener, createOrderer } = await import(
+        "../acme/acme-setup.ts"
+      );
       acme = createOrderer(acmeSettings, {
         store,
         listener: asCertificateListener(ownPlane),
@@ -217,6 +228,7 @@ export async function startServer(
       });
       // Stored certificates first, so the TLS listener serves them from its first handshake.
       await acme.load();
+      acmeViews = acmeCertificateSource(acme, store);
     }
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
@@ -238,6 +250,7 @@ export async function startServer(
       nodes: fleet?.nodes,
       leader: fleet?.leader,
       certificates: acme?.status.bind(acme),
+      tlsCertificates: tlsCertificateViews(config, acmeViews, clock),
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
@@ -311,6 +324,22 @@ export async function startServer(
       await dataDir.clearServerInfo();
     },
   };
+}
+
+/** GET /v1/status's `tls` section: undefined without proxy.tls. */
+function tlsCertificateViews(
+  config: TealConfig,
+  acme: AcmeCertificateSource | undefined,
+  clock: Clock,
+): (() => Promise<readonly TlsCertificateView[]>) | undefined {
+  const tls = config.proxy.tls;
+  if (tls === undefined) return undefined;
+  const views = new CertificateViews({
+    files: tls.certificates,
+    ...(acme === undefined ? {} : { acme }),
+    clock,
+  });
+  return () => views.list();
 }
 
 /** What the history says when this node settles deployments another node left running. */
@@ -415,13 +444,7 @@ export async function createDataPlane(
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  // ACME hands challenges and certificates to a proxy in this process (config schema).
-  const workers =
-    config.proxy.tls?.acme !== undefined
-      ? 1
-      : config.proxy.workers === "auto"
-        ? autoWorkers()
-        : config.proxy.workers;
+  const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {

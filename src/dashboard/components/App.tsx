@@ -6,6 +6,7 @@ import { type LiveState, LiveStore } from "../live-store.ts";
 import { applyTheme, effectiveTheme, NEXT, savedTheme, type Theme } from "../theme.ts";
 import { adoptViewToken, forgetViewToken, setViewToken } from "../tokens.ts";
 import { ActionDialog } from "./ActionDialog.tsx";
+import { CertificatesPanel } from "./CertificatesPanel.tsx";
 import { type FleetNodeView, NodesPanel } from "./NodesPanel.tsx";
 import { ServiceCard } from "./ServiceCard.tsx";
 import { TokenGate } from "./TokenGate.tsx";
@@ -110,6 +111,7 @@ export function App() {
             }}
           />
         ))}
+        {status?.tls && <CertificatesPanel certificates={status.tls.certificates} />}
       </main>
       {action && (
         <ActionDialog

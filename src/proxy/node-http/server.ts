@@ -11,6 +11,7 @@
  * on the server object (as node:http2 documents for allowHTTP1). Each HTTP/2 stream becomes one
  * exchange (h2-request.ts); its flow control is the stream's own backpressure, so a client that
  * stops reading one stream slows that stream only. The sessions and their limits: h2-sessions.ts.
+ * With `h2c`, the plain listener serves HTTP/2 by prior knowledge the same way (h2c.ts).
  */
 
 import {
@@ -21,6 +22,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import {
+  createServer as createH2cServer,
   createSecureServer,
   type Http2SecureServer,
   type Http2ServerRequest,
@@ -30,12 +32,14 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { Http2Limits } from "../../traffic/tls.ts";
 import { clientErrorResponse } from "../client-errors.ts";
 import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
 import { isValidHost } from "../http1/host-header.ts";
 import { NodeRequest, NodeResponse } from "./exchange-io.ts";
 import { h1HeadersOf } from "./h2-request.ts";
 import { H2Sessions, h2ServerOptions } from "./h2-sessions.ts";
+import { serveH2c } from "./h2c.ts";
 
 /** An open exchange, as the sweep sees it. */
 interface Watched {
@@ -83,8 +87,10 @@ export class NodeHttpServer implements ProxyServer {
     };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => this.#request(req, res);
     const tls = options.tls;
-    if (tls === undefined) this.#server = createServer(httpOptions, onRequest);
-    else if (tls.http2 === false) {
+    if (tls === undefined) {
+      this.#server = createServer(httpOptions, onRequest);
+      if (options.h2c !== undefined) this.#h2 = this.#serveH2c(options.h2c, onRequest);
+    } else if (tls.http2 === false) {
       const server = createHttpsServer({ ...tls.options, ...httpOptions }, onRequest);
       tls.attach(server);
       // https.Server is an http.Server over TLS sockets: the same methods and events.
@@ -142,6 +148,19 @@ export class NodeHttpServer implements ProxyServer {
       this.#clientError(err, socket as Socket),
     );
     this.#sweep = setInterval(() => this.#check(), period).unref();
+  }
+
+  /** h2c by prior knowledge beside HTTP/1.1 on this plain listener (h2c.ts). */
+  #serveH2c(limits: Http2Limits, onRequest: (req: IncomingMessage, res: ServerResponse) => void): H2Sessions {
+    // The same limits as over TLS: the options are node:http2's for both kinds of server.
+    const h2 = createH2cServer(
+      h2ServerOptions(limits, this.#options.maxHeaderBytes),
+      onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    );
+    const sessions = new H2Sessions(limits, this.#handlers.clientError);
+    h2.on("session", (session) => sessions.add(session));
+    serveH2c(this.#server, h2, this.#options.headersTimeoutMs);
+    return sessions;
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
