@@ -17,6 +17,8 @@ export interface NodeRecord {
   readonly time: string;
   /** The node's teal version. */
   readonly version: string;
+  /** The node runs an agent (`teal server --node`): the leader writes it tasks. */
+  readonly agent?: boolean;
 }
 
 /** The record in a `nodes/*` value, or undefined if it is not one. */
@@ -24,7 +26,7 @@ export function parseNodeRecord(value: string): NodeRecord | undefined {
   try {
     const r = JSON.parse(value) as Partial<NodeRecord>;
     if (typeof r.revision === "number" && typeof r.time === "string" && typeof r.version === "string") {
-      return { revision: r.revision, time: r.time, version: r.version };
+      return { revision: r.revision, time: r.time, version: r.version, ...(r.agent === true ? { agent: true } : {}) };
     }
   } catch {}
   return undefined;
@@ -33,6 +35,8 @@ export function parseNodeRecord(value: string): NodeRecord | undefined {
 export interface NodeKeyOptions {
   readonly ttlMs: number;
   readonly version: string;
+  /** Published as `"agent": true`: this node runs the instances the leader's tasks ask for. */
+  readonly agent?: boolean;
   /** Told when the node starts or stops reaching etcd (keep-alives and writes failing). */
   readonly onConnected?: (connected: boolean, err?: unknown) => void;
 }
@@ -135,6 +139,7 @@ export class NodeKey {
           revision,
           time: new Date().toISOString(),
           version: this.#options.version,
+          ...(this.#options.agent ? { agent: true } : {}),
         };
         await this.#store.put(nodeKey(this.#name), JSON.stringify(record), { lease: this.#lease });
         this.#written = revision;
