@@ -205,11 +205,9 @@ export async function untilHealthy(
   const local = group.untilHealthy(ctl.signal).catch((err) => {
     throw err instanceof InstanceExitedError ? new DeployFailure(err.message) : err;
   });
-  const fleet = ctx.fleet
-    ?.untilHealthy(unit.name, d.color, d.seq, ctl.signal)
-    .catch((err) => {
-      throw ctl.signal.aborted ? err : new DeployFailure((err as Error).message);
-    });
+  const fleet = ctx.fleet?.untilHealthy(unit.name, d.color, d.seq, ctl.signal).catch((err) => {
+    throw ctl.signal.aborted ? err : new DeployFailure((err as Error).message);
+  });
   let nodes: readonly string[] | undefined;
   try {
     [, nodes] = await Promise.all([local, fleet]);

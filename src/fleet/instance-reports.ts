@@ -5,8 +5,8 @@
  * meanwhile, fails the wait at once. Waiting is on the watches' events: no polling.
  */
 
-import type { Color } from "../domain/color.ts";
 import type { FleetInstances } from "../deploy/fleet-instances.ts";
+import type { Color } from "../domain/color.ts";
 import type { PrefixFollower } from "../store/follow-prefix.ts";
 import type { KeyValue, WatchEvent } from "../store/store.ts";
 import { INSTANCES_PREFIX, type InstanceReport, parseReport, splitAgentKey } from "./agent-records.ts";
@@ -60,7 +60,11 @@ export class InstanceReports implements PrefixFollower, FleetInstances {
           for (const node of targets) {
             if (!live.has(node)) {
               done();
-              reject(new Error(`node ${node} left the fleet (its lease expired) before ${color} was healthy there`));
+              reject(
+                new Error(
+                  `node ${node} left the fleet (its lease expired) before ${color} was healthy there`,
+                ),
+              );
               return;
             }
           }

@@ -16,11 +16,11 @@
  * restarted.
  */
 
-import type { Clock } from "../domain/clock.ts";
-import { COLORS, type Color } from "../domain/color.ts";
 import type { DeployContext } from "../deploy/lifecycle.ts";
 import type { ServiceUnit } from "../deploy/service-unit.ts";
 import type { ServiceUnits } from "../deploy/service-units.ts";
+import type { Clock } from "../domain/clock.ts";
+import { COLORS, type Color } from "../domain/color.ts";
 import { followPrefix, type PrefixFollower } from "../store/follow-prefix.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../store/store.ts";
 import {
@@ -106,7 +106,10 @@ export class NodeAgent implements PrefixFollower {
     const task = parseTask(value);
     const unit = where && this.#o.units.find(where.service);
     if (where === undefined || task === undefined || unit === undefined || !unit.managed) {
-      this.#o.ctx.log.warn({ key }, "skipped a task this node cannot carry out (unreadable, or a service not in its config)");
+      this.#o.ctx.log.warn(
+        { key },
+        "skipped a task this node cannot carry out (unreadable, or a service not in its config)",
+      );
       return;
     }
     if (this.#o.leads()) return;
@@ -167,7 +170,10 @@ export class NodeAgent implements PrefixFollower {
     this.#failed.delete(id);
     if (group.size > 0 || slot.state !== "stopped") await this.#stop(unit, color);
     const log = this.#o.ctx.log;
-    log.info({ node: this.#o.node, service: unit.name, color, version: task.version }, "starting a version on this node");
+    log.info(
+      { node: this.#o.node, service: unit.name, color, version: task.version },
+      "starting a version on this node",
+    );
     try {
       await unit.runtime?.prepare(
         { service: unit.name, version: plan.version, image: plan.image },
@@ -186,14 +192,18 @@ export class NodeAgent implements PrefixFollower {
       await this.#o.ctx.controller.refresh();
       await this.#reportAll();
       await this.#untilHealthy(unit, color, signal);
-      await unit.colors[color].serve();
+      if (!this.#o.leads()) await unit.colors[color].serve();
     } catch (err) {
-      if (signal.aborted) return;
+      // Superseded by a newer task, or this node now leads: the color is no longer this task's.
+      if (signal.aborted || this.#o.leads() || unit.slot(color).deploymentSeq !== task.deployment) return;
       const detail = (err as Error).message;
       this.#failed.set(id, { deployment: task.deployment, detail });
       // Kept as it is (not restarted) until the leader's stop task: its logs stay for a look.
-      await unit.colors[color].hold().catch(() => {});
-      log.warn({ node: this.#o.node, service: unit.name, color, version: task.version, detail }, "the version did not come up on this node");
+      if (unit.slot(color).state === "starting") await unit.colors[color].hold().catch(() => {});
+      log.warn(
+        { node: this.#o.node, service: unit.name, color, version: task.version, detail },
+        "the version did not come up on this node",
+      );
     }
   }
 
@@ -210,7 +220,9 @@ export class NodeAgent implements PrefixFollower {
     } catch (err) {
       if (ctl.signal.reason === timedOut) {
         const r = unit.groups[color].readiness();
-        throw new Error(`${color} did not become healthy within ${timeoutMs} ms: ${r.ok ? "timed out" : r.reason}`);
+        throw new Error(
+          `${color} did not become healthy within ${timeoutMs} ms: ${r.ok ? "timed out" : r.reason}`,
+        );
       }
       throw err;
     } finally {

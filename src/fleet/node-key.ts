@@ -26,7 +26,12 @@ export function parseNodeRecord(value: string): NodeRecord | undefined {
   try {
     const r = JSON.parse(value) as Partial<NodeRecord>;
     if (typeof r.revision === "number" && typeof r.time === "string" && typeof r.version === "string") {
-      return { revision: r.revision, time: r.time, version: r.version, ...(r.agent === true ? { agent: true } : {}) };
+      return {
+        revision: r.revision,
+        time: r.time,
+        version: r.version,
+        ...(r.agent === true ? { agent: true } : {}),
+      };
     }
   } catch {}
   return undefined;

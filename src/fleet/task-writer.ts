@@ -12,9 +12,9 @@
  * leader writing in that window is the fencing the leader election has, see leader-election.ts).
  */
 
+import type { ServiceUnits } from "../deploy/service-units.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import type { ColorSlot } from "../domain/slot.ts";
-import type { ServiceUnits } from "../deploy/service-units.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Store } from "../store/store.ts";
 import { type NodeTask, parseTask, sameTask, splitAgentKey, TASKS_PREFIX, taskKey } from "./agent-records.ts";
@@ -88,7 +88,9 @@ export class TaskWriter {
 
   #serial(step: () => Promise<void>): Promise<void> {
     const run = this.#queue.then(step);
-    this.#queue = run.catch((err) => this.#o.log.warn({ err }, "could not write the nodes' tasks; the next change retries"));
+    this.#queue = run.catch((err) =>
+      this.#o.log.warn({ err }, "could not write the nodes' tasks; the next change retries"),
+    );
     return this.#queue;
   }
 

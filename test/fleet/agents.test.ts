@@ -64,10 +64,14 @@ async function deploy(teal: TealProcess, body: Json): Promise<Json> {
   const started = await api(teal, "POST", "/v1/services/web/deployments", body);
   assert.equal(started.status, 202, JSON.stringify(started.body));
   const seq = started.body.deployment.seq as number;
-  return eventually(async () => {
-    const d = await deploymentOf(teal, seq);
-    return d?.outcome !== "running" && d;
-  }, `deployment #${seq} to end`, 30_000);
+  return eventually(
+    async () => {
+      const d = await deploymentOf(teal, seq);
+      return d?.outcome !== "running" && d;
+    },
+    `deployment #${seq} to end`,
+    30_000,
+  );
 }
 
 /** What each node reports it runs, from the leader's status: node -> "color" -> report. */
@@ -131,7 +135,8 @@ describe("per-node agents on a fleet", () => {
     const second = await deploy(a, { version: "v2" });
     const { ok, failed } = await load.stop();
     assert.equal(second.outcome, "succeeded", JSON.stringify(second.events?.slice(-3)));
-    const healthLine = (second.events as Json[]).find((e) => e.message.startsWith("all instances healthy"))?.message as string;
+    const healthLine = (second.events as Json[]).find((e) => e.message.startsWith("all instances healthy"))
+      ?.message as string;
     assert.match(healthLine, /and on node\(s\) b, c$/);
 
     const now = await instancesOf(a);
@@ -155,7 +160,9 @@ describe("per-node agents on a fleet", () => {
       const reports = await instancesOf(a);
       return [...reports.values()].every((m) => !m.has("blue")) && oldPids.every((pid) => !alive(pid));
     }, "every node's old instances to stop");
-    console.log(`agents: blue-green across 3 nodes, ${ok} requests through 3 proxies, ${failed.length} failed`);
+    console.log(
+      `agents: blue-green across 3 nodes, ${ok} requests through 3 proxies, ${failed.length} failed`,
+    );
     assert.equal(failed.length, 0, failed.slice(0, 5).join("; "));
     assert.ok(ok > 30, `load ran: ${ok} requests`);
   });
@@ -187,7 +194,10 @@ describe("per-node agents on a fleet", () => {
     });
     assert.equal(started.status, 202, JSON.stringify(started.body));
     const seq = started.body.deployment.seq as number;
-    await eventually(async () => (await instancesOf(a)).get("b")?.get("blue")?.version === "v4", "b to start v4");
+    await eventually(
+      async () => (await instancesOf(a)).get("b")?.get("blue")?.version === "v4",
+      "b to start v4",
+    );
     const load = keepAliveLoad([a.proxyUrl, c.proxyUrl]);
     await b.kill9();
     const d = await eventually(async () => {
