@@ -52,7 +52,7 @@ interface Lane {
 }
 
 /** How often what runs is reported again (health changes between tasks): the write is skipped when unchanged. */
-const REPORT_EVERY_MS = 250;
+const REPORT_EVERY_MS = 1_000;
 
 export class NodeAgent implements PrefixFollower {
   readonly #o: NodeAgentOptions;

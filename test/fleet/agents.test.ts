@@ -32,8 +32,8 @@ const TTL_S = 2;
 const DEPLOYMENT = `    deployment: { timeoutMs: 8000, scaleDownDelayMs: 0, drainTimeoutMs: 2000 }\n`;
 
 /** `env`: this node's own runtime environment (its teal.yaml), to make one machine misbehave. */
-async function startNode(node: string, env = ""): Promise<TealProcess> {
-  const dir = await tempDir();
+async function startNode(node: string, env = "", dataDir?: string): Promise<TealProcess> {
+  const dir = dataDir === undefined ? await tempDir() : { path: dataDir, remove: async () => {} };
   dirs.push(dir);
   const config = processServiceConfig(DEPLOYMENT).replace(
     "      stopTimeoutMs: 2000\n",
@@ -114,6 +114,7 @@ describe("per-node agents on a fleet", () => {
   let a: TealProcess;
   let b: TealProcess;
   let c: TealProcess;
+  let bGreenPid = 0;
 
   it("a blue-green deploy runs on every node, each proxy answers from its own new instance, 0 failed requests under load, old instances stopped", async () => {
     a = await startNode("a");
@@ -198,6 +199,7 @@ describe("per-node agents on a fleet", () => {
       async () => (await instancesOf(a)).get("b")?.get("blue")?.version === "v4",
       "b to start v4",
     );
+    bGreenPid = (await instancesOf(a)).get("b")?.get("green")?.instances[0].pid as number;
     const load = keepAliveLoad([a.proxyUrl, c.proxyUrl]);
     await b.kill9();
     const d = await eventually(async () => {
@@ -211,5 +213,23 @@ describe("per-node agents on a fleet", () => {
     for (const teal of [a, c]) assert.equal(JSON.parse(await answer(`${teal.proxyUrl}/`)).version, "v2");
     assert.equal(failed.length, 0, failed.slice(0, 5).join("; "));
     assert.ok(ok > 10, `load ran: ${ok} requests`);
+  });
+
+  it("a node restarted after kill -9 re-adopts its own instance of the live color and stops what its tasks no longer ask for", async () => {
+    assert.ok(alive(bGreenPid), "b's green instance outlived b");
+    const restarted = await startNode("b", "", b.dataDir);
+    await eventually(
+      async () => {
+        const mine = (await instancesOf(a)).get("b");
+        const green = mine?.get("green");
+        return green?.health === "healthy" && green.instances[0].pid === bGreenPid && !mine?.has("blue");
+      },
+      "b to re-adopt its green v2 and stop blue v4",
+      30_000,
+    );
+    const body = JSON.parse(await answer(`${restarted.proxyUrl}/`)) as Json;
+    assert.equal(body.version, "v2");
+    const green = (await instancesOf(a)).get("b")?.get("green");
+    assert.equal(body.port, portOf(green?.instances[0].url as string));
   });
 });
