@@ -64,6 +64,32 @@ export interface NodeStatus {
   readonly lastSeen?: string;
   /** The node's heartbeat is on time (absent for nodes too old to send one). */
   readonly storeConnected?: boolean;
+  /** The node runs an agent (`teal server --node`): it runs its own instances. */
+  readonly agent?: boolean;
+  /** What the node runs on each color of each service, as it reports it (instances/ in etcd). */
+  readonly instances?: readonly NodeInstancesStatus[];
+}
+
+/** One color of one service on one node. */
+export interface NodeInstancesStatus {
+  readonly service: string;
+  readonly color: "blue" | "green";
+  readonly version: string | null;
+  /** The deployment that started it. */
+  readonly deployment: number | null;
+  /** starting | healthy | failed */
+  readonly health: string;
+  /** Why it is not healthy, else null. */
+  readonly detail: string | null;
+  readonly instances: readonly {
+    readonly id: string;
+    readonly url: string;
+    readonly pid: number | null;
+    readonly containerId: string | null;
+    readonly alive: boolean;
+  }[];
+  /** When the node reported it (ISO 8601). */
+  readonly time: string;
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {

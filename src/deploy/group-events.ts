@@ -21,7 +21,8 @@ export function groupEvents(
   /** Events go to the deployment that started this color's version, if teal started it. */
   const record = (type: "crash" | "restart" | "health", message: string, data?: Record<string, unknown>) => {
     const seq = unit().slot(color).deploymentSeq;
-    if (seq === null) return;
+    // A node that does not lead runs its agent's instances: the history is the leader's to write.
+    if (seq === null || ctx.leads?.() === false) return;
     ctx.journal
       .append(service, seq, type, message, data ? { data } : {})
       .catch((err) => ctx.log.error({ err, service }, "could not record an instance event"));

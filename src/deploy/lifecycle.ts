@@ -12,6 +12,7 @@ import { type Deployment, movePhase, type RollbackCause } from "../domain/deploy
 import { weightOf } from "../domain/routing.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DeploymentLog } from "./deployment-log.ts";
+import type { FleetInstances } from "./fleet-instances.ts";
 import type { ServiceUnit } from "./service-unit.ts";
 
 /** What the deployment steps work with. */
@@ -23,6 +24,13 @@ export interface DeployContext {
   readonly log: Logger;
   /** The services' schema migrations (absent: no service names a database). */
   readonly migrations?: MigrationSteps;
+  /** On a fleet with agents: the other nodes' instances, which a deployment waits for too. */
+  readonly fleet?: FleetInstances;
+  /**
+   * On a fleet: whether this node leads (drives deployments). A node that does not runs its
+   * agent's instances and writes nothing into the deployments' history. Absent: always.
+   */
+  readonly leads?: () => boolean;
 }
 
 /** What a deployment asks of its service's schema migration (migration-step.ts does it). */

@@ -201,23 +201,40 @@ export async function untilHealthy(
   signal.addEventListener("abort", onAbort, { once: true });
   const timedOut = new Error("timeout");
   const timer = ctx.clock.setTimeout(() => ctl.abort(timedOut), timeoutMs);
+  // On a fleet the other nodes bring the color up at the same time (their tasks follow the slot).
+  const local = group.untilHealthy(ctl.signal).catch((err) => {
+    throw err instanceof InstanceExitedError ? new DeployFailure(err.message) : err;
+  });
+  const fleet = ctx.fleet?.untilHealthy(unit.name, d.color, d.seq, ctl.signal).catch((err) => {
+    throw ctl.signal.aborted ? err : new DeployFailure((err as Error).message);
+  });
+  let nodes: readonly string[] | undefined;
   try {
-    await group.untilHealthy(ctl.signal);
+    [, nodes] = await Promise.all([local, fleet]);
   } catch (err) {
-    if (err instanceof InstanceExitedError) throw new DeployFailure(err.message);
     if (ctl.signal.reason === timedOut) {
       const r = group.readiness();
+      const waiting = [...(r.ok ? [] : [r.reason]), ...(ctx.fleet?.pending(unit.name, d.color, d.seq) ?? [])];
       throw new DeployFailure(
-        `${d.color} did not become healthy within ${timeoutMs} ms: ${r.ok ? "timed out" : r.reason}`,
+        `${d.color} did not become healthy within ${timeoutMs} ms: ${waiting.length === 0 ? "timed out" : waiting.join("; ")}`,
       );
     }
     throw err;
   } finally {
+    // The one that did not fail stops waiting.
+    ctl.abort(new Error("done"));
     timer.cancel();
     signal.removeEventListener("abort", onAbort);
+    await Promise.allSettled([local, fleet]);
   }
   const versions = group.view().map((m) => `${m.id} ${m.health?.lastProbe?.version ?? ""}`.trim());
-  await ctx.journal.append(unit.name, d.seq, "health", `all instances healthy: ${versions.join(", ")}`);
+  const others = nodes?.length ? `; and on node(s) ${nodes.join(", ")}` : "";
+  await ctx.journal.append(
+    unit.name,
+    d.seq,
+    "health",
+    `all instances healthy: ${versions.join(", ")}${others}`,
+  );
 }
 
 export async function smoke(

@@ -32,6 +32,7 @@ export class FleetAcks implements PrefixFollower {
   readonly #clock: Clock;
   readonly #nodes = new Map<string, NodeRecord & { seenAtMs: number }>();
   readonly #waiters = new Set<Waiter>();
+  readonly #listeners: Array<() => void> = [];
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -61,6 +62,11 @@ export class FleetAcks implements PrefixFollower {
       };
       this.#waiters.add(waiter);
     });
+  }
+
+  /** Told after every change to the live nodes (a node joined, left or published). */
+  onChange(listener: () => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Gives up every wait (the server stops): each resolves with the nodes that lag now. */
@@ -100,6 +106,7 @@ export class FleetAcks implements PrefixFollower {
   }
 
   #check(): void {
+    for (const listener of this.#listeners) listener();
     for (const waiter of this.#waiters) {
       if (this.#lagging(waiter.revision).length > 0) continue;
       waiter.timer.cancel();

@@ -22,6 +22,8 @@ export interface NodeRecord {
   readonly version: string;
   /** How often the node writes its record again while it reaches etcd (absent from older nodes). */
   readonly heartbeatMs?: number;
+  /** The node runs an agent (`teal server --node`): the leader writes it tasks. */
+  readonly agent?: boolean;
 }
 
 /** The record in a `nodes/*` value, or undefined if it is not one. */
@@ -30,7 +32,8 @@ export function parseNodeRecord(value: string): NodeRecord | undefined {
     const r = JSON.parse(value) as Partial<NodeRecord>;
     if (typeof r.revision === "number" && typeof r.time === "string" && typeof r.version === "string") {
       const heartbeat = typeof r.heartbeatMs === "number" ? { heartbeatMs: r.heartbeatMs } : {};
-      return { revision: r.revision, time: r.time, version: r.version, ...heartbeat };
+      const agent = r.agent === true ? { agent: true } : {};
+      return { revision: r.revision, time: r.time, version: r.version, ...heartbeat, ...agent };
     }
   } catch {}
   return undefined;
@@ -39,6 +42,8 @@ export function parseNodeRecord(value: string): NodeRecord | undefined {
 export interface NodeKeyOptions {
   readonly ttlMs: number;
   readonly version: string;
+  /** Published as `"agent": true`: this node runs the instances the leader's tasks ask for. */
+  readonly agent?: boolean;
   /** Told when the node starts or stops reaching etcd (keep-alives and writes failing). */
   readonly onConnected?: (connected: boolean, err?: unknown) => void;
 }
@@ -143,6 +148,7 @@ export class NodeKey {
         time: new Date().toISOString(),
         version: this.#options.version,
         heartbeatMs: this.#heartbeatMs,
+        ...(this.#options.agent ? { agent: true } : {}),
       };
       await this.#store.put(nodeKey(this.#name), JSON.stringify(record), { lease: this.#lease });
       this.#setConnected(true);

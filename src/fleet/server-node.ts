@@ -2,21 +2,30 @@
  * A `teal server` on etcd as a member of the fleet: it follows `nodes/` to know which revision
  * every live node serves (so its routing writes can wait for them), follows `routing/` to put
  * what other servers write in force in its own proxy, and with `--node NAME` it is a node itself,
- * publishing the revision its own proxy serves at `nodes/NAME`.
+ * publishing the revision its own proxy serves at `nodes/NAME`, and it runs an agent: the
+ * node's own instances, from the tasks the leader writes (node-agent.ts). It follows
+ * `instances/` to know what every node runs; while it leads, it writes the other nodes' tasks
+ * from its own slots (task-writer.ts) and its deployments wait for their reports.
  */
 
 import { hostname } from "node:os";
 import type { LeaderView } from "../api/leader-gate.ts";
+import type { DeployContext } from "../deploy/lifecycle.ts";
+import type { ServiceUnits } from "../deploy/service-units.ts";
 import type { Clock } from "../domain/clock.ts";
 import type { Logger } from "../log/logger.ts";
 import { followPrefix } from "../store/follow-prefix.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
+import { INSTANCES_PREFIX } from "./agent-records.ts";
+import { InstanceReports, type NodeInstances } from "./instance-reports.ts";
 import { type Election, LeaderElection } from "./leader-election.ts";
+import { NodeAgent } from "./node-agent.ts";
 import { NODES_PREFIX, NodeKey } from "./node-key.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "./node-name.ts";
 import { type FollowRouting, PeerRouting } from "./peer-routing.ts";
 import { ROUTING_PREFIX } from "./routing-follower.ts";
+import { TaskWriter } from "./task-writer.ts";
 
 export interface FleetOptions {
   readonly node?: string;
@@ -60,7 +69,20 @@ export interface Fleet {
     lastSeen: string;
     /** Whether its heartbeat is on time; absent for nodes too old to send one. */
     storeConnected?: boolean;
+    agent: boolean;
+    instances: NodeInstances[];
   }[];
+  /** The other nodes' instances, for the deployments (DeployContext.fleet). */
+  readonly instances: InstanceReports;
+  /** Whether this server leads (or is taking over): it drives deployments and writes tasks. */
+  readonly leads: () => boolean;
+  /** This node's slots changed: while it leads, every agent node's tasks follow (SlotRepository's onSaved). */
+  readonly slotsSaved: (service: string) => Promise<void>;
+  /**
+   * After adoption and the routing are in force: the leader's task writer, and with --node this
+   * node's agent, which carries out its tasks on `units`.
+   */
+  runInstances(units: ServiceUnits, ctx: Pick<DeployContext, "controller" | "log">): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,11 +101,28 @@ export async function joinFleet(
       : new NodeKey(store, options.node, {
           ttlMs: options.leaseTtlMs,
           version,
+          agent: true,
           onConnected: (connected, err) =>
             connected
               ? log.info({ node: options.node }, "reaching etcd again")
               : log.warn({ err, node: options.node }, "cannot reach etcd: serving the last routing"),
         });
+  const leads = (): boolean => {
+    const now = election?.leadership().state;
+    return now === "leader" || now === "taking-over";
+  };
+  const agentNodes = () => acks.nodes().flatMap((n) => (n.agent ? [n.node] : []));
+  const instances = new InstanceReports(() => agentNodes().filter((n) => n !== options.node));
+  const instancesWatch: Watch = await followPrefix(store, INSTANCES_PREFIX, instances);
+  let writer: TaskWriter | undefined;
+  let agent: NodeAgent | undefined;
+  let known = new Set<string>();
+  acks.onChange(() => {
+    instances.nodesChanged();
+    const now = new Set(agentNodes());
+    for (const node of now) if (!known.has(node)) void writer?.node(node);
+    known = now;
+  });
   let loadedAt = 0;
   let newest = 0;
   let peers: Watch | undefined;
@@ -128,6 +167,8 @@ export async function joinFleet(
         ttlMs: options.leaseTtlMs,
         onElected: async (e) => {
           log.info({ node: candidate, previous: e.previous }, e.reason);
+          // The other nodes' tasks first, from this node's slots: what recovery changes follows.
+          await writer?.elected();
           await onElected(e);
         },
         onDeposed: (reason) =>
@@ -154,10 +195,32 @@ export async function joinFleet(
         leader: n.node === leading,
         lastSeen: new Date(seenAtMs).toISOString(),
         ...reachesEtcd(clock.now() - seenAtMs, heartbeatMs),
+        agent: n.agent === true,
+        instances: instances.of(n.node),
       }));
+    },
+    instances,
+    leads,
+    slotsSaved: (service) => writer?.service(service) ?? Promise.resolve(),
+    async runInstances(units, ctx) {
+      writer = new TaskWriter({ store, units, self: options.node, agents: agentNodes, leads, log });
+      known = new Set(agentNodes());
+      if (options.node === undefined) return;
+      agent = new NodeAgent({
+        node: options.node,
+        store,
+        units,
+        ctx,
+        clock,
+        ttlMs: options.leaseTtlMs,
+        leads,
+      });
+      await agent.start();
     },
     async close() {
       acks.close();
+      await agent?.close();
+      await instancesWatch.cancel().catch(() => {});
       await election?.close();
       await watch.cancel().catch(() => {});
       await peers?.cancel().catch(() => {});

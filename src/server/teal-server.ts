@@ -166,13 +166,19 @@ export async function startServer(
     clock,
     log,
     ...(migrations ? { migrations } : {}),
+    // On etcd a deployment also waits for the other nodes' agents, and only the leader drives one.
+    ...(fleet ? { fleet: fleet.instances, leads: fleet.leads } : {}),
   };
   const monitor = new HealthMonitor({ clock });
   // Instances a crashed teal left running are taken over before the proxy's first spec.
   const adoption = await adoptServices(ctx, units, {
     config,
     configDir,
-    slots: new SlotRepository(store),
+    // On etcd each node keeps its own slots (its instances), and the leader's saves become tasks.
+    slots: new SlotRepository(store, {
+      ...(fleet ? { onSaved: fleet.slotsSaved } : {}),
+      ...(options.fleet?.node === undefined ? {} : { node: options.fleet.node }),
+    }),
     runtimeFor,
     sweepAlways: processes,
     monitor,
@@ -207,6 +213,7 @@ export async function startServer(
     );
     await fleet?.publish();
     stats?.publisher.start();
+    await fleet?.runInstances(units, ctx);
     for (const service of Object.keys(config.services)) {
       await routing.publishActive(service, controller.routing(service).live);
     }

@@ -1,8 +1,7 @@
 /**
- * Takeover: three `teal server --node` processes on a 3-member etcd, all on one machine, so the
- * instances the leader starts (detached processes) are reachable by every node and outlive it.
- * Node a leads and deploys v1; b and c start after and adopt its instances from the shared slot
- * records. a starts deploying v2 (whose instance is slow to come up), and is killed with SIGKILL
+ * Takeover: three `teal server --node` processes on a 3-member etcd, all on one machine, each
+ * running its own instances (its agent). Node a leads and deploys v1; b and c start after and
+ * run v1 from the tasks a writes for them. a starts deploying v2 (whose instance is slow to come up), and is killed with SIGKILL
  * mid-deployment. Another node wins the election within the lease TTL, settles the deployment
  * through the recovery path (here: no traffic had moved, so it is rolled back), and its history
  * says who took over from whom and why; keep-alive load through the surviving proxies sees 0
@@ -84,6 +83,15 @@ describe("takeover of a deployment when the leader dies", () => {
     );
     const [b, c] = [await startNode("b"), await startNode("c")];
     assert.equal((await api(b, "GET", "/v1/status")).body.leader.node, "a");
+    // A node that joins runs the live version once a's tasks reach it: wait for b's and c's own.
+    await eventually(async () => {
+      const nodes = (await api(a, "GET", "/v1/status")).body.nodes as Json[];
+      return ["b", "c"].every((n) =>
+        nodes
+          .find((x) => x.node === n)
+          ?.instances.some((i: Json) => i.color === "blue" && i.version === "v1" && i.health === "healthy"),
+      );
+    }, "b and c to run v1");
     const load = keepAliveLoad([b.proxyUrl, c.proxyUrl]);
 
     // v2's instance comes up after 30 s: a is killed while the deployment waits for it.

@@ -74,10 +74,13 @@ function renderNodes(nodes: readonly NodeStatus[]): string[] {
   return [
     "",
     `nodes   ${reaching} of ${nodes.length} reaching etcd`,
-    ...nodes.map(
-      (n) =>
-        `  ${color.bold(n.node)}${n.leader ? `  ${color.green("leader")}` : ""}${etcdLine(n)}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
-    ),
+    ...nodes.flatMap((n) => [
+      `  ${color.bold(n.node)}${n.leader ? `  ${color.green("leader")}` : ""}${etcdLine(n)}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
+      ...(n.instances ?? []).map(
+        (i) =>
+          `    ${i.service} ${colorName(i.color)} ${i.version ?? "-"}${i.deployment === null ? "" : ` #${i.deployment}`}  ${i.health === "healthy" ? color.green(i.health) : i.health === "failed" ? color.red(i.health) : color.yellow(i.health)}  ${i.instances.map((m) => `${m.url}${m.pid === null ? "" : ` pid ${m.pid}`}`).join(", ")}${i.detail ? `  ${i.detail}` : ""}`,
+      ),
+    ]),
   ];
 }
 
