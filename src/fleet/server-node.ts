@@ -13,6 +13,7 @@ import { followPrefix } from "../store/follow-prefix.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
 import { type Election, LeaderElection } from "./leader-election.ts";
+import { FencedStore } from "./leader-fence.ts";
 import { NODES_PREFIX, NodeKey } from "./node-key.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "./node-name.ts";
 import { type FollowRouting, PeerRouting } from "./peer-routing.ts";
@@ -45,6 +46,11 @@ export interface Fleet {
    * vanishes). `onElected` settles what the previous leader left; commands wait for it.
    */
   lead(admin: string, onElected: (election: Election) => Promise<void>): Promise<void>;
+  /**
+   * The store for what only the leader writes (routing and deployment records): each write
+   * carries this node's leader guard, and a refused one makes it step down (leader-fence.ts).
+   */
+  readonly fencedStore: Store;
   /** Who leads, for the admin API's gate on commands and for the status. */
   readonly leader: () => LeaderView;
   /** The controller's hook: this node serves `revision`; wait for the others. */
@@ -135,6 +141,7 @@ export async function joinFleet(
       });
       await election.start();
     },
+    fencedStore: new FencedStore(store, () => election),
     leader,
     acknowledge: (revision) => {
       newest = Math.max(newest, revision);
