@@ -18,7 +18,7 @@ import type { BenchOptions } from "../args.ts";
 import type { Backends } from "../backends.ts";
 import { buildTeal, tealCommand } from "../candidates/teal.ts";
 import type { Color } from "../candidates/types.ts";
-import { type Managed, onStopAll, startProcess, stopProcess } from "../procs.ts";
+import { logTail, type Managed, onStopAll, startProcess, stopProcess } from "../procs.ts";
 import { freePorts, log, median, quantile, repoRoot, round } from "../util.ts";
 import { startWrk, type WrkResult } from "../wrk.ts";
 import type { ResultRow } from "./types.ts";
@@ -81,7 +81,7 @@ async function spawnNode(name: string, args: string[], ready: string, tmp: strin
     ]);
   } catch (e) {
     await stopProcess(proc);
-    throw e;
+    throw new Error(`${(e as Error).message}\n--- ${name} log tail ---\n${logTail(proc)}`);
   } finally {
     clearTimeout(timer);
   }
@@ -310,6 +310,7 @@ export async function fleetScenarios(
   try {
     fleet = await startFleet(tmp, backends, o);
   } catch (e) {
+    log(`fleet: could not start: ${(e as Error).message}`);
     const error = (e as Error).message.split("\n")[0]!;
     if (which.propagation) rows.push({ scenario: "fleet-propagation", name: "teal", error });
     if (which.switches) rows.push({ scenario: "fleet-switch", name: "teal", error });
