@@ -23,10 +23,21 @@ export const ALL_SCENARIOS = [
   "deploy",
   "analysis",
   "migrate-backfill",
+  "fleet-propagation",
+  "fleet-switch",
+  "deploy-stores",
   "idle",
 ] as const;
-/** Left out of the default run: a 1,000,000-row backfill pair takes ~2.5 min per run (see README). */
-const NOT_BY_DEFAULT: readonly string[] = ["migrate-backfill"];
+/**
+ * Left out of the default run: a 1,000,000-row backfill pair takes ~2.5 min per run; the fleet
+ * scenarios start a 3-member etcd and three teal processes and take 1-3 min each (see README).
+ */
+const NOT_BY_DEFAULT: readonly string[] = [
+  "migrate-backfill",
+  "fleet-propagation",
+  "fleet-switch",
+  "deploy-stores",
+];
 export const DEFAULT_SCENARIOS = ALL_SCENARIOS.filter((s) => !NOT_BY_DEFAULT.includes(s));
 export const ANALYSIS_FORMS = ["threshold", "compare", "both"] as const;
 export type CandidateName = (typeof ALL_CANDIDATES)[number];
@@ -60,6 +71,9 @@ export interface BenchOptions {
   analysisForm: (typeof ANALYSIS_FORMS)[number];
   /** migrate-backfill scenario: rows in the table each way fills (one pair of runs per --runs) */
   backfillRows: number;
+  /** fleet-propagation and fleet-switch scenarios: switches through the 3-node fleet */
+  propagationSwitches: number;
+  fleetSwitches: number;
   extra: boolean;
   keepTmp: boolean;
 }
@@ -87,6 +101,8 @@ export const USAGE = `usage: npm run bench -- [flags]
   --deployments N     analysis scenario: deployments of each of the 5 kinds of version (default 10, at most 100)
   --analysis-form F   analysis scenario: threshold, compare (statistical) or both (default both)
   --backfill-rows N   migrate-backfill scenario: rows of the table (default 1000000, at least 1000); --runs pairs
+  --propagation-switches N  fleet-propagation: timed switches across the 3-node fleet (default 100, at most 2000)
+  --fleet-switches N  fleet-switch: switches under load through the fleet's 3 proxies (default 1000, at most 10000)
   --extra             also run the teal-only scenarios (visibility, memory) on the peer proxies
   --keep-tmp          keep the temp dir (configs, logs) instead of deleting it
   -h, --help`;
@@ -147,6 +163,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
       deployments: { type: "string" },
       "analysis-form": { type: "string" },
       "backfill-rows": { type: "string" },
+      "propagation-switches": { type: "string" },
+      "fleet-switches": { type: "string" },
       extra: { type: "boolean", default: false },
       "keep-tmp": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -181,6 +199,8 @@ export function parseOptions(argv: string[]): BenchOptions | null {
     deployments: Math.floor(num(v.deployments, 10, "--deployments", 1, 100)),
     analysisForm: oneOf(v["analysis-form"], ANALYSIS_FORMS, "both", "--analysis-form"),
     backfillRows: Math.floor(num(v["backfill-rows"], 1_000_000, "--backfill-rows", 1000, 100_000_000)),
+    propagationSwitches: Math.floor(num(v["propagation-switches"], 100, "--propagation-switches", 1, 2000)),
+    fleetSwitches: Math.floor(num(v["fleet-switches"], 1000, "--fleet-switches", 1, 10_000)),
     extra: v.extra,
     keepTmp: v["keep-tmp"],
   };

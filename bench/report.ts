@@ -249,6 +249,54 @@ const TABLES: {
     ],
   },
   {
+    scenario: "deploy-stores",
+    title:
+      "The same deploys on each store (teal; wrk across N back-to-back deploys; ms = record startedAt -> finishedAt)",
+    cols: [
+      ["store", "name"],
+      ["deploys", "deploys"],
+      ["succeeded", "succeeded"],
+      ["p50 ms", "p50Ms"],
+      ["max ms", "maxMs"],
+      ["requests", "requests"],
+      ["errors", "errors"],
+      ["non2xx", "non2xx"],
+      ["rps", "rps"],
+    ],
+  },
+  {
+    scenario: "fleet-propagation",
+    title:
+      "Fleet propagation (3-member etcd; 1 teal server + 2 teal proxy nodes under wrk; ms = switch call sent -> new color answering on all 3 nodes; target p99 < 100 ms)",
+    cols: [
+      ["name", "name"],
+      ["switches", "switches"],
+      ["p50 ms", "p50Ms"],
+      ["p99 ms", "p99Ms"],
+      ["max ms", "maxMs"],
+      ["call p50", "callP50Ms"],
+      ["call p99", "callP99Ms"],
+      ["stale", "staleAnswers"],
+      ["errors", "errors"],
+      ["non2xx", "non2xx"],
+      ["rps", "rps"],
+    ],
+  },
+  {
+    scenario: "fleet-switch",
+    title: "Fleet switches under load (3 proxies on a 3-member etcd; 0 errors expected)",
+    cols: [
+      ["name", "name"],
+      ["switches", "switches"],
+      ["asked", "asked"],
+      ["seconds", "seconds"],
+      ["requests", "requests"],
+      ["errors", "errors"],
+      ["non2xx", "non2xx"],
+      ["rps", "rps"],
+    ],
+  },
+  {
     scenario: "idle",
     title:
       "Idle (1,000 services, no traffic; RSS of the process tree in MiB, sampled every 10 s; CPU % of one core over the period)",

@@ -7,6 +7,8 @@ import { killAllSync, stopAll } from "./procs.ts";
 import { header, textReport } from "./report.ts";
 import { analysisScenario } from "./scenarios/analysis.ts";
 import { deployScenario } from "./scenarios/deploy.ts";
+import { deployStores } from "./scenarios/deployStores.ts";
+import { fleetScenarios } from "./scenarios/fleet.ts";
 import { idleScenario } from "./scenarios/idle.ts";
 import { addRssRatios, memory } from "./scenarios/memory.ts";
 import { migrateBackfill } from "./scenarios/migrateBackfill.ts";
@@ -27,7 +29,7 @@ const inMemory = (c: Candidate, o: BenchOptions) =>
 /** Scenarios that load the shared candidates (the others start their own processes). */
 const ON_CANDIDATES = ["throughput", "c1000", "body100k", "services1000", "switch", "visibility", "memory"];
 /** Scenarios that bring their own teal and app processes: no shared backend. */
-const OWN_BACKEND = ["deploy", "analysis", "migrate-backfill"];
+const OWN_BACKEND = ["deploy", "analysis", "migrate-backfill", "deploy-stores"];
 
 async function startCandidates(o: BenchOptions, tmp: string, backends: Backends, rows: ResultRow[]) {
   const cands: Candidate[] = [];
@@ -100,6 +102,15 @@ async function main(o: BenchOptions): Promise<ResultRow[]> {
     if (has("migrate-backfill")) {
       if (tealIn) rows.push(...(await migrateBackfill(o)));
       else skip("migrate-backfill");
+    }
+    if (has("deploy-stores")) {
+      if (tealIn) rows.push(...(await deployStores(o, tmp)));
+      else skip("deploy-stores");
+    }
+    if (has("fleet-propagation") || has("fleet-switch")) {
+      const which = { propagation: has("fleet-propagation"), switches: has("fleet-switch") };
+      if (tealIn) rows.push(...(await fleetScenarios(tmp, backends!, o, which)));
+      else skip("fleet-propagation/fleet-switch");
     }
     // Last and alone: nothing else runs on the machine while teal idles.
     if (has("idle")) {

@@ -27,7 +27,7 @@ export const DEPLOY_NOTE =
 const ROLLBACK_SEEN_TIMEOUT_MS = 10_000;
 const RESTART_TIMEOUT_MS = 30_000;
 
-interface Ctx {
+export interface Ctx {
   o: BenchOptions;
   tmp: string;
   setup: TealSetup;
@@ -64,7 +64,7 @@ async function underLoad<T>(c: Ctx, maxS: number, work: () => Promise<T>): Promi
   return [out, await wrk.stop()];
 }
 
-async function deployNext(c: Ctx): Promise<DeploymentRecord> {
+export async function deployNext(c: Ctx): Promise<DeploymentRecord> {
   const version = `v${++c.version}`;
   const d = await c.admin.deployAndWait(version);
   if (d.outcome !== "succeeded") throw new Error(`deploy of ${version} ended ${d.outcome}: ${d.reason}`);
@@ -72,7 +72,7 @@ async function deployNext(c: Ctx): Promise<DeploymentRecord> {
 }
 
 /** 1. N deploys back to back (v2, v3, …) under one keep-alive wrk run. */
-async function deploysUnderLoad(c: Ctx): Promise<ResultRow> {
+export async function deploysUnderLoad(c: Ctx): Promise<ResultRow> {
   const n = c.o.deploys;
   log(`deploy: ${n} deploys back to back under wrk -c${c.o.connections}`);
   const durations: number[] = [];
@@ -311,7 +311,7 @@ export async function deployScenario(o: BenchOptions, tmp: string): Promise<Resu
 }
 
 /** Instances still alive 5 s after teal stopped (polled, bounded). */
-async function leftovers(s: TealSetup): Promise<number[]> {
+export async function leftovers(s: TealSetup): Promise<number[]> {
   let left = stillRunning(s);
   for (let i = 0; i < 50 && left.length; i++) {
     await sleep(100);

@@ -22,14 +22,23 @@ export interface TealSetup {
   adminUrl: string;
   /** An extra argument of every app instance (ignored by the app), unique to this bench run. */
   marker: string;
+  /** Extra `teal server` arguments, e.g. `--store etcd://…` (deploy-stores). */
+  serverArgs?: string[];
 }
 
-/** Ports picked once: every restart listens on the same proxy and admin addresses. */
-export async function prepareTeal(tmp: string): Promise<TealSetup> {
+/**
+ * Ports picked once: every restart listens on the same proxy and admin addresses. `name` is the
+ * directory (and log) of this teal under tmp.
+ */
+export async function prepareTeal(
+  tmp: string,
+  name = "teal-deploy",
+  serverArgs: string[] = [],
+): Promise<TealSetup> {
   buildTeal();
   if (!existsSync(TEAL_MAIN)) throw new Error(`${path.relative(repoRoot, TEAL_MAIN)} does not exist`);
   const [proxyPort, adminPort] = await freePorts(2);
-  const dir = path.join(tmp, "teal-deploy");
+  const dir = path.join(tmp, name);
   const dataDir = path.join(dir, "data");
   await mkdir(dataDir, { recursive: true });
   const config = path.join(dir, "teal.yaml");
@@ -61,6 +70,7 @@ services:
     proxyUrl: `http://127.0.0.1:${proxyPort}`,
     adminUrl: `http://127.0.0.1:${adminPort}`,
     marker,
+    serverArgs,
   };
 }
 
@@ -77,9 +87,16 @@ export function spawnTeal(s: TealSetup, tmp: string): StartedTeal {
   const listening = new Promise<number>((resolve) => {
     heard = resolve;
   });
-  const { cmd, args } = tealCommand(["server", "--config", s.config, "--data-dir", s.dataDir]);
+  const { cmd, args } = tealCommand([
+    "server",
+    "--config",
+    s.config,
+    "--data-dir",
+    s.dataDir,
+    ...(s.serverArgs ?? []),
+  ]);
   const spawnedAt = performance.now();
-  const proc = startProcess("teal-deploy", cmd, args, {
+  const proc = startProcess(path.basename(s.dir), cmd, args, {
     cwd: repoRoot,
     logDir: tmp,
     env: { ...process.env, TEAL_LOG_FORMAT: "json" },

@@ -8,11 +8,16 @@
  *
  * The leader keeps its lease alive three times per TTL. If it cannot for a whole TTL (cut off
  * from etcd), it counts itself deposed: another node may have taken over by then.
+ *
+ * That alone cannot stop a leader that was paused (SIGSTOP, a VM freeze, a long GC) past its TTL:
+ * when it runs again, its timers fire before it hears that another node leads. So its writes are
+ * fenced (leader-fence.ts): each carries `guard()`, the leader key at the modRevision this node
+ * wrote it, in the same transaction; a refused write calls `stepDown`.
  */
 
 import { isTealError } from "../domain/errors.ts";
 import { followPrefix } from "../store/follow-prefix.ts";
-import type { KeyValue, LeaseId, Store, Watch, WatchEvent } from "../store/store.ts";
+import type { KeyGuard, KeyValue, LeaseId, Store, Watch, WatchEvent } from "../store/store.ts";
 
 /** `<prefix>/leader`: the leading node, on its lease. */
 export const LEADER_KEY = "leader";
@@ -76,6 +81,8 @@ export class LeaderElection {
   #inFlight: Promise<void> | undefined;
   /** The leader key's modRevision as last read or watched (0: no key). */
   #currentRevision = 0;
+  /** The modRevision of the leader key as this node last wrote it while leading: its fence. */
+  #ownRevision = 0;
   /** The key vanished during a campaign that then lost: campaign once more. */
   #again = false;
   #closed = false;
@@ -100,6 +107,19 @@ export class LeaderElection {
     return { state: this.#state, leader: this.#current as LeaderRecord };
   }
 
+  /**
+   * While this node leads (or takes over): the condition its writes carry, so that they happen
+   * only while the leader key is still the one it wrote. Undefined when it does not lead.
+   */
+  guard(): KeyGuard | undefined {
+    return this.#state === "follower" ? undefined : { key: LEADER_KEY, modRevision: this.#ownRevision };
+  }
+
+  /** A fenced write was refused: another node leads, or the key expired. This node stops leading. */
+  stepDown(reason: string): void {
+    this.#depose(reason);
+  }
+
   /** Steps down: marks the record as resigning, then revokes the lease so the next node takes over at once. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -109,7 +129,14 @@ export class LeaderElection {
     if (lease === undefined) return;
     if (this.#state !== "follower" && this.#current !== undefined) {
       const record: LeaderRecord = { ...this.#current, resigning: true };
-      await this.#store.put(LEADER_KEY, JSON.stringify(record), { lease }).catch(() => {});
+      const written = await this.#store
+        .put(LEADER_KEY, JSON.stringify(record), {
+          lease,
+          requireKey: { key: LEADER_KEY, modRevision: this.#ownRevision },
+        })
+        .catch(() => undefined);
+      // Writes still under way while it stops (deployments aborting) stay within its fence.
+      if (written?.ok) this.#ownRevision = written.revision;
     }
     await this.#store.revokeLease(lease).catch(() => {});
   }
@@ -129,6 +156,10 @@ export class LeaderElection {
       if (event.kv.key === LEADER_KEY) {
         this.#current = parseLeaderRecord(event.kv.value);
         this.#currentRevision = event.kv.modRevision;
+        // The key changed hands while this node slept: its own delete event may be compacted away.
+        if (this.#state !== "follower" && event.kv.modRevision !== this.#ownRevision) {
+          this.#depose(`node ${this.#current?.node ?? "?"} leads now`);
+        }
       }
     } else if (event.key === LEADER_KEY) {
       this.#vacated();
@@ -205,6 +236,7 @@ export class LeaderElection {
         return;
       }
       this.#lease = lease;
+      this.#ownRevision = result.revision;
       this.#lastKeptAlive = Date.now();
       this.#current = record;
       this.#state = "taking-over";

@@ -20,6 +20,7 @@ import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
 import { INSTANCES_PREFIX } from "./agent-records.ts";
 import { InstanceReports, type NodeInstances } from "./instance-reports.ts";
 import { type Election, LeaderElection } from "./leader-election.ts";
+import { FencedStore } from "./leader-fence.ts";
 import { NodeAgent } from "./node-agent.ts";
 import { NODES_PREFIX, NodeKey } from "./node-key.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "./node-name.ts";
@@ -54,6 +55,11 @@ export interface Fleet {
    * vanishes). `onElected` settles what the previous leader left; commands wait for it.
    */
   lead(admin: string, onElected: (election: Election) => Promise<void>): Promise<void>;
+  /**
+   * The store for what only the leader writes (routing and deployment records): each write
+   * carries this node's leader guard, and a refused one makes it step down (leader-fence.ts).
+   */
+  readonly fencedStore: Store;
   /** Who leads, for the admin API's gate on commands and for the status. */
   readonly leader: () => LeaderView;
   /** The controller's hook: this node serves `revision`; wait for the others. */
@@ -127,6 +133,7 @@ export async function joinFleet(
   let newest = 0;
   let peers: Watch | undefined;
   let election: LeaderElection | undefined;
+  const fencedStore = new FencedStore(store, () => election);
   // Without --node the server still campaigns, under a name that says which server leads.
   const candidate = options.node ?? options.unnamed ?? `${hostname()}:${process.pid}`;
   const leader = (): LeaderView => {
@@ -180,6 +187,7 @@ export async function joinFleet(
       });
       await election.start();
     },
+    fencedStore,
     leader,
     acknowledge: (revision) => {
       newest = Math.max(newest, revision);
@@ -203,7 +211,14 @@ export async function joinFleet(
     leads,
     slotsSaved: (service) => writer?.service(service) ?? Promise.resolve(),
     async runInstances(units, ctx) {
-      writer = new TaskWriter({ store, units, self: options.node, agents: agentNodes, leads, log });
+      writer = new TaskWriter({
+        store: fencedStore,
+        units,
+        self: options.node,
+        agents: agentNodes,
+        leads,
+        log,
+      });
       known = new Set(agentNodes());
       if (options.node === undefined) return;
       agent = new NodeAgent({

@@ -136,9 +136,11 @@ export async function startServer(
     onError: (err) => log.warn({ err }, "live sampler could not read the proxy's counters"),
   });
   const mark = (m: Parameters<LiveSampler["mark"]>[0] | undefined) => m && live.mark(m);
-  const journal = new DeploymentLog(new DeploymentRepository(store), clock);
+  // On a fleet, routing and deployment records are written only under the leader's fence.
+  const leaderStore = fleet?.fencedStore ?? store;
+  const journal = new DeploymentLog(new DeploymentRepository(leaderStore), clock);
   const units = new ServiceUnits();
-  const routing = new RoutingRepository(store, {
+  const routing = new RoutingRepository(leaderStore, {
     versionOf: (service, color) => units.find(service)?.slot(color).version ?? null,
     onPublishError: (err) => log.warn({ err }, "could not publish the active color; the next change retries"),
   });

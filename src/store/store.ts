@@ -28,12 +28,32 @@ export interface PutOptions {
    */
   readonly expectModRevision?: number;
   readonly lease?: LeaseId;
+  /**
+   * A guard on another key, checked in the same transaction as the write: the write happens only
+   * if `key`'s modRevision equals `modRevision` (0: `key` must not exist). A fleet's leader
+   * fences its writes with its own leader key this way, so that a leader deposed while it was
+   * paused or cut off cannot write after another node leads.
+   */
+  readonly requireKey?: KeyGuard;
+}
+
+/** A key and the modRevision it must have for a guarded write to happen. */
+export interface KeyGuard {
+  readonly key: string;
+  readonly modRevision: number;
 }
 
 /** Outcome of a conditional write: a failed compare is an expected value, not an exception. */
 export type WriteResult =
   | { readonly ok: true; readonly revision: number; readonly kv: KeyValue | undefined }
-  | { readonly ok: false; readonly revision: number; readonly current: KeyValue | undefined };
+  | {
+      readonly ok: false;
+      readonly revision: number;
+      /** The written key as it is (not the guard's). */
+      readonly current: KeyValue | undefined;
+      /** Present (true) when the `requireKey` guard failed, whatever the write's own compare. */
+      readonly guardFailed?: true;
+    };
 
 export type WatchEvent =
   | { readonly type: "put"; readonly revision: number; readonly kv: KeyValue }

@@ -37,6 +37,13 @@ export class TableWriter {
 
   put(key: string, value: string, options: PutOptions): Outcome<WriteResult> {
     const current = this.#tables.getKv(key);
+    const guard = options.requireKey;
+    if (guard !== undefined && (this.#tables.getKv(guard.key)?.modRevision ?? 0) !== guard.modRevision) {
+      return {
+        result: { ok: false, revision: this.#tables.revision(), current, guardFailed: true },
+        events: [],
+      };
+    }
     const failed = this.#compare(current, options.expectModRevision);
     if (failed) return failed;
     if (options.lease !== undefined) requireLease(this.#tables, options.lease);

@@ -57,9 +57,13 @@ export class RevisionOffsetStore implements Store {
 
   async put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
     const expectModRevision = this.#expected(options.expectModRevision);
+    const guard = options.requireKey;
     const result = await this.#inner.put(key, value, {
       ...options,
       ...(expectModRevision === undefined ? {} : { expectModRevision }),
+      ...(guard === undefined
+        ? {}
+        : { requireKey: { key: guard.key, modRevision: this.#expected(guard.modRevision) as number } }),
     });
     return this.#afterWrite(result);
   }
@@ -113,7 +117,12 @@ export class RevisionOffsetStore implements Store {
     if (result.ok && oldestKept > this.#base + 1) await this.#compact(oldestKept);
     return result.ok
       ? { ok: true, revision: result.revision - this.#base, kv: this.#kv(result.kv) }
-      : { ok: false, revision: result.revision - this.#base, current: this.#kv(result.current) };
+      : {
+          ok: false,
+          revision: result.revision - this.#base,
+          current: this.#kv(result.current),
+          ...(result.guardFailed ? { guardFailed: true } : {}),
+        };
   }
 
   #kv(kv: KeyValue | undefined): KeyValue | undefined {

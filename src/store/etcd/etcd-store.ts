@@ -116,10 +116,21 @@ export class EtcdStore implements Store {
       const lease = options.lease;
       if (lease !== undefined && !isLeaseIdShape(lease)) throw leaseNotFound(lease);
       const etcdKey = this.#keys.key(key);
-      const { succeeded, revision, responses } = await this.#transaction(etcdKey, options.expectModRevision, {
-        request_put: { key: etcdKey, value: Buffer.from(value), lease: lease ?? 0, prev_kv: true },
-      });
-      if (!succeeded) return { ok: false, revision, current: this.#current(responses) };
+      const guard = options.requireKey;
+      const { succeeded, revision, responses } = await this.#transaction(
+        etcdKey,
+        options.expectModRevision,
+        { request_put: { key: etcdKey, value: Buffer.from(value), lease: lease ?? 0, prev_kv: true } },
+        guard && { key: this.#keys.key(guard.key), modRevision: guard.modRevision },
+      );
+      if (!succeeded) {
+        const current = this.#current(responses);
+        // etcd does not say which compare failed: the failure branch read the guard key too.
+        const guardNow = Number(responses[1]?.response_range.kvs[0]?.mod_revision ?? 0);
+        return guard !== undefined && guardNow !== guard.modRevision
+          ? { ok: false, revision, current, guardFailed: true }
+          : { ok: false, revision, current };
+      }
       // etcd answers a put with the previous record; the new one follows from it.
       const previous: IKeyValue | undefined = responses[0]?.response_put.prev_kv ?? undefined;
       const kv: KeyValue = {
@@ -242,19 +253,30 @@ export class EtcdStore implements Store {
     }
   }
 
-  /** One write, conditional on the key's modRevision when asked (0: the key must not exist). */
+  /**
+   * One write, conditional on the key's modRevision when asked (0: the key must not exist), and
+   * on a guard key's modRevision when given. The failure branch reads the key, then the guard key.
+   */
   async #transaction(
     key: Buffer,
     expectModRevision: number | undefined,
     write: NonNullable<ITxnRequest["success"]>[number],
+    guard?: { readonly key: Buffer; readonly modRevision: number },
   ): Promise<{ succeeded: boolean; revision: number; responses: IResponseOp[] }> {
+    const compare: NonNullable<ITxnRequest["compare"]> = [];
+    if (expectModRevision !== undefined) {
+      compare.push({ key, target: "Mod", result: "Equal", mod_revision: expectModRevision });
+    }
+    if (guard !== undefined) {
+      compare.push({ key: guard.key, target: "Mod", result: "Equal", mod_revision: guard.modRevision });
+    }
     const response = await this.#client.kv.txn({
-      compare:
-        expectModRevision === undefined
-          ? []
-          : [{ key, target: "Mod", result: "Equal", mod_revision: expectModRevision }],
+      compare,
       success: [write],
-      failure: [{ request_range: { key } }],
+      failure: [
+        { request_range: { key } },
+        ...(guard === undefined ? [] : [{ request_range: { key: guard.key } }]),
+      ],
     });
     return {
       succeeded: response.succeeded,

@@ -91,6 +91,55 @@ export function kvCases(makeStore: StoreFactory): void {
       assert.equal(await store.revision(), 1);
     });
 
+    // requireKey: a guard on another key in the same transaction (the fleet leader's fence).
+    it("with requireKey, writes only while the guard key keeps that modRevision", async () => {
+      const { store } = fixture();
+      const leader = await store.put("leader", "a");
+      const guard = { key: "leader", modRevision: leader.revision };
+      const written = await store.put("routing/web", "green", { requireKey: guard });
+      assert.equal(written.ok, true);
+      await store.put("leader", "b");
+      const current = await store.get("routing/web");
+      const refused = await store.put("routing/web", "blue", { requireKey: guard });
+      assert.deepEqual(refused, { ok: false, revision: 3, current, guardFailed: true });
+      assert.equal(await store.revision(), 3);
+      assert.equal((await store.get("routing/web"))?.value, "green");
+    });
+
+    it("with requireKey modRevision 0, writes only while the guard key does not exist", async () => {
+      const { store } = fixture();
+      const absent = { key: "leader", modRevision: 0 };
+      assert.equal((await store.put("k", "1", { requireKey: absent })).ok, true);
+      await store.put("leader", "a");
+      const refused = await store.put("k", "2", { requireKey: absent });
+      assert.equal(refused.ok, false);
+      assert.equal(refused.ok ? undefined : refused.guardFailed, true);
+      // A guard on a key that was deleted fails too: its modRevision is gone with it.
+      await store.delete("leader");
+      assert.equal((await store.put("k", "3", { requireKey: { key: "leader", modRevision: 2 } })).ok, false);
+      assert.equal((await store.get("k"))?.value, "1");
+    });
+
+    it("combines requireKey with expectModRevision: both must hold, and guardFailed names the guard", async () => {
+      const { store } = fixture();
+      const leader = await store.put("leader", "a");
+      const guard = { key: "leader", modRevision: leader.revision };
+      const first = await store.put("k", "1");
+      const stale = await store.put("k", "2", { expectModRevision: 99, requireKey: guard });
+      assert.equal(stale.ok, false);
+      // Only the compare failed: not the guard.
+      assert.equal(stale.ok ? undefined : stale.guardFailed, undefined);
+      const both = await store.put("k", "2", { expectModRevision: first.revision, requireKey: guard });
+      assert.equal(both.ok, true);
+      await store.put("leader", "b");
+      const fenced = await store.put("k", "3", {
+        expectModRevision: both.revision,
+        requireKey: guard,
+      });
+      assert.equal(fenced.ok ? undefined : fenced.guardFailed, true);
+      assert.equal((await store.get("k"))?.value, "2");
+    });
+
     it("deletes with compare-and-swap only when the modRevision matches", async () => {
       const { store } = fixture();
       await store.put("k", "1");

@@ -127,5 +127,27 @@ export function leaseCases(makeStore: StoreFactory): void {
       const kv = await store.get("leader");
       assert.deepEqual([kv?.value, kv?.lease], ["b", second]);
     });
+
+    // ...and a leader fences its writes with requireKey on its own leader key's modRevision.
+    it("refuses a write guarded by a leased key once that lease has expired, also after another candidate won", async () => {
+      const { store, time } = fixture();
+      const first = await store.grantLease(1_000);
+      const won = await store.put("leader", "a", { expectModRevision: 0, lease: first });
+      const guard = { key: "leader", modRevision: won.revision };
+      assert.equal((await store.put("routing/web", "green", { requireKey: guard })).ok, true);
+      await time.expire(1_000, ["leader"]);
+      const vacant = await store.put("routing/web", "blue", { requireKey: guard });
+      assert.equal(vacant.ok ? undefined : vacant.guardFailed, true);
+      const second = await store.grantLease(1_000);
+      const next = await store.put("leader", "b", { expectModRevision: 0, lease: second });
+      assert.equal(next.ok, true);
+      const stale = await store.put("routing/web", "blue", { requireKey: guard });
+      assert.equal(stale.ok ? undefined : stale.guardFailed, true);
+      const fresh = await store.put("routing/web", "blue", {
+        requireKey: { key: "leader", modRevision: next.revision },
+      });
+      assert.equal(fresh.ok, true);
+      assert.equal((await store.get("routing/web"))?.value, "blue");
+    });
   });
 }
