@@ -1,7 +1,8 @@
 /**
  * Where a request goes: by Host (exact first, then the longest `*.suffix` wildcard, then routes
  * without a host) and then by the longest path prefix that matches at a segment boundary.
- * Built once per spec and swapped whole.
+ * Built once per spec and swapped whole; each route's answer is built with it, so a lookup
+ * allocates nothing.
  */
 
 import type { RouteConfig } from "../config/schema.ts";
@@ -17,9 +18,8 @@ export interface RouteMatch {
 
 interface Entry {
   readonly prefix: string;
-  readonly strip: boolean;
-  readonly redirectHttps: boolean;
-  readonly service: ServiceTarget;
+  /** What a request this route takes gets: the same object every time. */
+  readonly match: RouteMatch;
 }
 
 export class RouteTable {
@@ -57,12 +57,9 @@ export class RouteTable {
 
   #add(route: RouteConfig, service: ServiceTarget): void {
     const prefix = route.path.length > 1 && route.path.endsWith("/") ? route.path.slice(0, -1) : route.path;
-    const entry: Entry = {
-      prefix,
-      strip: route.stripPrefix && prefix !== "/",
-      redirectHttps: route.redirectHttps === true,
-      service,
-    };
+    const strip = route.stripPrefix && prefix !== "/" ? prefix : "";
+    const match: RouteMatch = Object.freeze({ service, strip, redirectHttps: route.redirectHttps === true });
+    const entry: Entry = { prefix, match };
     if (route.host === undefined) this.#anyHost.push(entry);
     else if (route.host.startsWith("*.")) {
       const suffix = route.host.slice(1);
@@ -82,13 +79,11 @@ export class RouteTable {
 
 function matchPath(entries: readonly Entry[], path: string): RouteMatch | undefined {
   for (const e of entries) {
-    if (e.prefix === "/") return { service: e.service, strip: "", redirectHttps: e.redirectHttps };
+    if (e.prefix === "/") return e.match;
     if (path.startsWith(e.prefix)) {
       const next = path.charCodeAt(e.prefix.length);
       // A prefix matches only at a segment boundary: /api matches /api, /api/x, /api?q, not /apix.
-      if (Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */) {
-        return { service: e.service, strip: e.strip ? e.prefix : "", redirectHttps: e.redirectHttps };
-      }
+      if (Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */) return e.match;
     }
   }
   return undefined;
