@@ -1,7 +1,7 @@
 /**
  * The CertificateAuthority over npm acme-client (RFC 8555): the account key comes from teal's
- * store (created once per directory), each order gets a new ECDSA P-256 key, and HTTP-01 is the
- * only challenge teal takes.
+ * store (created once per directory), each order gets a new ECDSA P-256 key, and the challenge is
+ * the one configured: HTTP-01 or TLS-ALPN-01.
  */
 
 import { Agent } from "node:https";
@@ -13,6 +13,7 @@ import type { CertificateAuthority, ChallengeBoard, IssuedCertificate } from "./
 export interface AcmeClientOptions {
   readonly directory: string;
   readonly email: string;
+  readonly challenge: "http-01" | "tls-alpn-01";
   /** Extra CAs (PEM) trusted for the directory's HTTPS, beside the system's. */
   readonly ca?: string;
   /** How fast acme-client polls an order and its authorizations (ms): first wait, and cap. */
@@ -40,17 +41,32 @@ export class AcmeClientAuthority implements CertificateAuthority {
       { commonName: host, altNames: [host] },
       await acme.crypto.createPrivateEcdsaKey("P-256"),
     );
+    const alpn = this.#options.challenge === "tls-alpn-01";
     const cert = await client.auto({
       csr,
       email: this.#options.email,
       termsOfServiceAgreed: true,
-      challengePriority: ["http-01"],
+      challengePriority: [this.#options.challenge],
       // The CA checks for itself; a check from here would ask this machine's DNS, which may not
       // point at teal (split horizon, a load balancer in front).
       skipChallengeVerification: true,
-      challengeCreateFn: (_authz, challenge, keyAuthorization) =>
-        board.setChallenge(challenge.token, keyAuthorization),
-      challengeRemoveFn: (_authz, challenge) => board.setChallenge(challenge.token, undefined),
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        // The only type in challengePriority: acme-client fails the order if the CA offers none.
+        if (!alpn) return board.setChallenge(challenge.token, keyAuthorization);
+        const [alpnKey, alpnCert] = await acme.crypto.createAlpnCertificate(
+          authz,
+          keyAuthorization,
+          await acme.crypto.createPrivateEcdsaKey("P-256"),
+        );
+        await board.setAlpnChallenge(authz.identifier.value, {
+          cert: alpnCert.toString(),
+          key: alpnKey.toString(),
+        });
+      },
+      challengeRemoveFn: async (authz, challenge) => {
+        if (alpn) await board.setAlpnChallenge(authz.identifier.value, undefined);
+        else await board.setChallenge(challenge.token, undefined);
+      },
     });
     return { cert, key: key.toString(), notAfter: acme.crypto.readCertificateInfo(cert).notAfter };
   }

@@ -5,12 +5,15 @@ import type { ProxyConfig } from "../config/schema.ts";
 import type { Clock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
 import type { Logger } from "../log/logger.ts";
+import type { AcmeCertificateSource } from "../proxy/tls/certificate-views.ts";
 import type { Store } from "../store/store.ts";
 import { AcmeClientAuthority } from "./acme-client-authority.ts";
 import { AcmeRecords } from "./acme-records.ts";
 import { AcmeOrderer, type CertificateListener } from "./orderer.ts";
 
-export type AcmeSettings = NonNullable<NonNullable<ProxyConfig["tls"]>["acme"]>;
+type AcmeConfig = NonNullable<NonNullable<ProxyConfig["tls"]>["acme"]>;
+/** proxy.tls.acme; `challenge` left out: http-01, as in the config. */
+export type AcmeSettings = Omit<AcmeConfig, "challenge"> & { readonly challenge?: AcmeConfig["challenge"] };
 
 export interface AcmeDeps {
   readonly store: Store;
@@ -32,6 +35,7 @@ export function createOrderer(settings: AcmeSettings, deps: AcmeDeps): AcmeOrder
     {
       directory: settings.directory,
       email: settings.email,
+      challenge: settings.challenge ?? "http-01",
       ...(settings.caFile === undefined ? {} : { ca: readCa(settings.caFile) }),
       ...(deps.tuning?.pollMs === undefined ? {} : { pollMs: deps.tuning.pollMs }),
     },
@@ -62,18 +66,31 @@ export function createOrderer(settings: AcmeSettings, deps: AcmeDeps): AcmeOrder
 }
 
 /**
- * The proxy in this process takes challenges and certificates (LocalDataPlane); proxy workers do
- * not yet, which is why the config schema and createDataPlane keep acme to one process.
+ * The proxy takes challenges and certificates: in this process (LocalDataPlane), or in every
+ * proxy worker (ClusterDataPlane). The orderer itself runs in this process only.
  */
 export function asCertificateListener(plane: object): CertificateListener {
   const p = plane as Partial<CertificateListener>;
-  if (typeof p.provideCertificate !== "function" || typeof p.setChallenge !== "function") {
+  if (
+    typeof p.provideCertificate !== "function" ||
+    typeof p.setChallenge !== "function" ||
+    typeof p.setAlpnChallenge !== "function"
+  ) {
     throw new TealError(
       "CONFIG_INVALID",
-      "proxy.tls.acme: needs the proxy in teal's own process (proxy.workers: 1)",
+      "proxy.tls.acme: this data plane cannot take certificates (a bug in teal: report it)",
     );
   }
   return p as CertificateListener;
+}
+
+/** What GET /v1/status's `tls` section reads of ACME: the orderer's status, the stored certificates. */
+export function acmeCertificateSource(orderer: AcmeOrderer, store: Store): AcmeCertificateSource {
+  const records = new AcmeRecords(store);
+  return {
+    status: () => orderer.status(),
+    pem: async (host) => (await records.certificate(host))?.value.cert,
+  };
 }
 
 function readCa(path: string): string {

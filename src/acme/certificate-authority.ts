@@ -1,8 +1,16 @@
 /** The ACME port: a CA that issues a certificate for one host once teal answers its challenge. */
 
-/** Where teal publishes HTTP-01 key authorizations (the plain listener answers them). */
+/**
+ * Where teal publishes challenges: HTTP-01 key authorizations (the plain listener answers them)
+ * and TLS-ALPN-01 certificates (the TLS listener serves them to `acme-tls/1` handshakes).
+ */
 export interface ChallengeBoard {
   setChallenge(token: string, keyAuthorization: string | undefined): Promise<void>;
+  /** The challenge certificate (PEM) for `host`; undefined: the challenge is over. */
+  setAlpnChallenge(
+    host: string,
+    pem: { readonly cert: string; readonly key: string } | undefined,
+  ): Promise<void>;
 }
 
 export interface IssuedCertificate {
@@ -14,6 +22,6 @@ export interface IssuedCertificate {
 }
 
 export interface CertificateAuthority {
-  /** Orders, validates (HTTP-01 through `board`) and downloads a certificate; throws on failure. */
+  /** Orders, validates (its challenge through `board`) and downloads a certificate; throws on failure. */
   issue(host: string, board: ChallengeBoard): Promise<IssuedCertificate>;
 }

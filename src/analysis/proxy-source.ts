@@ -19,7 +19,6 @@ import {
   sharedSlices,
 } from "../domain/slices.ts";
 import type { TrafficCounts } from "../domain/window-stats.ts";
-import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 import type { MeasureContext, MetricSource } from "./metric-source.ts";
 
 interface Sample {
@@ -49,12 +48,24 @@ interface Watched extends WatchOptions {
   promoted: boolean;
 }
 
+/** A service's cumulative per-color counters, as a data plane's status has them. */
+export interface ServiceCounters {
+  readonly service: string;
+  readonly stats: Readonly<Record<Color, TrafficCounts>>;
+}
+
+/**
+ * Where the counters come from: this process's proxy (its status, every service), or on a fleet
+ * the sum of every node's (fleet/fleet-counters.ts, the service asked for).
+ */
+export type CountersReader = (service: string) => Promise<readonly ServiceCounters[]>;
+
 export class ProxySource implements MetricSource {
-  readonly #status: () => Promise<readonly ServiceRuntimeStatus[]>;
+  readonly #status: CountersReader;
   readonly #clock: Clock;
   readonly #watched = new Map<string, Watched>();
 
-  constructor(status: () => Promise<readonly ServiceRuntimeStatus[]>, clock: Clock) {
+  constructor(status: CountersReader, clock: Clock) {
     this.#status = status;
     this.#clock = clock;
   }
@@ -136,7 +147,7 @@ export class ProxySource implements MetricSource {
   }
 
   async #take(service: string): Promise<Sample | undefined> {
-    const status = (await this.#status().catch(() => [])).find((s) => s.service === service);
+    const status = (await this.#status(service).catch(() => [])).find((s) => s.service === service);
     if (!status) return undefined;
     return { atMs: this.#clock.now(), stats: status.stats };
   }

@@ -7,6 +7,7 @@ import type { RoutingController } from "../control/routing-controller.ts";
 import type { Deployer } from "../deploy/deployer.ts";
 import type { Deployment } from "../domain/deployment.ts";
 import { TealError } from "../domain/errors.ts";
+import type { TlsCertificateView } from "../proxy/tls/certificate-views.ts";
 import { requireToken } from "./auth.ts";
 import { limitBodySize } from "./body.ts";
 import { dashboardRoutes } from "./dashboard-assets.ts";
@@ -45,6 +46,8 @@ export interface AdminApiOptions {
   readonly leader?: () => LeaderView;
   /** With proxy.tls.acme: each host's certificate (state, expiry, last error), for GET /v1/status. */
   readonly certificates?: (() => readonly CertificateStatus[]) | undefined;
+  /** With proxy.tls: every certificate served, from files and ACME, for GET /v1/status's `tls`. */
+  readonly tlsCertificates?: (() => Promise<readonly TlsCertificateView[]>) | undefined;
 }
 
 export interface NodeStatus {
@@ -57,6 +60,10 @@ export interface NodeStatus {
   readonly time: string;
   /** This node leads the fleet. */
   readonly leader?: boolean;
+  /** When the server answering last saw the node write its record (ISO 8601). */
+  readonly lastSeen?: string;
+  /** The node's heartbeat is on time (absent for nodes too old to send one). */
+  readonly storeConnected?: boolean;
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {
@@ -112,9 +119,11 @@ export function createAdminApp(options: AdminApiOptions): Hono {
             nodes: options.nodes(),
             ...(leader?.node === undefined ? {} : { leader: { node: leader.node, admin: leader.admin } }),
           };
-    return options.certificates === undefined
-      ? withNodes
-      : { ...withNodes, certificates: options.certificates() };
+    const withAcme =
+      options.certificates === undefined ? withNodes : { ...withNodes, certificates: options.certificates() };
+    return options.tlsCertificates === undefined
+      ? withAcme
+      : { ...withAcme, tls: { certificates: await options.tlsCertificates() } };
   };
   app.get("/v1/status", async (c) => c.json(await status()));
   app.get("/v1/services/:name", async (c) => {

@@ -6,6 +6,7 @@ import { COLORS, type Color } from "../domain/color.ts";
 import type { Deployment, DeploymentMigration, RolloutStatus } from "../domain/deployment.ts";
 import { quantileMs } from "../domain/latency-histogram.ts";
 import { type RoutingState, weightOf } from "../domain/routing.ts";
+import type { TlsCertificateView } from "../proxy/tls/certificate-views.ts";
 import type { ColorStatsSnapshot } from "../traffic/color-stats.ts";
 import type { ServiceRuntimeStatus } from "../traffic/status.ts";
 
@@ -66,6 +67,8 @@ export interface StatusView {
   readonly proxyTls: string | null;
   readonly generation: number;
   readonly services: ServiceStatusView[];
+  /** With proxy.tls: every certificate the TLS listener serves (app.ts adds it). */
+  readonly tls?: { readonly certificates: readonly TlsCertificateView[] };
 }
 
 export interface StatusSources {

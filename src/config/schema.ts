@@ -648,8 +648,9 @@ const absolutePath = z
   .refine((v) => v.startsWith("/"), "must be an absolute path to a PEM file, e.g. /etc/teal/app.pem");
 
 /**
- * proxy.tls.acme: certificates ordered over ACME (HTTP-01 on the plain listener) for these hosts,
- * kept in teal's store and renewed before they expire (README "HTTPS and HTTP/2", ACME).
+ * proxy.tls.acme: certificates ordered over ACME (HTTP-01 on the plain listener, or TLS-ALPN-01 on
+ * the TLS one) for these hosts, kept in teal's store and renewed before they expire (README
+ * "HTTPS and HTTP/2", ACME).
  */
 const acmeSchema = z.strictObject({
   /** The CA's directory URL, e.g. Let's Encrypt's https://acme-v02.api.letsencrypt.org/directory. */
@@ -672,6 +673,13 @@ const acmeSchema = z.strictObject({
     )
     .min(1, "needs at least one host to order a certificate for, e.g. [app.example.com]"),
   renewBeforeDays: z.number().int().min(1).max(60).default(30),
+  /** How the CA checks control of a host: HTTP-01 on the plain listener, or TLS-ALPN-01 on the TLS one. */
+  challenge: z
+    .enum(["http-01", "tls-alpn-01"], {
+      message:
+        "must be http-01 (the CA connects to port 80: proxy.listen) or tls-alpn-01 (the CA connects to port 443: proxy.tls.listen)",
+    })
+    .default("http-01"),
   /** Extra CA certificates (PEM) to trust for the directory's HTTPS, e.g. a private CA's root. */
   caFile: absolutePath.optional(),
 });
@@ -741,6 +749,8 @@ const proxyFields = z.strictObject({
   workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default("auto"),
   /** An HTTPS listener beside `listen`; left out: plain HTTP only. */
   tls: tlsSchema.optional(),
+  /** HTTP/2 without TLS (h2c, prior knowledge) on `listen` beside HTTP/1.1; needs the node-http engine. */
+  h2c: z.boolean().default(false),
   /** Proxies in front of teal whose X-Forwarded-For names the real client (nginx's set_real_ip_from). */
   trustedProxies: z.array(cidr).default([]),
   /** The old name of trustedProxies: still read, with a warning at start-up (see config/warnings.ts). */
@@ -781,11 +791,10 @@ export const proxySchema = proxyFields
     message:
       "needs at least one certificate, e.g. [{ cert: /etc/teal/app.pem, key: /etc/teal/app.key }], or acme: { directory, email, hosts } to order them",
   })
-  // ACME's challenges and certificates reach the proxy in this process only (not yet its workers).
-  .refine((p) => p.tls?.acme === undefined || p.workers === 1 || p.workers === "auto", {
-    path: ["workers"],
+  .refine((p) => !(p.h2c && p.engine === "fast"), {
+    path: ["h2c"],
     message:
-      "proxy.tls.acme runs the proxy in teal's own process: set workers to 1 (or auto), or remove acme",
+      "needs proxy.engine: node-http (or auto, which then runs node-http): the fast engine parses HTTP/1.1 straight off the socket and cannot hand a connection to node:http2; set engine to node-http or remove h2c",
   })
   .refine((p) => p.trustForwardedFrom === undefined || p.trustedProxies.length === 0, {
     path: ["trustForwardedFrom"],

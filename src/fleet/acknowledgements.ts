@@ -18,6 +18,8 @@ export interface LaggingNode {
 
 export interface FleetNode extends NodeRecord {
   readonly node: string;
+  /** When this server last saw the node write its record (its clock, not the node's). */
+  readonly seenAtMs: number;
 }
 
 interface Waiter {
@@ -28,7 +30,7 @@ interface Waiter {
 
 export class FleetAcks implements PrefixFollower {
   readonly #clock: Clock;
-  readonly #nodes = new Map<string, NodeRecord>();
+  readonly #nodes = new Map<string, NodeRecord & { seenAtMs: number }>();
   readonly #waiters = new Set<Waiter>();
 
   constructor(clock: Clock) {
@@ -86,7 +88,9 @@ export class FleetAcks implements PrefixFollower {
   #set(kv: KeyValue): void {
     const record = parseNodeRecord(kv.value);
     // An unreadable record is not a node teal can wait for.
-    if (record !== undefined) this.#nodes.set(kv.key.slice(NODES_PREFIX.length), record);
+    if (record !== undefined) {
+      this.#nodes.set(kv.key.slice(NODES_PREFIX.length), { ...record, seenAtMs: this.#clock.now() });
+    }
   }
 
   #lagging(revision: number): LaggingNode[] {

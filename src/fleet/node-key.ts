@@ -1,8 +1,11 @@
 /**
  * A node's presence in the fleet: `nodes/<name>` holds the routing revision the node serves
- * (JSON `{"revision":42,"time":"…","version":"0.1.0"}`) on a lease the node keeps alive. A node
- * that dies or loses etcd drops out when the lease expires; when it reaches etcd again it takes
- * a new lease and publishes again. Writes are coalesced: only the newest revision matters.
+ * (JSON `{"revision":42,"time":"…","version":"0.1.0","heartbeatMs":1666}`) on a lease the node
+ * keeps alive. A node that dies or loses etcd drops out when the lease expires; when it reaches
+ * etcd again it takes a new lease and publishes again. Writes are coalesced: only the newest
+ * revision matters. The record is also written again with each keep-alive (`heartbeatMs` apart),
+ * so that the other nodes see when it last reached etcd: the lease alone says so only once it
+ * has expired.
  */
 
 import { isTealError } from "../domain/errors.ts";
@@ -17,6 +20,8 @@ export interface NodeRecord {
   readonly time: string;
   /** The node's teal version. */
   readonly version: string;
+  /** How often the node writes its record again while it reaches etcd (absent from older nodes). */
+  readonly heartbeatMs?: number;
 }
 
 /** The record in a `nodes/*` value, or undefined if it is not one. */
@@ -24,7 +29,8 @@ export function parseNodeRecord(value: string): NodeRecord | undefined {
   try {
     const r = JSON.parse(value) as Partial<NodeRecord>;
     if (typeof r.revision === "number" && typeof r.time === "string" && typeof r.version === "string") {
-      return { revision: r.revision, time: r.time, version: r.version };
+      const heartbeat = typeof r.heartbeatMs === "number" ? { heartbeatMs: r.heartbeatMs } : {};
+      return { revision: r.revision, time: r.time, version: r.version, ...heartbeat };
     }
   } catch {}
   return undefined;
@@ -42,9 +48,8 @@ export class NodeKey {
   readonly #name: string;
   readonly #options: NodeKeyOptions;
   #lease: LeaseId | undefined;
-  /** The revision served, and the one last written to etcd under the current lease. */
+  /** The revision served. */
   #revision = 0;
-  #written = -1;
   #connected = false;
   #busy = false;
   #again = false;
@@ -79,7 +84,7 @@ export class NodeKey {
     await this.#sync();
     if (!this.#connected) throw new Error(`could not publish ${nodeKey(this.#name)}`);
     // Three keep-alives per TTL: one lost answer does not let the lease expire.
-    this.#timer = setInterval(() => void this.#run(), Math.max(200, Math.floor(this.#options.ttlMs / 3)));
+    this.#timer = setInterval(() => void this.#run(), this.#heartbeatMs);
   }
 
   /** The node now serves `revision`: published at once (or when etcd is back). */
@@ -87,6 +92,10 @@ export class NodeKey {
     if (revision <= this.#revision) return;
     this.#revision = revision;
     if (this.#started) void this.#run();
+  }
+
+  get #heartbeatMs(): number {
+    return Math.max(200, Math.floor(this.#options.ttlMs / 3));
   }
 
   /** Stops keeping alive and revokes the lease, so the node leaves the fleet at once. */
@@ -127,18 +136,15 @@ export class NodeKey {
       }
       if (this.#lease === undefined) {
         this.#lease = await this.#store.grantLease(this.#options.ttlMs);
-        this.#written = -1;
       }
-      if (this.#written !== this.#revision) {
-        const revision = this.#revision;
-        const record: NodeRecord = {
-          revision,
-          time: new Date().toISOString(),
-          version: this.#options.version,
-        };
-        await this.#store.put(nodeKey(this.#name), JSON.stringify(record), { lease: this.#lease });
-        this.#written = revision;
-      }
+      // Every pass writes: the write is the heartbeat the other nodes see (one put per TTL/3).
+      const record: NodeRecord = {
+        revision: this.#revision,
+        time: new Date().toISOString(),
+        version: this.#options.version,
+        heartbeatMs: this.#heartbeatMs,
+      };
+      await this.#store.put(nodeKey(this.#name), JSON.stringify(record), { lease: this.#lease });
       this.#setConnected(true);
     } catch (err) {
       this.#setConnected(false, err);

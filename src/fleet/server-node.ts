@@ -56,6 +56,10 @@ export interface Fleet {
     version: string;
     time: string;
     leader: boolean;
+    /** When this server last saw the node's record written (ISO 8601). */
+    lastSeen: string;
+    /** Whether its heartbeat is on time; absent for nodes too old to send one. */
+    storeConnected?: boolean;
   }[];
   close(): Promise<void>;
 }
@@ -144,7 +148,13 @@ export async function joinFleet(
     nodes: () => {
       const nodes = acks.nodes();
       const leading = leader().node;
-      return nodes.map((n) => ({ ...n, lag: Math.max(0, newest - n.revision), leader: n.node === leading }));
+      return nodes.map(({ seenAtMs, heartbeatMs, ...n }) => ({
+        ...n,
+        lag: Math.max(0, newest - n.revision),
+        leader: n.node === leading,
+        lastSeen: new Date(seenAtMs).toISOString(),
+        ...reachesEtcd(clock.now() - seenAtMs, heartbeatMs),
+      }));
     },
     async close() {
       acks.close();
@@ -154,4 +164,13 @@ export async function joinFleet(
       await key?.close();
     },
   };
+}
+
+/**
+ * A node reaches etcd while its heartbeat (its record written again every `heartbeatMs`) is on
+ * time: a beat and a half plus a second for the watch to deliver, and it is reported cut off,
+ * before its lease expires and it drops out of the list.
+ */
+function reachesEtcd(silentMs: number, heartbeatMs: number | undefined): { storeConnected?: boolean } {
+  return heartbeatMs === undefined ? {} : { storeConnected: silentMs <= 1.5 * heartbeatMs + 1_000 };
 }

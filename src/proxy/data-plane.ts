@@ -36,6 +36,7 @@ import { upstreamHeaders } from "./headers.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
+import { AlpnChallenges } from "./tls/alpn-challenges.ts";
 import { Certificates } from "./tls/certificates.ts";
 import { hstsValue } from "./tls/settings.ts";
 import { requestHead, UpgradeTunnel } from "./upgrade-tunnel.ts";
@@ -78,6 +79,8 @@ export class DataPlane {
   #tlsAddress: AddressInfo | undefined;
   /** ACME HTTP-01: key authorizations by token, answered on the plain listener (acme/). */
   readonly #challenges = new Map<string, string>();
+  /** ACME TLS-ALPN-01 challenge certificates (with proxy.tls.acme.challenge tls-alpn-01 only). */
+  readonly #alpn: AlpnChallenges | undefined;
   /** Certificates provided in memory (ACME), by host: kept to hand to the listener it opens. */
   readonly #provided = new Map<string, { cert: string; key: string }>();
   readonly #hsts: string | undefined;
@@ -93,9 +96,13 @@ export class DataPlane {
     this.#settings = settings;
     this.#events = events;
     this.#trusted = new AddressList(settings.trustedProxies);
-    this.#engine = selectEngine(settings.engine ?? "auto", (message) => events.warning?.(message));
+    // h2c needs node:http2, which the fast engine cannot hand a connection to (config schema).
+    this.#engine = selectEngine(settings.h2c ? "node-http" : (settings.engine ?? "auto"), (message) =>
+      events.warning?.(message),
+    );
     this.#endpoints = new EndpointRegistry(settings, this.#engine);
     this.#hsts = settings.tls?.hsts ? hstsValue(settings.tls.hsts) : undefined;
+    this.#alpn = settings.tls?.acme?.challenge === "tls-alpn-01" ? new AlpnChallenges() : undefined;
     this.#env = {
       requestIdHeader: settings.requestIdHeader,
       accessLog: settings.accessLog ? events.accessLog : undefined,
@@ -177,7 +184,8 @@ export class DataPlane {
    */
   async listen(): Promise<AddressInfo> {
     const { host, port } = splitHostPort(this.#settings.listen);
-    this.#server = this.#engine.createServer(this.#serverOptions(), this.#handlers("http"));
+    const h2c = this.#settings.h2c ? { h2c: this.#settings.tls?.http2 || HTTP2_DEFAULTS } : {};
+    this.#server = this.#engine.createServer({ ...this.#serverOptions(), ...h2c }, this.#handlers("http"));
     const address = await this.#server.listen(host, port);
     const tls = this.#settings.tls;
     if (tls !== undefined) {
@@ -201,10 +209,13 @@ export class DataPlane {
             ...(http1 === undefined ? {} : { http1 }),
             // A handshake is part of the request head's time: a client stalling it is cut as slowly.
             options: {
-              ...certificates.serverOptions(),
+              ...this.#tlsOptions(certificates),
               handshakeTimeout: this.#settings.timeouts.clientHeadersMs,
             },
-            attach: (server) => certificates.attach(server),
+            attach: (server) => {
+              certificates.attach(server);
+              this.#alpn?.attach(server);
+            },
             http2: tls.http2 ?? HTTP2_DEFAULTS,
           },
         },
@@ -230,6 +241,24 @@ export class DataPlane {
   provideCertificate(host: string, cert: string, key: string): void {
     this.#certificates?.provide(host, cert, key);
     this.#provided.set(host, { cert, key });
+  }
+
+  /**
+   * ACME TLS-ALPN-01: serves this challenge certificate to `acme-tls/1` handshakes for `host` on
+   * the TLS listener (undefined: stop). Throws without proxy.tls.acme.challenge tls-alpn-01.
+   */
+  setAlpnChallenge(host: string, pem: { cert: string; key: string } | undefined): void {
+    if (this.#alpn === undefined)
+      throw new TealError("INVALID_REQUEST", "tls-alpn-01 is not the configured challenge");
+    this.#alpn.set(host, pem);
+  }
+
+  /** The TLS server's options: the certificates', and with TLS-ALPN-01 the callbacks that answer it. */
+  #tlsOptions(certificates: Certificates) {
+    const options = certificates.serverOptions();
+    if (this.#alpn === undefined) return options;
+    const protocols = this.#settings.tls?.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"];
+    return { ...options, ...this.#alpn.serverOptions(protocols, options.SNICallback) };
   }
 
   /** Answers GET /.well-known/acme-challenge/<token> on the plain listener (undefined: stop). */

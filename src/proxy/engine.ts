@@ -97,6 +97,11 @@ export interface ServerOptions {
   /** Client connections beyond this many are closed at once and reported (refused). */
   readonly maxConnections: number | undefined;
   /**
+   * A plain listener's h2c by prior knowledge beside HTTP/1.1, with these limits (the node-http
+   * engine only: the fast engine parses HTTP/1.1 off the socket's handle). Left out: HTTP/1.1 only.
+   */
+  readonly h2c?: Http2Limits;
+  /**
    * Serve over TLS (the node-http engine's server does the handshakes and HTTP/2). `attach` gets
    * the server, to swap its context.
    */

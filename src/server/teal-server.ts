@@ -36,12 +36,19 @@ import { SlotRepository } from "../deploy/slot-repository.ts";
 import { unitTrafficGate } from "../deploy/unit-traffic-gate.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import { TealError } from "../domain/errors.ts";
+import { FleetCounters } from "../fleet/fleet-counters.ts";
 import type { Election } from "../fleet/leader-election.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_LEASE_TTL_MS } from "../fleet/node-name.ts";
 import { type Fleet, type FleetOptions, joinFleet } from "../fleet/server-node.ts";
+import { StatsPublisher } from "../fleet/stats-publisher.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import { PostgresMigrations } from "../migrate/postgres-migrations.ts";
+import {
+  type AcmeCertificateSource,
+  CertificateViews,
+  type TlsCertificateView,
+} from "../proxy/tls/certificate-views.ts";
 import { Certificates } from "../proxy/tls/certificates.ts";
 import type { DockerRuntimes, dockerRuntimes } from "../runtime/docker/service-runtimes.ts";
 import { ProcessRuntime } from "../runtime/process/process-runtime.ts";
@@ -82,7 +89,10 @@ export async function startServer(
   for (const w of configWarnings(config)) log.warn({ field: w.path }, `${w.path}: ${w.message}`);
   // Before anything starts: a fast engine this Node cannot run stops teal here, with the fix.
   const { chooseEngine } = await import("../proxy/engine-choice.ts");
-  const engine = chooseEngine(config.proxy.engine, (message) => log.warn({ field: "proxy.engine" }, message));
+  // h2c runs on node-http (config schema): auto means node-http with it.
+  const engine = chooseEngine(config.proxy.h2c ? "node-http" : config.proxy.engine, (message) =>
+    log.warn({ field: "proxy.engine" }, message),
+  );
   // Certificates that cannot be served stop teal here (CONFIG_INVALID naming the field and file),
   // not in a proxy worker after the store and the instances have started.
   if (config.proxy.tls !== undefined) new Certificates(config.proxy.tls);
@@ -109,6 +119,8 @@ export async function startServer(
       : undefined;
   const ownPlane = await createDataPlane(config, log, engine);
   const dataPlane = await routedDataPlane(config, ownPlane, options.configDir, log);
+  // On a fleet every node publishes its proxy's counters and the analysis judges their sum.
+  const stats = fleet && fleetStats(store, dataPlane, fleetOptions(options.fleet, dataDir), clock, log);
   let acme: AcmeOrderer | undefined;
   const logDir = dataDir.logDir;
   const configDir = resolve(options.configDir ?? ".");
@@ -167,7 +179,12 @@ export async function startServer(
     clock,
   });
   const notices = new DeploymentNotices(config, clock, log);
-  const deployer = new Deployer({ ctx, units, notices, metrics: metricSources(dataPlane, clock) });
+  const deployer = new Deployer({
+    ctx,
+    units,
+    notices,
+    metrics: metricSources(dataPlane, clock, stats?.counters),
+  });
   const stopInstances = async () => {
     monitor.stopAll();
     notices.close();
@@ -189,15 +206,19 @@ export async function startServer(
       controller.follow(service, state, revision, modRevision),
     );
     await fleet?.publish();
+    stats?.publisher.start();
     for (const service of Object.keys(config.services)) {
       await routing.publishActive(service, controller.routing(service).live);
     }
     // On a fleet only the leader settles deployments, once it is elected (below).
     if (fleet === undefined) await recoverServices(ctx, units, adoption);
+    let acmeViews: AcmeCertificateSource | undefined;
     const acmeSettings = config.proxy.tls?.acme;
     if (acmeSettings !== undefined) {
       // Loaded only with proxy.tls.acme: acme-client and its crypto libraries cost ~25 MiB of RSS.
-      const { asCertificateListener, createOrderer } = await import("../acme/acme-setup.ts");
+      const { acmeCertificateSource, asCertificateListener, createOrderer } = await import(
+        "../acme/acme-setup.ts"
+      );
       acme = createOrderer(acmeSettings, {
         store,
         listener: asCertificateListener(ownPlane),
@@ -207,6 +228,7 @@ export async function startServer(
       });
       // Stored certificates first, so the TLS listener serves them from its first handshake.
       await acme.load();
+      acmeViews = acmeCertificateSource(acme, store);
     }
     proxyAddress = await dataPlane.listen().catch((err) => {
       // proxy.tls's listener names itself (data-plane.ts).
@@ -228,6 +250,7 @@ export async function startServer(
       nodes: fleet?.nodes,
       leader: fleet?.leader,
       certificates: acme?.status.bind(acme),
+      tlsCertificates: tlsCertificateViews(config, acmeViews, clock),
     });
     admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
@@ -246,6 +269,7 @@ export async function startServer(
   } catch (err) {
     acme?.stop();
     unfollowDeployments();
+    await stats?.publisher.close();
     await fleet?.close();
     // Nothing half-started may keep the process alive after a failed start.
     await deployer.abortDeployments().catch(() => {});
@@ -294,11 +318,28 @@ export async function startServer(
       await dataPlane.close();
       await stopInstances();
       await docker.close();
+      await stats?.publisher.close();
       await fleet?.close();
       await store.close();
       await dataDir.clearServerInfo();
     },
   };
+}
+
+/** GET /v1/status's `tls` section: undefined without proxy.tls. */
+function tlsCertificateViews(
+  config: TealConfig,
+  acme: AcmeCertificateSource | undefined,
+  clock: Clock,
+): (() => Promise<readonly TlsCertificateView[]>) | undefined {
+  const tls = config.proxy.tls;
+  if (tls === undefined) return undefined;
+  const views = new CertificateViews({
+    files: tls.certificates,
+    ...(acme === undefined ? {} : { acme }),
+    clock,
+  });
+  return () => views.list();
 }
 
 /** What the history says when this node settles deployments another node left running. */
@@ -315,6 +356,18 @@ function interruption(election: Election): Interruption | undefined {
 function fleetOptions(fleet: FleetOptions | undefined, dataDir: DataDir): FleetOptions {
   const unnamed = `${hostname()}:${resolve(dataDir.path)}`;
   return { leaseTtlMs: DEFAULT_LEASE_TTL_MS, ackTimeoutMs: DEFAULT_ACK_TIMEOUT_MS, ...fleet, unnamed };
+}
+
+/** This node's counters to etcd (under the node's name and TTL), and the fleet's sum read back. */
+function fleetStats(store: Store, dataPlane: DataPlanePort, fleet: FleetOptions, clock: Clock, log: Logger) {
+  const publisher = new StatsPublisher(store, {
+    node: fleet.node ?? fleet.unnamed ?? hostname(),
+    ttlMs: fleet.leaseTtlMs,
+    clock,
+    counters: () => dataPlane.status(),
+    onWarning: (message, err) => log.warn({ err }, message),
+  });
+  return { publisher, counters: new FleetCounters(store) };
 }
 
 async function openStore(choice: StoreChoice, dataDir: DataDir, log: Logger): Promise<Store> {
@@ -341,9 +394,17 @@ export function listenError(err: NodeJS.ErrnoException, field: string, address: 
   });
 }
 
-/** Each analysis check reads its metric from Prometheus, a web endpoint, or teal's own proxy. */
-function metricSources(dataPlane: DataPlanePort, clock: Clock): DeployerOptions["metrics"] {
-  const proxy = new ProxySource(() => dataPlane.status(), clock);
+/**
+ * Each analysis check reads its metric from Prometheus, a web endpoint, or teal's own proxy: on
+ * a fleet, every node's proxy (the counters all nodes publish to etcd, added up).
+ */
+function metricSources(
+  dataPlane: DataPlanePort,
+  clock: Clock,
+  fleet: FleetCounters | undefined,
+): DeployerOptions["metrics"] {
+  const counters = fleet ? (service: string) => fleet.read(service) : () => dataPlane.status();
+  const proxy = new ProxySource(counters, clock);
   const prometheus = new PrometheusSource();
   const web = new WebSource();
   return { metrics: (check) => (check.prometheus ? prometheus : check.web ? web : proxy), proxy };
@@ -383,13 +444,7 @@ export async function createDataPlane(
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
-  // ACME hands challenges and certificates to a proxy in this process (config schema).
-  const workers =
-    config.proxy.tls?.acme !== undefined
-      ? 1
-      : config.proxy.workers === "auto"
-        ? autoWorkers()
-        : config.proxy.workers;
+  const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
     return new LocalDataPlane(settings, {

@@ -40,6 +40,8 @@ export interface ProxySettings {
   readonly engine?: EngineSetting;
   /** An HTTPS listener beside `listen` (always on the node-http engine). */
   readonly tls?: TlsSettings;
+  /** h2c by prior knowledge on `listen` beside HTTP/1.1 (the node-http engine only). */
+  readonly h2c?: boolean;
   /**
    * Proxies whose X-Forwarded-For teal believes: the real client is the rightmost address in it that
    * is not one of these (nginx's realip with real_ip_recursive). Empty: every peer is the client.

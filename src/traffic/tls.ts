@@ -16,6 +16,8 @@ export interface TlsSettings {
   readonly hsts: { readonly maxAge: number; readonly includeSubDomains: boolean } | false;
   /** HTTP/2 offered by ALPN beside HTTP/1.1, with these limits; false: HTTP/1.1 only. Left out: the defaults. */
   readonly http2?: Http2Limits | false;
+  /** proxy.tls.acme: with tls-alpn-01 the listener answers the CA's `acme-tls/1` handshakes. */
+  readonly acme?: { readonly challenge: "http-01" | "tls-alpn-01" } | undefined;
 }
 
 /** What one HTTP/2 connection (session) may do before teal closes it with a GOAWAY. */

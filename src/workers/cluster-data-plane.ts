@@ -20,6 +20,7 @@ import { MergedStatus } from "./merged-status.ts";
 import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
 import { diffSpecs, type SpecChange } from "./spec-change.ts";
 import type { StatusDelta } from "./status-log.ts";
+import { WorkerCertificates } from "./worker-certificates.ts";
 
 const REPLY_TIMEOUT_MS = 10_000;
 type Pending = { worker: Worker; resolve: (data: unknown) => void; timer: NodeJS.Timeout };
@@ -40,6 +41,8 @@ export class ClusterDataPlane implements DataPlanePort {
   /** What the workers reported; each read asks them only for what changed since. */
   readonly #status = new MergedStatus<Worker>();
   #spec: DataPlaneSpec | undefined;
+  /** ACME's certificates and challenges, in every worker (acme/orderer.ts runs in this process). */
+  readonly #acme = new WorkerCertificates<Worker>((worker, message) => this.#request(worker, message));
   /** proxy.tls's address as the workers report it (they share the listening socket). */
   #tlsAddress: string | undefined;
   #nextId = 1;
@@ -76,6 +79,21 @@ export class ClusterDataPlane implements DataPlanePort {
         if (reply === STALE) await this.#request(worker, { t: "apply", id: 0, spec });
       }),
     );
+  }
+
+  /** ACME: every worker serves this certificate for `host` from its next handshake. */
+  provideCertificate(host: string, cert: string, key: string): Promise<void> {
+    return this.#acme.provideCertificate(host, cert, key);
+  }
+
+  /** ACME HTTP-01: every worker answers this token on the plain listener (undefined: stop). */
+  setChallenge(token: string, keyAuthorization: string | undefined): Promise<void> {
+    return this.#acme.setChallenge(token, keyAuthorization);
+  }
+
+  /** ACME TLS-ALPN-01: every worker serves this challenge certificate to `acme-tls/1` handshakes for `host`. */
+  setAlpnChallenge(host: string, pem: { cert: string; key: string } | undefined): Promise<void> {
+    return this.#acme.setAlpnChallenge(host, pem);
   }
 
   async listen(): Promise<string> {
@@ -137,6 +155,8 @@ export class ClusterDataPlane implements DataPlanePort {
     return new Promise((resolve, reject) => {
       worker.on("message", (message: FromWorker) => {
         if (message.t === "ready") {
+          // Certificates and challenges before the spec, which makes the worker listen.
+          this.#acme.join(worker);
           if (this.#spec) {
             this.#sent.set(worker, this.#spec);
             worker.send({ t: "apply", id: 0, spec: this.#spec } satisfies ToWorker);
@@ -154,6 +174,7 @@ export class ClusterDataPlane implements DataPlanePort {
       worker.once("exit", (code, signal) => {
         const known = this.#workers.delete(worker);
         this.#sent.delete(worker);
+        this.#acme.leave(worker);
         this.#status.drop(worker);
         // Its replacement starts from the latest spec, so nobody needs to wait for this one.
         for (const [id, p] of this.#pending) if (p.worker === worker) this.#settle(id, undefined);

@@ -48,6 +48,11 @@ export class LocalDataPlane implements DataPlanePort {
     this.#plane.setChallenge(token, keyAuthorization);
   }
 
+  /** ACME TLS-ALPN-01: serve this challenge certificate to `acme-tls/1` handshakes for `host`. */
+  async setAlpnChallenge(host: string, pem: { cert: string; key: string } | undefined): Promise<void> {
+    this.#plane.setAlpnChallenge(host, pem);
+  }
+
   async status(): Promise<ServiceRuntimeStatus[]> {
     return this.#plane.status();
   }

@@ -11,7 +11,35 @@ export type ToWorker =
   /** Answered with a StatusDelta: the views that changed after read `since` (all without it). */
   | { readonly t: "status"; readonly id: number; readonly since?: number }
   | { readonly t: "listener"; readonly id: number }
-  | { readonly t: "close"; readonly id: number; readonly graceMs: number };
+  | { readonly t: "close"; readonly id: number; readonly graceMs: number }
+  | AcmeToWorker;
+
+/**
+ * ACME (worker-certificates.ts): a certificate to serve on the TLS listener, an HTTP-01 token to
+ * answer on the plain one (without keyAuthorization: answer it no more), a TLS-ALPN-01 challenge
+ * certificate for a host (without pem: the challenge is over). Answered with nothing,
+ * or with `{ error }` when the worker could not take it.
+ */
+export type AcmeToWorker =
+  | {
+      readonly t: "certificate";
+      readonly id: number;
+      readonly host: string;
+      readonly cert: string;
+      readonly key: string;
+    }
+  | {
+      readonly t: "challenge";
+      readonly id: number;
+      readonly token: string;
+      readonly keyAuthorization?: string;
+    }
+  | {
+      readonly t: "alpn-challenge";
+      readonly id: number;
+      readonly host: string;
+      readonly pem?: { readonly cert: string; readonly key: string };
+    };
 
 export type FromWorker =
   | { readonly t: "ready" }

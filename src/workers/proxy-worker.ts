@@ -64,6 +64,18 @@ process.on("message", async (message: ToWorker) => {
     case "listener":
       send({ t: "reply", id: message.id, data: plane.listenerStats() });
       return;
+    case "certificate":
+    case "challenge":
+    case "alpn-challenge":
+      try {
+        if (message.t === "certificate") plane.provideCertificate(message.host, message.cert, message.key);
+        else if (message.t === "challenge") plane.setChallenge(message.token, message.keyAuthorization);
+        else plane.setAlpnChallenge(message.host, message.pem);
+        send({ t: "reply", id: message.id });
+      } catch (err) {
+        send({ t: "reply", id: message.id, data: { error: (err as Error).message } });
+      }
+      return;
     case "close":
       await plane.close(message.graceMs);
       send({ t: "reply", id: message.id });

@@ -21,6 +21,7 @@ describe("proxy.tls.acme config", () => {
   it("accepts acme alone (no certificate files), with renewBeforeDays 30 by default", () => {
     const config = validateConfig({ proxy: { tls: { acme } } });
     assert.equal(config.proxy.tls?.acme?.renewBeforeDays, 30);
+    assert.equal(config.proxy.tls?.acme?.challenge, "http-01");
     assert.deepEqual(config.proxy.tls?.certificates, []);
   });
 
@@ -34,6 +35,10 @@ describe("proxy.tls.acme config", () => {
       [{ ...acme, hosts: [] }, /proxy\.tls\.acme\.hosts: needs at least one host/],
       [{ ...acme, hosts: ["*.example.com"] }, /proxy\.tls\.acme\.hosts\[0\]: .*cannot prove a wildcard/],
       [{ ...acme, renewBeforeDays: 0 }, /proxy\.tls\.acme\.renewBeforeDays/],
+      [
+        { ...acme, challenge: "dns-01" },
+        /proxy\.tls\.acme\.challenge: must be http-01 \(the CA connects to port 80: proxy\.listen\) or tls-alpn-01/,
+      ],
       [{ ...acme, caFile: "ca.pem" }, /proxy\.tls\.acme\.caFile: must be an absolute path/],
       [{ ...acme, directry: "x" }, /proxy\.tls\.acme/],
     ];
@@ -41,15 +46,12 @@ describe("proxy.tls.acme config", () => {
       assert.match(problems({ proxy: { tls: { acme: given } } }), expected);
   });
 
-  it("asks for certificates or acme, and for one proxy process with acme", () => {
+  it("asks for certificates or acme, and takes acme with any number of proxy workers", () => {
     assert.match(
       problems({ proxy: { tls: {} } }),
       /proxy\.tls\.certificates: needs at least one certificate.*or acme/,
     );
-    assert.match(
-      problems({ proxy: { workers: 2, tls: { acme } } }),
-      /proxy\.workers: proxy\.tls\.acme runs the proxy in teal's own process: set workers to 1/,
-    );
+    assert.equal(problems({ proxy: { workers: 2, tls: { acme } } }), "valid");
     assert.equal(problems({ proxy: { workers: "auto", tls: { acme } } }), "valid");
   });
 });

@@ -49,6 +49,7 @@ function listener(): CertificateListener & { served: string[] } {
       served.push(cert);
     },
     setChallenge: async () => {},
+    setAlpnChallenge: async () => {},
   };
 }
 

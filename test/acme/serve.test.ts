@@ -41,6 +41,7 @@ describe("ACME orderer and the listener", () => {
           served.push(cert);
         },
         setChallenge: async () => {},
+        setAlpnChallenge: async () => {},
       },
       clock,
       node: "test",

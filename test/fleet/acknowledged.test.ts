@@ -8,12 +8,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { renderStatus } from "../../src/cli/commands/status.ts";
 import { type Backend, startBackend } from "../support/backends.ts";
 import { type EtcdCluster, startEtcd } from "../support/etcd.ts";
 import { eventually } from "../support/eventually.ts";
 import { startTcpRelay, type TcpRelay } from "../support/tcp-relay.ts";
 import {
   api,
+  type Json,
   runCli,
   startTeal,
   type TealProcess,
@@ -72,9 +74,10 @@ before(async () => {
     ...store,
     "--node",
     "edge-2",
-    // Long enough that it is still listed (as lagging) while the test reads the status with the CLI.
+    // Long enough that it is still listed (as lagging, then cut off: its heartbeat is TTL/3 = 5 s)
+    // while the test reads the status with the CLI.
     "--lease-ttl",
-    "10",
+    "15",
   ]);
   cleanup.push(() => edge2.stop());
 });
@@ -132,8 +135,25 @@ describe("acknowledged switches across a fleet on etcd", () => {
     assert.deepEqual(await nodesOf(), ["edge-1:in step", "edge-2:lagging", "srv:in step"]);
     const cli = await runCli(["status", "--admin", teal.adminUrl, "--token", teal.token]);
     assert.equal(cli.code, 0, cli.stderr);
-    assert.match(cli.stdout, /^ {2}edge-2 {2}revision \d+ {2}\d+ revisions behind/m);
-    assert.match(cli.stdout, /^ {2}edge-1 {2}revision \d+ {2}in step/m);
+    assert.match(
+      cli.stdout,
+      /^ {2}edge-2 {2}(reaches etcd|cut off from etcd \([^)]*\)) {2}revision \d+ {2}\d+ revisions behind/m,
+    );
+    assert.match(cli.stdout, /^ {2}edge-1 {2}reaches etcd {2}revision \d+ {2}in step/m);
+    // Its heartbeat stops: listed as cut off from etcd before its lease ends. Rendered as the CLI
+    // does, from the status read then (spawning the CLI can outlast the lease on a busy machine).
+    const cutOff = await eventually(async () => {
+      const status = (await api(teal, "GET", "/v1/status")).body;
+      return (
+        (status.nodes as Json[]).some((n) => n.node === "edge-2" && n.storeConnected === false) && status
+      );
+    }, "edge-2 to be reported cut off");
+    const text = renderStatus(cutOff as Parameters<typeof renderStatus>[0]);
+    assert.match(text, /^nodes {3}2 of 3 reaching etcd$/m);
+    assert.match(
+      text,
+      /^ {2}edge-2 {2}cut off from etcd \(last seen \d{4}-\d\d-\d\dT[\d:.]+Z\) {2}revision \d+ {2}\d+ revisions behind/m,
+    );
     await eventually(
       async () =>
         /^teal_store_connected\{node="edge-2"\} 0$/m.test(
@@ -141,7 +161,7 @@ describe("acknowledged switches across a fleet on etcd", () => {
         ),
       "edge-2 to report it cannot reach etcd",
     );
-    // Its lease (10 s) runs out: it leaves the fleet, and switches stop waiting for it.
+    // Its lease (15 s) runs out: it leaves the fleet, and switches stop waiting for it.
     await eventually(async () => !(await nodesOf()).includes("edge-2:lagging"), "edge-2 to drop out", 25_000);
 
     relay.restore();

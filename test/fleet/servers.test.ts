@@ -104,7 +104,7 @@ describe("server nodes on one prefix follow each other", () => {
     const status = await runCli(["status", "--admin", b.adminUrl, "--token", b.token]);
     assert.equal(status.code, 0, status.stderr);
     assert.ok(status.stdout.includes(`leader  a  admin ${a.adminUrl}`), status.stdout);
-    assert.match(status.stdout, /^ {2}a {2}leader {2}revision \d+/m);
+    assert.match(status.stdout, /^ {2}a {2}leader {2}reaches etcd {2}revision \d+/m);
   });
 
   it("a leader that stops steps down: the other server leads at once, not after the lease TTL, and says why", async () => {

@@ -2,7 +2,8 @@
  * A real ACME server for tests: Debian's `pebble` on free loopback ports, its own HTTPS
  * certificate from test/support/certs.ts (pebble ships none), names resolved by a DNS answerer
  * the test controls, and HTTP-01 validation sent to the port the test names (teal's plain
- * listener). Validation stays real: pebble fetches the key authorization from that port.
+ * listener), TLS-ALPN-01 validation to the TLS port it names. Validation stays real: pebble
+ * fetches the key authorization from that port, or shakes hands for the challenge certificate.
  * PEBBLE_VA_NOSLEEP only removes pebble's random pause before it validates.
  */
 
@@ -31,6 +32,8 @@ export interface Pebble {
 export interface PebbleOptions {
   /** The port pebble's HTTP-01 validation connects to on the resolved address. */
   readonly httpPort: number;
+  /** The port pebble's TLS-ALPN-01 validation connects to; default: a free port nothing listens on. */
+  readonly tlsPort?: number;
   readonly hosts: readonly string[];
 }
 
@@ -49,7 +52,7 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
         certificate: served.cert,
         privateKey: served.key,
         httpPort: options.httpPort,
-        tlsPort: await freePort(),
+        tlsPort: options.tlsPort ?? (await freePort()),
         ocspResponderURL: "",
         externalAccountBindingRequired: false,
       },

@@ -5,11 +5,13 @@
  * from etcd it keeps serving its last routing, and catches up when etcd is back.
  */
 
+import { systemClock } from "../../domain/clock.ts";
 import { TealError } from "../../domain/errors.ts";
 import { nodeAdminApp } from "../../fleet/node-admin.ts";
 import { NodeKey } from "../../fleet/node-key.ts";
 import { parseLeaseTtl, parseNodeName } from "../../fleet/node-name.ts";
 import { ROUTING_PREFIX, RoutingFollower } from "../../fleet/routing-follower.ts";
+import { StatsPublisher } from "../../fleet/stats-publisher.ts";
 import { createLogger } from "../../log/logger.ts";
 import { chooseEngine } from "../../proxy/engine-choice.ts";
 import { createDataPlane, listenAdmin, listenError } from "../../server/teal-server.ts";
@@ -69,6 +71,15 @@ export async function proxyCommand(opts: GlobalOptions & ProxyOptions, version: 
   const proxyAddress = await dataPlane.listen().catch((err) => {
     throw listenError(err, "proxy.listen", config.proxy.listen);
   });
+  // The fleet's analysis judges every node's traffic: this node's counters go to etcd.
+  const stats = new StatsPublisher(store, {
+    node: name,
+    ttlMs,
+    clock: systemClock,
+    counters: () => dataPlane.status(),
+    onWarning: (message, err) => log.warn({ err }, message),
+  });
+  stats.start();
   const app = nodeAdminApp({
     dataPlane,
     routing: (s) => follower.routing(s),
@@ -83,6 +94,7 @@ export async function proxyCommand(opts: GlobalOptions & ProxyOptions, version: 
   );
   await untilStopped(log);
   await watch.cancel().catch(() => {});
+  await stats.close();
   await key.close();
   (admin.server as import("node:http").Server).closeAllConnections();
   await new Promise<void>((resolve) => admin.server.close(() => resolve()));

@@ -64,17 +64,28 @@ function renderCertificates(certificates: readonly CertificateStatus[]): string[
   ];
 }
 
-/** The fleet on etcd: every node whose lease is alive (one cut off longer than its TTL is gone). */
+/**
+ * The fleet on etcd: every node whose lease is alive (one cut off longer than its TTL is gone),
+ * and whether its heartbeat still arrives (one cut off for less is listed as such).
+ */
 function renderNodes(nodes: readonly NodeStatus[]): string[] {
   if (nodes.length === 0) return ["", "nodes   none has published yet (teal proxy/server --node NAME)"];
+  const reaching = nodes.filter((n) => n.storeConnected !== false).length;
   return [
     "",
-    `nodes   ${nodes.length} reaching etcd`,
+    `nodes   ${reaching} of ${nodes.length} reaching etcd`,
     ...nodes.map(
       (n) =>
-        `  ${color.bold(n.node)}${n.leader ? `  ${color.green("leader")}` : ""}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
+        `  ${color.bold(n.node)}${n.leader ? `  ${color.green("leader")}` : ""}${etcdLine(n)}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
     ),
   ];
+}
+
+function etcdLine(n: NodeStatus): string {
+  if (n.storeConnected === undefined) return "";
+  return n.storeConnected
+    ? `  ${color.green("reaches etcd")}`
+    : `  ${color.red(`cut off from etcd (last seen ${n.lastSeen ?? "?"})`)}`;
 }
 
 function renderService(s: ServiceStatusView): string[] {

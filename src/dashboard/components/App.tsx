@@ -6,6 +6,8 @@ import { type LiveState, LiveStore } from "../live-store.ts";
 import { applyTheme, effectiveTheme, NEXT, savedTheme, type Theme } from "../theme.ts";
 import { adoptViewToken, forgetViewToken, setViewToken } from "../tokens.ts";
 import { ActionDialog } from "./ActionDialog.tsx";
+import { CertificatesPanel } from "./CertificatesPanel.tsx";
+import { type FleetNodeView, NodesPanel } from "./NodesPanel.tsx";
 import { ServiceCard } from "./ServiceCard.tsx";
 import { TokenGate } from "./TokenGate.tsx";
 
@@ -51,7 +53,10 @@ export function App() {
       />
     );
   }
-  const status = live.status;
+  // On a fleet (etcd) the status also lists the nodes and the leader.
+  const status = live.status as
+    | (LiveState["status"] & { nodes?: FleetNodeView[]; leader?: { node: string; admin?: string } })
+    | null;
   const chartTheme = effectiveTheme(theme);
   return (
     <>
@@ -90,6 +95,7 @@ export function App() {
       </p>
       <main>
         {!status && <p class="muted">waiting for the server…</p>}
+        {status?.nodes && <NodesPanel nodes={status.nodes} leader={status.leader} />}
         {status?.services.length === 0 && <p>No services are configured.</p>}
         {status?.services.map((s) => (
           <ServiceCard
@@ -105,6 +111,7 @@ export function App() {
             }}
           />
         ))}
+        {status?.tls && <CertificatesPanel certificates={status.tls.certificates} />}
       </main>
       {action && (
         <ActionDialog

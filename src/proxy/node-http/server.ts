@@ -12,6 +12,7 @@
  * handler with the options set on the server object (as node:http2 documents for allowHTTP1). Each HTTP/2 stream becomes one
  * exchange (h2-request.ts); its flow control is the stream's own backpressure, so a client that
  * stops reading one stream slows that stream only. The sessions and their limits: h2-sessions.ts.
+ * With `h2c`, the plain listener serves HTTP/2 by prior knowledge the same way (h2c.ts).
  */
 
 import {
@@ -22,6 +23,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import {
+  createServer as createH2cServer,
   createSecureServer,
   type Http2SecureServer,
   type Http2ServerRequest,
@@ -32,12 +34,14 @@ import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer } from "node:tls";
+import type { Http2Limits } from "../../traffic/tls.ts";
 import { clientErrorResponse } from "../client-errors.ts";
 import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
 import { isValidHost } from "../http1/host-header.ts";
 import { NodeRequest, NodeResponse } from "./exchange-io.ts";
 import { h1HeadersOf } from "./h2-request.ts";
 import { H2Sessions, h2ServerOptions } from "./h2-sessions.ts";
+import { serveH2c } from "./h2c.ts";
 
 /** An open exchange, as the sweep sees it. */
 interface Watched {
@@ -85,11 +89,18 @@ export class NodeHttpServer implements ProxyServer {
     };
     const onRequest = (req: IncomingMessage, res: ServerResponse) => this.#request(req, res);
     const tls = options.tls;
-    if (tls === undefined) this.#server = createServer(httpOptions, onRequest);
-    else if (tls.http2 === false && tls.http1 !== undefined) {
+    if (tls === undefined) {
+      this.#server = createServer(httpOptions, onRequest);
+      if (options.h2c !== undefined) this.#h2 = this.#serveH2c(options.h2c, onRequest);
+    } else if (tls.http2 === false && tls.http1 !== undefined) {
       const http1 = tls.http1;
       const server = createTlsServer(
-        { ...tls.options, ALPNProtocols: ["http/1.1"], noDelay: true },
+        // With TLS-ALPN-01, the options' ALPNCallback chooses (node:tls takes one or the other).
+        {
+          ...(tls.options.ALPNCallback === undefined ? { ALPNProtocols: ["http/1.1"] } : {}),
+          ...tls.options,
+          noDelay: true,
+        },
         (socket) => http1.adopt(socket),
       );
       tls.attach(server);
@@ -107,8 +118,11 @@ export class NodeHttpServer implements ProxyServer {
           ...tls.options,
           ...h2ServerOptions(tls.http2, options.maxHeaderBytes),
           // With a server for HTTP/1.1 connections, node:http2 hands them over as 'unknownProtocol'
-          // (its documented way to serve another protocol); the ALPN choice is then teal's.
-          ...(http1 === undefined ? { allowHTTP1: true } : { allowHTTP1: false, ALPNCallback: chooseAlpn }),
+          // (its documented way to serve another protocol); the ALPN choice is then teal's (the
+          // options' own ALPNCallback with TLS-ALPN-01, which offers the same two protocols).
+          ...(http1 === undefined
+            ? { allowHTTP1: true }
+            : { allowHTTP1: false, ALPNCallback: tls.options.ALPNCallback ?? chooseAlpn }),
           noDelay: true,
         },
         // HTTP/1.1 requests come as node:http's objects, HTTP/2 streams as its compatible ones.
@@ -157,6 +171,19 @@ export class NodeHttpServer implements ProxyServer {
       this.#clientError(err, socket as Socket),
     );
     this.#sweep = setInterval(() => this.#check(), period).unref();
+  }
+
+  /** h2c by prior knowledge beside HTTP/1.1 on this plain listener (h2c.ts). */
+  #serveH2c(limits: Http2Limits, onRequest: (req: IncomingMessage, res: ServerResponse) => void): H2Sessions {
+    // The same limits as over TLS: the options are node:http2's for both kinds of server.
+    const h2 = createH2cServer(
+      h2ServerOptions(limits, this.#options.maxHeaderBytes),
+      onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    );
+    const sessions = new H2Sessions(limits, this.#handlers.clientError);
+    h2.on("session", (session) => sessions.add(session));
+    serveH2c(this.#server, h2, this.#options.headersTimeoutMs);
+    return sessions;
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
