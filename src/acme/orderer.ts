@@ -67,7 +67,11 @@ export class AcmeOrderer {
   readonly #o: OrdererOptions;
   readonly #status = new Map<string, CertificateStatus>();
   readonly #timers = new Map<string, Timer>();
-  /** The notAfter of what the listener serves per host, so an unchanged record is not re-sent. */
+  /**
+   * The certificate (PEM) the listener serves per host, so an unchanged record is not re-sent.
+   * The PEM, not its notAfter: two certificates issued in the same second share a notAfter, and
+   * a renewal must never be logged as served while the listener keeps the old one.
+   */
   readonly #served = new Map<string, string>();
   #stopped = false;
 
@@ -170,9 +174,9 @@ export class AcmeOrderer {
   /** Hands the certificate to the listener unless it serves it already; true if it was new to it. */
   async #serve(certificate: StoredCertificate): Promise<boolean> {
     const { host, notAfter } = certificate;
-    if (this.#served.get(host) === notAfter) return false;
+    if (this.#served.get(host) === certificate.cert) return false;
     await this.#o.listener.provideCertificate(host, certificate.cert, certificate.key);
-    this.#served.set(host, notAfter);
+    this.#served.set(host, certificate.cert);
     this.#update(host, { notAfter });
     return true;
   }

@@ -198,10 +198,15 @@ export class DataPlane {
           this.#events.warning?.(`TLS certificates not reloaded, the ones in force stay: ${err.message}`),
       });
       const at = splitHostPort(tls.listen);
+      const serverOptions = this.#serverOptions();
+      const handlers = this.#handlers("https");
+      // HTTP/1.1 over TLS on the fast engine when the plain listener runs it (README "Performance").
+      const http1 = this.#engine.createConnectionServer?.(serverOptions, handlers);
       this.#tlsServer = tlsEngine.createServer(
         {
-          ...this.#serverOptions(),
+          ...serverOptions,
           tls: {
+            ...(http1 === undefined ? {} : { http1 }),
             // A handshake is part of the request head's time: a client stalling it is cut as slowly.
             options: {
               ...this.#tlsOptions(certificates),
@@ -214,7 +219,7 @@ export class DataPlane {
             http2: tls.http2 ?? HTTP2_DEFAULTS,
           },
         },
-        this.#handlers("https"),
+        handlers,
       );
       this.#tlsAddress = await this.#tlsServer
         .listen(at.host, at.port)

@@ -102,14 +102,20 @@ export interface ServerOptions {
    */
   readonly h2c?: Http2Limits;
   /**
-   * Serve over TLS (the node-http engine only: the fast engine reads the socket's handle, which a
-   * TLS socket does not expose as plain bytes). `attach` gets the server, to swap its context.
+   * Serve over TLS (the node-http engine's server does the handshakes and HTTP/2). `attach` gets
+   * the server, to swap its context.
    */
   readonly tls?: {
     readonly options: TlsOptions;
     attach(server: TlsServer): void;
     /** HTTP/2 by ALPN beside HTTP/1.1, with these limits; false: HTTP/1.1 only. */
     readonly http2: Http2Limits | false;
+    /**
+     * Serves the HTTP/1.1 connections once their handshake is done (the fast engine's server,
+     * which reads a TLS socket's handle as it reads a plain one: the handle gives the decrypted
+     * bytes). Left out: node:http serves them.
+     */
+    readonly http1?: ConnectionServer;
   };
 }
 
@@ -117,6 +123,11 @@ export interface ProxyServer {
   listen(host: string, port: number): Promise<AddressInfo>;
   /** Stops accepting; lets responses in progress finish for up to graceMs; then cuts the rest. */
   close(graceMs: number): Promise<void>;
+}
+
+/** A server that also serves connections accepted elsewhere (a TLS listener's, after the handshake). */
+export interface ConnectionServer extends ProxyServer {
+  adopt(socket: Socket): void;
 }
 
 export interface UpstreamRequest {
@@ -167,6 +178,8 @@ export interface ProxyEngine {
   readonly name: EngineName;
   createServer(options: ServerOptions, handlers: ServerHandlers): ProxyServer;
   createClient(options: UpstreamClientOptions): UpstreamClient;
+  /** A server for the HTTP/1.1 connections of a TLS listener (ServerOptions.tls.http1), if this engine has one. */
+  createConnectionServer?(options: ServerOptions, handlers: ServerHandlers): ConnectionServer;
 }
 
 /** Client timeouts are checked in sweeps of a quarter of the shortest one (10 ms to 1 s). */

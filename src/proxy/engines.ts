@@ -11,7 +11,9 @@ export function selectEngine(setting: EngineSetting, warn: (message: string) => 
 }
 
 /**
- * The engine of TLS listeners: node:https under node-http. The fast engine parses bytes read off
- * the socket's handle, and a TLS socket's handle gives the encrypted bytes.
+ * The engine of TLS listeners: node:tls and node:http2 under node-http do the handshakes and
+ * HTTP/2; their HTTP/1.1 connections go to the proxy engine's connection server when it has one
+ * (the fast engine reads a TLS socket's handle as it reads a plain one: the handle gives the
+ * decrypted bytes), else to node:http.
  */
 export const tlsEngine: ProxyEngine = nodeHttpEngine;

@@ -15,6 +15,7 @@ import {
 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import { validateConfig } from "../../src/config/load.ts";
 import { isTealError } from "../../src/domain/errors.ts";
 import type { DataPlane } from "../../src/proxy/data-plane.ts";
@@ -247,6 +248,66 @@ describe("HTTP/2 on the TLS listener", () => {
     await once(big, "end");
     assert.equal(bytes, BIG);
     s.close();
+  });
+
+  /** One HTTP/1.1 GET over TLS offering these ALPN protocols: the protocol chosen, the status line and the backend. */
+  async function http1Over(
+    port: number,
+    alpn: string[] | undefined,
+  ): Promise<[string | false | null, string]> {
+    const socket = tlsConnect({
+      host: "127.0.0.1",
+      port,
+      servername: "app.test",
+      ca: pki.root,
+      ...(alpn === undefined ? {} : { ALPNProtocols: alpn }),
+    });
+    socket.on("error", () => {});
+    await once(socket, "secureConnect");
+    socket.write("GET / HTTP/1.1\r\nhost: app.test\r\nconnection: close\r\n\r\n");
+    let text = "";
+    for await (const chunk of socket) text += chunk;
+    return [
+      socket.alpnProtocol,
+      // The status line, and the backend's name from the (chunked) body.
+      `${text.slice(0, text.indexOf("\r\n"))} ${/blue|green/.exec(text.slice(text.indexOf("\r\n\r\n")))?.[0]}`,
+    ];
+  }
+
+  it("serves HTTP/1.1 on the same port to a client that offers only http/1.1, or no ALPN; one offering neither protocol is refused", async () => {
+    assert.deepEqual(await http1Over(tlsPort, ["http/1.1"]), ["http/1.1", "HTTP/1.1 200 OK blue"]);
+    assert.deepEqual(await http1Over(tlsPort, undefined), [false, "HTTP/1.1 200 OK blue"]);
+    // Offered both (in either order), a client gets h2.
+    const both = tlsConnect({
+      host: "127.0.0.1",
+      port: tlsPort,
+      servername: "app.test",
+      ca: pki.root,
+      ALPNProtocols: ["http/1.1", "h2"],
+    });
+    await once(both, "secureConnect");
+    assert.equal(both.alpnProtocol, "h2");
+    both.destroy();
+    await assert.rejects(
+      http1Over(tlsPort, ["spdy/3"]),
+      /no_application_protocol|no application protocol|ECONNRESET/i,
+    );
+    // The listener goes on serving.
+    assert.deepEqual(await http1Over(tlsPort, ["http/1.1"]), ["http/1.1", "HTTP/1.1 200 OK blue"]);
+  });
+
+  it("with http2: false, answers every client in HTTP/1.1, whatever it offers", async () => {
+    const leaf = await pki.leaf("h1only", ["app.test"]);
+    const h1 = await startDataPlane([spec, other], {
+      tls: { listen: "127.0.0.1:0", certificates: [leaf], hsts: false, http2: false },
+    });
+    try {
+      const port = (h1.plane.tlsAddress as AddressInfo).port;
+      assert.deepEqual(await http1Over(port, ["h2", "http/1.1"]), ["http/1.1", "HTTP/1.1 200 OK blue"]);
+      assert.deepEqual(await http1Over(port, undefined), [false, "HTTP/1.1 200 OK blue"]);
+    } finally {
+      await h1.plane.close(0);
+    }
   });
 
   it("proxy.tls.http2: defaults when left out, false turns it off, a bad limit is refused naming the field", () => {

@@ -7,5 +7,6 @@ import { Http1Server } from "./server.ts";
 export const fastEngine: ProxyEngine = {
   name: "fast",
   createServer: (options, handlers) => new Http1Server(options, handlers),
+  createConnectionServer: (options, handlers) => new Http1Server(options, handlers),
   createClient: (options) => new Http1Client(options),
 };

@@ -6,10 +6,10 @@
  */
 
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
+import { type ConnectionServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
 import { Connection, type ConnectionHost, type TimeoutTicks } from "./connection.ts";
 
-export class Http1Server implements ConnectionHost, ProxyServer {
+export class Http1Server implements ConnectionHost, ConnectionServer {
   readonly handlers: ServerHandlers;
   readonly maxHeaderBytes: number;
   readonly keepAliveHeader: string;
@@ -39,7 +39,7 @@ export class Http1Server implements ConnectionHost, ProxyServer {
       // Idle for a whole sweep: no keep-alive client under load waits that long between requests.
       parserIdle: 2,
     };
-    this.#net = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#net = createServer({ noDelay: true }, (socket) => this.adopt(socket));
     if (options.maxConnections !== undefined) this.#net.maxConnections = options.maxConnections;
     this.#net.on("drop", () =>
       handlers.acceptError(
@@ -84,7 +84,8 @@ export class Http1Server implements ConnectionHost, ProxyServer {
     socket.once("close", () => this.#tunnels.delete(socket));
   }
 
-  #accept(socket: Socket): void {
+  /** Serves a connection: one this server accepted, or a TLS listener's after its handshake. */
+  adopt(socket: Socket): void {
     if (this.closing) {
       socket.destroy();
       return;

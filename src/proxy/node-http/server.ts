@@ -6,9 +6,10 @@
  * Expects, the answers to malformed input (client-errors.ts), and the stalled-body and
  * unread-response timeouts, checked by one sweep over the open exchanges.
  *
- * Over TLS it is node:http2's secure server with allowHTTP1: HTTP/2 by ALPN, and HTTP/1.1 for the
- * clients that do not offer it, served by node:http's own connection handler with the options set
- * on the server object (as node:http2 documents for allowHTTP1). Each HTTP/2 stream becomes one
+ * Over TLS it is node:http2's secure server: HTTP/2 by ALPN, and HTTP/1.1 for the clients that do
+ * not offer it, served by the connection server given in `tls.http1` (the fast engine's, handed
+ * each socket through node:http2's 'unknownProtocol') or else by node:http's own connection
+ * handler with the options set on the server object (as node:http2 documents for allowHTTP1). Each HTTP/2 stream becomes one
  * exchange (h2-request.ts); its flow control is the stream's own backpressure, so a client that
  * stops reading one stream slows that stream only. The sessions and their limits: h2-sessions.ts.
  * With `h2c`, the plain listener serves HTTP/2 by prior knowledge the same way (h2c.ts).
@@ -32,6 +33,7 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { createServer as createTlsServer } from "node:tls";
 import type { Http2Limits } from "../../traffic/tls.ts";
 import { clientErrorResponse } from "../client-errors.ts";
 import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
@@ -90,17 +92,37 @@ export class NodeHttpServer implements ProxyServer {
     if (tls === undefined) {
       this.#server = createServer(httpOptions, onRequest);
       if (options.h2c !== undefined) this.#h2 = this.#serveH2c(options.h2c, onRequest);
+    } else if (tls.http2 === false && tls.http1 !== undefined) {
+      const http1 = tls.http1;
+      const server = createTlsServer(
+        // With TLS-ALPN-01, the options' ALPNCallback chooses (node:tls takes one or the other).
+        {
+          ...(tls.options.ALPNCallback === undefined ? { ALPNProtocols: ["http/1.1"] } : {}),
+          ...tls.options,
+          noDelay: true,
+        },
+        (socket) => http1.adopt(socket),
+      );
+      tls.attach(server);
+      // A tls.Server is a net.Server: its connections are the TLS sockets, closed at the grace below.
+      this.#server = server as unknown as Server;
     } else if (tls.http2 === false) {
       const server = createHttpsServer({ ...tls.options, ...httpOptions }, onRequest);
       tls.attach(server);
       // https.Server is an http.Server over TLS sockets: the same methods and events.
       this.#server = server as unknown as Server;
     } else {
+      const http1 = tls.http1;
       const server: Http2SecureServer = createSecureServer(
         {
           ...tls.options,
           ...h2ServerOptions(tls.http2, options.maxHeaderBytes),
-          allowHTTP1: true,
+          // With a server for HTTP/1.1 connections, node:http2 hands them over as 'unknownProtocol'
+          // (its documented way to serve another protocol); the ALPN choice is then teal's (the
+          // options' own ALPNCallback with TLS-ALPN-01, which offers the same two protocols).
+          ...(http1 === undefined
+            ? { allowHTTP1: true }
+            : { allowHTTP1: false, ALPNCallback: tls.options.ALPNCallback ?? chooseAlpn }),
           noDelay: true,
         },
         // HTTP/1.1 requests come as node:http's objects, HTTP/2 streams as its compatible ones.
@@ -109,6 +131,7 @@ export class NodeHttpServer implements ProxyServer {
       // node:http's connection handler reads its options off the server it serves for.
       Object.assign(server, httpOptions);
       tls.attach(server);
+      if (http1 !== undefined) server.on("unknownProtocol", (socket: Socket) => http1.adopt(socket));
       const sessions = new H2Sessions(tls.http2, handlers.clientError);
       server.on("session", (session) => sessions.add(session));
       this.#h2 = sessions;
@@ -180,15 +203,17 @@ export class NodeHttpServer implements ProxyServer {
     this.#closing = true;
     clearInterval(this.#sweep);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
+    // A tls.Server (HTTP/1.1 only, on the fast engine) has no HTTP connections of its own to close.
+    this.#server.closeIdleConnections?.();
     this.#h2?.close();
+    const http1 = this.#options.tls?.http1?.close(graceMs);
     const cut = setTimeout(() => {
       this.#h2?.destroy();
       if (this.#options.tls === undefined) this.#server.closeAllConnections();
       for (const socket of this.#tlsSockets) socket.destroy();
       for (const socket of this.#tunnels) socket.destroy();
     }, graceMs).unref();
-    await closed;
+    await Promise.all([closed, http1]);
     clearTimeout(cut);
   }
 
@@ -394,6 +419,15 @@ function answerError(io: NodeResponse, code: string): void {
   if (io.req.protocol !== "h2") headers.push("connection", "close");
   io.writeHead(status, reason, headers);
   io.end(body);
+}
+
+/**
+ * HTTP/2 when the client offers it, else HTTP/1.1 when it offers that (what allowHTTP1 offers);
+ * a client offering neither fails the handshake, as it does with allowHTTP1's ALPN list.
+ */
+function chooseAlpn({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes("h2")) return "h2";
+  return protocols.includes("http/1.1") ? "http/1.1" : undefined;
 }
 
 function destroySocket(this: Duplex): void {
