@@ -92,10 +92,18 @@ export class DataDir {
     }
   }
 
-  /** Refuses to start a second server on the same data directory. */
-  async claim(): Promise<void> {
+  /** Where a running server listens for `teal server --takeover` (see takeover.ts). */
+  get takeoverSocketPath(): string {
+    return join(this.path, "takeover.sock");
+  }
+
+  /**
+   * Refuses to start a second server on the same data directory, except the one taking over
+   * from `handedOverBy` (the running server that handed it its sockets).
+   */
+  async claim(handedOverBy?: number): Promise<void> {
     const info = await this.readServerInfo();
-    if (info && info.pid !== process.pid && isAlive(info.pid)) {
+    if (info && info.pid !== process.pid && info.pid !== handedOverBy && isAlive(info.pid)) {
       throw new TealError(
         "CONFLICT",
         `another teal server (pid ${info.pid}, admin ${info.admin}) is using data dir ${this.path}; stop it or use another --data-dir`,
