@@ -24,7 +24,6 @@ import {
 } from "../support/teal-process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 
 /** The pids of the teal processes that took over so far, in order (from the shared log stream). */
 const successors = (teal: TealProcess) =>
@@ -104,4 +103,119 @@ for (const workers of [1, 2]) {
       }
     });
   });
+}
+
+describe("takeover refused", () => {
+  const dirs: Array<{ remove: () => Promise<void> }> = [];
+  after(async () => {
+    for (const d of dirs) await d.remove();
+  });
+
+  it("teal server --takeover without a running server: exit 3 and what to do", async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    await writeFile(join(dir.path, "teal.yaml"), "");
+    const r = await runCli([
+      "server",
+      "--takeover",
+      "--data-dir",
+      dir.path,
+      "--config",
+      join(dir.path, "teal.yaml"),
+    ]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(
+      r.stderr,
+      /no running teal server to take over from on this data directory .*start one without --takeover \[SERVER_UNREACHABLE\]/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  });
+
+  it("during a deployment: refused with the service named, the deployment finishes, the same teal serves", async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    const teal = await startTeal(processServiceConfig(), dir.path);
+    try {
+      assert.equal((await finished(teal, await deploy(teal, "v1"))).outcome, "succeeded");
+      // v2's instance takes 8 s to listen: the deployment is still running when the takeover asks.
+      const seq = await deploy(teal, "v2", { APP_START_DELAY_MS: "8000" });
+      const config = join(dir.path, "teal.yaml");
+      const r = await runCli(["server", "--takeover", "--data-dir", dir.path, "--config", config]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /a deployment of web is running; a takeover does not interrupt one: retry when it has ended \(teal status\) \[CONFLICT\]/,
+      );
+      assert.equal((await finished(teal, seq)).outcome, "succeeded");
+      assert.equal(JSON.parse(await readFile(join(dir.path, "server.json"), "utf8")).pid, teal.child.pid);
+      assert.equal(JSON.parse((await get(`${teal.proxyUrl}/`)).body).version, "v2");
+      // Refused, not broken: a takeover afterwards goes through.
+      const again = await runCli(["server", "--takeover", "--data-dir", dir.path, "--config", config]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, new RegExp(`^teal server pid \\d+ took over from pid ${teal.child.pid}`));
+      await eventually(() => !alive(teal.child.pid!), "the old teal to exit", 30_000);
+      await stopAll(successors(teal));
+    } finally {
+      if (alive(teal.child.pid!)) await teal.stop();
+    }
+  });
+});
+
+/**
+ * An upgrade: the teal running is the previous commit's (its sources, checked out with git
+ * worktree), the one taking over is this checkout's, started by `teal server --takeover`.
+ */
+describe("upgrade from the previous commit", () => {
+  const dirs: Array<{ remove: () => Promise<void> }> = [];
+  let previous: string | undefined;
+  after(async () => {
+    if (previous !== undefined) await git(["worktree", "remove", "--force", previous]).catch(() => {});
+    for (const d of dirs) await d.remove();
+  });
+
+  it("under keep-alive load, with 2 proxy workers: 0 failed requests, the new build serves", async (t) => {
+    const checkout = await tempDir("teal-previous-");
+    dirs.push(checkout);
+    previous = join(checkout.path, "teal");
+    await git(["worktree", "add", "--detach", previous, "HEAD~1"]);
+    const main = join(previous, "src/cli/main.ts");
+    const hasTakeover = await readFile(join(previous, "src/server/takeover.ts")).then(
+      () => true,
+      () => false,
+    );
+    if (!hasTakeover) {
+      t.skip("the previous commit has no takeover to upgrade from");
+      return;
+    }
+    await symlink(join(ROOT, "node_modules"), join(previous, "node_modules"));
+    const dir = await tempDir();
+    dirs.push(dir);
+    const config = processServiceConfig().replace("workers: 1", "workers: 2");
+    const teal = await startTeal(config, dir.path, { main });
+    const all = [teal.child.pid!];
+    try {
+      assert.equal((await finished(teal, await deploy(teal, "v1"))).outcome, "succeeded");
+      const instances = pids(await service(teal), "blue");
+      const { traffic, result: r } = await underLoad(teal, () =>
+        runCli(["server", "--takeover", "--config", join(dir.path, "teal.yaml"), "--data-dir", dir.path]),
+      );
+      assert.equal(r.code, 0, `${r.stderr}\n${logOf(teal)}`);
+      assert.match(r.stdout, /^teal server pid \d+ took over from pid \d+/);
+      const upgraded = successors(teal).at(-1)!;
+      all.push(upgraded);
+      assert.deepEqual({ errors: traffic.errors, non2xx: traffic.non2xx }, { errors: 0, non2xx: 0 });
+      assert.ok(traffic.ok > 100, `${traffic.ok} requests`);
+      // The new process runs this checkout's sources, not the previous commit's.
+      const cmdline = (await readFile(`/proc/${upgraded}/cmdline`, "utf8")).split("\0");
+      assert.ok(cmdline.includes(join(ROOT, "src/cli/main.ts")), cmdline.join(" "));
+      await eventually(() => !alive(teal.child.pid!), "the previous build's teal to exit", 30_000);
+      assert.deepEqual(pids(await service(teal), "blue"), instances);
+    } finally {
+      await stopAll(all);
+    }
+  });
+});
+
+function git(args: string[]): Promise<unknown> {
+  return promisify(execFile)("git", ["-C", ROOT, ...args]);
 }
