@@ -111,12 +111,22 @@ export class DataDir {
     }
   }
 
+  /**
+   * The running server's pid alone: systemd's PIDFile= (examples/systemd/teal.service) reads it
+   * after a reload, when the teal that took over is the service's main process.
+   */
+  get pidPath(): string {
+    return join(this.path, "teal.pid");
+  }
+
   async writeServerInfo(info: ServerInfo): Promise<void> {
     await writeFileAtomic(this.serverInfoPath, `${JSON.stringify(info, null, 2)}\n`, 0o600);
+    await writeFileAtomic(this.pidPath, `${info.pid}\n`, 0o644);
   }
 
   async clearServerInfo(): Promise<void> {
     await rm(this.serverInfoPath, { force: true });
+    await rm(this.pidPath, { force: true });
   }
 }
 

@@ -106,6 +106,11 @@ export class ClusterDataPlane implements ProxyHost {
     return addresses[0]!;
   }
 
+  /** The listening workers' process ids. */
+  workerPids(): number[] {
+    return [...this.#workers].flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
+  }
+
   listeningSockets(): ListenSockets | undefined {
     return this.#sockets?.sockets;
   }

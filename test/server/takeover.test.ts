@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { alive, deploy, finished, pids, service, underLoad } from "../support/deployments.ts";
+import { alive, deploy, finished, history, pids, service, underLoad } from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
 import { get } from "../support/http.ts";
 import {
@@ -131,14 +131,15 @@ describe("takeover refused", () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   });
 
-  it("during a deployment: refused with the service named, the deployment finishes, the same teal serves", async () => {
+  it("during a deployment: refused with the service named; the deployment finishes, then a takeover goes through", async () => {
     const dir = await tempDir();
     dirs.push(dir);
     const teal = await startTeal(processServiceConfig(), dir.path);
+    const all = [teal.child.pid!];
     try {
       assert.equal((await finished(teal, await deploy(teal, "v1"))).outcome, "succeeded");
-      // v2's instance takes 8 s to listen: the deployment is still running when the takeover asks.
-      const seq = await deploy(teal, "v2", { APP_START_DELAY_MS: "8000" });
+      // v2's instance listens after 20 s: its deployment is still running when the takeover asks.
+      const seq = await deploy(teal, "v2", { APP_START_DELAY_MS: "20000" });
       const config = join(dir.path, "teal.yaml");
       const r = await runCli(["server", "--takeover", "--data-dir", dir.path, "--config", config]);
       assert.equal(r.code, 1, r.stderr);
@@ -146,17 +147,23 @@ describe("takeover refused", () => {
         r.stderr,
         /a deployment of web is running; a takeover does not interrupt one: retry when it has ended \(teal status\) \[CONFLICT\]/,
       );
-      assert.equal((await finished(teal, seq)).outcome, "succeeded");
+      // The same teal serves on, and its deployment goes on to the end.
       assert.equal(JSON.parse(await readFile(join(dir.path, "server.json"), "utf8")).pid, teal.child.pid);
+      const outcome = await eventually(
+        async () => (await history(teal)).find((d) => d.seq === seq && d.outcome !== "running")?.outcome,
+        `deployment #${seq} to end`,
+        90_000,
+      );
+      assert.equal(outcome, "succeeded");
       assert.equal(JSON.parse((await get(`${teal.proxyUrl}/`)).body).version, "v2");
-      // Refused, not broken: a takeover afterwards goes through.
+      // Refused, not broken: now a takeover goes through.
       const again = await runCli(["server", "--takeover", "--data-dir", dir.path, "--config", config]);
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, new RegExp(`^teal server pid \\d+ took over from pid ${teal.child.pid}`));
-      await eventually(() => !alive(teal.child.pid!), "the old teal to exit", 30_000);
-      await stopAll(successors(teal));
+      all.push(...successors(teal));
+      assert.equal(JSON.parse((await get(`${teal.proxyUrl}/`)).body).version, "v2");
     } finally {
-      if (alive(teal.child.pid!)) await teal.stop();
+      await stopAll(all);
     }
   });
 });
