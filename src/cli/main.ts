@@ -54,6 +54,14 @@ program
     "--ack-timeout <seconds>",
     "etcd only: how long a switch waits for every node to serve it (default: 5)",
   )
+  .option(
+    "--takeover",
+    "take over from the teal server running on the same data dir: it hands its listening sockets to a new server run by this command, finishes its in-flight requests and exits",
+  )
+  .addHelpText(
+    "after",
+    "\nSIGHUP does the same with the running server's own command line (systemctl reload).",
+  )
   .action(
     run(async (_o: unknown, cmd: Command) =>
       (await import("./commands/server.ts")).serverCommand(globals(cmd)),

@@ -38,6 +38,8 @@ export class Deployer {
   readonly #notices: DeploymentNotices;
   readonly #rolloutDeps: RolloutDeps;
   readonly #runs = new Set<Promise<void>>();
+  /** Set during a takeover: why new deployments are refused (see hold). */
+  #held: string | undefined;
 
   constructor(options: DeployerOptions) {
     this.#ctx = options.ctx;
@@ -151,6 +153,8 @@ export class Deployer {
       kind === "rollback" ? { blueGreen: { autoPromote: true }, monitor: 0 } : strategyFor(unit, strategy),
     );
     await this.#refuseIfBusy(unit);
+    // Checked right before claiming, with no await between: hold() sees every claimed unit.
+    if (this.#held !== undefined) throw new TealError("CONFLICT", this.#held);
     unit.running = "claiming";
     try {
       const target = await decide();
@@ -281,6 +285,22 @@ export class Deployer {
       );
     }
     return running;
+  }
+
+  /**
+   * A takeover: from now on every new deployment or rollback is refused with `reason`, until
+   * release(). Returns the name of a service whose deployment is running instead (nothing is held
+   * then): a takeover waits for no deployment, it is refused.
+   */
+  hold(reason: string): string | undefined {
+    const busy = this.#units.all().find((u) => u.running !== undefined);
+    if (busy !== undefined) return busy.name;
+    this.#held = reason;
+    return undefined;
+  }
+
+  release(): void {
+    this.#held = undefined;
   }
 
   /** A graceful stop: running deployments end (failed, new instances stopped) and timers stop. */

@@ -28,6 +28,7 @@ import type {
   ProxyEngine,
   ProxyServer,
   ServerHandlers,
+  SocketHandle,
   UpstreamRequest,
 } from "./engine.ts";
 import { selectEngine, tlsEngine } from "./engines.ts";
@@ -56,6 +57,12 @@ export interface DataPlaneEvents {
 }
 
 const CHALLENGE_PATH = "/.well-known/acme-challenge/";
+
+/** The listening sockets' handles: the plain listener's and proxy.tls's (when configured). */
+export interface ListenSockets {
+  readonly plain: SocketHandle;
+  readonly tls?: SocketHandle | undefined;
+}
 
 /** Which listener a request came in on. */
 type Proto = "http" | "https";
@@ -180,13 +187,15 @@ export class DataPlane {
   /**
    * Opens the plain listener, then proxy.tls's (if any), whose certificates are read here and
    * watched from now on (CONFIG_INVALID naming the field and the file when one cannot be served).
-   * Returns the plain listener's address; the TLS one is `tlsAddress`.
+   * Returns the plain listener's address; the TLS one is `tlsAddress`. `sockets`: listen on these
+   * listening sockets instead of the configured addresses (a proxy worker, a takeover).
    */
-  async listen(): Promise<AddressInfo> {
-    const { host, port } = splitHostPort(this.#settings.listen);
+  async listen(sockets?: ListenSockets): Promise<AddressInfo> {
     const h2c = this.#settings.h2c ? { h2c: this.#settings.tls?.http2 || HTTP2_DEFAULTS } : {};
     this.#server = this.#engine.createServer({ ...this.#serverOptions(), ...h2c }, this.#handlers("http"));
-    const address = await this.#server.listen(host, port);
+    const address = await this.#server.listen(
+      sockets === undefined ? splitHostPort(this.#settings.listen) : { handle: sockets.plain },
+    );
     const tls = this.#settings.tls;
     if (tls !== undefined) {
       const certificates = new Certificates(tls);
@@ -222,7 +231,7 @@ export class DataPlane {
         handlers,
       );
       this.#tlsAddress = await this.#tlsServer
-        .listen(at.host, at.port)
+        .listen(sockets?.tls === undefined ? at : { handle: sockets.tls })
         .catch((err: NodeJS.ErrnoException) => {
           throw new TealError(
             "LISTEN_FAILED",
@@ -294,11 +303,24 @@ export class DataPlane {
     };
   }
 
-  /** Stops accepting; lets in-flight requests finish for up to graceMs; then cuts the rest. */
-  async close(graceMs = 10_000): Promise<void> {
+  /** The listening sockets once listening: a takeover hands them to a new teal. */
+  listeningSockets(): ListenSockets | undefined {
+    const plain = this.#server?.handle;
+    if (plain === undefined) return undefined;
+    return { plain, tls: this.#tlsServer?.handle };
+  }
+
+  /**
+   * Stops accepting; lets in-flight requests finish for up to graceMs; then cuts the rest.
+   * `handedOver`: a new teal accepts on the same sockets now (see ProxyServer.close).
+   */
+  async close(graceMs = 10_000, handedOver = false): Promise<void> {
     for (const s of this.#services.values()) s.gate.shedAll();
     this.#certificates?.close();
-    await Promise.all([this.#server?.close(graceMs), this.#tlsServer?.close(graceMs)]);
+    await Promise.all([
+      this.#server?.close(graceMs, handedOver),
+      this.#tlsServer?.close(graceMs, handedOver),
+    ]);
     await Promise.all(this.#endpoints.all().map((e) => e.destroy()));
   }
 

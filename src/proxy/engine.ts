@@ -119,10 +119,28 @@ export interface ServerOptions {
   };
 }
 
+/**
+ * A listening socket's handle: Node's TCP handle (node:net has no public type for it), bound by
+ * another part of teal or received over IPC from another teal (a takeover).
+ */
+export type SocketHandle = object;
+
+/** Where a server listens: an address, or a socket it was handed. */
+export type ListenTarget =
+  | { readonly host: string; readonly port: number }
+  | { readonly handle: SocketHandle };
+
 export interface ProxyServer {
-  listen(host: string, port: number): Promise<AddressInfo>;
-  /** Stops accepting; lets responses in progress finish for up to graceMs; then cuts the rest. */
-  close(graceMs: number): Promise<void>;
+  listen(target: ListenTarget): Promise<AddressInfo>;
+  /** The listening socket's handle once listening: a takeover hands it to a new teal. */
+  readonly handle: SocketHandle | undefined;
+  /**
+   * Stops accepting; lets responses in progress finish for up to graceMs; then cuts the rest.
+   * `handedOver`: another process accepts on the same socket now (a takeover), so idle keep-alive
+   * connections are not closed at once (their client may be sending on them right then) but
+   * answer their next request with `Connection: close`, or time out as usual.
+   */
+  close(graceMs: number, handedOver?: boolean): Promise<void>;
 }
 
 /** A server that also serves connections accepted elsewhere (a TLS listener's, after the handshake). */

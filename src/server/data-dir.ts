@@ -92,10 +92,18 @@ export class DataDir {
     }
   }
 
-  /** Refuses to start a second server on the same data directory. */
-  async claim(): Promise<void> {
+  /** Where a running server listens for `teal server --takeover` (see takeover.ts). */
+  get takeoverSocketPath(): string {
+    return join(this.path, "takeover.sock");
+  }
+
+  /**
+   * Refuses to start a second server on the same data directory, except the one taking over
+   * from `handedOverBy` (the running server that handed it its sockets).
+   */
+  async claim(handedOverBy?: number): Promise<void> {
     const info = await this.readServerInfo();
-    if (info && info.pid !== process.pid && isAlive(info.pid)) {
+    if (info && info.pid !== process.pid && info.pid !== handedOverBy && isAlive(info.pid)) {
       throw new TealError(
         "CONFLICT",
         `another teal server (pid ${info.pid}, admin ${info.admin}) is using data dir ${this.path}; stop it or use another --data-dir`,
@@ -103,12 +111,22 @@ export class DataDir {
     }
   }
 
+  /**
+   * The running server's pid alone: systemd's PIDFile= (examples/systemd/teal.service) reads it
+   * after a reload, when the teal that took over is the service's main process.
+   */
+  get pidPath(): string {
+    return join(this.path, "teal.pid");
+  }
+
   async writeServerInfo(info: ServerInfo): Promise<void> {
     await writeFileAtomic(this.serverInfoPath, `${JSON.stringify(info, null, 2)}\n`, 0o600);
+    await writeFileAtomic(this.pidPath, `${info.pid}\n`, 0o644);
   }
 
   async clearServerInfo(): Promise<void> {
     await rm(this.serverInfoPath, { force: true });
+    await rm(this.pidPath, { force: true });
   }
 }
 

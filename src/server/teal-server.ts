@@ -2,11 +2,14 @@
  * The composition root: picks the adapters (SQLite or etcd store, in-process or clustered proxy) and
  * wires the controller and the admin API. Start order matters: routing is loaded and applied
  * before the proxy listens, so the first request after a restart already sees the last state.
+ * A takeover (takeover.ts) starts on the sockets of the teal it replaces and ends that one with
+ * `retire`, which leaves the instances running.
  */
 
+import type { Server } from "node:http";
 import { availableParallelism, hostname } from "node:os";
 import { resolve } from "node:path";
-import { type ServerType, serve } from "@hono/node-server";
+import { createAdaptorServer } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AcmeOrderer } from "../acme/orderer.ts";
 import { PrometheusSource } from "../analysis/prometheus-source.ts";
@@ -44,6 +47,8 @@ import { StatsPublisher } from "../fleet/stats-publisher.ts";
 import { HealthMonitor } from "../health/health-monitor.ts";
 import { accessLogTo, type Logger } from "../log/logger.ts";
 import { PostgresMigrations } from "../migrate/postgres-migrations.ts";
+import type { ListenSockets } from "../proxy/data-plane.ts";
+import type { SocketHandle } from "../proxy/engine.ts";
 import {
   type AcmeCertificateSource,
   CertificateViews,
@@ -58,7 +63,14 @@ import type { Store } from "../store/store.ts";
 import type { StoreChoice } from "../store/store-choice.ts";
 import type { EngineName } from "../traffic/spec.ts";
 import type { DrainReport } from "../traffic/status.ts";
+import type { ProxyHost } from "../workers/proxy-host.ts";
 import { DataDir } from "./data-dir.ts";
+import {
+  type InheritedSockets,
+  type SuccessorCommand,
+  type SuccessorInfo,
+  startSuccessor,
+} from "./takeover.ts";
 
 export interface TealServer {
   readonly proxyAddress: string;
@@ -69,6 +81,13 @@ export interface TealServer {
   /** The admin API that listens on adminUrl; its route table is what GET /v1/openapi.json describes. */
   readonly adminApp: Hono;
   close(): Promise<void>;
+  /**
+   * Hands the listening sockets to a new teal started by `command` and resolves once it serves;
+   * refused (CONFLICT) while a deployment runs. On failure this server goes on as before.
+   */
+  handOver(command: SuccessorCommand): Promise<SuccessorInfo>;
+  /** After handOver: finishes in-flight requests and closes, leaving the instances running. */
+  retire(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -78,7 +97,12 @@ export interface StartOptions {
   readonly store?: StoreChoice;
   /** On etcd: this server's node name (published at nodes/NAME), lease TTL and ack deadline. */
   readonly fleet?: FleetOptions;
+  /** Listen on these sockets, handed over by the running teal this one takes over from. */
+  readonly inherited?: InheritedSockets;
 }
+
+/** How long a new teal may take to start (adopt instances, load routing) before a takeover gives up. */
+const SUCCESSOR_TIMEOUT_MS = 60_000;
 
 export async function startServer(
   config: TealConfig,
@@ -104,7 +128,7 @@ export async function startServer(
       "made the data directory private to teal's user: group and other permissions removed",
     );
   }
-  await dataDir.claim();
+  await dataDir.claim(options.inherited?.from);
   const token = await dataDir.token();
   const viewToken = await dataDir.viewToken();
   const clock = systemClock;
@@ -117,7 +141,7 @@ export async function startServer(
           throw err;
         })
       : undefined;
-  const ownPlane = await createDataPlane(config, log, engine);
+  const ownPlane = await createDataPlane(config, log, engine, options.inherited?.proxy);
   const dataPlane = await routedDataPlane(config, ownPlane, options.configDir, log);
   // On a fleet every node publishes its proxy's counters and the analysis judges their sum.
   const stats = fleet && fleetStats(store, dataPlane, fleetOptions(options.fleet, dataDir), clock, log);
@@ -205,8 +229,19 @@ export async function startServer(
     if (item.kind === "end") void routing.publishActive(service, controller.routing(service).live);
   });
   let proxyAddress: string;
-  let admin: { server: ServerType; address: string };
+  let admin: { server: Server; address: string };
   let adminApp: Hono;
+  // Admin requests being answered: a takeover waits for them before the new teal loads the state.
+  let adminBusy = 0;
+  let adminQuiet: (() => void) | undefined;
+  const countedFetch = async (req: Request): Promise<Response> => {
+    adminBusy++;
+    try {
+      return await adminApp.fetch(req);
+    } finally {
+      if (--adminBusy === 0) adminQuiet?.();
+    }
+  };
   try {
     await fleet?.start();
     await controller.start();
@@ -261,7 +296,7 @@ export async function startServer(
       certificates: acme?.status.bind(acme),
       tlsCertificates: tlsCertificateViews(config, acmeViews, clock),
     });
-    admin = await listenAdmin(adminApp.fetch, config.admin.listen).catch((err) => {
+    admin = await listenAdmin(countedFetch, config.admin.listen, options.inherited?.admin).catch((err) => {
       throw listenError(err, "admin.listen", config.admin.listen);
     });
     // The leader key names this admin URL: where the other nodes send the callers of commands.
@@ -307,6 +342,19 @@ export async function startServer(
     "teal listening",
   );
 
+  let handingOver = false;
+  /**
+   * The admin API stops accepting (the new teal accepts on the same socket) and the requests in
+   * flight finish; streams (events, log follows) are cut: their clients reconnect to the new one.
+   */
+  const quiesceAdmin = async () => {
+    const server = admin.server;
+    server.close();
+    server.closeIdleConnections();
+    if (adminBusy > 0) await new Promise<void>((resolve) => (adminQuiet = resolve));
+    adminQuiet = undefined;
+    server.closeAllConnections();
+  };
   return {
     proxyAddress,
     adminUrl,
@@ -314,6 +362,59 @@ export async function startServer(
     deployer,
     dataPlane,
     adminApp,
+    async handOver(command) {
+      if (fleet !== undefined) {
+        throw new TealError(
+          "UNSUPPORTED",
+          "a takeover of a server on etcd (a fleet) is not supported yet: restart it instead (the other nodes keep serving)",
+        );
+      }
+      if (handingOver) throw new TealError("CONFLICT", "a takeover is already under way; wait for it to end");
+      const busy = deployer.hold(
+        "teal is handing over to a new process (takeover): try again in a few seconds",
+      );
+      if (busy !== undefined) {
+        throw new TealError(
+          "CONFLICT",
+          `a deployment of ${busy} is running; a takeover does not interrupt one: retry when it has ended (teal status)`,
+        );
+      }
+      handingOver = true;
+      const proxy = ownPlane.listeningSockets();
+      const adminSocket = handleOf(admin.server);
+      try {
+        if (proxy === undefined || adminSocket === undefined)
+          throw new TealError("INTERNAL", "the listening sockets are not available for a takeover");
+        return await startSuccessor(
+          command,
+          { admin: adminSocket, proxy },
+          quiesceAdmin,
+          SUCCESSOR_TIMEOUT_MS,
+        );
+      } catch (err) {
+        // The new process is gone, and the admin socket with it: listen again where it was.
+        if (!admin.server.listening) {
+          admin = await listenAdmin(countedFetch, admin.address).catch((e) => {
+            log.error({ err: e }, "could not listen again on the admin address after a failed takeover");
+            return admin;
+          });
+        }
+        deployer.release();
+        handingOver = false;
+        throw err;
+      }
+    },
+    async retire() {
+      live.stop();
+      acme?.stop();
+      unfollowDeployments();
+      // The new teal serves on the same sockets: this one finishes its requests; instances stay.
+      await ownPlane.handOff();
+      monitor.stopAll();
+      notices.close();
+      await docker.close();
+      await store.close();
+    },
     async close() {
       live.stop();
       acme?.stop();
@@ -321,7 +422,7 @@ export async function startServer(
       const adminClosed = new Promise<void>((resolve) => admin.server.close(() => resolve()));
       await deployer.abortDeployments();
       // Followers of logs and event streams would otherwise hold the admin server open forever.
-      (admin.server as import("node:http").Server).closeAllConnections();
+      admin.server.closeAllConnections();
       await adminClosed;
       // The proxy drains its in-flight requests before the instances that serve them stop.
       await dataPlane.close();
@@ -449,44 +550,62 @@ export async function createDataPlane(
   config: TealConfig,
   log: Logger,
   engine: EngineName,
-): Promise<DataPlanePort> {
+  inherited?: ListenSockets,
+): Promise<ProxyHost> {
   const settings = { ...proxySettings(config), engine };
   const onDrained = (service: string, report: DrainReport) =>
     log.info({ service, color: report.color, state: report.state, forced: report.forced }, "drain finished");
   const workers = config.proxy.workers === "auto" ? autoWorkers() : config.proxy.workers;
   if (workers <= 1) {
     const { LocalDataPlane } = await import("../workers/local-data-plane.ts");
-    return new LocalDataPlane(settings, {
-      accessLog: accessLogTo(log),
-      drained: onDrained,
-      clientError: (code, message) => log.debug({ code, message }, "client error"),
-      warning: (message) => log.warn(message),
-      certificatesReloaded: () => log.info("proxy.tls: certificate files changed and were read again"),
-      acceptError: (err, refused) =>
-        log.warn(
-          { err: err.message, refused },
-          "refused client connections at the cap of 3/4 of the open-files limit (raise ulimit -n)",
-        ),
-      internalError: (err) => log.error({ err }, "internal error while proxying a request"),
-    });
+    return new LocalDataPlane(
+      settings,
+      {
+        accessLog: accessLogTo(log),
+        drained: onDrained,
+        clientError: (code, message) => log.debug({ code, message }, "client error"),
+        warning: (message) => log.warn(message),
+        certificatesReloaded: () => log.info("proxy.tls: certificate files changed and were read again"),
+        acceptError: (err, refused) =>
+          log.warn(
+            { err: err.message, refused },
+            "refused client connections at the cap of 3/4 of the open-files limit (raise ulimit -n)",
+          ),
+        internalError: (err) => log.error({ err }, "internal error while proxying a request"),
+      },
+      undefined,
+      inherited,
+    );
   }
   const { ClusterDataPlane } = await import("../workers/cluster-data-plane.ts");
-  return new ClusterDataPlane(settings, workers, log, onDrained);
+  return new ClusterDataPlane(settings, workers, log, onDrained, undefined, inherited);
 }
 
+/** Listens on `listen`, or on `handle`: the admin socket handed over by another teal (a takeover). */
 export async function listenAdmin(
   fetch: (req: Request) => Response | Promise<Response>,
   listen: string,
-): Promise<{ server: ServerType; address: string }> {
+  handle?: SocketHandle,
+): Promise<{ server: Server; address: string }> {
   const { host, port } = splitHostPort(listen);
+  const server = createAdaptorServer({ fetch }) as Server;
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, (info) => {
+    server.once("error", reject);
+    const listening = () => {
+      server.off("error", reject);
+      const info = server.address() as import("node:net").AddressInfo;
       const address =
         info.family === "IPv6" ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
       resolve({ server, address });
-    });
-    server.once("error", reject);
+    };
+    if (handle === undefined) server.listen({ host, port }, listening);
+    else server.listen(handle, listening);
   });
+}
+
+/** A listening server's handle, to hand over: Node has no public accessor (node:cluster reads `_handle`). */
+function handleOf(server: Server): SocketHandle | undefined {
+  return (server as unknown as { _handle?: SocketHandle | null })._handle ?? undefined;
 }
 
 /**

@@ -1,31 +1,37 @@
 /**
- * The data plane as N proxy worker processes sharing one listening socket (node:cluster).
+ * The data plane as N proxy worker processes sharing the listening sockets, which this process
+ * binds and each worker accepts on (listen-socket.ts), so they stay open while workers come and
+ * go and a takeover can hand them on. Workers are plain child processes, not node:cluster's: a
+ * cluster worker's listen on a descriptor goes through its primary, which would accept for it.
  * A switch is sent to every worker and acknowledged by each before `apply` resolves, so it is
  * in force for every new request, whichever worker accepts it. A worker gets the whole spec once,
  * when it starts, and from then on only what changed (SpecChange). A worker that dies is replaced
  * and starts from the latest spec.
  */
 
-import cluster, { type Worker } from "node:cluster";
+import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { DrainWaiters } from "../control/drain-wait.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
 import type { Logger } from "../log/logger.ts";
+import type { ListenSockets } from "../proxy/data-plane.ts";
 import { type ListenerStats, sumListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
+import { type BoundSockets, bindListenSockets, ownedSockets } from "./listen-socket.ts";
 import { MergedStatus } from "./merged-status.ts";
-import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
+import { type FromWorker, SETTINGS_ENV, type SocketMessage, STALE, type ToWorker } from "./messages.ts";
+import type { ProxyHost } from "./proxy-host.ts";
 import { diffSpecs, type SpecChange } from "./spec-change.ts";
 import type { StatusDelta } from "./status-log.ts";
 import { WorkerCertificates } from "./worker-certificates.ts";
 
 const REPLY_TIMEOUT_MS = 10_000;
+type Worker = ChildProcess;
 type Pending = { worker: Worker; resolve: (data: unknown) => void; timer: NodeJS.Timeout };
 
-export class ClusterDataPlane implements DataPlanePort {
+export class ClusterDataPlane implements ProxyHost {
   readonly #settings: ProxySettings;
   readonly #count: number;
   readonly #log: Logger;
@@ -47,6 +53,10 @@ export class ClusterDataPlane implements DataPlanePort {
   #tlsAddress: string | undefined;
   #nextId = 1;
   #closing = false;
+  /** Handed over by the teal this one takes over from; else bound by listen(). */
+  readonly #inherited: ListenSockets | undefined;
+  #sockets: BoundSockets | undefined;
+  #exec: { readonly path: string; readonly execArgv: string[] } | undefined;
 
   constructor(
     settings: ProxySettings,
@@ -54,7 +64,9 @@ export class ClusterDataPlane implements DataPlanePort {
     log: Logger,
     onDrained?: (service: string, report: DrainReport) => void,
     clock: Clock = systemClock,
+    inherited?: ListenSockets,
   ) {
+    this.#inherited = inherited;
     this.#settings = settings;
     this.#count = count;
     this.#log = log;
@@ -97,17 +109,28 @@ export class ClusterDataPlane implements DataPlanePort {
   }
 
   async listen(): Promise<string> {
+    this.#sockets =
+      this.#inherited === undefined ? await bindListenSockets(this.#settings) : ownedSockets(this.#inherited);
     const fromSource = import.meta.url.endsWith(".ts");
-    cluster.setupPrimary({
-      exec: fileURLToPath(new URL(`./proxy-worker${fromSource ? ".ts" : ".js"}`, import.meta.url)),
+    this.#exec = {
+      path: fileURLToPath(new URL(`./proxy-worker${fromSource ? ".ts" : ".js"}`, import.meta.url)),
       // Running from TypeScript sources: workers need the same loader, found from here, not the cwd.
       execArgv:
         fromSource && !process.execArgv.some((a) => a.includes("tsx"))
           ? [...process.execArgv, "--import", import.meta.resolve("tsx")]
           : process.execArgv,
-    });
+    };
     const addresses = await Promise.all(Array.from({ length: this.#count }, () => this.#fork()));
     return addresses[0]!;
+  }
+
+  /** The listening workers' process ids. */
+  workerPids(): number[] {
+    return [...this.#workers].flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
+  }
+
+  listeningSockets(): ListenSockets | undefined {
+    return this.#sockets?.sockets;
   }
 
   tlsAddress(): string | undefined {
@@ -143,15 +166,40 @@ export class ClusterDataPlane implements DataPlanePort {
     return sumListenerStats(parts.filter((p) => p !== undefined) as ListenerStats[]);
   }
 
-  async close(graceMs = 10_000): Promise<void> {
+  close(graceMs = 10_000): Promise<void> {
+    return this.#close(graceMs, false);
+  }
+
+  handOff(graceMs = 10_000): Promise<void> {
+    return this.#close(graceMs, true);
+  }
+
+  async #close(graceMs: number, handedOver: boolean): Promise<void> {
     this.#closing = true;
-    await Promise.allSettled([...this.#workers].map((w) => this.#request(w, { t: "close", id: 0, graceMs })));
-    for (const w of this.#workers) w.process.kill();
+    await Promise.allSettled(
+      [...this.#workers].map((w) => this.#request(w, { t: "close", id: 0, graceMs, handedOver })),
+    );
+    for (const w of this.#workers) w.kill();
+    this.#sockets?.close();
+    this.#sockets = undefined;
   }
 
   /** Forks one worker; resolves with its address once it listens with the latest spec. */
   #fork(): Promise<string> {
-    const worker = cluster.fork({ [SETTINGS_ENV]: JSON.stringify(this.#settings) });
+    const { sockets } = this.#sockets!;
+    const exec = this.#exec!;
+    const worker = fork(exec.path, [], {
+      execArgv: exec.execArgv,
+      env: { ...process.env, [SETTINGS_ENV]: JSON.stringify(this.#settings) },
+    });
+    // Ahead of every other message (IPC keeps their order): the worker listens on these.
+    worker.send({ t: "socket", listener: "plain" } satisfies SocketMessage, sockets.plain as never);
+    if (sockets.tls !== undefined)
+      worker.send({ t: "socket", listener: "tls" } satisfies SocketMessage, sockets.tls as never);
+    // A message to a worker that just exited: its exit handler below deals with it.
+    worker.on("error", (err) =>
+      this.#log.warn({ pid: worker.pid, err: err.message }, "proxy worker IPC error"),
+    );
     return new Promise((resolve, reject) => {
       worker.on("message", (message: FromWorker) => {
         if (message.t === "ready") {
@@ -181,7 +229,7 @@ export class ClusterDataPlane implements DataPlanePort {
         if (!known)
           reject(new Error(`proxy worker exited before listening (code ${code}, signal ${signal})`));
         if (this.#closing || !known) return;
-        this.#log.error({ pid: worker.process.pid, code, signal }, "proxy worker died; starting a new one");
+        this.#log.error({ pid: worker.pid, code, signal }, "proxy worker died; starting a new one");
         this.#fork().catch((err: Error) =>
           this.#log.error({ err: err.message }, "could not restart proxy worker"),
         );
@@ -194,7 +242,7 @@ export class ClusterDataPlane implements DataPlanePort {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new Error(`proxy worker ${worker.process.pid} did not answer "${message.t}"`));
+        reject(new Error(`proxy worker ${worker.pid} did not answer "${message.t}"`));
       }, REPLY_TIMEOUT_MS);
       this.#pending.set(id, { worker, resolve, timer });
       worker.send({ ...message, id });

@@ -1,20 +1,28 @@
 /** The data plane in this very process: one proxy, no IPC. Used for `workers: 1` and in tests. */
 
 import type { AddressInfo } from "node:net";
-import type { DataPlanePort } from "../control/data-plane-port.ts";
 import { DrainWaiters } from "../control/drain-wait.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import type { Color } from "../domain/color.ts";
-import { DataPlane, type DataPlaneEvents } from "../proxy/data-plane.ts";
+import { DataPlane, type DataPlaneEvents, type ListenSockets } from "../proxy/data-plane.ts";
 import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
+import type { ProxyHost } from "./proxy-host.ts";
 
-export class LocalDataPlane implements DataPlanePort {
+export class LocalDataPlane implements ProxyHost {
   readonly #plane: DataPlane;
   readonly #drains: DrainWaiters;
+  readonly #inherited: ListenSockets | undefined;
 
-  constructor(settings: ProxySettings, events: DataPlaneEvents = {}, clock: Clock = systemClock) {
+  /** `inherited`: listening sockets handed over by the teal this one takes over from. */
+  constructor(
+    settings: ProxySettings,
+    events: DataPlaneEvents = {},
+    clock: Clock = systemClock,
+    inherited?: ListenSockets,
+  ) {
+    this.#inherited = inherited;
     this.#drains = new DrainWaiters(clock, () => this.status());
     this.#plane = new DataPlane(settings, {
       ...events,
@@ -26,7 +34,15 @@ export class LocalDataPlane implements DataPlanePort {
   }
 
   async listen(): Promise<string> {
-    return formatAddress(await this.#plane.listen());
+    return formatAddress(await this.#plane.listen(this.#inherited));
+  }
+
+  listeningSockets(): ListenSockets | undefined {
+    return this.#plane.listeningSockets();
+  }
+
+  handOff(graceMs = 10_000): Promise<void> {
+    return this.#plane.close(graceMs, true);
   }
 
   tlsAddress(): string | undefined {

@@ -11,7 +11,8 @@ export type ToWorker =
   /** Answered with a StatusDelta: the views that changed after read `since` (all without it). */
   | { readonly t: "status"; readonly id: number; readonly since?: number }
   | { readonly t: "listener"; readonly id: number }
-  | { readonly t: "close"; readonly id: number; readonly graceMs: number }
+  /** `handedOver`: a new teal accepts on the sockets now (see ProxyServer.close). */
+  | { readonly t: "close"; readonly id: number; readonly graceMs: number; readonly handedOver: boolean }
   | AcmeToWorker;
 
 /**
@@ -49,6 +50,15 @@ export type FromWorker =
 
 /** Environment variable carrying the ProxySettings (JSON) to a worker. */
 export const SETTINGS_ENV = "TEAL_PROXY_SETTINGS";
+
+/**
+ * Sent with a listening socket's handle before anything else: a worker listens on its parent's
+ * sockets (listen-socket.ts), the plain listener's and proxy.tls's.
+ */
+export interface SocketMessage {
+  readonly t: "socket";
+  readonly listener: "plain" | "tls";
+}
 
 /** A worker's reply to an update it cannot apply: it is not at the change's base generation. */
 export const STALE = "stale";

@@ -4,7 +4,7 @@ import { accessLogTo, createLogger } from "../log/logger.ts";
 import { DataPlane } from "../proxy/data-plane.ts";
 import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import { formatAddress } from "./local-data-plane.ts";
-import { type FromWorker, SETTINGS_ENV, STALE, type ToWorker } from "./messages.ts";
+import { type FromWorker, SETTINGS_ENV, type SocketMessage, STALE, type ToWorker } from "./messages.ts";
 import { patchSpec } from "./spec-change.ts";
 import { StatusLog } from "./status-log.ts";
 
@@ -33,8 +33,14 @@ let listening = false;
 /** The spec in force, which updates patch. */
 let current: DataPlaneSpec | undefined;
 
-process.on("message", async (message: ToWorker) => {
+/** The parent's listening sockets, which it sends before the first spec. */
+const sockets: { plain?: object; tls?: object } = {};
+
+process.on("message", async (message: ToWorker | SocketMessage, handle?: object) => {
   switch (message.t) {
+    case "socket":
+      sockets[message.listener] = handle;
+      return;
     case "update": {
       const { change } = message;
       if (current === undefined || current.generation !== change.base) {
@@ -52,7 +58,7 @@ process.on("message", async (message: ToWorker) => {
       send({ t: "reply", id: message.id });
       if (!listening) {
         listening = true;
-        const address = formatAddress(await plane.listen());
+        const address = formatAddress(await plane.listen({ plain: sockets.plain!, tls: sockets.tls }));
         const tls = plane.tlsAddress;
         send({ t: "listening", address, tls: tls === undefined ? undefined : formatAddress(tls) });
       }
@@ -77,7 +83,7 @@ process.on("message", async (message: ToWorker) => {
       }
       return;
     case "close":
-      await plane.close(message.graceMs);
+      await plane.close(message.graceMs, message.handedOver);
       send({ t: "reply", id: message.id });
       log.flush();
       process.disconnect();
@@ -85,7 +91,7 @@ process.on("message", async (message: ToWorker) => {
   }
 });
 
-// The control process is gone (even by kill -9): the shared listening socket went with it.
+// The control process is gone (even by kill -9): this worker goes with it.
 process.on("disconnect", () => {
   log.flush();
   process.exit(0);

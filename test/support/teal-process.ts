@@ -43,14 +43,21 @@ export const TEAL_BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.u
 export async function startTeal(
   configYaml: string,
   dataDir: string,
-  options: { bin?: boolean; maxOpenFiles?: number; preload?: string; serverArgs?: readonly string[] } = {},
+  options: {
+    bin?: boolean;
+    maxOpenFiles?: number;
+    preload?: string;
+    serverArgs?: readonly string[];
+    /** Another copy of teal's src/cli/main.ts (an older build, for an upgrade). */
+    main?: string;
+  } = {},
 ): Promise<TealProcess> {
   const configPath = join(dataDir, "teal.yaml");
   await writeFile(configPath, withTestEngine(configYaml));
   const args = ["server", "--config", configPath, "--data-dir", dataDir, ...(options.serverArgs ?? [])];
   const command = options.bin ? TEAL_BIN : process.execPath;
   const preload = options.preload === undefined ? [] : ["--import", options.preload];
-  const commandArgs = options.bin ? args : [...TSX, ...preload, MAIN, ...args];
+  const commandArgs = options.bin ? args : [...TSX, ...preload, options.main ?? MAIN, ...args];
   // prlimit execs the command: the child is teal itself, with a lower RLIMIT_NOFILE.
   const limited = options.maxOpenFiles !== undefined;
   const child = spawn(

@@ -138,7 +138,6 @@ describe("status reads send only what changed", () => {
   });
 });
 
-async function workerPids(_plane: ClusterDataPlane): Promise<number[]> {
-  const { default: cluster } = await import("node:cluster");
-  return Object.values(cluster.workers ?? {}).flatMap((w) => (w?.process.pid ? [w.process.pid] : []));
+async function workerPids(plane: ClusterDataPlane): Promise<number[]> {
+  return plane.workerPids();
 }

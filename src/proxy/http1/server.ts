@@ -6,7 +6,15 @@
  */
 
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
-import { type ConnectionServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
+import {
+  type ConnectionServer,
+  type ListenTarget,
+  type ProxyServer,
+  type ServerHandlers,
+  type ServerOptions,
+  type SocketHandle,
+  sweepPeriodMs,
+} from "../engine.ts";
 import { Connection, type ConnectionHost, type TimeoutTicks } from "./connection.ts";
 
 export class Http1Server implements ConnectionHost, ConnectionServer {
@@ -49,31 +57,42 @@ export class Http1Server implements ConnectionHost, ConnectionServer {
     this.#sweep = setInterval(() => this.#check(), period).unref();
   }
 
-  listen(host: string, port: number): Promise<AddressInfo> {
+  listen(target: ListenTarget): Promise<AddressInfo> {
     const server = this.#net;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host, port, backlog: 4096 }, () => {
+      const listening = () => {
         server.off("error", reject);
         // From now on an error is a connection that could not be accepted: not fatal.
         server.on("error", (err) => this.handlers.acceptError(err));
         resolve(server.address() as AddressInfo);
-      });
+      };
+      if ("handle" in target) server.listen(target.handle, 4096, listening);
+      else server.listen({ host: target.host, port: target.port, backlog: 4096 }, listening);
     });
   }
 
-  /** Stops accepting; lets responses in progress finish for up to graceMs; then cuts the rest. */
-  async close(graceMs: number): Promise<void> {
+  /** Node has no public accessor for it; `_handle` is what node:cluster itself hands to workers. */
+  get handle(): SocketHandle | undefined {
+    return (this.#net as unknown as { _handle?: SocketHandle | null })._handle ?? undefined;
+  }
+
+  async close(graceMs: number, handedOver = false): Promise<void> {
     this.closing = true;
-    clearInterval(this.#sweep);
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
-    for (const conn of this.#connections) conn.closeWhenIdle();
+    // Handed over: idle connections still time out (the sweep goes on) or close after their next
+    // response; closing one now would fail a request its client is sending on it right then.
+    if (!handedOver) {
+      clearInterval(this.#sweep);
+      for (const conn of this.#connections) conn.closeWhenIdle();
+    }
     const cut = setTimeout(() => {
       for (const conn of this.#connections) conn.destroy();
       for (const socket of this.#tunnels) socket.destroy();
     }, graceMs).unref();
     await closed;
     clearTimeout(cut);
+    clearInterval(this.#sweep);
   }
 
   released(conn: Connection, upgraded: boolean): void {

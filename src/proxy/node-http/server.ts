@@ -31,12 +31,19 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createServer as createTlsServer } from "node:tls";
 import type { Http2Limits } from "../../traffic/tls.ts";
 import { clientErrorResponse } from "../client-errors.ts";
-import { type ProxyServer, type ServerHandlers, type ServerOptions, sweepPeriodMs } from "../engine.ts";
+import {
+  type ListenTarget,
+  type ProxyServer,
+  type ServerHandlers,
+  type ServerOptions,
+  type SocketHandle,
+  sweepPeriodMs,
+} from "../engine.ts";
 import { isValidHost } from "../http1/host-header.ts";
 import { NodeRequest, NodeResponse } from "./exchange-io.ts";
 import { h1HeadersOf } from "./h2-request.ts";
@@ -186,25 +193,40 @@ export class NodeHttpServer implements ProxyServer {
     return sessions;
   }
 
-  listen(host: string, port: number): Promise<AddressInfo> {
+  listen(target: ListenTarget): Promise<AddressInfo> {
     const server = this.#server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen({ host, port, backlog: 4096 }, () => {
+      const listening = () => {
         server.off("error", reject);
         // From now on an error is a connection that could not be accepted: not fatal.
         server.on("error", (err) => this.#handlers.acceptError(err));
         resolve(server.address() as AddressInfo);
-      });
+      };
+      if ("handle" in target) server.listen(target.handle, 4096, listening);
+      else server.listen({ host: target.host, port: target.port, backlog: 4096 }, listening);
     });
   }
 
-  async close(graceMs: number): Promise<void> {
+  /** Node has no public accessor for it; `_handle` is what node:cluster itself hands to workers. */
+  get handle(): SocketHandle | undefined {
+    return (this.#server as unknown as { _handle?: SocketHandle | null })._handle ?? undefined;
+  }
+
+  async close(graceMs: number, handedOver = false): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#sweep);
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    // A tls.Server (HTTP/1.1 only, on the fast engine) has no HTTP connections of its own to close.
-    this.#server.closeIdleConnections?.();
+    // node:http's close also closes the idle connections: handed over (engine.ts), only the
+    // listener closes, and idle connections end after their next response or time out.
+    const closed = new Promise<void>((resolve) =>
+      handedOver
+        ? NetServer.prototype.close.call(this.#server, () => resolve())
+        : this.#server.close(() => resolve()),
+    );
+    if (!handedOver) {
+      clearInterval(this.#sweep);
+      // A tls.Server (HTTP/1.1 only, on the fast engine) has no HTTP connections of its own to close.
+      this.#server.closeIdleConnections?.();
+    }
     this.#h2?.close();
     const http1 = this.#options.tls?.http1?.close(graceMs);
     const cut = setTimeout(() => {
@@ -215,6 +237,7 @@ export class NodeHttpServer implements ProxyServer {
     }, graceMs).unref();
     await Promise.all([closed, http1]);
     clearTimeout(cut);
+    clearInterval(this.#sweep);
   }
 
   #request(message: IncomingMessage, res: ServerResponse): void {
