@@ -9,7 +9,6 @@ import { type AddressInfo, createServer, type Server, type Socket } from "node:n
 import {
   type ConnectionServer,
   type ListenTarget,
-  type ProxyServer,
   type ServerHandlers,
   type ServerOptions,
   type SocketHandle,
