@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { Client } from "undici";
 import { createLogger } from "../../src/log/logger.ts";
 import { DataPlane } from "../../src/proxy/data-plane.ts";
-import type { DataPlaneSpec } from "../../src/traffic/spec.ts";
+import type { DataPlaneSpec, ServiceSpec } from "../../src/traffic/spec.ts";
 import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
 import { ClusterDataPlane } from "../../src/workers/cluster-data-plane.ts";
 import { StatusLog } from "../../src/workers/status-log.ts";
@@ -25,6 +25,12 @@ function spec(generation: number, count: number, blue: string, green: string): D
     ),
   };
 }
+
+/** The service switched to green, as a switch command leaves it. */
+const switched = (s: ServiceSpec): ServiceSpec => ({
+  ...s,
+  routing: { ...s.routing, live: "green", greenPercent: 100 },
+});
 
 const okOf = (s: ServiceRuntimeStatus | undefined) =>
   s ? s.stats.blue.byClass[2]! + s.stats.green.byClass[2]! : -1;
@@ -73,7 +79,21 @@ describe("status reads send only what changed", () => {
       );
       assert.equal(log.read(plane.status()).changed.length, 3);
 
-      plane.apply(spec(2, 2, blue.url, green.url));
+      // A switch gives s2 a drain: its view changes once, not on every read after.
+      plane.apply({
+        generation: 2,
+        services: spec(1, 3, blue.url, green.url).services.map((s, i) => (i === 2 ? switched(s) : s)),
+      });
+      const drained = log.read(plane.status(), busy.cursor);
+      assert.deepEqual(
+        drained.changed.map((s) => s.service),
+        ["s2"],
+      );
+      assert.equal(drained.changed[0]!.drains[0]?.state, "drained");
+      assert.deepEqual(log.read(plane.status(), drained.cursor).changed, [], "the finished drain is no news");
+      assert.equal(plane.status()[2], plane.status()[2], "the same view for the switched service");
+
+      plane.apply(spec(3, 2, blue.url, green.url));
       const fewer = log.read(plane.status(), busy.cursor);
       assert.deepEqual(fewer.names, ["s0", "s1"], "the set of services changed: the names say which remain");
     } finally {
@@ -109,16 +129,20 @@ describe("status reads send only what changed", () => {
       assert.equal(okOf(busy.find((s) => s.service === "s7")), 10, "the counts of both workers, summed");
       assert.ok(busy.every((s, i) => s.service === "s7" || s === first[i]));
 
-      // A switch of one service does not make the others' views new.
+      // A switch of one service does not make the others' views new; the switched one crosses
+      // once (its drain), and not again once the drain has finished.
       await plane.apply({
         generation: 2,
-        services: base.services.map((s, i) =>
-          i === 3 ? { ...s, routing: { ...s.routing, live: "green" as const } } : s,
-        ),
+        services: base.services.map((s, i) => (i === 3 ? switched(s) : s)),
       });
+      const switchedAt = plane.statusViewsReceived;
+      const afterSwitch = await plane.status();
+      assert.ok(plane.statusViewsReceived - switchedAt <= 2, "only s3, at most once per worker");
+      assert.equal(afterSwitch.find((s) => s.service === "s3")?.drains[0]?.state, "drained");
       const before = plane.statusViewsReceived;
       await plane.status();
-      assert.equal(plane.statusViewsReceived, before);
+      await plane.status();
+      assert.equal(plane.statusViewsReceived, before, "a finished drain is not news on every read");
 
       const [victim] = await workerPids(plane);
       process.kill(victim!, "SIGKILL");
