@@ -279,6 +279,10 @@ export async function startServer(
       throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
     });
     void acme?.start();
+    // The sampler's first read is the one that carries every service's view (each worker builds
+    // and sends 1,000 of them, ~700 KB): done now, before the admin API answers, it does not hold
+    // up the first commands; the reads after it carry only what changed.
+    await live.tick();
     adminApp = createAdminApp({
       controller,
       deployer,

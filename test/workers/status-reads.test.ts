@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Client } from "undici";
+import { parseConfigText } from "../../src/config/load.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { DataPlane } from "../../src/proxy/data-plane.ts";
+import { startServer } from "../../src/server/teal-server.ts";
 import type { DataPlaneSpec, ServiceSpec } from "../../src/traffic/spec.ts";
 import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
 import { ClusterDataPlane } from "../../src/workers/cluster-data-plane.ts";
@@ -10,6 +12,7 @@ import { StatusLog } from "../../src/workers/status-log.ts";
 import { startBackend } from "../support/backends.ts";
 import { serviceSpec, testSettings } from "../support/data-plane.ts";
 import { eventually } from "../support/eventually.ts";
+import { tempDir } from "../support/teal-process.ts";
 
 const settings = { ...testSettings, accessLog: false };
 
@@ -158,6 +161,37 @@ describe("status reads send only what changed", () => {
       await client.close();
       await plane.close(0);
       await Promise.all([blue.close(), green.close()]);
+    }
+  });
+});
+
+describe("the server's first status read", () => {
+  it("is done before the admin API answers, so the first commands do not wait for every service's view", async () => {
+    const dir = await tempDir();
+    const services = Array.from(
+      { length: 50 },
+      (_, i) => `  s${i}:\n    routes: [{ host: s${i}.test }]\n    blue: [http://127.0.0.1:9]`,
+    );
+    const config = parseConfigText(
+      `proxy: { listen: 127.0.0.1:0, workers: 2, accessLog: false }\nadmin: { listen: 127.0.0.1:0 }\nservices:\n${services.join("\n")}\n`,
+    );
+    // Views the workers sent in answer to status reads, counted off the real IPC.
+    const { default: cluster } = await import("node:cluster");
+    let views = 0;
+    const count = (_w: unknown, m: { t?: string; data?: { changed?: unknown[] } }) => {
+      if (m.t === "reply" && Array.isArray(m.data?.changed)) views += m.data.changed.length;
+    };
+    cluster.on("message", count);
+    const server = await startServer(config, dir.path, createLogger({ level: "silent" }));
+    try {
+      // The sampler's timer fires a second after the start: the views came from the start-up read.
+      assert.equal(views, 100, "50 views from each worker before the admin API answered");
+      await server.dataPlane.status();
+      assert.equal(views, 100, "the next read carries nothing");
+    } finally {
+      cluster.off("message", count);
+      await server.close();
+      await dir.remove();
     }
   });
 });
