@@ -80,6 +80,8 @@ export interface TealServer {
   readonly dataPlane: DataPlanePort;
   /** The admin API that listens on adminUrl; its route table is what GET /v1/openapi.json describes. */
   readonly adminApp: Hono;
+  /** The one live sampler (its cost figures say how many reads it made). */
+  readonly live: LiveSampler;
   close(): Promise<void>;
   /**
    * Hands the listening sockets to a new teal started by `command` and resolves once it serves;
@@ -366,6 +368,7 @@ export async function startServer(
     deployer,
     dataPlane,
     adminApp,
+    live,
     async handOver(command) {
       if (fleet !== undefined) {
         throw new TealError(
