@@ -142,6 +142,7 @@ const TABLES: {
       ["first new p50", "firstNewP50Ms"],
       ["first new p99", "firstNewP99Ms"],
       ["first new max", "firstNewMaxMs"],
+      ["CPU ms/switch", "cpuMsPerSwitch"],
       ["stale", "staleAnswers"],
       ["newConns", "newConnections"],
       ["errors", "errors"],

@@ -6,6 +6,7 @@
 import type { BenchOptions } from "../args.ts";
 import { type ManyServices, serviceHost, startTealServices } from "../candidates/tealServices.ts";
 import type { CandidateContext, Color } from "../candidates/types.ts";
+import { treeCpuSeconds } from "../cpu.ts";
 import { oneConnectionAgent, probe } from "../keepAliveProbe.ts";
 import { log, quantile, round } from "../util.ts";
 import type { ResultRow } from "./types.ts";
@@ -54,6 +55,7 @@ async function oneWorkerCount(ctx: CandidateContext, workers: number, switches: 
     const done: Timed[] = [];
     let errors = 0;
     let firstError = "";
+    const cpuBefore = treeCpuSeconds(t.pids());
     for (let k = 0; k < switches; k++) {
       const i = 1 + Math.floor(Math.random() * t.count);
       const to: Color = (live.get(i) ?? "blue") === "blue" ? "green" : "blue";
@@ -65,6 +67,8 @@ async function oneWorkerCount(ctx: CandidateContext, workers: number, switches: 
         firstError ||= (e as Error).message;
       }
     }
+    // The proxy tree's CPU over the loop (the switch calls and the probes around each), per switch.
+    const cpuMsPerSwitch = ((treeCpuSeconds(t.pids()) - cpuBefore) * 1000) / Math.max(1, switches);
     const sw = done.map((d) => d.switchMs);
     const fn = done.map((d) => d.firstNewMs);
     Object.assign(row, {
@@ -79,6 +83,7 @@ async function oneWorkerCount(ctx: CandidateContext, workers: number, switches: 
       firstNewMaxMs: round(Math.max(...fn), 2),
       staleAnswers: done.reduce((a, d) => a + d.probes - 1, 0),
       newConnections: done.filter((d) => d.newConnection).length,
+      cpuMsPerSwitch: round(cpuMsPerSwitch, 2),
       errors,
       ...(firstError ? { error: firstError } : {}),
     });

@@ -1,10 +1,10 @@
 /** Reads teal.yaml and turns every problem into one CONFIG_INVALID error naming the exact path. */
 
 import { readFile } from "node:fs/promises";
-import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { TealError } from "../domain/errors.ts";
 import { configSchema, type TealConfig } from "./schema.ts";
+import { readYaml, readYamlApart, THREAD_FROM_BYTES, type YamlResult } from "./yaml-text.ts";
 
 export async function loadConfigFile(path: string): Promise<TealConfig> {
   let text: string;
@@ -15,33 +15,31 @@ export async function loadConfigFile(path: string): Promise<TealConfig> {
       cause: err,
     });
   }
-  return parseConfigText(text, path);
+  // A big config (1,000 services) is parsed off the server's heap: see yaml-text.ts.
+  const yaml = text.length >= THREAD_FROM_BYTES ? await readYamlApart(text) : readYaml(text);
+  return fromYaml(yaml, path);
 }
 
 export function parseConfigText(text: string, source = "teal.yaml"): TealConfig {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    throw new TealError("CONFIG_INVALID", `${source}: YAML syntax error: ${first.message.split("\n")[0]}`, {
-      details: { problems: doc.errors.map((e) => ({ path: "", message: e.message.split("\n")[0] })) },
+  return fromYaml(readYaml(text), source);
+}
+
+function fromYaml(yaml: YamlResult, source: string): TealConfig {
+  if ("syntax" in yaml) {
+    throw new TealError("CONFIG_INVALID", `${source}: YAML syntax error: ${yaml.syntax[0]}`, {
+      details: { problems: yaml.syntax.map((message) => ({ path: "", message })) },
     });
   }
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-  } catch (err) {
+  if ("alias" in yaml) {
     // An alias bomb ("billion laughs") is a config mistake or an attack, never an internal error.
     throw new TealError(
       "CONFIG_INVALID",
-      `${source}: YAML aliases expand too far (${(err as Error).message}): write the repeated values out instead of nesting aliases`,
-      { cause: err, details: { problems: [{ path: "", message: "YAML aliases expand too far" }] } },
+      `${source}: YAML aliases expand too far (${yaml.alias}): write the repeated values out instead of nesting aliases`,
+      { details: { problems: [{ path: "", message: "YAML aliases expand too far" }] } },
     );
   }
-  return validateConfig(raw ?? {}, source);
+  return validateConfig(yaml.value ?? {}, source);
 }
-
-/** yaml's guard against alias bombs: how many nodes an alias may expand to, relative to the document. */
-const MAX_ALIAS_COUNT = 100;
 
 export function validateConfig(raw: unknown, source = "config"): TealConfig {
   const result = configSchema.safeParse(raw, { reportInput: true });

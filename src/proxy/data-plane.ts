@@ -362,8 +362,7 @@ export class DataPlane {
         last.stats.blue === blue &&
         last.stats.green === green &&
         last.held === s.gate.size &&
-        last.drains.length === 0 &&
-        s.drains.size === 0 &&
+        sameDrains(last.drains, s) &&
         sameEndpointStatus(last.endpoints, s)
       ) {
         return last;
@@ -595,6 +594,14 @@ function stripPath(url: string, prefix: string): string {
 function pathOf(url: string): string {
   const q = url.indexOf("?");
   return q < 0 ? url : url.slice(0, q);
+}
+
+/** Whether a service's drains are still those of `last` (a drain's report is the same object while it does not change). */
+function sameDrains(last: readonly DrainReport[], s: ServiceTarget): boolean {
+  if (last.length !== s.drains.size) return false;
+  let i = 0;
+  for (const drain of s.drains.values()) if (last[i++] !== drain.report()) return false;
+  return true;
 }
 
 /** Whether a service's endpoints (list, health, failure counts) are still those of `last`. */

@@ -17,6 +17,12 @@ export class Drain {
   #forced = 0;
   #finishedAt: number | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * The last report, handed out again while nothing changed: a finished drain stays on its
+   * service until the color takes traffic again, and a new report per status read made every
+   * service ever switched look changed to the once-a-second reader (see DataPlane.status).
+   */
+  #report: DrainReport | undefined;
 
   constructor(
     color: Color,
@@ -35,19 +41,21 @@ export class Drain {
 
   /** Called when an exchange on this color ends. */
   settle(exchange: InFlight): void {
-    if (this.#pending.delete(exchange) && this.#pending.size === 0 && this.#state === "draining") {
-      this.#finish("drained");
-    }
+    if (!this.#pending.delete(exchange)) return;
+    this.#report = undefined;
+    if (this.#pending.size === 0 && this.#state === "draining") this.#finish("drained");
   }
 
   /** Stops tracking without cutting anything (the color receives traffic again). */
   cancel(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#pending.clear();
+    this.#report = undefined;
   }
 
+  /** The same object for as long as the drain does not change. */
   report(): DrainReport {
-    return {
+    this.#report ??= {
       color: this.color,
       state: this.#state,
       startedAtMs: this.#startedAt,
@@ -56,6 +64,7 @@ export class Drain {
       remaining: this.#pending.size,
       forced: this.#forced,
     };
+    return this.#report;
   }
 
   #expire(): void {
@@ -63,6 +72,7 @@ export class Drain {
     const cut = [...this.#pending];
     this.#forced = cut.length;
     this.#pending.clear();
+    this.#report = undefined;
     this.#finish("forced");
     for (const exchange of cut) exchange.forceClose();
   }
@@ -71,6 +81,7 @@ export class Drain {
     if (this.#timer) clearTimeout(this.#timer);
     this.#state = state;
     this.#finishedAt = Date.now();
+    this.#report = undefined;
     this.#onDone(this.report());
   }
 }

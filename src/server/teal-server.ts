@@ -80,6 +80,8 @@ export interface TealServer {
   readonly dataPlane: DataPlanePort;
   /** The admin API that listens on adminUrl; its route table is what GET /v1/openapi.json describes. */
   readonly adminApp: Hono;
+  /** The one live sampler (its cost figures say how many reads it made). */
+  readonly live: LiveSampler;
   close(): Promise<void>;
   /**
    * Hands the listening sockets to a new teal started by `command` and resolves once it serves;
@@ -279,6 +281,10 @@ export async function startServer(
       throw err instanceof TealError ? err : listenError(err, "proxy.listen", config.proxy.listen);
     });
     void acme?.start();
+    // The sampler's first read is the one that carries every service's view (each worker builds
+    // and sends 1,000 of them, ~700 KB): done now, before the admin API answers, it does not hold
+    // up the first commands; the reads after it carry only what changed.
+    await live.tick();
     adminApp = createAdminApp({
       controller,
       deployer,
@@ -362,6 +368,7 @@ export async function startServer(
     deployer,
     dataPlane,
     adminApp,
+    live,
     async handOver(command) {
       if (fleet !== undefined) {
         throw new TealError(

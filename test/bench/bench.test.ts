@@ -33,6 +33,7 @@ interface Row {
   services?: number;
   switchP50Ms?: number;
   firstNewP50Ms?: number;
+  cpuMsPerSwitch?: number;
   staleAnswers?: number;
   maxRssMb?: number;
   cpuPercent?: number;
@@ -252,7 +253,10 @@ describe("npm run bench (short run)", () => {
         ["2 workers", 5, 0],
       ],
     );
-    for (const r of scale) assert.ok(r.switchP50Ms! > 0 && r.firstNewP50Ms! > 0, `${r.case}: timed`);
+    for (const r of scale) {
+      assert.ok(r.switchP50Ms! > 0 && r.firstNewP50Ms! > 0, `${r.case}: timed`);
+      assert.ok(r.cpuMsPerSwitch! > 0, `${r.case}: CPU per switch measured`);
+    }
     const idle = rows.filter((r) => r.scenario === "idle");
     assert.deepEqual(
       idle.map((r) => r.name),

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Client } from "undici";
+import { parseConfigText } from "../../src/config/load.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { DataPlane } from "../../src/proxy/data-plane.ts";
-import type { DataPlaneSpec } from "../../src/traffic/spec.ts";
+import { startServer } from "../../src/server/teal-server.ts";
+import type { DataPlaneSpec, ServiceSpec } from "../../src/traffic/spec.ts";
 import type { ServiceRuntimeStatus } from "../../src/traffic/status.ts";
 import { ClusterDataPlane } from "../../src/workers/cluster-data-plane.ts";
 import { StatusLog } from "../../src/workers/status-log.ts";
 import { startBackend } from "../support/backends.ts";
 import { serviceSpec, testSettings } from "../support/data-plane.ts";
 import { eventually } from "../support/eventually.ts";
+import { tempDir } from "../support/teal-process.ts";
 
 const settings = { ...testSettings, accessLog: false };
 
@@ -25,6 +28,12 @@ function spec(generation: number, count: number, blue: string, green: string): D
     ),
   };
 }
+
+/** The service switched to green, as a switch command leaves it. */
+const switched = (s: ServiceSpec): ServiceSpec => ({
+  ...s,
+  routing: { ...s.routing, live: "green", greenPercent: 100 },
+});
 
 const okOf = (s: ServiceRuntimeStatus | undefined) =>
   s ? s.stats.blue.byClass[2]! + s.stats.green.byClass[2]! : -1;
@@ -73,7 +82,21 @@ describe("status reads send only what changed", () => {
       );
       assert.equal(log.read(plane.status()).changed.length, 3);
 
-      plane.apply(spec(2, 2, blue.url, green.url));
+      // A switch gives s2 a drain: its view changes once, not on every read after.
+      plane.apply({
+        generation: 2,
+        services: spec(1, 3, blue.url, green.url).services.map((s, i) => (i === 2 ? switched(s) : s)),
+      });
+      const drained = log.read(plane.status(), busy.cursor);
+      assert.deepEqual(
+        drained.changed.map((s) => s.service),
+        ["s2"],
+      );
+      assert.equal(drained.changed[0]!.drains[0]?.state, "drained");
+      assert.deepEqual(log.read(plane.status(), drained.cursor).changed, [], "the finished drain is no news");
+      assert.equal(plane.status()[2], plane.status()[2], "the same view for the switched service");
+
+      plane.apply(spec(3, 2, blue.url, green.url));
       const fewer = log.read(plane.status(), busy.cursor);
       assert.deepEqual(fewer.names, ["s0", "s1"], "the set of services changed: the names say which remain");
     } finally {
@@ -109,16 +132,20 @@ describe("status reads send only what changed", () => {
       assert.equal(okOf(busy.find((s) => s.service === "s7")), 10, "the counts of both workers, summed");
       assert.ok(busy.every((s, i) => s.service === "s7" || s === first[i]));
 
-      // A switch of one service does not make the others' views new.
+      // A switch of one service does not make the others' views new; the switched one crosses
+      // once (its drain), and not again once the drain has finished.
       await plane.apply({
         generation: 2,
-        services: base.services.map((s, i) =>
-          i === 3 ? { ...s, routing: { ...s.routing, live: "green" as const } } : s,
-        ),
+        services: base.services.map((s, i) => (i === 3 ? switched(s) : s)),
       });
+      const switchedAt = plane.statusViewsReceived;
+      const afterSwitch = await plane.status();
+      assert.ok(plane.statusViewsReceived - switchedAt <= 2, "only s3, at most once per worker");
+      assert.equal(afterSwitch.find((s) => s.service === "s3")?.drains[0]?.state, "drained");
       const before = plane.statusViewsReceived;
       await plane.status();
-      assert.equal(plane.statusViewsReceived, before);
+      await plane.status();
+      assert.equal(plane.statusViewsReceived, before, "a finished drain is not news on every read");
 
       const [victim] = await workerPids(plane);
       process.kill(victim!, "SIGKILL");
@@ -134,6 +161,29 @@ describe("status reads send only what changed", () => {
       await client.close();
       await plane.close(0);
       await Promise.all([blue.close(), green.close()]);
+    }
+  });
+});
+
+describe("the server's first status read", () => {
+  it("is done before the admin API answers, so the first commands do not wait for every service's view", async () => {
+    const dir = await tempDir();
+    const services = Array.from(
+      { length: 50 },
+      (_, i) => `  s${i}:\n    routes: [{ host: s${i}.test }]\n    blue: [http://127.0.0.1:9]`,
+    );
+    const config = parseConfigText(
+      `proxy: { listen: 127.0.0.1:0, workers: 2, accessLog: false }\nadmin: { listen: 127.0.0.1:0 }\nservices:\n${services.join("\n")}\n`,
+    );
+    const server = await startServer(config, dir.path, createLogger({ level: "silent" }));
+    try {
+      // The sampler's timer fires a second after the start: this read is the start-up one.
+      assert.equal(server.live.cost.ticks, 1, "one read before the admin API answered");
+      const views = await server.dataPlane.status();
+      assert.equal(views.length, 50);
+    } finally {
+      await server.close();
+      await dir.remove();
     }
   });
 });
