@@ -40,6 +40,9 @@ export const TEAL_BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.u
  * `{ bin: true }` through bin/teal.js as users run it. `preload` is a module node loads first.
  * TEAL_TEST_PROXY_ENGINE (see data-plane.ts) sets proxy.engine where the config leaves it out.
  */
+/** How long a teal start may take before the test fails (a loaded CI machine starts one in 2-20 s). */
+const START_BOUND_MS = 120_000;
+
 export async function startTeal(
   configYaml: string,
   dataDir: string,
@@ -88,7 +91,21 @@ export async function startTeal(
       reject(new Error(`teal server exited with ${code} before listening:\n${stderr}`)),
     );
   });
-  const ready = await listening;
+  // A start that never ends would hang the whole test run: after the bound, the test fails with
+  // what teal logged so far, and teal is killed.
+  let startBound: NodeJS.Timeout | undefined;
+  const bounded = new Promise<never>((_, reject) => {
+    startBound = setTimeout(() => {
+      child.kill("SIGKILL");
+      const tail = logs.slice(-15).map((entry) => JSON.stringify(entry));
+      reject(
+        new Error(
+          `teal did not listen within ${START_BOUND_MS} ms; its last log lines:\n${tail.join("\n")}\n${stderr}`,
+        ),
+      );
+    }, START_BOUND_MS);
+  });
+  const ready = await Promise.race([listening, bounded]).finally(() => clearTimeout(startBound));
   const token = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
   return {
     child,
