@@ -63,6 +63,14 @@ async function bind(listen: string, field: string): Promise<TcpHandle> {
     : await lookup(host).catch((err: NodeJS.ErrnoException) => {
         throw listenFailed(field, listen, err.code ?? err.message, "is not an address of this machine");
       });
+  if (typeof createServerHandle !== "function") {
+    // An internal: a Node that renamed it gets a clear refusal, not a TypeError.
+    throw new TealError(
+      "UNSUPPORTED",
+      `proxy.workers: more than one proxy worker needs net._createServerHandle, which Node ${process.version} does not have; set proxy.workers: 1 or run a Node teal supports (20, 22, 24)`,
+      { details: { field: "proxy.workers" } },
+    );
+  }
   const handle = createServerHandle(address, port, family);
   if (typeof handle !== "number") return handle;
   const code = getSystemErrorName(handle);

@@ -7,7 +7,6 @@
  */
 
 import assert from "node:assert/strict";
-import cluster from "node:cluster";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { get as httpGet } from "node:http";
@@ -100,22 +99,18 @@ describe("ACME's certificates and challenges in every proxy worker", { timeout: 
       assert.equal((await served(tlsPort, "app.test", pki.root)).subjectaltname, "DNS:app.test");
 
     // A worker dies: its replacement gets the certificate and the token before it listens.
-    const [victim, survivor] = Object.values(cluster.workers ?? {});
+    const [victim, survivor] = plane.workerPids();
     assert.ok(victim !== undefined && survivor !== undefined);
-    const listening = new Set<string>();
-    const replaced = new Promise<void>((resolve) => {
-      cluster.on("listening", function onListening(worker, address) {
-        if (worker === victim || worker === survivor) return;
-        listening.add(`${address.port}`);
-        // The plain listener and the TLS one.
-        if (listening.size === 2) {
-          cluster.off("listening", onListening);
-          resolve();
-        }
-      });
-    });
-    victim.process.kill("SIGKILL");
-    await replaced;
+    process.kill(victim, "SIGKILL");
+    // A worker counts once it listens (with the plain and the TLS socket): across processes, polled.
+    await eventually(
+      () => {
+        const pids = plane.workerPids();
+        return pids.length === 2 && !pids.includes(victim);
+      },
+      "a replacement proxy worker listening",
+      30_000,
+    );
     assert.deepEqual(await challengeAnswers("tok1"), Array(ROUNDS).fill("200 tok1.thumbprint"));
     for (let i = 0; i < ROUNDS; i++)
       assert.equal((await served(tlsPort, "app.test", pki.root)).subjectaltname, "DNS:app.test");
