@@ -9,50 +9,24 @@
  */
 
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { groupsWritingUnder } from "../../src/runtime/process/proc-info.ts";
-import { type EtcdCluster, startEtcd } from "../support/etcd.ts";
+import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
-import {
-  api,
-  type Json,
-  processServiceConfig,
-  startTeal,
-  type TealProcess,
-  tempDir,
-} from "../support/teal-process.ts";
+import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
 import { answer, keepAliveLoad } from "./proxy-node.ts";
+import { useServerFleet } from "./server-fleet.ts";
 
-let etcd: EtcdCluster;
-const servers = new Map<string, TealProcess>();
-const dirs: Array<{ path: string; remove: () => Promise<void> }> = [];
-
-const hosts = (endpoints: readonly string[]) => endpoints.map((e) => new URL(e).host).join(",");
 const TTL_S = 2;
 const DEPLOYMENT = `    deployment: { timeoutMs: 8000, scaleDownDelayMs: 0, drainTimeoutMs: 2000 }\n`;
+const fleet = useServerFleet({ prefix: "/agents", leaseTtlS: TTL_S });
+const { servers } = fleet;
 
 /** `env`: this node's own runtime environment (its teal.yaml), to make one machine misbehave. */
-async function startNode(node: string, env = "", dataDir?: string): Promise<TealProcess> {
-  const dir = dataDir === undefined ? await tempDir() : { path: dataDir, remove: async () => {} };
-  dirs.push(dir);
+function startNode(node: string, env = "", dataDir?: string): Promise<TealProcess> {
   const config = processServiceConfig(DEPLOYMENT).replace(
     "      stopTimeoutMs: 2000\n",
     `      stopTimeoutMs: 2000\n${env ? `      env: { ${env} }\n` : ""}`,
   );
-  const teal = await startTeal(config, dir.path, {
-    serverArgs: [
-      "--store",
-      `etcd://${hosts(etcd.endpoints)}`,
-      "--store-prefix",
-      "/agents",
-      "--node",
-      node,
-      "--lease-ttl",
-      String(TTL_S),
-    ],
-  });
-  servers.set(node, teal);
-  return teal;
+  return fleet.startNode(node, config, dataDir);
 }
 
 const deploymentOf = async (teal: TealProcess, seq: number) =>
@@ -104,23 +78,6 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-
-before(async () => {
-  etcd = await startEtcd({ members: 3 });
-});
-
-after(async () => {
-  for (const teal of servers.values()) await teal.stop().catch(() => {});
-  for (const dir of dirs) {
-    for (const pgid of groupsWritingUnder(dir.path)) {
-      try {
-        process.kill(-pgid, "SIGKILL");
-      } catch {}
-    }
-  }
-  await Promise.all(dirs.map((d) => d.remove()));
-  await etcd?.stop();
-});
 
 describe("per-node agents on a fleet", () => {
   let a: TealProcess;

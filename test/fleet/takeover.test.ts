@@ -10,66 +10,18 @@
  */
 
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { groupsWritingUnder } from "../../src/runtime/process/proc-info.ts";
-import { type EtcdCluster, startEtcd } from "../support/etcd.ts";
+import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
-import {
-  api,
-  type Json,
-  processServiceConfig,
-  startTeal,
-  type TealProcess,
-  tempDir,
-} from "../support/teal-process.ts";
+import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
 import { keepAliveLoad } from "./proxy-node.ts";
+import { useServerFleet } from "./server-fleet.ts";
 
-let etcd: EtcdCluster;
-const servers = new Map<string, TealProcess>();
-const dirs: Array<{ path: string; remove: () => Promise<void> }> = [];
-
-const hosts = (endpoints: readonly string[]) => endpoints.map((e) => new URL(e).host).join(",");
 const TTL_S = 2;
-
-async function startNode(node: string): Promise<TealProcess> {
-  const dir = await tempDir();
-  dirs.push(dir);
-  const teal = await startTeal(processServiceConfig(), dir.path, {
-    serverArgs: [
-      "--store",
-      `etcd://${hosts(etcd.endpoints)}`,
-      "--store-prefix",
-      "/takeover",
-      "--node",
-      node,
-      "--lease-ttl",
-      String(TTL_S),
-    ],
-  });
-  servers.set(node, teal);
-  return teal;
-}
+const fleet = useServerFleet({ prefix: "/takeover", leaseTtlS: TTL_S });
+const startNode = (node: string) => fleet.startNode(node, processServiceConfig());
 
 const deployments = async (teal: TealProcess) =>
   (await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[];
-
-before(async () => {
-  etcd = await startEtcd({ members: 3 });
-});
-
-after(async () => {
-  for (const teal of servers.values()) await teal.stop().catch(() => {});
-  // The instances are detached process groups writing under each data directory: end them.
-  for (const dir of dirs) {
-    for (const pgid of groupsWritingUnder(dir.path)) {
-      try {
-        process.kill(-pgid, "SIGKILL");
-      } catch {}
-    }
-  }
-  await Promise.all(dirs.map((d) => d.remove()));
-  await etcd?.stop();
-});
 
 describe("takeover of a deployment when the leader dies", () => {
   it("another node wins within the lease TTL, settles the deployment, and records who took over; 0 failed requests", async () => {
