@@ -1,28 +1,21 @@
 /**
  * Where JSON log lines go: collected, then written to a file descriptor (stdout) in one write per
- * batch instead of one per line. A line from pino (rare: lifecycle, warnings) is written at the
- * end of the event-loop turn that logged it (setImmediate). The proxy's access lines (appendLater)
- * wait longer, up to LINGER_MS or until BATCH_BYTES wait, whichever comes first: under load a
- * turn ends every few requests, and a write(2) per turn cost about as much CPU as formatting its
- * lines (a syscall is dear on a VM); with the linger, one write carries ~200 lines. Order is kept:
- * everything goes through one buffer, and a pino line takes the access lines before it along.
+ * batch instead of one per line. The proxy's access log adds a line per request; a write started
+ * per line cost more CPU than the request itself. A batch is written at the end of the event-loop
+ * turn that logged it (setImmediate), or at once when BATCH_BYTES wait, whichever comes first.
  *
  * Writes are synchronous, as nginx writes its access log: a line handed to write(2) is in the
- * kernel, so a kill -9 loses at most the batch still waiting (at most BATCH_BYTES, and access lines
- * of at most the last LINGER_MS), and flush() (a clean stop) or the process's `exit` leaves nothing
- * behind. A log reader slower than
- * teal (a pipe whose buffer is full: EAGAIN) never stops the proxy: what the pipe does not take
- * waits in a backlog of at most BACKLOG_BYTES, retried every few ms; past it, lines are dropped,
- * counted, and the count is reported on stderr once the reader caught up. A kill -9 while the
- * reader is behind loses the backlog.
+ * kernel, so a kill -9 loses at most the batch still waiting, and flush() (a clean stop) or the
+ * process's `exit` leaves nothing behind. A log reader slower than teal (a pipe whose buffer is
+ * full: EAGAIN) never stops the proxy: what the pipe does not take waits in a backlog of at most
+ * BACKLOG_BYTES, retried every few ms; past it, lines are dropped, counted, and the count is
+ * reported on stderr once the reader caught up. A kill -9 while the reader is behind loses the backlog.
  */
 
 import { writeSync } from "node:fs";
 
 /** Waiting lines are written as soon as they reach this many bytes (UTF-16 units, near enough). */
 export const BATCH_BYTES = 64 * 1024;
-/** An access line waits at most this long for others to share its write. */
-export const LINGER_MS = 50;
 /** How long to wait before retrying a non-blocking descriptor that is full (EAGAIN). */
 const FULL_RETRY_MS = 5;
 /** What waits for a stalled reader at most; newer lines beyond it are dropped (and counted). */
@@ -36,18 +29,8 @@ function flushAllAtExit(): void {
   for (const batch of open) batch.flushAtExit();
 }
 
-/** Runs `fn` once after LINGER_MS; the default timer never keeps the process alive (`exit` flushes). */
-export type Linger = (fn: () => void) => void;
-
-const lingerTimer: Linger = (fn) => {
-  setTimeout(fn, LINGER_MS).unref();
-};
-
 export class LineBatch {
   readonly #fd: number;
-  readonly #linger: Linger;
-  /** A linger timer is armed (it writes whatever waits when it runs). */
-  #lingering = false;
   /** Lines are encoded into one reused buffer as they come: no string per batch to build and copy. */
   readonly #buffer = Buffer.allocUnsafe(2 * BATCH_BYTES);
   #used = 0;
@@ -65,42 +48,18 @@ export class LineBatch {
     this.flushSync();
   };
 
-  readonly #onLinger = (): void => {
-    this.#lingering = false;
-    this.flushSync();
-  };
-
-  constructor(fd: number, linger: Linger = lingerTimer) {
+  constructor(fd: number) {
     this.#fd = fd;
-    this.#linger = linger;
     if (open.size === 0) process.on("exit", flushAllAtExit);
     open.add(this);
   }
 
   /**
-   * Queues one line (with its newline), written at the end of this event-loop turn; pino's
-   * destination interface. `latin1`: the caller knows the line is ASCII, whose Latin-1 bytes are
-   * its UTF-8 ones and are copied without a check.
+   * Queues one line (with its newline); pino's destination interface. `latin1`: the caller knows
+   * the line is ASCII, whose Latin-1 bytes are its UTF-8 ones and are copied without a check.
    */
   write(line: string, latin1 = false): boolean {
-    if (!this.#append(line, latin1) || this.#used === 0) return true;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#onTurnEnd);
-    }
-    return true;
-  }
-
-  /** Queues an access line: written with the next batch, within LINGER_MS (see the header). */
-  appendLater(line: string, latin1 = false): void {
-    if (!this.#append(line, latin1) || this.#used === 0 || this.#lingering) return;
-    this.#lingering = true;
-    this.#linger(this.#onLinger);
-  }
-
-  /** Copies the line into the batch (written at once when it is full); false when lines are dropped. */
-  #append(line: string, latin1: boolean): boolean {
-    if (this.#closed) return false;
+    if (this.#closed) return true;
     // A UTF-16 unit takes at most 3 bytes in UTF-8; a line too long for the buffer is encoded alone.
     if (this.#used + 3 * line.length > this.#buffer.length) {
       this.flushSync();
@@ -113,6 +72,10 @@ export class LineBatch {
       ? this.#buffer.write(line, this.#used, "latin1")
       : this.#buffer.write(line, this.#used, "utf8");
     if (this.#used >= BATCH_BYTES) this.flushSync();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#onTurnEnd);
+    }
     return true;
   }
 

@@ -1,7 +1,7 @@
 /**
  * JSON-lines logs (pino), pretty when stdout is a terminal. Secrets are redacted by key. JSON lines
  * are written in batches (line-batch.ts); the proxy's access log skips pino's generic path for a
- * fixed-shape line into the same batches (accessLogTo), which it lets wait a little longer.
+ * fixed-shape line into the same batches (accessLogTo).
  */
 
 import { createRequire } from "node:module";
@@ -54,7 +54,7 @@ export function accessLogTo(log: Logger): (entry: AccessEntry) => void {
     if (log.levelVal > info) return;
     const now = Date.now();
     const plain = plainAccessLine(entry, bindings, now);
-    if (plain !== undefined) batch.appendLater(plain, asciiBindings);
-    else batch.appendLater(escapedAccessLine(entry, bindings, now));
+    if (plain !== undefined) batch.write(plain, asciiBindings);
+    else batch.write(escapedAccessLine(entry, bindings, now));
   };
 }
