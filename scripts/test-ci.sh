@@ -24,8 +24,9 @@ done
 # The slowest files (about a minute or more each, measured 2026-12-07) start first, so that neither
 # of the two slots is left running one long file alone at the end while the other is idle.
 slow_first=(
-  test/migrate/backfill-load.test.ts test/store/etcd.test.ts test/fleet/acknowledged.test.ts
-  test/migrate/cli.test.ts test/store/etcd-server.test.ts
+  test/migrate/backfill-load.test.ts test/server/takeover.test.ts test/store/etcd.test.ts
+  test/fleet/acknowledged.test.ts test/migrate/cli.test.ts test/store/etcd-server.test.ts
+  test/fleet/agents.test.ts test/cli/pack-install.test.ts test/fleet/fleet-analysis.test.ts
   test/deploy/docker-deploy.test.ts test/deploy/fair-analysis.test.ts test/deploy/progressive.test.ts
   test/bench/bench.test.ts test/server/cli.test.ts test/dashboard/dashboard.test.ts
   test/proxy/streaming.test.ts test/deploy/deploy.test.ts test/routers/haproxy.test.ts
@@ -83,11 +84,13 @@ part_on() {
   fi
 }
 
-# The whole suite but the million-row backfill under a writer: that test measures PostgreSQL's
-# work (two minutes of it), and Node 24 runs the same pg client in every other migrate test.
+# The whole suite but two files: the million-row backfill under a writer, which measures
+# PostgreSQL's work (two minutes of it; Node 24 runs the same pg client in every other migrate
+# test), and the bench's own test (three minutes of candidates side by side; the bench is a
+# developer's tool, run on the Node that ran npm ci).
 # shellcheck disable=SC2046
 part_on 24 "node 24: whole suite" node24 \
-  $(ordered $(ls test/*/*.test.ts | grep -v '^test/migrate/backfill-load.test.ts$'))
+  $(ordered $(ls test/*/*.test.ts | grep -vE '^test/(migrate/backfill-load|bench/bench)\.test\.ts$'))
 # shellcheck disable=SC2046
 part_on 22 "node 22: proxy and store" node22 $(ordered test/proxy/*.test.ts test/store/*.test.ts)
 
