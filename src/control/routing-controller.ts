@@ -75,8 +75,10 @@ export class RoutingController {
   /** Loads the last routing of every configured service and puts it in force. */
   async start(): Promise<void> {
     this.#started = true;
-    for (const name of Object.keys(this.config.services)) {
-      const stored = await this.#options.repository.load(name);
+    const names = Object.keys(this.config.services);
+    const records = await this.#options.repository.loadAll(names);
+    for (const name of names) {
+      const stored = records.get(name)!;
       if (stored.corrupt !== undefined) {
         this.#options.onWarning?.(`routing record of ${name} is unreadable; serving the default (blue)`);
       }

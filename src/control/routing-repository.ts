@@ -7,9 +7,10 @@
 import type { Color } from "../domain/color.ts";
 import { TealError } from "../domain/errors.ts";
 import { INITIAL_ROUTING, isRoutingState, type RoutingState } from "../domain/routing.ts";
-import type { Store } from "../store/store.ts";
+import type { KeyValue, Store } from "../store/store.ts";
 
 const PREFIX = "routing/";
+const ACTIVE_PREFIX = "services/";
 
 export interface StoredRouting {
   readonly state: RoutingState;
@@ -25,7 +26,7 @@ export interface RoutingRepositoryOptions {
 }
 
 /** The key other tools read a service's live color from. */
-export const activeKey = (service: string): string => `services/${service}/active`;
+export const activeKey = (service: string): string => `${ACTIVE_PREFIX}${service}/active`;
 
 export class RoutingRepository {
   readonly #store: Store;
@@ -37,14 +38,18 @@ export class RoutingRepository {
   }
 
   /** The stored state, or the initial one; a corrupt record is reported, never served. */
-  async load(service: string): Promise<StoredRouting & { corrupt?: string }> {
-    const kv = await this.#store.get(PREFIX + service);
-    if (!kv) return { state: INITIAL_ROUTING, revision: 0 };
-    try {
-      const parsed: unknown = JSON.parse(kv.value);
-      if (isRoutingState(parsed)) return { state: parsed, revision: kv.modRevision };
-    } catch {}
-    return { state: INITIAL_ROUTING, revision: kv.modRevision, corrupt: kv.value.slice(0, 200) };
+  async load(service: string): Promise<LoadedRouting> {
+    return loaded(await this.#store.get(PREFIX + service));
+  }
+
+  /**
+   * Every named service's `load`, from one read of the store. At start with 1,000 services, one
+   * read instead of 1,000 (each of which also swept leases in its own SQLite transaction).
+   */
+  async loadAll(services: readonly string[]): Promise<Map<string, LoadedRouting>> {
+    const { items } = await this.#store.list(PREFIX);
+    const byKey = new Map(items.map((kv) => [kv.key, kv]));
+    return new Map(services.map((s) => [s, loaded(byKey.get(PREFIX + s))]));
   }
 
   /** Writes only if nobody changed the record since `revision`; returns the new revision. */
@@ -67,7 +72,7 @@ export class RoutingRepository {
    * event per change of color or version, not one per split step.
    */
   async publishActive(service: string, live: Color): Promise<void> {
-    const value = JSON.stringify({ color: live, version: this.#options.versionOf?.(service, live) ?? null });
+    const value = this.#activeValue(service, live);
     try {
       if ((await this.#store.get(activeKey(service)))?.value === value) return;
       await this.#store.put(activeKey(service), value);
@@ -76,4 +81,45 @@ export class RoutingRepository {
       this.#options.onPublishError(err);
     }
   }
+
+  /**
+   * `publishActive` for every service at start, comparing against one read of the active keys:
+   * after a restart nothing changed and nothing is read or written per service (1,000 services
+   * made 1,000 reads). Only the keys whose value differs are written.
+   */
+  async publishAllActive(live: ReadonlyMap<string, Color>): Promise<void> {
+    let current: Map<string, string>;
+    try {
+      const { items } = await this.#store.list(ACTIVE_PREFIX);
+      current = new Map(items.map((kv) => [kv.key, kv.value]));
+    } catch (err) {
+      if (!this.#options.onPublishError) throw err;
+      return this.#options.onPublishError(err);
+    }
+    for (const [service, color] of live) {
+      const value = this.#activeValue(service, color);
+      if (current.get(activeKey(service)) === value) continue;
+      try {
+        await this.#store.put(activeKey(service), value);
+      } catch (err) {
+        if (!this.#options.onPublishError) throw err;
+        this.#options.onPublishError(err);
+      }
+    }
+  }
+
+  #activeValue(service: string, live: Color): string {
+    return JSON.stringify({ color: live, version: this.#options.versionOf?.(service, live) ?? null });
+  }
+}
+
+type LoadedRouting = StoredRouting & { corrupt?: string };
+
+function loaded(kv: KeyValue | undefined): LoadedRouting {
+  if (!kv) return { state: INITIAL_ROUTING, revision: 0 };
+  try {
+    const parsed: unknown = JSON.parse(kv.value);
+    if (isRoutingState(parsed)) return { state: parsed, revision: kv.modRevision };
+  } catch {}
+  return { state: INITIAL_ROUTING, revision: kv.modRevision, corrupt: kv.value.slice(0, 200) };
 }

@@ -253,9 +253,9 @@ export async function startServer(
     await fleet?.publish();
     stats?.publisher.start();
     await fleet?.runInstances(units, ctx);
-    for (const service of Object.keys(config.services)) {
-      await routing.publishActive(service, controller.routing(service).live);
-    }
+    await routing.publishAllActive(
+      new Map(Object.keys(config.services).map((s) => [s, controller.routing(s).live])),
+    );
     // On a fleet only the leader settles deployments, once it is elected (below).
     if (fleet === undefined) await recoverServices(ctx, units, adoption);
     let acmeViews: AcmeCertificateSource | undefined;
