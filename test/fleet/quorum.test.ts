@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
-import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
+import { api, type Json, processServiceConfig, runCli, type TealProcess } from "../support/teal-process.ts";
 import { answer, underLoad } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
@@ -127,6 +127,14 @@ describe("fleet.quorum", () => {
       assert.equal(green?.drained?.serving, "blue", JSON.stringify(green));
       assert.match(green?.drained?.reason as string, /^node c: /);
     }
+    // What an operator reads: teal status marks c's failed green as drained.
+    const cli = await runCli(["status", "--admin", b.adminUrl, "--token", b.token], { NO_COLOR: "1" });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(
+      cli.stdout,
+      /web green v2 #2 {2}failed .*drained: its proxy serves blue instead/,
+      cli.stdout,
+    );
     const cReports = (await instancesOf(a)).get("c");
     assert.equal(cReports?.get("blue")?.instances[0].pid, cBlue, "c's blue v1 kept running");
     assert.equal(failed.length, 0, failed.slice(0, 5).join("; "));
