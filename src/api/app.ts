@@ -90,6 +90,8 @@ export interface NodeInstancesStatus {
   }[];
   /** When the node reported it (ISO 8601). */
   readonly time: string;
+  /** The node is drained out of this service's routing (fleet.quorum): its proxy serves `serving` instead. */
+  readonly drained?: { readonly serving: "blue" | "green" | null; readonly reason: string };
 }
 
 export function createAdminApp(options: AdminApiOptions): Hono {

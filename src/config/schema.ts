@@ -803,6 +803,21 @@ export const proxySchema = proxyFields
   // One concept, one name from here on: the old key's list becomes trustedProxies (kept only to warn).
   .transform((p) => ({ ...p, trustedProxies: p.trustForwardedFrom ?? p.trustedProxies }));
 
+/**
+ * A fleet on etcd (README "A fleet on etcd"): how many agent nodes, the leader included, must run
+ * a deployment's new color healthy before it goes on; the others are drained out of the routing.
+ */
+const QUORUM_MESSAGE =
+  "must be all (every live node) or a whole number of nodes from 1 to 1000 (the leader included) whose new color must be healthy before the switch";
+export const fleetSchema = z.strictObject({
+  quorum: z
+    .union(
+      [z.literal("all"), z.number().int(QUORUM_MESSAGE).min(1, QUORUM_MESSAGE).max(1_000, QUORUM_MESSAGE)],
+      { message: QUORUM_MESSAGE },
+    )
+    .default("all"),
+});
+
 export const adminSchema = z.strictObject({
   listen: hostPort.default("127.0.0.1:7070"),
   publicMetrics: z.boolean().default(false),
@@ -831,6 +846,7 @@ export const configSchema = z
     dataDir: z.string().min(1).optional(),
     proxy: proxySchema.default(() => proxySchema.parse({})),
     admin: adminSchema.default(() => adminSchema.parse({})),
+    fleet: fleetSchema.default(() => fleetSchema.parse({})),
     services: servicesSchema.default({}),
   })
   .superRefine((config, ctx) => {
@@ -912,3 +928,4 @@ export function effectiveHealth(svc: ServiceConfig): HealthConfig | undefined {
   return svc.health ?? (svc.runtime.type === "static" ? undefined : healthSchema.parse({}));
 }
 export type ProxyConfig = z.infer<typeof proxySchema>;
+export type FleetConfig = z.infer<typeof fleetSchema>;

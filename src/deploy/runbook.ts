@@ -9,6 +9,7 @@ import { TealError } from "../domain/errors.ts";
 import type { RolloutPlan } from "../domain/strategy.ts";
 import { InstanceExitedError, type LaunchPlan } from "./color-group.ts";
 import { DeployFailure } from "./deploy-failure.ts";
+import type { FleetWait } from "./fleet-instances.ts";
 import {
   type DeployContext,
   drainPrevious,
@@ -208,18 +209,20 @@ export async function untilHealthy(
   const fleet = ctx.fleet?.untilHealthy(unit.name, d.color, d.seq, ctl.signal).catch((err) => {
     throw ctl.signal.aborted ? err : new DeployFailure((err as Error).message);
   });
-  let nodes: readonly string[] | undefined;
+  let wait: FleetWait | undefined;
   try {
-    [, nodes] = await Promise.all([local, fleet]);
+    [, wait] = await Promise.all([local, fleet]);
   } catch (err) {
-    if (ctl.signal.reason === timedOut) {
-      const r = group.readiness();
+    if (ctl.signal.reason !== timedOut) throw err;
+    const r = group.readiness();
+    // With a quorum, the nodes still not healthy at the deadline are left out if enough are.
+    wait = r.ok ? ctx.fleet?.atDeadline(unit.name, d.color, d.seq, timeoutMs) : undefined;
+    if (wait === undefined) {
       const waiting = [...(r.ok ? [] : [r.reason]), ...(ctx.fleet?.pending(unit.name, d.color, d.seq) ?? [])];
       throw new DeployFailure(
         `${d.color} did not become healthy within ${timeoutMs} ms: ${waiting.length === 0 ? "timed out" : waiting.join("; ")}`,
       );
     }
-    throw err;
   } finally {
     // The one that did not fail stops waiting.
     ctl.abort(new Error("done"));
@@ -228,13 +231,27 @@ export async function untilHealthy(
     await Promise.allSettled([local, fleet]);
   }
   const versions = group.view().map((m) => `${m.id} ${m.health?.lastProbe?.version ?? ""}`.trim());
-  const others = nodes?.length ? `; and on node(s) ${nodes.join(", ")}` : "";
+  const others = wait?.healthy.length ? `; and on node(s) ${wait.healthy.join(", ")}` : "";
   await ctx.journal.append(
     unit.name,
     d.seq,
     "health",
     `all instances healthy: ${versions.join(", ")}${others}`,
   );
+  if (ctx.fleet === undefined || wait === undefined) return;
+  for (const { reason } of wait.left)
+    await ctx.journal.append(unit.name, d.seq, "health", `going on without it (fleet.quorum): ${reason}`);
+  const serving = d.from.color === d.color ? "nothing" : d.from.color;
+  for (const { node, reason } of wait.failed) {
+    await ctx.journal.append(
+      unit.name,
+      d.seq,
+      "health",
+      `node ${node} drained out of the routing of ${unit.name} (fleet.quorum): its proxy keeps serving ${serving} instead of ${d.color}; ${reason}`,
+      { data: { drained: node } },
+    );
+  }
+  await ctx.fleet.settle(unit.name, d.color, d.from.color, wait, timeoutMs, signal);
 }
 
 export async function smoke(

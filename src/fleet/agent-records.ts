@@ -4,7 +4,9 @@
  * - `tasks/<node>/<service>/<color>`: what the leader wants that node to run on that color,
  *   `{"action":"run","deployment":7,"version":"v2","command":…,"env":{…},"image":null}` or
  *   `{"action":"stop","deployment":7,…}`. Written by the leader only, not on a lease: a node keeps
- *   running its instances when the leader dies.
+ *   running its instances when the leader dies. A node drained by a quorum deployment (its new
+ *   color failed there, enough others came up) finds the drain on that color's task:
+ *   `"drained":{"serving":"blue","reason":"…"}`, so the leader's decision outlives the leader.
  * - `instances/<node>/<service>/<color>`: what that node runs there and how it is,
  *   `{"version":"v2","deployment":7,"health":"healthy","detail":null,"instances":[…],"time":"…"}`.
  *   Written by the node on its own lease: a dead node's reports vanish with it.
@@ -29,6 +31,18 @@ export interface NodeTask {
   readonly command: string | readonly string[] | null;
   readonly env: Readonly<Record<string, string>>;
   readonly image: string | null;
+  /**
+   * Set on the task of a color that failed on this node while the deployment went on with a
+   * quorum of nodes: the node serves `serving` (what it ran before, still healthy there) in its
+   * place, or nothing (null) when it has no such color.
+   */
+  readonly drained?: Drain;
+}
+
+/** A node out of the fleet's routing for one service: why, and what its proxy serves instead. */
+export interface Drain {
+  readonly serving: Color | null;
+  readonly reason: string;
 }
 
 export type InstanceHealth = "starting" | "healthy" | "failed";
@@ -53,6 +67,8 @@ export interface InstanceReport {
   readonly instances: readonly ReportedInstance[];
   /** When the node wrote it (ISO 8601). */
   readonly time: string;
+  /** This color failed here and the node is drained: its proxy serves `serving` in its place. */
+  readonly drained?: Drain;
 }
 
 /** `<node>/<service>/<color>` from a key under tasks/ or instances/, or undefined. */
@@ -78,6 +94,7 @@ export function parseTask(value: string): NodeTask | undefined {
         command: t.command ?? null,
         env: t.env,
         image: typeof t.image === "string" ? t.image : null,
+        ...parseDrain(t.drained),
       };
     }
   } catch {}
@@ -99,10 +116,25 @@ export function parseReport(value: string): InstanceReport | undefined {
         detail: typeof r.detail === "string" ? r.detail : null,
         instances: r.instances,
         time: r.time,
+        ...parseDrain(r.drained),
       };
     }
   } catch {}
   return undefined;
+}
+
+function parseDrain(d: Partial<Drain> | undefined): { drained?: Drain } {
+  if (typeof d !== "object" || d === null || typeof d.reason !== "string") return {};
+  const serving = (COLORS as readonly unknown[]).includes(d.serving) ? (d.serving as Color) : null;
+  return { drained: { serving, reason: d.reason } };
+}
+
+/** The same task but for its drain: carrying it out again would change nothing on the node. */
+export function sameWork(a: NodeTask | undefined, b: NodeTask | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  const { drained: _a, ...restA } = a;
+  const { drained: _b, ...restB } = b;
+  return sameTask(restA, restB);
 }
 
 /** Two tasks ask the same thing (the leader skips rewriting it). */

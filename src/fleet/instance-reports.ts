@@ -2,10 +2,14 @@
  * What every node runs, from the watch on `instances/` (each node writes its own on its lease, so
  * a dead node's reports vanish with it). A deployment on the leader waits here until every other
  * agent node reports the new color healthy; a node whose version failed, or that left the fleet
- * meanwhile, fails the wait at once. Waiting is on the watches' events: no polling.
+ * meanwhile, fails the wait at once. With a quorum (`fleet.quorum: N`, the leader counted) the
+ * wait ends once N - 1 others are healthy and every other one failed or left, and fails only
+ * when so many failed or left that N is out of reach. Waiting is on the watches' events: no
+ * polling.
  */
 
-import type { FleetInstances } from "../deploy/fleet-instances.ts";
+import type { FleetConfig } from "../config/schema.ts";
+import type { FleetWait, NodeLeftOut } from "../deploy/fleet-instances.ts";
 import type { Color } from "../domain/color.ts";
 import type { PrefixFollower } from "../store/follow-prefix.ts";
 import type { KeyValue, WatchEvent } from "../store/store.ts";
@@ -20,15 +24,23 @@ interface Waiter {
   readonly check: () => void;
 }
 
-export class InstanceReports implements PrefixFollower, FleetInstances {
+export type FleetQuorum = FleetConfig["quorum"];
+
+export class InstanceReports implements PrefixFollower {
   /** node -> "service/color" -> report */
   readonly #reports = new Map<string, Map<string, NodeInstances>>();
   readonly #waiters = new Set<Waiter>();
   readonly #others: () => readonly string[];
 
-  /** `others`: the live agent nodes other than this one (from nodes/). */
-  constructor(others: () => readonly string[]) {
+  readonly #quorum: () => FleetQuorum;
+
+  /**
+   * `others`: the live agent nodes other than this one (from nodes/); `quorum`: fleet.quorum
+   * (all, or how many nodes, this one included, must be healthy).
+   */
+  constructor(others: () => readonly string[], quorum: () => FleetQuorum = () => "all") {
     this.#others = others;
+    this.#quorum = quorum;
   }
 
   /** What `node` reports, sorted by service and color. */
@@ -43,8 +55,9 @@ export class InstanceReports implements PrefixFollower, FleetInstances {
     this.#check();
   }
 
-  untilHealthy(service: string, color: Color, seq: number, signal: AbortSignal): Promise<readonly string[]> {
+  untilHealthy(service: string, color: Color, seq: number, signal: AbortSignal): Promise<FleetWait> {
     const targets = new Set(this.#others());
+    const quorum = this.#quorum();
     return new Promise((resolve, reject) => {
       const done = () => {
         this.#waiters.delete(waiter);
@@ -57,30 +70,45 @@ export class InstanceReports implements PrefixFollower, FleetInstances {
       const waiter: Waiter = {
         check: () => {
           const live = new Set(this.#others());
+          const left: NodeLeftOut[] = [];
           for (const node of targets) {
-            if (!live.has(node)) {
-              done();
-              reject(
-                new Error(
-                  `node ${node} left the fleet (its lease expired) before ${color} was healthy there`,
-                ),
-              );
-              return;
-            }
+            if (!live.has(node))
+              left.push({
+                node,
+                reason: `node ${node} left the fleet (its lease expired) before ${color} was healthy there`,
+              });
           }
           // A node that joined meanwhile gets its task too, and is waited for.
           for (const node of live) targets.add(node);
-          for (const node of targets) {
+          const failed: NodeLeftOut[] = [];
+          const healthy: string[] = [];
+          for (const node of [...targets].sort()) {
+            if (!live.has(node)) continue;
             const r = this.#report(node, service, color);
-            if (r?.deployment === seq && r.health === "failed") {
-              done();
-              reject(new Error(`node ${node}: ${r.detail ?? `${color} failed`}`));
-              return;
-            }
+            if (r?.deployment !== seq) continue;
+            if (r.health === "failed")
+              failed.push({ node, reason: `node ${node}: ${r.detail ?? `${color} failed`}` });
+            else if (r.health === "healthy") healthy.push(node);
           }
-          if (this.pending(service, color, seq).length === 0) {
+          const out = [...left, ...failed];
+          if (quorum === "all") {
+            if (out.length > 0) {
+              done();
+              reject(new Error(out[0]!.reason));
+            } else if (healthy.length === targets.size) {
+              done();
+              resolve({ healthy, failed: [], left: [] });
+            }
+            return;
+          }
+          // The leader's own instances count as one of the quorum (its deployment waits for them).
+          const needed = quorum - 1;
+          if (targets.size - out.length < needed) {
             done();
-            resolve([...targets].sort());
+            reject(new Error(outOfReach(quorum, targets.size + 1, out)));
+          } else if (healthy.length >= needed && healthy.length + out.length === targets.size) {
+            done();
+            resolve({ healthy, failed, left });
           }
         },
       };
@@ -92,6 +120,62 @@ export class InstanceReports implements PrefixFollower, FleetInstances {
       this.#waiters.add(waiter);
       waiter.check();
     });
+  }
+
+  atDeadline(service: string, color: Color, seq: number, timeoutMs: number): FleetWait | undefined {
+    const quorum = this.#quorum();
+    if (quorum === "all") return undefined;
+    const healthy: string[] = [];
+    const failed: NodeLeftOut[] = [];
+    for (const node of [...this.#others()].sort()) {
+      const r = this.#report(node, service, color);
+      if (r?.deployment === seq && r.health === "healthy") healthy.push(node);
+      else {
+        const why = r?.deployment !== seq ? "has not started it" : (r.detail ?? r.health);
+        failed.push({ node, reason: `node ${node}: ${color} not healthy within ${timeoutMs} ms (${why})` });
+      }
+    }
+    return healthy.length >= quorum - 1 ? { healthy, failed, left: [] } : undefined;
+  }
+
+  /**
+   * Resolves once each of `nodes` reports `color` of `service` drained (its proxy serves the
+   * color it was told instead), or has left the fleet; rejects when `signal` aborts.
+   */
+  untilDrained(service: string, color: Color, nodes: readonly string[], signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.#waiters.delete(waiter);
+        signal.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(signal.reason);
+      };
+      const waiter: Waiter = {
+        check: () => {
+          const live = new Set(this.#others());
+          const waiting = nodes.filter(
+            (n) => live.has(n) && this.#report(n, service, color)?.drained === undefined,
+          );
+          if (waiting.length > 0) return;
+          done();
+          resolve();
+        },
+      };
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(waiter);
+      waiter.check();
+    });
+  }
+
+  /** What `node` reports on `color` of `service`, if anything. */
+  report(node: string, service: string, color: Color): NodeInstances | undefined {
+    return this.#report(node, service, color);
   }
 
   pending(service: string, color: Color, seq: number): readonly string[] {
@@ -138,4 +222,11 @@ export class InstanceReports implements PrefixFollower, FleetInstances {
   #check(): void {
     for (const waiter of [...this.#waiters]) waiter.check();
   }
+}
+
+function outOfReach(quorum: number, nodes: number, out: readonly NodeLeftOut[]): string {
+  const why = out.map((o) => o.reason).join("; ");
+  return quorum > nodes
+    ? `fleet.quorum is ${quorum} but the fleet has ${nodes} agent node(s)${why ? `; ${why}` : ""}`
+    : `the quorum of ${quorum} node(s) is out of reach: ${why}`;
 }

@@ -11,6 +11,12 @@
  * serves that color with its own instances. While this node leads, its own instances are the
  * deployment's (runbook.ts) and its tasks are not used.
  *
+ * A task that asks what the lane already carries out (a watch that reloaded after a compaction
+ * hands every task over again) changes nothing: the instances are not restarted. A drain on a
+ * color's task (a quorum deployment went on without this node) makes the node's proxy serve the
+ * color the drain names in that color's place (servedColor), never the version that failed here;
+ * the node's report of the failed color says `drained` once the proxy does.
+ *
  * After a restart the node's units have adopted what its slots record names (per node,
  * `slots/<node>/<service>`); a run task for the version already running there is kept, not
  * restarted.
@@ -24,10 +30,12 @@ import { COLORS, type Color } from "../domain/color.ts";
 import { followPrefix, type PrefixFollower } from "../store/follow-prefix.ts";
 import type { KeyValue, Store, Watch, WatchEvent } from "../store/store.ts";
 import {
+  type Drain,
   type InstanceReport,
   instancesKey,
   type NodeTask,
   parseTask,
+  sameWork,
   splitAgentKey,
   TASKS_PREFIX,
 } from "./agent-records.ts";
@@ -47,6 +55,8 @@ export interface NodeAgentOptions {
 /** One color of one service on this node: the task being carried out and the next one. */
 interface Lane {
   running: Promise<void> | undefined;
+  /** The task being carried out now. */
+  current: NodeTask | undefined;
   abort: AbortController | undefined;
   next: NodeTask | undefined;
 }
@@ -62,6 +72,10 @@ export class NodeAgent implements PrefixFollower {
   /** Per service/color: the deployment whose version failed to come up here, and why. */
   readonly #failed = new Map<string, { deployment: number | null; detail: string }>();
   readonly #bodies = new Map<string, string>();
+  /** Per service/color: the last task taken (carried out, or being carried out). */
+  readonly #tasks = new Map<string, NodeTask>();
+  /** Per service: the color that failed here and what this node serves in its place. */
+  readonly #drains = new Map<string, { color: Color; drain: Drain }>();
   #watch: Watch | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -114,9 +128,16 @@ export class NodeAgent implements PrefixFollower {
     }
     if (this.#o.leads()) return;
     const id = `${where.service}/${where.color}`;
+    const drainChanged = this.#setDrain(where.service, where.color, task.drained);
+    const before = this.#tasks.get(id);
+    this.#tasks.set(id, task);
+    if (drainChanged) void this.#drainChanged();
     let lane = this.#lanes.get(id);
+    // Carried out already, or being carried out: a reload's copy must not restart the instances.
+    const busy = lane?.running !== undefined && lane.next === undefined && sameWork(lane.current, task);
+    if (sameWork(before, task) && (busy || this.#still(unit, where.color, task))) return;
     if (lane === undefined) {
-      lane = { running: undefined, abort: undefined, next: undefined };
+      lane = { running: undefined, current: undefined, abort: undefined, next: undefined };
       this.#lanes.set(id, lane);
     }
     lane.next = task;
@@ -125,11 +146,53 @@ export class NodeAgent implements PrefixFollower {
     if (lane.running === undefined) lane.running = this.#drain(lane, unit, where.color);
   }
 
+  /**
+   * Whether the color is still what `task` made it (being started or running for its deployment,
+   * or stopped): not so after this node led meanwhile and its own deployments changed it.
+   */
+  #still(unit: ServiceUnit, color: Color, task: NodeTask): boolean {
+    const slot = unit.slot(color);
+    if (task.action === "stop") return slot.state === "stopped" || slot.state === "stopping";
+    return slot.deploymentSeq === task.deployment && slot.state !== "stopped" && slot.state !== "stopping";
+  }
+
+  /**
+   * The color whose endpoints this node's proxy uses for `color` of `service`: the drain's color
+   * while this node is drained (null: none), else `color` itself.
+   */
+  servedColor(service: string, color: Color): Color | null {
+    const d = this.#drains.get(service);
+    return d === undefined || d.color !== color || this.#o.leads() ? color : d.drain.serving;
+  }
+
+  #setDrain(service: string, color: Color, drain: Drain | undefined): boolean {
+    const now = this.#drains.get(service);
+    if (drain === undefined) {
+      if (now?.color !== color) return false;
+      this.#drains.delete(service);
+      return true;
+    }
+    if (now?.color === color && JSON.stringify(now.drain) === JSON.stringify(drain)) return false;
+    this.#drains.set(service, { color, drain });
+    return true;
+  }
+
+  /** The proxy takes the new endpoints first; then the report says the drain is in force. */
+  async #drainChanged(): Promise<void> {
+    try {
+      await this.#o.ctx.controller.refresh();
+    } catch (err) {
+      this.#o.ctx.log.warn({ err, node: this.#o.node }, "could not apply a drain to this node's proxy");
+    }
+    await this.#reportAll();
+  }
+
   /** Carries out a lane's newest task until none is left. */
   async #drain(lane: Lane, unit: ServiceUnit, color: Color): Promise<void> {
     while (lane.next !== undefined && !this.#closed) {
       const task = lane.next;
       lane.next = undefined;
+      lane.current = task;
       const abort = new AbortController();
       lane.abort = abort;
       try {
@@ -144,6 +207,7 @@ export class NodeAgent implements PrefixFollower {
       lane.abort = undefined;
       await this.#reportAll();
     }
+    lane.current = undefined;
     lane.running = undefined;
   }
 
@@ -268,7 +332,9 @@ export class NodeAgent implements PrefixFollower {
   #report(unit: ServiceUnit, color: Color): Omit<InstanceReport, "time"> | undefined {
     const group = unit.groups[color];
     const slot = unit.slot(color);
-    if (group.size === 0 && slot.state !== "starting") return undefined;
+    const drain = this.#drains.get(unit.name);
+    const drained = drain?.color === color ? { drained: drain.drain } : {};
+    if (group.size === 0 && slot.state !== "starting" && drain?.color !== color) return undefined;
     const failed = this.#failed.get(`${unit.name}/${color}`);
     const ready = group.readiness();
     return {
@@ -283,6 +349,7 @@ export class NodeAgent implements PrefixFollower {
         containerId: m.containerId,
         alive: m.alive,
       })),
+      ...drained,
     };
   }
 }

@@ -13,12 +13,14 @@ import type { LeaderView } from "../api/leader-gate.ts";
 import type { DeployContext } from "../deploy/lifecycle.ts";
 import type { ServiceUnits } from "../deploy/service-units.ts";
 import type { Clock } from "../domain/clock.ts";
+import type { Color } from "../domain/color.ts";
 import type { Logger } from "../log/logger.ts";
 import { followPrefix } from "../store/follow-prefix.ts";
 import type { Store, Watch } from "../store/store.ts";
 import { FleetAcks, type LaggingNode } from "./acknowledgements.ts";
 import { INSTANCES_PREFIX } from "./agent-records.ts";
-import { InstanceReports, type NodeInstances } from "./instance-reports.ts";
+import { FleetDeployment } from "./fleet-deployment.ts";
+import { type FleetQuorum, InstanceReports, type NodeInstances } from "./instance-reports.ts";
 import { type Election, LeaderElection } from "./leader-election.ts";
 import { FencedStore } from "./leader-fence.ts";
 import { NodeAgent } from "./node-agent.ts";
@@ -38,6 +40,8 @@ export interface FleetOptions {
   readonly unnamed?: string;
   readonly leaseTtlMs: number;
   readonly ackTimeoutMs: number;
+  /** fleet.quorum from the config: how many agent nodes a deployment needs (default all). */
+  readonly quorum?: FleetQuorum;
 }
 
 export interface Fleet {
@@ -78,8 +82,13 @@ export interface Fleet {
     agent: boolean;
     instances: NodeInstances[];
   }[];
-  /** The other nodes' instances, for the deployments (DeployContext.fleet). */
-  readonly instances: InstanceReports;
+  /** The other nodes' instances and drains, for the deployments (DeployContext.fleet). */
+  readonly instances: FleetDeployment;
+  /**
+   * Which color's instances this node's proxy uses for `color` of `service` (a drained node
+   * serves its previous color in place of the one that failed there; null: none).
+   */
+  readonly servedColor: (service: string, color: Color) => Color | null;
   /** Whether this server leads (or is taking over): it drives deployments and writes tasks. */
   readonly leads: () => boolean;
   /** This node's slots changed: while it leads, every agent node's tasks follow (SlotRepository's onSaved). */
@@ -118,9 +127,13 @@ export async function joinFleet(
     return now === "leader" || now === "taking-over";
   };
   const agentNodes = () => acks.nodes().flatMap((n) => (n.agent ? [n.node] : []));
-  const instances = new InstanceReports(() => agentNodes().filter((n) => n !== options.node));
+  const instances = new InstanceReports(
+    () => agentNodes().filter((n) => n !== options.node),
+    () => options.quorum ?? "all",
+  );
   const instancesWatch: Watch = await followPrefix(store, INSTANCES_PREFIX, instances);
   let writer: TaskWriter | undefined;
+  const deployments = new FleetDeployment(instances, () => writer, clock, log);
   let agent: NodeAgent | undefined;
   let known = new Set<string>();
   acks.onChange(() => {
@@ -207,7 +220,8 @@ export async function joinFleet(
         instances: instances.of(n.node),
       }));
     },
-    instances,
+    instances: deployments,
+    servedColor: (service, color) => agent?.servedColor(service, color) ?? color,
     leads,
     slotsSaved: (service) => writer?.service(service) ?? Promise.resolve(),
     async runInstances(units, ctx) {

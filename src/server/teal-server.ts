@@ -138,7 +138,10 @@ export async function startServer(
   // With SQLite there is one node: nothing to wait for. On etcd, routing writes wait for the fleet.
   const fleet: Fleet | undefined =
     options.store?.kind === "etcd"
-      ? await joinFleet(store, clock, log, fleetOptions(options.fleet, dataDir)).catch(async (err) => {
+      ? await joinFleet(store, clock, log, {
+          ...fleetOptions(options.fleet, dataDir),
+          quorum: config.fleet.quorum,
+        }).catch(async (err) => {
           await store.close();
           throw err;
         })
@@ -175,7 +178,8 @@ export async function startServer(
     config,
     repository: routing,
     dataPlane,
-    gate: unitTrafficGate(units),
+    // A drained node of a fleet serves its previous color in place of the one that failed there.
+    gate: unitTrafficGate(units, fleet?.servedColor),
     onChange: (c) => {
       log.info(
         { service: c.service, from: c.before, to: c.after, actor: c.actor, generation: c.generation },

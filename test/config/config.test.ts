@@ -254,6 +254,11 @@ describe("teal.yaml validation", () => {
       `services:\n  web:\n    routes: [{path: /}]\n    runtime: { type: process, command: node app.js }\n    strategy: { canary: { steps: [{ setWeight: 10 }] }, preset: AllAtOnce }\n`,
       "services.web.strategy: must be { blueGreen: {…} }, { canary: { steps: […] } } or { preset: Name }",
     ],
+    ...["half", "0", "2.5", "1001"].map((quorum): [string, string, string] => [
+      `a fleet quorum of ${quorum}`,
+      `fleet:\n  quorum: ${quorum}\nservices: {}\n`,
+      "fleet.quorum: must be all (every live node) or a whole number of nodes from 1 to 1000",
+    ]),
   ];
   for (const [what, yaml, expected] of cases) {
     it(`rejects ${what}, naming the field`, () => {
@@ -264,6 +269,12 @@ describe("teal.yaml validation", () => {
       );
     });
   }
+
+  it("takes fleet.quorum as all (the default) or a number of nodes", () => {
+    assert.equal(parseConfigText("services: {}\n").fleet.quorum, "all");
+    assert.equal(parseConfigText("fleet: { quorum: all }\nservices: {}\n").fleet.quorum, "all");
+    assert.equal(parseConfigText("fleet: { quorum: 2 }\nservices: {}\n").fleet.quorum, 2);
+  });
 
   it("accepts route paths and hosts of the safe charset", () => {
     const web = parseConfigText(

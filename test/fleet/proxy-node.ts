@@ -126,3 +126,19 @@ export function keepAliveLoad(urls: readonly string[]): {
     },
   };
 }
+
+/** Runs `step` under keepAliveLoad(urls) and stops the load however the step ends (a failed assertion too). */
+export async function underLoad<T>(
+  urls: readonly string[],
+  step: () => Promise<T>,
+): Promise<{ value: T; ok: number; failed: string[] }> {
+  const load = keepAliveLoad(urls);
+  let value: T;
+  try {
+    value = await step();
+  } catch (err) {
+    await load.stop();
+    throw err;
+  }
+  return { value, ...(await load.stop()) };
+}

@@ -14,6 +14,8 @@ export interface ServerFleet {
   readonly servers: Map<string, TealProcess>;
   /** Starts `teal server --node NAME` with this config, in a new data directory or `dataDir`. */
   startNode(node: string, config: string, dataDir?: string): Promise<TealProcess>;
+  /** The etcd cluster (once the file's before hook ran): to kill and restart a member. */
+  etcd(): EtcdCluster;
 }
 
 export function useServerFleet(options: {
@@ -44,6 +46,10 @@ export function useServerFleet(options: {
 
   return {
     servers,
+    etcd() {
+      if (etcd === undefined) throw new Error("etcd is not started yet (before hook)");
+      return etcd;
+    },
     async startNode(node, config, dataDir) {
       const dir = dataDir === undefined ? await tempDir() : { path: dataDir, remove: async () => {} };
       dirs.push(dir);

@@ -78,7 +78,7 @@ function renderNodes(nodes: readonly NodeStatus[]): string[] {
       `  ${color.bold(n.node)}${n.leader ? `  ${color.green("leader")}` : ""}${etcdLine(n)}  revision ${n.revision}  ${n.lag === 0 ? color.green("in step") : color.yellow(`${n.lag} revisions behind`)}  teal ${n.version}  published ${n.time}`,
       ...(n.instances ?? []).map(
         (i) =>
-          `    ${i.service} ${colorName(i.color)} ${i.version ?? "-"}${i.deployment === null ? "" : ` #${i.deployment}`}  ${i.health === "healthy" ? color.green(i.health) : i.health === "failed" ? color.red(i.health) : color.yellow(i.health)}  ${i.instances.map((m) => `${m.url}${m.pid === null ? "" : ` pid ${m.pid}`}`).join(", ")}${i.detail ? `  ${i.detail}` : ""}`,
+          `    ${i.service} ${colorName(i.color)} ${i.version ?? "-"}${i.deployment === null ? "" : ` #${i.deployment}`}  ${i.health === "healthy" ? color.green(i.health) : i.health === "failed" ? color.red(i.health) : color.yellow(i.health)}  ${i.instances.map((m) => `${m.url}${m.pid === null ? "" : ` pid ${m.pid}`}`).join(", ")}${i.detail ? `  ${i.detail}` : ""}${i.drained ? `  ${color.red(`drained: its proxy serves ${i.drained.serving ?? "nothing"} instead`)}` : ""}`,
       ),
     ]),
   ];

@@ -27,6 +27,8 @@ export interface NodeInstanceView {
   readonly health?: string | { readonly status?: string } | null;
   readonly healthy?: boolean;
   readonly version?: string | null;
+  /** Drained out of the service's routing by a quorum deployment: the proxy serves `serving` instead. */
+  readonly drained?: { readonly serving: string | null; readonly reason: string };
 }
 
 export function NodesPanel(props: {
@@ -117,6 +119,12 @@ function Instances({ node, instances }: { node: string; instances: readonly Node
             <span class={`health health-${health}`}>{health}</span> {i.service}{" "}
             <span class={`dot dot-${i.color}`} aria-hidden="true" /> {i.color}
             {i.version && <span class="muted"> {i.version}</span>}
+            {i.drained && (
+              <span class="health health-failed" title={i.drained.reason}>
+                {" "}
+                drained: serves {i.drained.serving ?? "nothing"} instead
+              </span>
+            )}
           </li>
         );
       })}
