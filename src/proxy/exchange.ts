@@ -193,8 +193,9 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
     if (this.#done) return false;
     this.#bytesOut += chunk.length;
     // A recycled slab goes back once the client's socket is done with it, and leaves no garbage.
-    if (!isSlab(chunk)) countGarbageBytes(chunk.length);
-    if (this.#res.write(chunk, () => recycle(chunk))) return true;
+    const slab = isSlab(chunk);
+    if (!slab) countGarbageBytes(chunk.length);
+    if (this.#res.write(chunk, slab ? () => recycle(chunk) : undefined)) return true;
     // Backpressure alone is no sign of a slow client (any large response fills the socket's
     // buffers): one that has not drained for CLIENT_STALL_MS is holding the upstream at its pace.
     if (this.#clientKey === undefined) {
