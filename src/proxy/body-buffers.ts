@@ -11,6 +11,8 @@
  * per 100 KB response in page faults and page clearing (perf). Recycled slabs stay mapped and warm.
  */
 
+import { countGarbageBytes } from "./gc-nudge.ts";
+
 /** The size of a socket read, and of a slab. */
 export const SLAB_BYTES = 64 * 1024;
 /** Below this, a chunk is copied into an ordinary Buffer (Node pools the small ones). */
@@ -37,9 +39,15 @@ export function copyChunk(src: Buffer, start: number, end: number): Buffer {
   return n === SLAB_BYTES ? slab : slab.subarray(0, n);
 }
 
+/** Whether the chunk lives in a recycled slab (garbage only if recycle() finds the free list full). */
+export function isSlab(chunk: Buffer): boolean {
+  return slabs.has(chunk.buffer);
+}
+
 /** The chunk's bytes were written (or dropped): its slab, if it has one, may be reused. */
 export function recycle(chunk: Buffer): void {
-  if (free.length < KEEP_FREE && slabs.has(chunk.buffer)) {
+  if (!slabs.has(chunk.buffer)) return;
+  if (free.length < KEEP_FREE) {
     free.push(chunk.byteLength === SLAB_BYTES ? chunk : Buffer.from(chunk.buffer, 0, SLAB_BYTES));
-  }
+  } else countGarbageBytes(SLAB_BYTES); // left to the GC after a burst: counted as any fresh Buffer
 }

@@ -11,7 +11,7 @@
 import { performance } from "node:perf_hooks";
 import type { Readable } from "node:stream";
 import type { Color } from "../domain/color.ts";
-import { recycle } from "./body-buffers.ts";
+import { isSlab, recycle } from "./body-buffers.ts";
 import type { ClientLimit } from "./client-limit.ts";
 import type { Endpoint } from "./endpoint.ts";
 import type {
@@ -21,7 +21,7 @@ import type {
   UpstreamHandler,
   UpstreamRequest,
 } from "./engine.ts";
-import { countStreamedBytes } from "./gc-nudge.ts";
+import { countGarbageBytes } from "./gc-nudge.ts";
 import { downstreamHeaders, downstreamTrailers } from "./headers.ts";
 import { InFlight } from "./in-flight-list.ts";
 import { type ProxyErrorCode, sendProxyError } from "./responses.ts";
@@ -192,9 +192,10 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   onData(chunk: Buffer): boolean {
     if (this.#done) return false;
     this.#bytesOut += chunk.length;
-    countStreamedBytes(chunk.length);
-    // The chunk may be a recycled slab: it goes back once the client's socket is done with it.
-    if (this.#res.write(chunk, () => recycle(chunk))) return true;
+    // A recycled slab goes back once the client's socket is done with it, and leaves no garbage.
+    const slab = isSlab(chunk);
+    if (!slab) countGarbageBytes(chunk.length);
+    if (this.#res.write(chunk, slab ? () => recycle(chunk) : undefined)) return true;
     // Backpressure alone is no sign of a slow client (any large response fills the socket's
     // buffers): one that has not drained for CLIENT_STALL_MS is holding the upstream at its pace.
     if (this.#clientKey === undefined) {
@@ -228,7 +229,7 @@ export class Exchange extends InFlight implements UpstreamHandler, ResponseListe
   onBodySent(chunk: Buffer | string): void {
     const n = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
     this.#bytesIn += n;
-    countStreamedBytes(n);
+    countGarbageBytes(n);
   }
 
   onComplete(trailers?: readonly string[]): void {

@@ -180,6 +180,8 @@ class PooledSocket implements ParserListener {
   #freed = false;
   /** The request body is read only once connected: a refused connect leaves it whole for a retry. */
   #startBody: (() => void) | undefined;
+  /** The socket's inactivity timeout in force (what #setTimeout compares with). */
+  #timeoutMs = -1;
 
   constructor(pool: Http1Client, options: UpstreamClientOptions) {
     this.#pool = pool;
@@ -188,11 +190,11 @@ class PooledSocket implements ParserListener {
     const onread = { buffer: READ_BUFFER, callback: this.#onRead };
     const socket = connect({ host: options.host, port: options.port, noDelay: true, onread });
     this.#socket = socket;
-    socket.setTimeout(options.connectTimeoutMs);
+    this.#setTimeout(options.connectTimeoutMs);
     socket.once("connect", () => {
       this.#connected = true;
       this.#handle = (socket as Socket & { _handle: Handle })._handle;
-      if (this.#pending) socket.setTimeout(options.headersTimeoutMs);
+      if (this.#pending) this.#setTimeout(options.headersTimeoutMs);
       const start = this.#startBody;
       this.#startBody = undefined;
       start?.();
@@ -219,7 +221,7 @@ class PooledSocket implements ParserListener {
     this.#status = 0;
     pending.socket = this;
     const { request, handler } = pending;
-    if (this.#connected) this.#socket.setTimeout(this.#options.headersTimeoutMs);
+    if (this.#connected) this.#setTimeout(this.#options.headersTimeoutMs);
     let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
     let hasHost = false;
     let hasLength = false;
@@ -286,9 +288,19 @@ class PooledSocket implements ParserListener {
     else this.#startBody = start;
   }
 
+  /**
+   * Restarts the inactivity timeout with `ms` unless it is in force already: every read and write
+   * restarts it anyway, and Node makes a new timer per call (three a request otherwise).
+   */
+  #setTimeout(ms: number): void {
+    if (ms === this.#timeoutMs) return;
+    this.#timeoutMs = ms;
+    this.#socket.setTimeout(ms);
+  }
+
   /** Back in the pool: an idle socket that hears a message, or nothing for a while, is closed. */
   idle(): void {
-    this.#socket.setTimeout(this.#options.keepAliveTimeoutMs);
+    this.#setTimeout(this.#options.keepAliveTimeoutMs);
   }
 
   /** The exchange gave up: if this connection still carries it, the connection goes too. */
@@ -456,7 +468,7 @@ class PooledSocket implements ParserListener {
     }
     this.#status = statusCode;
     this.#keepAlive = keepAlive;
-    this.#socket.setTimeout(this.#options.bodyTimeoutMs);
+    this.#setTimeout(this.#options.bodyTimeoutMs);
     const resume = () => {
       if (this.#pending === pending) this.#resume();
     };
@@ -501,13 +513,13 @@ class PooledSocket implements ParserListener {
     if (this.#paused) return;
     this.#paused = true;
     this.#handle?.readStop();
-    this.#socket.setTimeout(0); // a slow client is not a slow upstream
+    this.#setTimeout(0); // a slow client is not a slow upstream
   }
 
   readonly #resume = (): void => {
     if (!this.#paused || this.#dead) return;
     this.#paused = false;
     this.#handle?.readStart();
-    if (this.#pending !== undefined) this.#socket.setTimeout(this.#options.bodyTimeoutMs);
+    if (this.#pending !== undefined) this.#setTimeout(this.#options.bodyTimeoutMs);
   };
 }
