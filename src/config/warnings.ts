@@ -37,18 +37,36 @@ export function configWarnings(config: TealConfig): ConfigWarning[] {
   }
   // On a loopback listener every client is on this machine: a proxy in front, as a rule. Untrusted,
   // that proxy's address is every request's client, and an allowFrom admitting it admits everyone.
+  // One warning for all such services: a config of 1,000 services would otherwise log 1,000 lines.
   if (proxy.trustedProxies.length === 0 && isLoopback(splitHostPort(proxy.listen).host)) {
+    const admitting: string[] = [];
+    const headers = new Set<string>();
     for (const [name, svc] of Object.entries(config.services)) {
       if (svc.router !== "teal" || svc.override === false) continue;
       const allowed = new AddressList(svc.override.allowFrom);
       if (!allowed.has("127.0.0.1") && !allowed.has("::1")) continue;
-      warnings.push({
-        path: `services.${name}.override.allowFrom`,
-        message: `admits loopback and proxy.listen (${proxy.listen}) is on loopback: if a proxy on this machine (nginx, a TLS terminator) forwards to teal, every request comes from loopback and anyone who reaches that proxy can pin a color with ${svc.override.header}. Set proxy.trustedProxies to that proxy's address (e.g. [127.0.0.1]) so allowFrom is matched against the real client, or set override: false`,
-      });
+      admitting.push(name);
+      headers.add(svc.override.header);
     }
+    if (admitting.length > 0) warnings.push(loopbackOverrideWarning(admitting, [...headers], proxy.listen));
   }
   return warnings;
+}
+
+/** How many services the grouped warning names before "and N more". */
+const NAMED_SERVICES = 3;
+
+function loopbackOverrideWarning(services: string[], headers: string[], listen: string): ConfigWarning {
+  const risk = `and proxy.listen (${listen}) is on loopback: if a proxy on this machine (nginx, a TLS terminator) forwards to teal, every request comes from loopback and anyone who reaches that proxy can pin a color with ${headers.join(" or ")}. Set proxy.trustedProxies to that proxy's address (e.g. [127.0.0.1]) so allowFrom is matched against the real client, or set override: false`;
+  if (services.length === 1) {
+    return { path: `services.${services[0]}.override.allowFrom`, message: `admits loopback ${risk}` };
+  }
+  const named = services.slice(0, NAMED_SERVICES).join(", ");
+  const more = services.length > NAMED_SERVICES ? ` and ${services.length - NAMED_SERVICES} more` : "";
+  return {
+    path: "services.*.override.allowFrom",
+    message: `${services.length} services (${named}${more}) admit loopback ${risk}`,
+  };
 }
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost; a wildcard or any other name is not. */

@@ -75,6 +75,34 @@ describe("the start-up warning about the override behind a local proxy", () => {
     }
   });
 
+  it("says it once for 100 services: how many, the first few by name, the field and the fix", () => {
+    const services = Array.from(
+      { length: 100 },
+      (_, i) => `  s${i}:\n    routes: [{ host: s${i}.test }]\n    blue: [http://127.0.0.1:9001]\n`,
+    ).join("");
+    const config = parseConfigText(`proxy: { listen: "127.0.0.1:8080" }\nservices:\n${services}`);
+    const [warning, ...rest] = configWarnings(config);
+    assert.deepEqual(rest, []);
+    assert.equal(warning!.path, "services.*.override.allowFrom");
+    assert.match(
+      warning!.message,
+      /^100 services \(s0, s1, s2 and 97 more\) admit loopback and proxy\.listen/,
+    );
+    assert.match(warning!.message, /pin a color with x-teal-color\. Set proxy\.trustedProxies/);
+    assert.match(warning!.message, /or set override: false$/);
+  });
+
+  it("names both services when two admit loopback, with each override header", () => {
+    const two = `${SERVICE}  api:\n    routes: [{ path: /api }]\n    blue: [http://127.0.0.1:9002]\n    override: { header: X-Api-Color }\n`;
+    const warnings = configWarnings(parseConfigText(`proxy: { listen: "127.0.0.1:8080" }\n${two}`));
+    assert.deepEqual(
+      warnings.map((w) => w.path),
+      ["services.*.override.allowFrom"],
+    );
+    assert.match(warnings[0]!.message, /^2 services \(web, api\) admit loopback/);
+    assert.match(warnings[0]!.message, /pin a color with x-teal-color or x-api-color\./);
+  });
+
   it("says nothing once trustedProxies is set, on a public listener, or when loopback may not override", () => {
     assert.deepEqual(warningsFor(`{ listen: "127.0.0.1:8080", trustedProxies: [127.0.0.1] }`), []);
     assert.deepEqual(warningsFor(`{ listen: "0.0.0.0:8080" }`), []);
