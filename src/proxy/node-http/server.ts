@@ -9,8 +9,9 @@
  * Over TLS it is node:http2's secure server: HTTP/2 by ALPN, and HTTP/1.1 for the clients that do
  * not offer it, served by the connection server given in `tls.http1` (the fast engine's, handed
  * each socket through node:http2's 'unknownProtocol') or else by node:http's own connection
- * handler with the options set on the server object (as node:http2 documents for allowHTTP1). Each HTTP/2 stream becomes one
- * exchange (h2-request.ts); its flow control is the stream's own backpressure, so a client that
+ * handler with the options set on the server object (as node:http2 documents for allowHTTP1).
+ * Each HTTP/2 stream becomes one exchange on node:http2's core API (h2-stream.ts, no
+ * compatibility objects); its flow control is the stream's own backpressure, so a client that
  * stops reading one stream slows that stream only. The sessions and their limits: h2-sessions.ts.
  * With `h2c`, the plain listener serves HTTP/2 by prior knowledge the same way (h2c.ts).
  */
@@ -278,7 +279,13 @@ export class NodeHttpServer implements ProxyServer {
   #h2Stream(stream: ServerHttp2Stream, headers: H2Headers, raw: string[], socket: Socket): void {
     try {
       const method = headers[":method"] ?? "GET";
-      const req = new H2Request(stream, method, headers[":path"] ?? "/", h1HeadersOf(raw), socket.remoteAddress);
+      const req = new H2Request(
+        stream,
+        method,
+        headers[":path"] ?? "/",
+        h1HeadersOf(raw),
+        socket.remoteAddress,
+      );
       const io = new H2Response(req, stream);
       const authority = headers[":authority"];
       if (authority !== undefined && !isValidHost(authority)) {

@@ -9,10 +9,16 @@
 import type { TLSSocket } from "node:tls";
 import { ACME_TLS_PROTOCOL, type AlpnChallenges } from "./alpn-challenges.ts";
 
-export type AlpnCallback = (this: TLSSocket, arg: { servername: string; protocols: string[] }) => string | undefined;
+export type AlpnCallback = (
+  this: TLSSocket,
+  arg: { servername: string; protocols: string[] },
+) => string | undefined;
 
 /** `protocols`: the ones served, best first; `challenges`: with TLS-ALPN-01 only. */
-export function alpnCallback(protocols: readonly string[], challenges: AlpnChallenges | undefined): AlpnCallback {
+export function alpnCallback(
+  protocols: readonly string[],
+  challenges: AlpnChallenges | undefined,
+): AlpnCallback {
   return function (this: TLSSocket, { servername, protocols: offered }) {
     if (offered.includes(ACME_TLS_PROTOCOL)) return challenges?.accept(this, servername);
     return protocols.find((p) => offered.includes(p));
