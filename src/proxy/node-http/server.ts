@@ -225,7 +225,7 @@ export class NodeHttpServer implements ProxyServer {
       this.#server.closeIdleConnections?.();
     }
     this.#h2?.close();
-    const http1 = this.#options.tls?.http1?.close(graceMs);
+    const http1 = this.#options.tls?.http1?.close(graceMs, handedOver);
     const cut = setTimeout(() => {
       this.#h2?.destroy();
       if (this.#options.tls === undefined) this.#server.closeAllConnections();
