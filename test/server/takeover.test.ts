@@ -15,13 +15,7 @@ import { alive, deploy, finished, history, pids, service, underLoad } from "../s
 import { eventually } from "../support/eventually.ts";
 import { get } from "../support/http.ts";
 import { hup, logOf, stopAll, successors } from "../support/takeover.ts";
-import {
-  api,
-  processServiceConfig,
-  runCli,
-  startTeal,
-  tempDir,
-} from "../support/teal-process.ts";
+import { api, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
