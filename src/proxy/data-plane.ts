@@ -37,6 +37,7 @@ import { upstreamHeaders } from "./headers.ts";
 import { sendProxyError } from "./responses.ts";
 import { type RouteMatch, RouteTable } from "./route-table.ts";
 import { ServiceTarget } from "./service-target.ts";
+import { alpnCallback } from "./tls/alpn.ts";
 import { AlpnChallenges } from "./tls/alpn-challenges.ts";
 import { Certificates } from "./tls/certificates.ts";
 import { hstsValue } from "./tls/settings.ts";
@@ -262,12 +263,16 @@ export class DataPlane {
     this.#alpn.set(host, pem);
   }
 
-  /** The TLS server's options: the certificates', and with TLS-ALPN-01 the callbacks that answer it. */
+  /**
+   * The TLS server's options: the certificates', the one ALPN choice (tls/alpn.ts), and with
+   * TLS-ALPN-01 the SNI callback that serves its challenge certificates.
+   */
   #tlsOptions(certificates: Certificates) {
     const options = certificates.serverOptions();
-    if (this.#alpn === undefined) return options;
     const protocols = this.#settings.tls?.http2 === false ? ["http/1.1"] : ["h2", "http/1.1"];
-    return { ...options, ...this.#alpn.serverOptions(protocols, options.SNICallback) };
+    const ALPNCallback = alpnCallback(protocols, this.#alpn);
+    if (this.#alpn === undefined) return { ...options, ALPNCallback };
+    return { ...options, ALPNCallback, SNICallback: this.#alpn.sniCallback(options.SNICallback) };
   }
 
   /** Answers GET /.well-known/acme-challenge/<token> on the plain listener (undefined: stop). */

@@ -106,6 +106,7 @@ export interface ServerOptions {
    * the server, to swap its context.
    */
   readonly tls?: {
+    /** With the listener's one ALPN choice as ALPNCallback (tls/alpn.ts): the server offers no other. */
     readonly options: TlsOptions;
     attach(server: TlsServer): void;
     /** HTTP/2 by ALPN beside HTTP/1.1, with these limits; false: HTTP/1.1 only. */

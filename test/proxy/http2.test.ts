@@ -190,6 +190,16 @@ describe("HTTP/2 on the TLS listener", () => {
     s.close();
   });
 
+  it("refuses a CONNECT stream with 405 and TEAL_CONNECT, as over HTTP/1.1; the connection's other streams go on", async () => {
+    const s = session();
+    const refused = await read(s.request({ ":method": "CONNECT", ":authority": "app.test:443" }));
+    assert.equal(refused.status, 405);
+    assert.match(refused.body.toString(), /CONNECT is not supported/);
+    const answer = await read(s.request({ ":path": "/" }));
+    assert.equal(answer.status, 200);
+    s.close();
+  });
+
   it("switches, overrides and counts streams of one connection per color, like HTTP/1.1 requests", async () => {
     const s = session();
     const before = proxy.plane.status()[0]!.stats;

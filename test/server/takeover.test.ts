@@ -14,40 +14,10 @@ import { promisify } from "node:util";
 import { alive, deploy, finished, history, pids, service, underLoad } from "../support/deployments.ts";
 import { eventually } from "../support/eventually.ts";
 import { get } from "../support/http.ts";
-import {
-  api,
-  processServiceConfig,
-  runCli,
-  startTeal,
-  type TealProcess,
-  tempDir,
-} from "../support/teal-process.ts";
+import { hup, logOf, stopAll, successors } from "../support/takeover.ts";
+import { api, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-/** The pids of the teal processes that took over so far, in order (from the shared log stream). */
-const successors = (teal: TealProcess) =>
-  teal.logs.filter((l) => l.msg === "took over the listening sockets").map((l) => l.pid as number);
-
-const logOf = (teal: TealProcess) => teal.logs.map((l) => JSON.stringify(l)).join("\n");
-
-/** Sends SIGHUP to the teal serving now and resolves with the pid of the one that takes over. */
-async function hup(teal: TealProcess, current: number): Promise<number> {
-  const before = successors(teal).length;
-  process.kill(current, "SIGHUP");
-  return eventually(
-    () => successors(teal)[before],
-    `a new teal to take over from pid ${current}`,
-    60_000,
-  ).catch((err) => {
-    throw new Error(`${err.message}; its log:\n${logOf(teal)}`);
-  });
-}
-
-async function stopAll(pidList: number[]): Promise<void> {
-  for (const pid of pidList) if (alive(pid)) process.kill(pid, "SIGTERM");
-  await eventually(() => pidList.every((p) => !alive(p)), "every teal process to exit", 30_000);
-}
 
 /** The pids of a teal's proxy workers (its children running proxy-worker). */
 async function workerPids(teal: number): Promise<number[]> {

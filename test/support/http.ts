@@ -1,6 +1,6 @@
 /** Small HTTP client helpers for tests: one request, or many over keep-alive connections. */
 
-import { Agent, request } from "undici";
+import { Agent, type buildConnector, request } from "undici";
 
 export interface Reply {
   readonly status: number;
@@ -30,6 +30,8 @@ export async function load(
     onReply?: (r: Reply, i: number) => void | Promise<void>;
     /** Checked before each request: true ends the load early. */
     stop?: () => boolean;
+    /** How connections are made (an https URL's CA and server name). */
+    connect?: buildConnector.BuildOptions;
   },
 ): Promise<{
   ok: number;
@@ -38,7 +40,7 @@ export async function load(
   statuses: Map<number, number>;
   bodies: Map<string, number>;
 }> {
-  const agent = new Agent({ connections: options.connections, pipelining: 1 });
+  const agent = new Agent({ connections: options.connections, pipelining: 1, connect: options.connect });
   const statuses = new Map<number, number>();
   const bodies = new Map<string, number>();
   let next = 0;

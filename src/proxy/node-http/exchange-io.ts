@@ -1,9 +1,9 @@
 /**
  * A node:http request and response as the proxy sees them (engine.ts's ProxyRequest and
- * ProxyResponse), over HTTP/1.1 or an HTTP/2 stream (node:http2's compatibility objects, which
- * have the same methods and events). The response's head waits for the first body bytes, as on
- * the fast engine, so that an exchange can still replace it (discardHead) when the upstream fails
- * before its body. An upstream's trailer fields go out after the body (see #addTrailers).
+ * ProxyResponse); HTTP/2 streams have their own (h2-stream.ts). The response's head waits for the
+ * first body bytes, as on the fast engine, so that an exchange can still replace it (discardHead)
+ * when the upstream fails before its body. An upstream's trailer fields go out after the body (see
+ * #addTrailers).
  */
 
 import {
@@ -13,12 +13,10 @@ import {
   validateHeaderName,
   validateHeaderValue,
 } from "node:http";
-import { constants, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { Readable } from "node:stream";
 import type { ProxyRequest, ProxyResponse, ResponseListener } from "../engine.ts";
 import { headerMap } from "../header-map.ts";
 import { acceptsTrailers } from "../headers.ts";
-import { h2HeaderObject } from "./h2-request.ts";
 
 export class NodeRequest implements ProxyRequest {
   readonly method: string;
@@ -26,22 +24,14 @@ export class NodeRequest implements ProxyRequest {
   readonly rawHeaders: string[];
   readonly remoteAddress: string | undefined;
   readonly body: Readable | null;
-  readonly protocol: "h2" | undefined;
   #headers: IncomingHttpHeaders | undefined;
 
-  /** `rawHeaders`: the list to route and forward on (an HTTP/2 stream's, rewritten: h2-request.ts). */
-  constructor(
-    message: IncomingMessage | Http2ServerRequest,
-    hasBody: boolean,
-    rawHeaders: string[] = message.rawHeaders,
-    protocol?: "h2",
-  ) {
+  constructor(message: IncomingMessage, hasBody: boolean) {
     this.method = message.method ?? "GET";
     this.url = message.url ?? "/";
-    this.rawHeaders = rawHeaders;
+    this.rawHeaders = message.rawHeaders;
     this.remoteAddress = message.socket.remoteAddress;
     this.body = hasBody ? message : null;
-    this.protocol = protocol;
   }
 
   get headers(): IncomingHttpHeaders {
@@ -54,7 +44,7 @@ type Head = { status: number; statusText: string | undefined; headers: readonly 
 
 export class NodeResponse implements ProxyResponse {
   readonly req: NodeRequest;
-  readonly res: ServerResponse | Http2ServerResponse;
+  readonly res: ServerResponse;
   listener: ResponseListener | undefined;
   headersSent = false;
   writableFinished = false;
@@ -62,7 +52,7 @@ export class NodeResponse implements ProxyResponse {
   #extra: string[] | undefined;
   #head: Head | undefined;
 
-  constructor(req: NodeRequest, res: ServerResponse | Http2ServerResponse) {
+  constructor(req: NodeRequest, res: ServerResponse) {
     this.req = req;
     this.res = res;
     res.on("close", () => {
@@ -87,7 +77,7 @@ export class NodeResponse implements ProxyResponse {
       written?.();
       return true;
     }
-    const res = this.res as ServerResponse;
+    const res = this.res;
     const ok = res.write(chunk, () => written?.());
     return ok || res.writableLength === 0;
   }
@@ -111,32 +101,25 @@ export class NodeResponse implements ProxyResponse {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    // An HTTP/2 stream is reset with INTERNAL_ERROR: destroyed without an error, node:http2 resets
-    // it with NO_ERROR, which a client reads as the end of a whole response. (The compatibility
-    // layer swallows the stream's own 'error' that follows.)
-    if (this.req.protocol === "h2") {
-      (this.res as Http2ServerResponse).stream.close(constants.NGHTTP2_INTERNAL_ERROR);
-    } else this.res.destroy();
+    this.res.destroy();
   }
 
   /**
-   * HTTP/2: a trailing HEADERS frame (node:http2's compatibility response always waits for
-   * trailers). HTTP/1.1: after a chunked body, when the client sent `TE: trailers` (as the fast
-   * engine, http1/response.ts); node:http leaves them out of a body that is not chunked.
+   * After a chunked body, when the client sent `TE: trailers` (as the fast engine,
+   * http1/response.ts); node:http leaves them out of a body that is not chunked.
    */
   #addTrailers(trailers: readonly string[]): void {
     try {
-      if (this.req.protocol === "h2") (this.res as Http2ServerResponse).addTrailers(h2HeaderObject(trailers));
-      else if (acceptsTrailers(this.req.headers.te)) {
+      if (acceptsTrailers(this.req.headers.te)) {
         const pairs: [string, string][] = [];
         for (let i = 0; i < trailers.length; i += 2) {
           // A field node:http would refuse is left out, not the whole section.
           if (sendable(trailers[i]!, trailers[i + 1]!)) pairs.push([trailers[i]!, trailers[i + 1]!]);
         }
-        (this.res as ServerResponse).addTrailers(pairs);
+        this.res.addTrailers(pairs);
       }
     } catch {
-      // A field node:http2 will not send: the body stands without its trailers.
+      // A field node:http will not send: the body stands without its trailers.
     }
   }
 
@@ -149,12 +132,8 @@ export class NodeResponse implements ProxyResponse {
     const headers = extra === undefined ? head.headers : [...head.headers, ...extra];
     try {
       const res = this.res;
-      // HTTP/2 has no reason phrase, and its header names are lower case.
-      if (this.req.protocol === "h2")
-        (res as Http2ServerResponse).writeHead(head.status, h2HeaderObject(headers));
-      else if (head.statusText === undefined)
-        (res as ServerResponse).writeHead(head.status, headers as string[]);
-      else (res as ServerResponse).writeHead(head.status, head.statusText, headers as string[]);
+      if (head.statusText === undefined) res.writeHead(head.status, headers as string[]);
+      else res.writeHead(head.status, head.statusText, headers as string[]);
       return true;
     } catch {
       // A status text node:http will not send (a character it refuses): nothing can be answered.

@@ -12,10 +12,12 @@
 
 import {
   constants,
+  type IncomingHttpHeaders,
   type SecureServerOptions,
   type ServerHttp2Session,
   type ServerHttp2Stream,
 } from "node:http2";
+import type { Socket } from "node:net";
 import type { Http2Limits } from "../../traffic/tls.ts";
 
 interface SessionState {
@@ -45,15 +47,31 @@ export function h2ServerOptions(limits: Http2Limits, maxHeaderBytes: number): Se
   };
 }
 
+/**
+ * Serves one stream: its header object and flat header list (as node:http2's 'stream' event gives
+ * them), and its connection's socket (node:http2's proxy of it, taken once per session).
+ */
+export type StreamServer = (
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  rawHeaders: string[],
+  socket: Socket,
+) => void;
+
 export class H2Sessions {
   readonly #limits: Http2Limits;
   readonly #abuse: (code: string, message: string) => void;
+  readonly #serve: StreamServer;
   readonly #sessions = new Map<ServerHttp2Session, SessionState>();
 
-  /** `abuse` hears of each session closed for breaking a limit (teal's log, a client error). */
-  constructor(limits: Http2Limits, abuse: (code: string, message: string) => void) {
+  /**
+   * `abuse` hears of each session closed for breaking a limit (teal's log, a client error);
+   * `serve` gets each stream the limits let through.
+   */
+  constructor(limits: Http2Limits, abuse: (code: string, message: string) => void, serve: StreamServer) {
     this.#limits = limits;
     this.#abuse = abuse;
+    this.#serve = serve;
   }
 
   add(session: ServerHttp2Session): void {
@@ -62,7 +80,14 @@ export class H2Sessions {
     session.once("close", () => this.#sessions.delete(session));
     // A session's errors (a protocol error, a reset socket) end it; they are no concern of teal's.
     session.on("error", () => {});
-    session.on("stream", (stream: ServerHttp2Stream) => this.#stream(session, state, stream));
+    const socket = session.socket as Socket;
+    session.on(
+      "stream",
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
+        this.#stream(session, state, stream);
+        this.#serve(stream, headers, raw, socket);
+      },
+    );
   }
 
   #stream(session: ServerHttp2Session, state: SessionState, stream: ServerHttp2Stream): void {

@@ -9,8 +9,9 @@
  * Over TLS it is node:http2's secure server: HTTP/2 by ALPN, and HTTP/1.1 for the clients that do
  * not offer it, served by the connection server given in `tls.http1` (the fast engine's, handed
  * each socket through node:http2's 'unknownProtocol') or else by node:http's own connection
- * handler with the options set on the server object (as node:http2 documents for allowHTTP1). Each HTTP/2 stream becomes one
- * exchange (h2-request.ts); its flow control is the stream's own backpressure, so a client that
+ * handler with the options set on the server object (as node:http2 documents for allowHTTP1).
+ * Each HTTP/2 stream becomes one exchange on node:http2's core API (h2-stream.ts, no
+ * compatibility objects); its flow control is the stream's own backpressure, so a client that
  * stops reading one stream slows that stream only. The sessions and their limits: h2-sessions.ts.
  * With `h2c`, the plain listener serves HTTP/2 by prior knowledge the same way (h2c.ts).
  */
@@ -25,9 +26,8 @@ import {
 import {
   createServer as createH2cServer,
   createSecureServer,
+  type IncomingHttpHeaders as H2Headers,
   type Http2SecureServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
   type ServerHttp2Stream,
 } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
@@ -38,6 +38,7 @@ import type { Http2Limits } from "../../traffic/tls.ts";
 import { clientErrorResponse } from "../client-errors.ts";
 import {
   type ListenTarget,
+  type ProxyResponse,
   type ProxyServer,
   type ServerHandlers,
   type ServerOptions,
@@ -48,11 +49,12 @@ import { isValidHost } from "../http1/host-header.ts";
 import { NodeRequest, NodeResponse } from "./exchange-io.ts";
 import { h1HeadersOf } from "./h2-request.ts";
 import { H2Sessions, h2ServerOptions } from "./h2-sessions.ts";
+import { H2Request, H2Response } from "./h2-stream.ts";
 import { serveH2c } from "./h2c.ts";
 
 /** An open exchange, as the sweep sees it. */
 interface Watched {
-  readonly io: NodeResponse;
+  readonly io: NodeResponse | H2Response;
   readonly socket: Socket;
   /** An HTTP/2 exchange's stream: its own flow, timed apart from the connection's other streams. */
   readonly stream: ServerHttp2Stream | undefined;
@@ -98,18 +100,10 @@ export class NodeHttpServer implements ProxyServer {
     const tls = options.tls;
     if (tls === undefined) {
       this.#server = createServer(httpOptions, onRequest);
-      if (options.h2c !== undefined) this.#h2 = this.#serveH2c(options.h2c, onRequest);
+      if (options.h2c !== undefined) this.#h2 = this.#serveH2c(options.h2c);
     } else if (tls.http2 === false && tls.http1 !== undefined) {
       const http1 = tls.http1;
-      const server = createTlsServer(
-        // With TLS-ALPN-01, the options' ALPNCallback chooses (node:tls takes one or the other).
-        {
-          ...(tls.options.ALPNCallback === undefined ? { ALPNProtocols: ["http/1.1"] } : {}),
-          ...tls.options,
-          noDelay: true,
-        },
-        (socket) => http1.adopt(socket),
-      );
+      const server = createTlsServer({ ...tls.options, noDelay: true }, (socket) => http1.adopt(socket));
       tls.attach(server);
       // A tls.Server is a net.Server: its connections are the TLS sockets, closed at the grace below.
       this.#server = server as unknown as Server;
@@ -120,28 +114,28 @@ export class NodeHttpServer implements ProxyServer {
       this.#server = server as unknown as Server;
     } else {
       const http1 = tls.http1;
-      const server: Http2SecureServer = createSecureServer(
-        {
-          ...tls.options,
-          ...h2ServerOptions(tls.http2, options.maxHeaderBytes),
-          // With a server for HTTP/1.1 connections, node:http2 hands them over as 'unknownProtocol'
-          // (its documented way to serve another protocol); the ALPN choice is then teal's (the
-          // options' own ALPNCallback with TLS-ALPN-01, which offers the same two protocols).
-          ...(http1 === undefined
-            ? { allowHTTP1: true }
-            : { allowHTTP1: false, ALPNCallback: tls.options.ALPNCallback ?? chooseAlpn }),
-          noDelay: true,
-        },
-        // HTTP/1.1 requests come as node:http's objects, HTTP/2 streams as its compatible ones.
-        onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
-      );
-      // node:http's connection handler reads its options off the server it serves for.
-      Object.assign(server, httpOptions);
+      // No request listener: each stream is served on node:http2's core API (h2-stream.ts).
+      const server: Http2SecureServer = createSecureServer({
+        ...tls.options,
+        ...h2ServerOptions(tls.http2, options.maxHeaderBytes),
+        // With a server for HTTP/1.1 connections, node:http2 hands them over as 'unknownProtocol'
+        // (its documented way to serve another protocol). Either way the ALPN choice is the
+        // options' ALPNCallback (tls/alpn.ts).
+        allowHTTP1: http1 === undefined,
+        noDelay: true,
+      });
+      if (http1 === undefined) {
+        // node:http serves the HTTP/1.1 connections, with the options set on the server object
+        // (as node:http2 documents for allowHTTP1) and their requests as 'request' events. Adding
+        // that listener makes node:http2 serve every stream through its compatibility layer
+        // too, as a 'request': that 'stream' listener goes, the streams are teal's.
+        Object.assign(server, httpOptions);
+        server.on("request", onRequest as unknown as (...args: unknown[]) => void);
+        server.removeAllListeners("stream");
+      } else server.on("unknownProtocol", (socket: Socket) => http1.adopt(socket));
       tls.attach(server);
-      if (http1 !== undefined) server.on("unknownProtocol", (socket: Socket) => http1.adopt(socket));
-      const sessions = new H2Sessions(tls.http2, handlers.clientError);
-      server.on("session", (session) => sessions.add(session));
-      this.#h2 = sessions;
+      this.#h2 = this.#sessions(tls.http2);
+      server.on("session", (session) => this.#h2!.add(session));
       // Both protocols' connections: the same methods and events as an http.Server's for HTTP/1.1.
       this.#server = server as unknown as Server;
     }
@@ -181,16 +175,19 @@ export class NodeHttpServer implements ProxyServer {
   }
 
   /** h2c by prior knowledge beside HTTP/1.1 on this plain listener (h2c.ts). */
-  #serveH2c(limits: Http2Limits, onRequest: (req: IncomingMessage, res: ServerResponse) => void): H2Sessions {
+  #serveH2c(limits: Http2Limits): H2Sessions {
     // The same limits as over TLS: the options are node:http2's for both kinds of server.
-    const h2 = createH2cServer(
-      h2ServerOptions(limits, this.#options.maxHeaderBytes),
-      onRequest as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
-    );
-    const sessions = new H2Sessions(limits, this.#handlers.clientError);
+    const h2 = createH2cServer(h2ServerOptions(limits, this.#options.maxHeaderBytes));
+    const sessions = this.#sessions(limits);
     h2.on("session", (session) => sessions.add(session));
     serveH2c(this.#server, h2, this.#options.headersTimeoutMs);
     return sessions;
+  }
+
+  #sessions(limits: Http2Limits): H2Sessions {
+    return new H2Sessions(limits, this.#handlers.clientError, (stream, headers, raw, socket) =>
+      this.#h2Stream(stream, headers, raw, socket),
+    );
   }
 
   listen(target: ListenTarget): Promise<AddressInfo> {
@@ -228,7 +225,7 @@ export class NodeHttpServer implements ProxyServer {
       this.#server.closeIdleConnections?.();
     }
     this.#h2?.close();
-    const http1 = this.#options.tls?.http1?.close(graceMs);
+    const http1 = this.#options.tls?.http1?.close(graceMs, handedOver);
     const cut = setTimeout(() => {
       this.#h2?.destroy();
       if (this.#options.tls === undefined) this.#server.closeAllConnections();
@@ -241,10 +238,6 @@ export class NodeHttpServer implements ProxyServer {
   }
 
   #request(message: IncomingMessage, res: ServerResponse): void {
-    if (message.httpVersionMajor === 2) {
-      this.#h2Request(message as unknown as Http2ServerRequest, res as unknown as Http2ServerResponse);
-      return;
-    }
     const socket = message.socket;
     try {
       // Busy connections close after their response once the server closes.
@@ -283,34 +276,43 @@ export class NodeHttpServer implements ProxyServer {
   }
 
   /** One HTTP/2 stream: the same checks and handler as an HTTP/1.1 request, timed by its own flow. */
-  #h2Request(message: Http2ServerRequest, res: Http2ServerResponse): void {
-    const stream = message.stream;
+  #h2Stream(stream: ServerHttp2Stream, headers: H2Headers, raw: string[], socket: Socket): void {
     try {
-      // END_STREAM on the HEADERS frame: the request has no body.
-      const req = new NodeRequest(message, !stream.endAfterHeaders, h1HeadersOf(message.rawHeaders), "h2");
-      const io = new NodeResponse(req, res);
-      const authority = message.authority;
+      const method = headers[":method"] ?? "GET";
+      const req = new H2Request(
+        stream,
+        method,
+        headers[":path"] ?? "/",
+        h1HeadersOf(raw),
+        socket.remoteAddress,
+      );
+      const io = new H2Response(req, stream);
+      const authority = headers[":authority"];
       if (authority !== undefined && !isValidHost(authority)) {
         this.#refuse(io, "TEAL_INVALID_HOST", "an :authority that is not host[:port]");
         return;
       }
-      const socket = stream.session?.socket as Socket | undefined;
-      if (socket === undefined) return; // the session is already gone
+      if (method === "CONNECT") {
+        this.#refuse(io, "TEAL_CONNECT", "CONNECT is not supported");
+        return;
+      }
       const watched: Watched = {
         io,
         socket,
         stream,
-        reading: req.body !== null && !message.complete,
+        reading: req.body !== null,
         bodyBytes: socket.bytesRead,
         bodySince: performance.now(),
         sendPending: 0,
         sendSince: -1,
       };
       this.#watched.add(watched);
-      message.once("end", () => {
-        watched.reading = false;
-      });
-      res.once("close", () => this.#watched.delete(watched));
+      if (watched.reading) {
+        stream.once("end", () => {
+          watched.reading = false;
+        });
+      }
+      stream.once("close", () => this.#watched.delete(watched));
       this.#handlers.request(req, io);
     } catch (err) {
       this.#handlers.internalError(err);
@@ -338,7 +340,7 @@ export class NodeHttpServer implements ProxyServer {
    * A well-formed request teal will not serve: said, answered, and its connection closed (over
    * HTTP/2, its stream only: the other streams of the connection go on).
    */
-  #refuse(io: NodeResponse, code: string, message: string): void {
+  #refuse(io: ProxyResponse, code: string, message: string): void {
     this.#handlers.clientError(code, message);
     answerError(io, code);
   }
@@ -372,7 +374,10 @@ export class NodeHttpServer implements ProxyServer {
     }
     this.#handlers.clientError(code, err.message);
     // Behind a response in progress, the bad input is a pipelined request: answered after it.
-    const busy = [...this.#watched].find((w) => w.socket === socket && !w.io.writableFinished);
+    const busy = [...this.#watched].find(
+      (w): w is Watched & { io: NodeResponse } =>
+        w.io instanceof NodeResponse && w.socket === socket && !w.io.writableFinished,
+    );
     if (busy !== undefined && !busy.reading) {
       busy.io.res.once("finish", () => this.#answerAndClose(socket, code));
       return;
@@ -433,7 +438,7 @@ export class NodeHttpServer implements ProxyServer {
 }
 
 /** The client-error answer (client-errors.ts) on an exchange; HTTP/1.1's connection closes after it. */
-function answerError(io: NodeResponse, code: string): void {
+function answerError(io: ProxyResponse, code: string): void {
   const text = clientErrorResponse(code);
   const at = text.indexOf("\r\n\r\n");
   const [status, reason] = splitStatus(text.slice(9, text.indexOf("\r\n")));
@@ -442,15 +447,6 @@ function answerError(io: NodeResponse, code: string): void {
   if (io.req.protocol !== "h2") headers.push("connection", "close");
   io.writeHead(status, reason, headers);
   io.end(body);
-}
-
-/**
- * HTTP/2 when the client offers it, else HTTP/1.1 when it offers that (what allowHTTP1 offers);
- * a client offering neither fails the handshake, as it does with allowHTTP1's ALPN list.
- */
-function chooseAlpn({ protocols }: { protocols: string[] }): string | undefined {
-  if (protocols.includes("h2")) return "h2";
-  return protocols.includes("http/1.1") ? "http/1.1" : undefined;
 }
 
 function destroySocket(this: Duplex): void {

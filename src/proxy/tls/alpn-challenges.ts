@@ -4,10 +4,11 @@
  * certificate (self-signed, carrying the key authorization's digest), and its connection is closed
  * once the handshake is done, before any HTTP; every other handshake is served as before.
  *
- * Why an ALPNCallback: the certificate must depend on the protocol the client offered, and the
- * SNICallback only hears the server name. OpenSSL asks for the protocol before the certificate in
- * TLS 1.3 (and after it in TLS 1.2), so the ALPNCallback marks the connection and the SNICallback
- * that follows serves the challenge certificate to it. A TLS 1.2 `acme-tls/1` handshake is refused
+ * Why through the ALPN choice (alpn.ts, the listener's one ALPNCallback, asks `accept`): the
+ * certificate must depend on the protocol the client offered, and the SNICallback only hears the
+ * server name. OpenSSL asks for the protocol before the certificate in TLS 1.3 (and after it in
+ * TLS 1.2), so the ALPN choice marks the connection and the SNICallback that follows serves the
+ * challenge certificate to it. A TLS 1.2 `acme-tls/1` handshake is refused
  * (the certificate was chosen already); the CAs' validators (Let's Encrypt's Boulder, pebble)
  * offer TLS 1.3.
  */
@@ -17,12 +18,7 @@ import { TLS_PROTOCOL } from "./settings.ts";
 
 export const ACME_TLS_PROTOCOL = "acme-tls/1";
 
-type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
-
-export interface AlpnServerOptions {
-  readonly ALPNCallback: (arg: { servername: string; protocols: string[] }) => string | undefined;
-  readonly SNICallback: SniCallback;
-}
+export type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 
 export class AlpnChallenges {
   /** Challenge certificates by host (lower case). */
@@ -40,32 +36,28 @@ export class AlpnChallenges {
   }
 
   /**
-   * The listener's ALPN and SNI callbacks: `protocols` are the ones it serves, best first (the
-   * ALPNCallback replaces node:tls's own choice among them); `sni` chooses every other handshake's
-   * certificate.
+   * The ALPN choice for a handshake that offered `acme-tls/1` (alpn.ts asks): that protocol when
+   * `servername` has a challenge, the connection then getting its certificate from sniCallback;
+   * undefined (a TLS alert) for a name without one, or in TLS 1.2, whose certificate is chosen
+   * before the protocol.
    */
-  serverOptions(protocols: readonly string[], sni: SniCallback): AlpnServerOptions {
-    const contexts = this.#contexts;
+  accept(socket: TLSSocket, servername: string | undefined): string | undefined {
+    const context = this.#contexts.get((servername ?? "").toLowerCase());
+    if (context === undefined || this.#chosen.has(socket)) return undefined;
+    this.#answering.set(socket, context);
+    return ACME_TLS_PROTOCOL;
+  }
+
+  /** The listener's SNICallback: the challenge certificate where accept() said so, else `sni`'s. */
+  sniCallback(sni: SniCallback): SniCallback {
     const answering = this.#answering;
     const chosen = this.#chosen;
-    return {
-      // node:tls calls both with the connection's TLSSocket as `this`.
-      ALPNCallback(this: TLSSocket, { servername, protocols: offered }) {
-        if (offered.includes(ACME_TLS_PROTOCOL)) {
-          const context = contexts.get((servername ?? "").toLowerCase());
-          // No challenge for this name, or TLS 1.2 (its certificate is chosen already): an alert.
-          if (context === undefined || chosen.has(this)) return undefined;
-          answering.set(this, context);
-          return ACME_TLS_PROTOCOL;
-        }
-        return protocols.find((p) => offered.includes(p));
-      },
-      SNICallback(this: TLSSocket, servername, cb) {
-        chosen.add(this);
-        const context = answering.get(this);
-        if (context !== undefined) cb(null, context);
-        else sni(servername, cb);
-      },
+    // node:tls calls it with the connection's TLSSocket as `this`.
+    return function (this: TLSSocket, servername, cb) {
+      chosen.add(this);
+      const context = answering.get(this);
+      if (context !== undefined) cb(null, context);
+      else sni(servername, cb);
     };
   }
 
