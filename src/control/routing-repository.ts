@@ -1,7 +1,7 @@
 /**
- * Routing state per service in the store, one record each, written with compare-and-swap. Each
- * write that changes the live color or its version also writes `services/<name>/active` (JSON
- * `{"color":"green","version":"v2"}`) in the same transaction, the layout other tools read from etcd.
+ * Routing state per service in the store, one record each, written with compare-and-swap. After
+ * each write the live color and its version are also published at `services/<name>/active`
+ * (JSON `{"color":"green","version":"v2"}`), the layout other tools read from etcd.
  */
 
 import type { Color } from "../domain/color.ts";
@@ -47,46 +47,27 @@ export class RoutingRepository {
     return { state: INITIAL_ROUTING, revision: kv.modRevision, corrupt: kv.value.slice(0, 200) };
   }
 
-  /**
-   * Writes only if nobody changed the record since `revision`; returns the new revision. The
-   * active key, when it changes, is written in the same transaction: one etcd round trip less
-   * before a switch is in force, and the two never disagree.
-   */
+  /** Writes only if nobody changed the record since `revision`; returns the new revision. */
   async save(service: string, state: RoutingState, revision: number): Promise<number> {
-    const routing = { key: PREFIX + service, value: JSON.stringify(state), expectModRevision: revision };
-    const active = await this.#activeChange(service, state.live);
-    const result = await this.#store.putMany(active === undefined ? [routing] : [routing, active]);
+    const result = await this.#store.put(PREFIX + service, JSON.stringify(state), {
+      expectModRevision: revision,
+    });
     if (!result.ok) {
       throw new TealError("CONFLICT", `routing of ${service} was changed concurrently; retry the command`);
     }
+    await this.publishActive(service, state.live);
     return result.revision;
   }
 
-  /** The active key's new value, or undefined when it already holds it (or cannot be read). */
-  async #activeChange(service: string, live: Color): Promise<{ key: string; value: string } | undefined> {
-    const value = this.#activeValue(service, live);
-    try {
-      if ((await this.#store.get(activeKey(service)))?.value === value) return undefined;
-    } catch (err) {
-      if (!this.#options.onPublishError) throw err;
-      this.#options.onPublishError(err);
-      return undefined;
-    }
-    return { key: activeKey(service), value };
-  }
-
-  #activeValue(service: string, live: Color): string {
-    return JSON.stringify({ color: live, version: this.#options.versionOf?.(service, live) ?? null });
-  }
-
   /**
-   * Publishes the live color and its version at `services/<service>/active`. Every routing write
-   * carries it (save), and the server calls this at start and when a deployment ends (a first
-   * version goes live without a switch). Unchanged values are not rewritten, so a watcher of the
-   * key sees one event per change of color or version, not one per split step.
+   * Publishes the live color and its version at `services/<service>/active`. Called after every
+   * routing write (the Store has no multi-key transaction, and the routing record is what teal
+   * itself reads), and by the server at start and when a deployment ends (a first version goes
+   * live without a switch). Unchanged values are not rewritten, so a watcher of the key sees one
+   * event per change of color or version, not one per split step.
    */
   async publishActive(service: string, live: Color): Promise<void> {
-    const value = this.#activeValue(service, live);
+    const value = JSON.stringify({ color: live, version: this.#options.versionOf?.(service, live) ?? null });
     try {
       if ((await this.#store.get(activeKey(service)))?.value === value) return;
       await this.#store.put(activeKey(service), value);

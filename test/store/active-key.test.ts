@@ -31,21 +31,6 @@ describe("the active key", () => {
     }
   });
 
-  it("is written in the same transaction as the routing record that changes it", async () => {
-    const store = new MemoryStore({ leaseSweepIntervalMs: 0 });
-    const routing = new RoutingRepository(store);
-    try {
-      const blue = await routing.save("web", INITIAL_ROUTING, 0);
-      const green = await routing.save("web", { ...INITIAL_ROUTING, live: "green", greenPercent: 100 }, blue);
-      const active = await store.get(activeKey("web"));
-      assert.equal(active?.value, '{"color":"green","version":null}');
-      assert.equal(active?.modRevision, green, "the routing write's own revision");
-      assert.equal(await store.revision(), green, "one revision for both keys");
-    } finally {
-      await store.close();
-    }
-  });
-
   it("publishes version null for a color with nothing deployed", async () => {
     const store = new MemoryStore({ leaseSweepIntervalMs: 0 });
     try {
