@@ -24,6 +24,7 @@ export interface FleetNode extends NodeRecord {
 
 interface Waiter {
   readonly revision: number;
+  readonly servedHere: string | undefined;
   readonly resolve: (lagging: readonly LaggingNode[]) => void;
   readonly timer: Timer;
 }
@@ -47,17 +48,20 @@ export class FleetAcks implements PrefixFollower {
 
   /**
    * Resolves with [] once every live node serves `revision` or later, or at the deadline with the
-   * nodes that do not. With no live node at all there is nobody to wait for.
+   * nodes that do not. With no live node at all there is nobody to wait for. `servedHere` names
+   * the node whose proxy already serves it (the writer's own, put in force before it asks): its
+   * record follows, but the wait does not hang on that etcd round trip.
    */
-  waitFor(revision: number, timeoutMs: number): Promise<readonly LaggingNode[]> {
-    if (this.#lagging(revision).length === 0) return Promise.resolve([]);
+  waitFor(revision: number, timeoutMs: number, servedHere?: string): Promise<readonly LaggingNode[]> {
+    if (this.#lagging(revision, servedHere).length === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         revision,
+        servedHere,
         resolve,
         timer: this.#clock.setTimeout(() => {
           this.#waiters.delete(waiter);
-          resolve(this.#lagging(revision));
+          resolve(this.#lagging(revision, servedHere));
         }, timeoutMs),
       };
       this.#waiters.add(waiter);
@@ -73,7 +77,7 @@ export class FleetAcks implements PrefixFollower {
   close(): void {
     for (const waiter of this.#waiters) {
       waiter.timer.cancel();
-      waiter.resolve(this.#lagging(waiter.revision));
+      waiter.resolve(this.#lagging(waiter.revision, waiter.servedHere));
     }
     this.#waiters.clear();
   }
@@ -99,16 +103,16 @@ export class FleetAcks implements PrefixFollower {
     }
   }
 
-  #lagging(revision: number): LaggingNode[] {
+  #lagging(revision: number, servedHere?: string): LaggingNode[] {
     return this.nodes()
-      .filter((n) => n.revision < revision)
+      .filter((n) => n.revision < revision && n.node !== servedHere)
       .map((n) => ({ node: n.node, revision: n.revision }));
   }
 
   #check(): void {
     for (const listener of this.#listeners) listener();
     for (const waiter of this.#waiters) {
-      if (this.#lagging(waiter.revision).length > 0) continue;
+      if (this.#lagging(waiter.revision, waiter.servedHere).length > 0) continue;
       waiter.timer.cancel();
       this.#waiters.delete(waiter);
       waiter.resolve([]);

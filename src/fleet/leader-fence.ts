@@ -9,15 +9,13 @@
  */
 
 import { TealError } from "../domain/errors.ts";
+import { DelegatingStore } from "../store/delegating-store.ts";
 import type {
   KeyGuard,
-  KeyValue,
-  LeaseId,
+  PutManyEntry,
   PutOptions,
   Store,
-  Watch,
-  WatchEvent,
-  WatchOptions,
+  WriteManyResult,
   WriteResult,
 } from "../store/store.ts";
 
@@ -31,68 +29,53 @@ export interface Fence {
   stepDown(reason: string): void;
 }
 
-/** The Store, with the fence on every put under FENCED_PREFIXES; everything else passes through. */
-export class FencedStore implements Store {
-  readonly #inner: Store;
+/** The Store, with the fence on every write under FENCED_PREFIXES; everything else passes through. */
+export class FencedStore extends DelegatingStore {
   readonly #fence: () => Fence | undefined;
 
   /** @param fence the election, once this server campaigns (before: fenced writes are refused) */
   constructor(inner: Store, fence: () => Fence | undefined) {
-    this.#inner = inner;
+    super(inner);
     this.#fence = fence;
   }
 
-  async put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
-    if (!FENCED_PREFIXES.some((prefix) => key.startsWith(prefix)))
-      return this.#inner.put(key, value, options);
-    const fence = this.#fence();
-    const guard = fence?.guard();
-    if (fence === undefined || guard === undefined) throw notLeading(key, "another node leads, or none yet");
-    const result = await this.#inner.put(key, value, { ...options, requireKey: guard });
-    if (!result.ok && result.guardFailed) {
-      const reason = `its write of ${key} was refused: the leader key is no longer the one it wrote (another node leads, or its lease expired)`;
-      fence.stepDown(reason);
-      throw notLeading(key, "another node leads, or its lease expired");
-    }
+  override async put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
+    if (!isFenced(key)) return this.inner.put(key, value, options);
+    const fence = this.#guarded(key);
+    const result = await this.inner.put(key, value, { ...options, requireKey: fence.guard });
+    if (!result.ok && result.guardFailed) throw this.#refused(fence, key);
     return result;
   }
 
-  revision(): Promise<number> {
-    return this.#inner.revision();
+  /** A batch with one fenced key carries the guard for all of it (one transaction). */
+  override async putMany(
+    entries: readonly PutManyEntry[],
+    options: { readonly requireKey?: KeyGuard } = {},
+  ): Promise<WriteManyResult> {
+    const key = entries.find((e) => isFenced(e.key))?.key;
+    if (key === undefined) return this.inner.putMany(entries, options);
+    const fence = this.#guarded(key);
+    const result = await this.inner.putMany(entries, { requireKey: fence.guard });
+    if (!result.ok && result.guardFailed) throw this.#refused(fence, key);
+    return result;
   }
 
-  get(key: string): Promise<KeyValue | undefined> {
-    return this.#inner.get(key);
+  #guarded(key: string): { readonly fence: Fence; readonly guard: KeyGuard } {
+    const fence = this.#fence();
+    const guard = fence?.guard();
+    if (fence === undefined || guard === undefined) throw notLeading(key, "another node leads, or none yet");
+    return { fence, guard };
   }
 
-  list(prefix: string): Promise<{ readonly items: KeyValue[]; readonly revision: number }> {
-    return this.#inner.list(prefix);
-  }
-
-  delete(key: string, options?: { readonly expectModRevision?: number }): Promise<WriteResult> {
-    return this.#inner.delete(key, options);
-  }
-
-  watch(prefix: string, onEvent: (event: WatchEvent) => void, options?: WatchOptions): Promise<Watch> {
-    return this.#inner.watch(prefix, onEvent, options);
-  }
-
-  grantLease(ttlMs: number): Promise<LeaseId> {
-    return this.#inner.grantLease(ttlMs);
-  }
-
-  keepAlive(lease: LeaseId): Promise<void> {
-    return this.#inner.keepAlive(lease);
-  }
-
-  revokeLease(lease: LeaseId): Promise<void> {
-    return this.#inner.revokeLease(lease);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
+  #refused({ fence }: { readonly fence: Fence }, key: string): TealError {
+    fence.stepDown(
+      `its write of ${key} was refused: the leader key is no longer the one it wrote (another node leads, or its lease expired)`,
+    );
+    return notLeading(key, "another node leads, or its lease expired");
   }
 }
+
+const isFenced = (key: string): boolean => FENCED_PREFIXES.some((prefix) => key.startsWith(prefix));
 
 function notLeading(key: string, why: string): TealError {
   return new TealError(

@@ -58,6 +58,8 @@ export class NodeKey {
   #connected = false;
   #busy = false;
   #again = false;
+  /** A pass asked for while busy is a heartbeat: it keeps the lease alive too. */
+  #againKeepAlive = false;
   #closed = false;
   #started = false;
   #timer: NodeJS.Timeout | undefined;
@@ -86,17 +88,20 @@ export class NodeKey {
     // A revision served before the start (a server following others' writes) is kept.
     this.#revision = Math.max(this.#revision, revision);
     this.#started = true;
-    await this.#sync();
+    await this.#sync(true);
     if (!this.#connected) throw new Error(`could not publish ${nodeKey(this.#name)}`);
     // Three keep-alives per TTL: one lost answer does not let the lease expire.
-    this.#timer = setInterval(() => void this.#run(), this.#heartbeatMs);
+    this.#timer = setInterval(() => void this.#run(true), this.#heartbeatMs);
   }
 
-  /** The node now serves `revision`: published at once (or when etcd is back). */
+  /**
+   * The node now serves `revision`: published at once (or when etcd is back), with one write and
+   * no keep-alive first (the heartbeat keeps the lease): a switch waits for this write.
+   */
   serve(revision: number): void {
     if (revision <= this.#revision) return;
     this.#revision = revision;
-    if (this.#started) void this.#run();
+    if (this.#started) void this.#run(false);
   }
 
   get #heartbeatMs(): number {
@@ -111,26 +116,30 @@ export class NodeKey {
   }
 
   /** One pass at a time; a request during a pass runs one more pass after it. */
-  async #run(): Promise<void> {
+  async #run(keepAlive: boolean): Promise<void> {
     if (this.#busy) {
       this.#again = true;
+      this.#againKeepAlive ||= keepAlive;
       return;
     }
     this.#busy = true;
     try {
+      let withKeepAlive = keepAlive;
       do {
         this.#again = false;
-        await this.#sync();
+        this.#againKeepAlive = false;
+        await this.#sync(withKeepAlive);
+        withKeepAlive = this.#againKeepAlive;
       } while (this.#again && !this.#closed);
     } finally {
       this.#busy = false;
     }
   }
 
-  async #sync(): Promise<void> {
+  async #sync(keepAlive: boolean): Promise<void> {
     if (this.#closed) return;
     try {
-      if (this.#lease !== undefined) {
+      if (this.#lease !== undefined && keepAlive) {
         try {
           await this.#store.keepAlive(this.#lease);
         } catch (err) {
@@ -142,19 +151,28 @@ export class NodeKey {
       if (this.#lease === undefined) {
         this.#lease = await this.#store.grantLease(this.#options.ttlMs);
       }
-      // Every pass writes: the write is the heartbeat the other nodes see (one put per TTL/3).
-      const record: NodeRecord = {
-        revision: this.#revision,
-        time: new Date().toISOString(),
-        version: this.#options.version,
-        heartbeatMs: this.#heartbeatMs,
-        ...(this.#options.agent ? { agent: true } : {}),
-      };
-      await this.#store.put(nodeKey(this.#name), JSON.stringify(record), { lease: this.#lease });
+      await this.#write().catch(async (err: unknown) => {
+        if (!isTealError(err, "LEASE_NOT_FOUND")) throw err;
+        // Without a keep-alive first, the lease may have run out unseen: a new one, and again.
+        this.#lease = await this.#store.grantLease(this.#options.ttlMs);
+        await this.#write();
+      });
       this.#setConnected(true);
     } catch (err) {
       this.#setConnected(false, err);
     }
+  }
+
+  /** Every pass writes: the write is the heartbeat the other nodes see (one put per TTL/3). */
+  async #write(): Promise<void> {
+    const record: NodeRecord = {
+      revision: this.#revision,
+      time: new Date().toISOString(),
+      version: this.#options.version,
+      heartbeatMs: this.#heartbeatMs,
+      ...(this.#options.agent ? { agent: true } : {}),
+    };
+    await this.#store.put(nodeKey(this.#name), JSON.stringify(record), { lease: this.#lease });
   }
 
   #setConnected(connected: boolean, err?: unknown): void {

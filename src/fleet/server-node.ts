@@ -205,7 +205,8 @@ export async function joinFleet(
     acknowledge: (revision) => {
       newest = Math.max(newest, revision);
       key?.serve(revision);
-      return acks.waitFor(revision, options.ackTimeoutMs);
+      // This node's proxy serves it already (the controller pushed before asking).
+      return acks.waitFor(revision, options.ackTimeoutMs, options.node);
     },
     nodes: () => {
       const nodes = acks.nodes();

@@ -55,6 +55,40 @@ export type WriteResult =
       readonly guardFailed?: true;
     };
 
+/** One key of a `putMany`: the same options as a single put, but the guard is the batch's. */
+export interface PutManyEntry {
+  readonly key: string;
+  readonly value: string;
+  /** Compare-and-swap on this key, as for `put` (0: it must not exist). */
+  readonly expectModRevision?: number;
+  readonly lease?: LeaseId;
+}
+
+/**
+ * Most keys one `putMany` writes. etcd refuses a transaction of more than `--max-txn-ops`
+ * operations (default 128) in any of its branches; 100 leaves room for a guard and the reads of a
+ * failed compare. Callers with more keys split them into several batches (each atomic on its own).
+ */
+export const MAX_PUT_MANY = 100;
+
+/** Outcome of a `putMany`: all of it happened at one revision, or none of it. */
+export type WriteManyResult =
+  | {
+      readonly ok: true;
+      /** The one revision every key now has as its modRevision. */
+      readonly revision: number;
+      /** The written records, in the order of the entries. */
+      readonly kvs: KeyValue[];
+    }
+  | {
+      readonly ok: false;
+      readonly revision: number;
+      /** The keys whose own compare failed (empty when only the guard did), in entry order. */
+      readonly conflicts: string[];
+      /** Present (true) when the `requireKey` guard failed. */
+      readonly guardFailed?: true;
+    };
+
 export type WatchEvent =
   | { readonly type: "put"; readonly revision: number; readonly kv: KeyValue }
   | { readonly type: "delete"; readonly revision: number; readonly key: string };
@@ -79,6 +113,17 @@ export interface Store {
   /** All keys starting with prefix, sorted by key, read at one revision. */
   list(prefix: string): Promise<{ readonly items: KeyValue[]; readonly revision: number }>;
   put(key: string, value: string, options?: PutOptions): Promise<WriteResult>;
+  /**
+   * Writes several keys in one transaction: every entry's compare (and the guard, if given) holds
+   * and all are written at one new revision, or nothing is written. Watchers see one put event
+   * per key, all at that revision, in key order. At most MAX_PUT_MANY entries, each key once
+   * (INVALID_REQUEST otherwise); an expired lease is LEASE_NOT_FOUND and writes nothing. No
+   * entries: nothing happens, and the result carries the current revision.
+   */
+  putMany(
+    entries: readonly PutManyEntry[],
+    options?: { readonly requireKey?: KeyGuard },
+  ): Promise<WriteManyResult>;
   delete(key: string, options?: { readonly expectModRevision?: number }): Promise<WriteResult>;
   /** Events for keys starting with prefix, in revision order, each delivered once per watch. */
   watch(prefix: string, onEvent: (event: WatchEvent) => void, options?: WatchOptions): Promise<Watch>;

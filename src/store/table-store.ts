@@ -4,13 +4,16 @@ import { randomUUID } from "node:crypto";
 import { TealError } from "../domain/errors.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type {
+  KeyGuard,
   KeyValue,
   LeaseId,
+  PutManyEntry,
   PutOptions,
   Store,
   Watch,
   WatchEvent,
   WatchOptions,
+  WriteManyResult,
   WriteResult,
 } from "./store.ts";
 import { type Outcome, requireLease, TableWriter } from "./table-writer.ts";
@@ -86,6 +89,14 @@ export class TableStore implements Store {
   async put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
     this.#enter();
     return this.#write(() => this.#writer.put(key, value, options));
+  }
+
+  async putMany(
+    entries: readonly PutManyEntry[],
+    options: { readonly requireKey?: KeyGuard } = {},
+  ): Promise<WriteManyResult> {
+    this.#enter();
+    return this.#write(() => this.#writer.putMany(entries, options.requireKey));
   }
 
   async delete(key: string, options: { readonly expectModRevision?: number } = {}): Promise<WriteResult> {

@@ -1,7 +1,17 @@
 /** The write transactions of a table-backed store, as pure steps over StoreTables. */
 
 import { TealError } from "../domain/errors.ts";
-import type { KeyValue, LeaseId, PutOptions, WatchEvent, WriteResult } from "./store.ts";
+import { sortedBatch } from "./put-many.ts";
+import type {
+  KeyGuard,
+  KeyValue,
+  LeaseId,
+  PutManyEntry,
+  PutOptions,
+  WatchEvent,
+  WriteManyResult,
+  WriteResult,
+} from "./store.ts";
 import type { LeaseRow, StoreTables } from "./tables.ts";
 
 /** What a write returns to its caller, and the events to publish once it has committed. */
@@ -58,6 +68,47 @@ export class TableWriter {
     };
     this.#tables.putKv(kv);
     return this.#commit(revision, [{ type: "put", revision, kv }], { ok: true, revision, kv });
+  }
+
+  /** Every entry at one new revision, or none (a failed compare or guard, a missing lease). */
+  putMany(entries: readonly PutManyEntry[], guard: KeyGuard | undefined): Outcome<WriteManyResult> {
+    const sorted = sortedBatch(entries);
+    const revisionNow = this.#tables.revision();
+    const guardFailed =
+      guard !== undefined && (this.#tables.getKv(guard.key)?.modRevision ?? 0) !== guard.modRevision;
+    const current = new Map(sorted.map((e) => [e.key, this.#tables.getKv(e.key)]));
+    const conflicts = entries
+      .filter(
+        (e) =>
+          e.expectModRevision !== undefined && (current.get(e.key)?.modRevision ?? 0) !== e.expectModRevision,
+      )
+      .map((e) => e.key);
+    if (guardFailed || conflicts.length > 0) {
+      const result: WriteManyResult = guardFailed
+        ? { ok: false, revision: revisionNow, conflicts, guardFailed: true }
+        : { ok: false, revision: revisionNow, conflicts };
+      return { result, events: [] };
+    }
+    for (const e of sorted) if (e.lease !== undefined) requireLease(this.#tables, e.lease);
+    if (sorted.length === 0) return { result: { ok: true, revision: revisionNow, kvs: [] }, events: [] };
+    const revision = revisionNow + 1;
+    const written = new Map<string, KeyValue>();
+    for (const e of sorted) {
+      const before = current.get(e.key);
+      const kv: KeyValue = {
+        key: e.key,
+        value: e.value,
+        createRevision: before?.createRevision ?? revision,
+        modRevision: revision,
+        version: (before?.version ?? 0) + 1,
+        lease: e.lease,
+      };
+      this.#tables.putKv(kv);
+      written.set(e.key, kv);
+    }
+    const events = sorted.map((e): WatchEvent => ({ type: "put", revision, kv: written.get(e.key)! }));
+    const kvs = entries.map((e) => written.get(e.key)!);
+    return this.#commit(revision, events, { ok: true, revision, kvs });
   }
 
   delete(key: string, expectModRevision: number | undefined): Outcome<WriteResult> {

@@ -16,8 +16,9 @@ import { isTealError } from "../../src/domain/errors.ts";
 import { INITIAL_ROUTING } from "../../src/domain/routing.ts";
 import { type Election, LeaderElection } from "../../src/fleet/leader-election.ts";
 import { FencedStore } from "../../src/fleet/leader-fence.ts";
+import { DelegatingStore } from "../../src/store/delegating-store.ts";
 import { MemoryStore } from "../../src/store/memory/memory-store.ts";
-import type { Store, WatchEvent } from "../../src/store/store.ts";
+import type { Store, WatchEvent, WatchOptions } from "../../src/store/store.ts";
 import { ManualClock } from "../support/manual-clock.ts";
 
 /** A Store whose watches deliver nothing while paused, and everything held once resumed. */
@@ -26,26 +27,17 @@ class PausableWatches {
   readonly #held: Array<() => void> = [];
 
   wrap(store: Store): Store {
-    return {
-      revision: () => store.revision(),
-      get: (key) => store.get(key),
-      list: (prefix) => store.list(prefix),
-      put: (key, value, options) => store.put(key, value, options),
-      delete: (key, options) => store.delete(key, options),
-      watch: (prefix, onEvent, options) =>
-        store.watch(
-          prefix,
-          (event: WatchEvent) => {
-            if (this.paused) this.#held.push(() => onEvent(event));
-            else onEvent(event);
-          },
-          options,
-        ),
-      grantLease: (ttlMs) => store.grantLease(ttlMs),
-      keepAlive: (lease) => store.keepAlive(lease),
-      revokeLease: (lease) => store.revokeLease(lease),
-      close: () => store.close(),
-    };
+    const held = this.#held;
+    const paused = () => this.paused;
+    return new (class extends DelegatingStore {
+      override watch(prefix: string, onEvent: (event: WatchEvent) => void, options?: WatchOptions) {
+        const deliver = (event: WatchEvent): void => {
+          if (paused()) held.push(() => onEvent(event));
+          else onEvent(event);
+        };
+        return this.inner.watch(prefix, deliver, options);
+      }
+    })(store);
   }
 
   resume(): void {

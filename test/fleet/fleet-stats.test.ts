@@ -14,6 +14,7 @@ import { FleetCounters } from "../../src/fleet/fleet-counters.ts";
 import { type ServiceCounters, StatsPublisher } from "../../src/fleet/stats-publisher.ts";
 import { encodeStats, parseStats, statsKey } from "../../src/fleet/stats-record.ts";
 import { MemoryStore } from "../../src/store/memory/memory-store.ts";
+import { MAX_PUT_MANY } from "../../src/store/store.ts";
 import { ManualClock } from "../support/manual-clock.ts";
 
 /** `ok` 2xx and `errors` 5xx responses, each `ms` long. */
@@ -171,6 +172,32 @@ describe("the stats publisher", () => {
     await publisher.close();
     assert.deepEqual(await written(), []);
     assert.equal(clock.pendingCount, 0);
+    await store.close();
+  });
+
+  it("writes 250 busy services in 3 transactions (at most MAX_PUT_MANY keys each), not 250 writes", async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, leaseSweepIntervalMs: 0 });
+    const services = Array.from({ length: 250 }, (_, i) => `svc-${String(i).padStart(3, "0")}`);
+    let served = 1;
+    const counters = async (): Promise<ServiceCounters[]> =>
+      services.map((service) => ({ service, stats: { blue: counts(served, 0), green: NONE } }));
+    const publisher = new StatsPublisher(store, { node: "edge-1", ttlMs: 6_000, clock, counters });
+    const revisions = async () => {
+      const { items } = await store.list("stats/");
+      return { keys: items.length, writes: new Set(items.map((kv) => kv.modRevision)).size };
+    };
+    publisher.start();
+    await clock.advance(0);
+    assert.deepEqual(await revisions(), { keys: 250, writes: Math.ceil(250 / MAX_PUT_MANY) });
+    served = 2;
+    await clock.advance(1_000);
+    assert.deepEqual(await revisions(), { keys: 250, writes: Math.ceil(250 / MAX_PUT_MANY) });
+    assert.deepEqual(
+      parseStats((await store.get("stats/svc-249/edge-1"))!.value)!.colors.blue!.byClass,
+      [0, 0, 2, 0, 0, 0],
+    );
+    await publisher.close();
     await store.close();
   });
 

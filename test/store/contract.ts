@@ -8,6 +8,7 @@ import type { StoreFactory } from "./contract/harness.ts";
 import { kvCases } from "./contract/kv.cases.ts";
 import { leaseCases } from "./contract/lease.cases.ts";
 import { lifecycleCases } from "./contract/lifecycle.cases.ts";
+import { putManyCases } from "./contract/put-many.cases.ts";
 import { watchCases } from "./contract/watch.cases.ts";
 
 export type { StoreFactory, StoreHarness } from "./contract/harness.ts";
@@ -26,6 +27,7 @@ export function runStoreContract(
 ): void {
   describe(`${name} store contract`, () => {
     kvCases(makeStore);
+    putManyCases(makeStore);
     watchCases(makeStore);
     leaseCases(makeStore);
     lifecycleCases(makeStore, options.persistent);

@@ -9,19 +9,22 @@
  * a count): after each write it compacts everything older than the last `historyLimit` revisions.
  */
 
+import { DelegatingStore } from "../../src/store/delegating-store.ts";
 import type {
+  KeyGuard,
   KeyValue,
   LeaseId,
+  PutManyEntry,
   PutOptions,
   Store,
   Watch,
   WatchEvent,
   WatchOptions,
+  WriteManyResult,
   WriteResult,
 } from "../../src/store/store.ts";
 
-export class RevisionOffsetStore implements Store {
-  readonly #inner: Store;
+export class RevisionOffsetStore extends DelegatingStore {
   readonly #base: number;
   readonly #historyLimit: number;
   readonly #compact: (revision: number) => Promise<void>;
@@ -35,30 +38,30 @@ export class RevisionOffsetStore implements Store {
     compact: (revision: number) => Promise<void>,
     leases?: Set<LeaseId>,
   ) {
-    this.#inner = inner;
+    super(inner);
     this.#base = base;
     this.#historyLimit = historyLimit;
     this.#compact = compact;
     if (leases) this.leases = leases;
   }
 
-  async revision(): Promise<number> {
-    return (await this.#inner.revision()) - this.#base;
+  override async revision(): Promise<number> {
+    return (await this.inner.revision()) - this.#base;
   }
 
-  async get(key: string): Promise<KeyValue | undefined> {
-    return this.#kv(await this.#inner.get(key));
+  override async get(key: string): Promise<KeyValue | undefined> {
+    return this.#kv(await this.inner.get(key));
   }
 
-  async list(prefix: string): Promise<{ readonly items: KeyValue[]; readonly revision: number }> {
-    const { items, revision } = await this.#inner.list(prefix);
+  override async list(prefix: string): Promise<{ readonly items: KeyValue[]; readonly revision: number }> {
+    const { items, revision } = await this.inner.list(prefix);
     return { items: items.map((kv) => this.#kv(kv) as KeyValue), revision: revision - this.#base };
   }
 
-  async put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
+  override async put(key: string, value: string, options: PutOptions = {}): Promise<WriteResult> {
     const expectModRevision = this.#expected(options.expectModRevision);
     const guard = options.requireKey;
-    const result = await this.#inner.put(key, value, {
+    const result = await this.inner.put(key, value, {
       ...options,
       ...(expectModRevision === undefined ? {} : { expectModRevision }),
       ...(guard === undefined
@@ -68,43 +71,62 @@ export class RevisionOffsetStore implements Store {
     return this.#afterWrite(result);
   }
 
-  async delete(key: string, options: { readonly expectModRevision?: number } = {}): Promise<WriteResult> {
+  override async putMany(
+    entries: readonly PutManyEntry[],
+    options: { readonly requireKey?: KeyGuard } = {},
+  ): Promise<WriteManyResult> {
+    const guard = options.requireKey;
+    const result = await this.inner.putMany(
+      entries.map((e) => {
+        const expectModRevision = this.#expected(e.expectModRevision);
+        return expectModRevision === undefined ? e : { ...e, expectModRevision };
+      }),
+      guard === undefined
+        ? {}
+        : { requireKey: { key: guard.key, modRevision: this.#expected(guard.modRevision) as number } },
+    );
+    await this.#compactAfter(result);
+    return result.ok
+      ? {
+          ok: true,
+          revision: result.revision - this.#base,
+          kvs: result.kvs.map((kv) => this.#kv(kv) as KeyValue),
+        }
+      : { ...result, revision: result.revision - this.#base };
+  }
+
+  override async delete(
+    key: string,
+    options: { readonly expectModRevision?: number } = {},
+  ): Promise<WriteResult> {
     const expectModRevision = this.#expected(options.expectModRevision);
     return this.#afterWrite(
-      await this.#inner.delete(key, expectModRevision === undefined ? {} : { expectModRevision }),
+      await this.inner.delete(key, expectModRevision === undefined ? {} : { expectModRevision }),
     );
   }
 
-  watch(prefix: string, onEvent: (event: WatchEvent) => void, options: WatchOptions = {}): Promise<Watch> {
+  override watch(
+    prefix: string,
+    onEvent: (event: WatchEvent) => void,
+    options: WatchOptions = {},
+  ): Promise<Watch> {
     const shifted = (event: WatchEvent): void =>
       onEvent(
         event.type === "put"
           ? { type: "put", revision: event.revision - this.#base, kv: this.#kv(event.kv) as KeyValue }
           : { type: "delete", revision: event.revision - this.#base, key: event.key },
       );
-    return this.#inner.watch(
+    return this.inner.watch(
       prefix,
       shifted,
       options.afterRevision === undefined ? {} : { afterRevision: options.afterRevision + this.#base },
     );
   }
 
-  async grantLease(ttlMs: number): Promise<LeaseId> {
-    const lease = await this.#inner.grantLease(ttlMs);
+  override async grantLease(ttlMs: number): Promise<LeaseId> {
+    const lease = await this.inner.grantLease(ttlMs);
     this.leases.add(lease);
     return lease;
-  }
-
-  keepAlive(lease: LeaseId): Promise<void> {
-    return this.#inner.keepAlive(lease);
-  }
-
-  revokeLease(lease: LeaseId): Promise<void> {
-    return this.#inner.revokeLease(lease);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
   }
 
   /** 0 keeps its meaning, "the key must not exist". */
@@ -112,9 +134,13 @@ export class RevisionOffsetStore implements Store {
     return revision === undefined || revision === 0 ? revision : revision + this.#base;
   }
 
-  async #afterWrite(result: WriteResult): Promise<WriteResult> {
+  async #compactAfter(result: { readonly ok: boolean; readonly revision: number }): Promise<void> {
     const oldestKept = result.revision - this.#historyLimit + 1;
     if (result.ok && oldestKept > this.#base + 1) await this.#compact(oldestKept);
+  }
+
+  async #afterWrite(result: WriteResult): Promise<WriteResult> {
+    await this.#compactAfter(result);
     return result.ok
       ? { ok: true, revision: result.revision - this.#base, kv: this.#kv(result.kv) }
       : {

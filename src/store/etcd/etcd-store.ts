@@ -7,14 +7,18 @@
 
 import { Etcd3, type IKeyValue, type IOptions, type IResponseOp, type ITxnRequest } from "etcd3";
 import { TealError } from "../../domain/errors.ts";
+import { sortedBatch } from "../put-many.ts";
 import type {
+  KeyGuard,
   KeyValue,
   LeaseId,
+  PutManyEntry,
   PutOptions,
   Store,
   Watch,
   WatchEvent,
   WatchOptions,
+  WriteManyResult,
   WriteResult,
 } from "../store.ts";
 import { isFutureRevisionError, storeError } from "./etcd-errors.ts";
@@ -142,6 +146,68 @@ export class EtcdStore implements Store {
         lease,
       };
       return { ok: true, revision, kv };
+    });
+  }
+
+  /**
+   * One etcd transaction: a compare per entry with expectModRevision and one for the guard, a put
+   * per entry (in key order, so watchers see them in key order); the failure branch reads the
+   * compared keys, then the guard key, to say which compare failed.
+   */
+  putMany(
+    entries: readonly PutManyEntry[],
+    options: { readonly requireKey?: KeyGuard } = {},
+  ): Promise<WriteManyResult> {
+    return this.#call(`write ${entries.length} keys`, async () => {
+      const sorted = sortedBatch(entries);
+      for (const e of sorted)
+        if (e.lease !== undefined && !isLeaseIdShape(e.lease)) throw leaseNotFound(e.lease);
+      if (sorted.length === 0) return { ok: true, revision: await this.revision(), kvs: [] };
+      const compared = sorted.filter((e) => e.expectModRevision !== undefined);
+      const guard = options.requireKey;
+      const checks = [
+        ...compared.map((e) => ({ key: this.#keys.key(e.key), modRevision: e.expectModRevision! })),
+        ...(guard === undefined ? [] : [{ key: this.#keys.key(guard.key), modRevision: guard.modRevision }]),
+      ];
+      const response = await this.#client.kv.txn({
+        compare: checks.map((c) => ({
+          key: c.key,
+          target: "Mod",
+          result: "Equal",
+          mod_revision: c.modRevision,
+        })),
+        success: sorted.map((e) => ({
+          request_put: {
+            key: this.#keys.key(e.key),
+            value: Buffer.from(e.value),
+            lease: e.lease ?? 0,
+            prev_kv: true,
+          },
+        })),
+        failure: checks.map((c) => ({ request_range: { key: c.key } })),
+      });
+      const revision = Number(response.header.revision);
+      if (!response.succeeded) {
+        const now = (i: number) => Number(response.responses[i]?.response_range.kvs[0]?.mod_revision ?? 0);
+        const failed = new Set(compared.filter((e, i) => now(i) !== e.expectModRevision).map((e) => e.key));
+        const conflicts = entries.filter((e) => failed.has(e.key)).map((e) => e.key);
+        return guard !== undefined && now(compared.length) !== guard.modRevision
+          ? { ok: false, revision, conflicts, guardFailed: true }
+          : { ok: false, revision, conflicts };
+      }
+      const written = new Map<string, KeyValue>();
+      sorted.forEach((e, i) => {
+        const previous: IKeyValue | undefined = response.responses[i]?.response_put.prev_kv ?? undefined;
+        written.set(e.key, {
+          key: e.key,
+          value: e.value,
+          createRevision: previous ? Number(previous.create_revision) : revision,
+          modRevision: revision,
+          version: previous ? Number(previous.version) + 1 : 1,
+          lease: e.lease,
+        });
+      });
+      return { ok: true, revision, kvs: entries.map((e) => written.get(e.key)!) };
     });
   }
 

@@ -1,0 +1,101 @@
+/**
+ * What a switch on a fleet waits for, on the store port (the in-memory adapter): each node
+ * publishes the revision it serves with one write (the heartbeat keeps its lease alive, not that
+ * write), and the writing server waits for the other nodes, not for its own record to make the
+ * round trip through etcd (its proxy already serves the revision). Timed across real processes
+ * by the bench's fleet-propagation scenario.
+ */
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FleetAcks } from "../../src/fleet/acknowledgements.ts";
+import { NodeKey } from "../../src/fleet/node-key.ts";
+import { DelegatingStore } from "../../src/store/delegating-store.ts";
+import { followPrefix } from "../../src/store/follow-prefix.ts";
+import { MemoryStore } from "../../src/store/memory/memory-store.ts";
+import type { LeaseId, PutOptions, WriteResult } from "../../src/store/store.ts";
+import { EventRecorder } from "../store/contract/harness.ts";
+import { ManualClock } from "../support/manual-clock.ts";
+
+/** Counts the calls a node makes to etcd. */
+class CountingStore extends DelegatingStore {
+  readonly calls: string[] = [];
+
+  override put(key: string, value: string, options?: PutOptions): Promise<WriteResult> {
+    this.calls.push(`put ${key}`);
+    return super.put(key, value, options);
+  }
+
+  override keepAlive(lease: LeaseId): Promise<void> {
+    this.calls.push("keepAlive");
+    return super.keepAlive(lease);
+  }
+
+  override grantLease(ttlMs: number): Promise<LeaseId> {
+    this.calls.push("grantLease");
+    return super.grantLease(ttlMs);
+  }
+}
+
+const record = (revision: number) => JSON.stringify({ revision, time: "2026-12-07T00:00:00Z", version: "t" });
+
+describe("a node's served revision", () => {
+  it("is published with one write, no keep-alive round trip before it", async () => {
+    const memory = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    const store = new CountingStore(memory);
+    const seen = new EventRecorder();
+    await memory.watch("nodes/", seen.onEvent);
+    const key = new NodeKey(store, "edge-1", { ttlMs: 60_000, version: "t" });
+    await key.start(1);
+    store.calls.length = 0;
+    key.serve(5);
+    await seen.waitFor(2);
+    assert.equal(JSON.parse((await memory.get("nodes/edge-1"))!.value).revision, 5);
+    assert.deepEqual(store.calls, ["put nodes/edge-1"]);
+    await key.close();
+    await memory.close();
+  });
+
+  it("is published on a new lease when the old one ran out unseen", async () => {
+    const memory = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    const seen = new EventRecorder();
+    await memory.watch("nodes/", seen.onEvent);
+    const key = new NodeKey(memory, "edge-1", { ttlMs: 60_000, version: "t" });
+    await key.start(1);
+    const first = (await memory.get("nodes/edge-1"))!.lease!;
+    await memory.revokeLease(first); // as if it had expired while the node was frozen
+    key.serve(6);
+    await seen.waitFor(3); // put, delete, put
+    const now = (await memory.get("nodes/edge-1"))!;
+    assert.equal(JSON.parse(now.value).revision, 6);
+    assert.ok(now.lease !== undefined && now.lease !== first, "on a new lease");
+    assert.equal(key.connected, true);
+    await key.close();
+    await memory.close();
+  });
+});
+
+describe("waiting for the fleet", () => {
+  it("does not wait for the writer's own record, which its proxy already serves", async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    const acks = new FleetAcks(clock);
+    const watch = await followPrefix(store, "nodes/", acks);
+    await store.put("nodes/srv", record(1));
+    await store.put("nodes/edge-1", record(5));
+    const here = acks.waitFor(5, 1_000, "srv");
+    await clock.advance(1_000); // had it waited for srv, the deadline would name it
+    assert.deepEqual(await here, []);
+    // Any other node still counts: edge-1 lags a later revision until it publishes it.
+    const later = acks.waitFor(7, 1_000, "srv");
+    await store.put("nodes/edge-1", record(7));
+    assert.deepEqual(await later, []);
+    // Without servedHere every node is waited for, the writer's own too.
+    const all = acks.waitFor(7, 1_000);
+    await clock.advance(1_000);
+    assert.deepEqual(await all, [{ node: "srv", revision: 1 }]);
+    acks.close();
+    await watch.cancel();
+    await store.close();
+  });
+});
