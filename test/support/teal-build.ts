@@ -35,7 +35,6 @@ import { promisify } from "node:util";
 import { eventually } from "./eventually.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CACHE = join(ROOT, ".cache/teal-build");
 /** Changes when the way the build is made changes, so that older builds are not reused. */
 const RECIPE =
   "tsc -p tsconfig.build.json --noCheck --noResolve; dist/dashboard -> <checkout>/dist/dashboard";
@@ -44,12 +43,16 @@ const WAIT_FOR_OTHER_BUILD_MS = 10 * 60_000;
 /** Builds no test process has used for this long are removed when a new one is made. */
 const UNUSED_BUILD_MS = 60 * 60_000;
 
-/** Builds teal from the sources unless a build of exactly these sources exists; its dist directory. */
-export async function tealBuild(): Promise<string> {
-  const hash = await inputsHash();
-  const dir = join(CACHE, hash);
+/**
+ * Builds teal from the sources of the checkout at `root` (this one by default) unless a build of
+ * exactly these sources exists; resolves with its dist directory.
+ */
+export async function tealBuild(root = ROOT): Promise<string> {
+  const cache = join(root, ".cache/teal-build");
+  const hash = await inputsHash(root);
+  const dir = join(cache, hash);
   const done = join(dir, "built");
-  await mkdir(CACHE, { recursive: true });
+  await mkdir(cache, { recursive: true });
   for (;;) {
     if (existsSync(done)) {
       // Marks the build as in use, for the pruning below.
@@ -57,45 +60,45 @@ export async function tealBuild(): Promise<string> {
       await utimes(done, now, now).catch(() => {});
       return join(dir, "dist");
     }
-    const lock = await takeLock(join(CACHE, `${hash}.lock`));
+    const lock = await takeLock(join(cache, `${hash}.lock`));
     if (lock === undefined) {
       await eventually(
-        () => existsSync(done) || !existsSync(join(CACHE, `${hash}.lock`)),
+        () => existsSync(done) || !existsSync(join(cache, `${hash}.lock`)),
         "another test process's build of teal (.cache/teal-build)",
         WAIT_FOR_OTHER_BUILD_MS,
       );
       continue;
     }
     try {
-      if (!existsSync(done)) await build(dir);
+      if (!existsSync(done)) await build(root, dir);
     } finally {
       await lock.release();
     }
-    await pruneUnused(hash);
+    await pruneUnused(cache, hash);
   }
 }
 
 /** sha256 over the compiler's inputs: src/ (the dashboard aside, built apart), tsconfigs, tsc's version. */
-async function inputsHash(): Promise<string> {
+async function inputsHash(root: string): Promise<string> {
   const hash = createHash("sha256").update(RECIPE);
   const ts = createRequire(import.meta.url)("typescript/package.json") as { version: string };
   hash.update(`\0typescript ${ts.version}`);
   const files = [
-    ...(await sourceFiles(join(ROOT, "src"))),
-    join(ROOT, "tsconfig.json"),
-    join(ROOT, "tsconfig.build.json"),
+    ...(await sourceFiles(join(root, "src"), join(root, "src/dashboard"))),
+    join(root, "tsconfig.json"),
+    join(root, "tsconfig.build.json"),
   ];
-  for (const file of files) hash.update(`\0${relative(ROOT, file)}\0`).update(await readFile(file));
+  for (const file of files) hash.update(`\0${relative(root, file)}\0`).update(await readFile(file));
   return hash.digest("hex").slice(0, 16);
 }
 
-async function sourceFiles(dir: string): Promise<string[]> {
+async function sourceFiles(dir: string, except: string): Promise<string[]> {
   const out: string[] = [];
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (path !== join(ROOT, "src/dashboard")) out.push(...(await sourceFiles(path)));
+      if (path !== except) out.push(...(await sourceFiles(path, except)));
     } else if (entry.isFile()) out.push(path);
   }
   return out;
@@ -136,7 +139,7 @@ function alive(pid: number): boolean {
 }
 
 /** Compiles into a fresh directory and renames it into place, so no half-made build is ever found. */
-async function build(dir: string): Promise<void> {
+async function build(root: string, dir: string): Promise<void> {
   const tmp = await mkdtemp(`${dir}.tmp-`);
   try {
     const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin/tsc");
@@ -146,13 +149,13 @@ async function build(dir: string): Promise<void> {
     const args = [
       tsc,
       "-p",
-      join(ROOT, "tsconfig.build.json"),
+      join(root, "tsconfig.build.json"),
       "--outDir",
       outDir,
       "--noCheck",
       "--noResolve",
     ];
-    await promisify(execFile)(process.execPath, args, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch(
+    await promisify(execFile)(process.execPath, args, { cwd: root, maxBuffer: 16 * 1024 * 1024 }).catch(
       (err: { stdout?: string; stderr?: string; message: string }) => {
         throw new Error(
           `building teal for the tests failed (tsc -p tsconfig.build.json into ${outDir}); fix the sources ` +
@@ -162,7 +165,7 @@ async function build(dir: string): Promise<void> {
     );
     // The built dashboard-assets.js serves ../../dist/dashboard from itself: the checkout's
     // dashboard build, as when teal runs from src/ or dist/.
-    await symlink(relative(outDir, join(ROOT, "dist/dashboard")), join(outDir, "dashboard"));
+    await symlink(relative(outDir, join(root, "dist/dashboard")), join(outDir, "dashboard"));
     await (await open(join(tmp, "built"), "w")).close();
     await rename(tmp, dir);
   } finally {
@@ -171,10 +174,10 @@ async function build(dir: string): Promise<void> {
 }
 
 /** Removes the builds of older sources that no test process has used for a while. */
-async function pruneUnused(current: string): Promise<void> {
-  for (const name of await readdir(CACHE).catch(() => [] as string[])) {
+async function pruneUnused(cache: string, current: string): Promise<void> {
+  for (const name of await readdir(cache).catch(() => [] as string[])) {
     if (name === current || name.endsWith(".lock")) continue;
-    const path = join(CACHE, name);
+    const path = join(cache, name);
     const used = await stat(join(path, "built")).then(
       (s) => s.mtimeMs,
       // A temporary directory: removed once its builder is surely gone.
