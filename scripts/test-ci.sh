@@ -46,6 +46,19 @@ ordered() {
 
 summary=()
 failed=0
+
+# The tests run the `teal` command compiled from src/ (test/support/teal-build.ts): built once here,
+# before any test starts, so that no test file's time includes the build and no two build it. A
+# failed build is reported; every test that starts teal then fails with the compiler's errors too.
+build_start=$SECONDS
+echo "=== building teal for the tests" >&2
+if node --import tsx test/support/teal-build.ts; then
+  summary+=("$(printf '%-34s %-30s %4d s' "building teal for the tests" "" $((SECONDS - build_start)))")
+else
+  summary+=("building teal for the tests failed (above)")
+  failed=1
+fi
+
 part() {
   local name=$1 log="$logs/$2.log" start=$SECONDS status counts
   shift 2

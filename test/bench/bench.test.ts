@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseOptions } from "../../bench/args.ts";
+import { TEAL_MAIN } from "../support/teal-process.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -152,13 +153,14 @@ describe("npm run bench (short run)", () => {
     );
   });
 
-  // The case above builds and runs dist/; this one runs the sources (no second build) to stay short.
+  // The case above builds and runs dist/; this one runs the tests' build of the sources (no second
+  // build) to stay short.
   it("deploys twice under load, rolls back once and survives one kill -9 of teal, with no failed request", {
     timeout: 60_000,
   }, async () => {
     const rows = await bench(
       ["--only", "teal", "--scenarios", "deploy", "--deploys", "2", "--rollbacks", "1", "--restarts", "1"],
-      { ...process.env, BENCH_TEAL_MAIN: "src/cli/main.ts" },
+      { ...process.env, BENCH_TEAL_MAIN: TEAL_MAIN },
     );
     assert.deepEqual(
       rows.filter((r) => r.error !== undefined),
@@ -185,7 +187,7 @@ describe("npm run bench (short run)", () => {
   }, async () => {
     const rows = await bench(["--only", "teal", "--scenarios", "analysis", "--deployments", "1"], {
       ...process.env,
-      BENCH_TEAL_MAIN: "src/cli/main.ts",
+      BENCH_TEAL_MAIN: TEAL_MAIN,
     });
     const threshold = rows.filter((r) => r.scenario === "analysis" && r.name === "threshold");
     assert.deepEqual(
@@ -203,7 +205,7 @@ describe("npm run bench (short run)", () => {
     else assert.equal(compare.length, 5);
   });
 
-  // Sources through tsx (no second build); one run each and a few switches, to stay short.
+  // The tests' build of the sources (no second build); one run each and a few switches, to stay short.
   it("runs teal with 1,000 services beside nginx with 1,000 virtual hosts, switches them at scale and watches them idle", {
     timeout: 240_000,
   }, async () => {
@@ -224,7 +226,7 @@ describe("npm run bench (short run)", () => {
         "--idle-minutes",
         "0.05",
       ],
-      { ...process.env, BENCH_TEAL_MAIN: "src/cli/main.ts" },
+      { ...process.env, BENCH_TEAL_MAIN: TEAL_MAIN },
     );
     assert.deepEqual(
       rows.filter((r) => r.error !== undefined),

@@ -119,8 +119,10 @@ describe("teal recovers from crashes", () => {
       const [first, second] = (await service(teal)).colors.blue.instances as Json[];
       const follower = followLogs(dir.path, "-n", "1");
       const followed = () => follower.output();
+      // Set in the finally too: a failed assertion must not leave the load running (and the test
+      // process with it, until CI's timeout).
+      let done = false;
       try {
-        let done = false;
         const traffic = load(`${teal.proxyUrl}/`, { total: 1_000_000, connections: 4, stop: () => done });
         // The last line of each log arrives first: from then on, the follower is following.
         await eventually(() => followed().split("\n").length > 2, "teal logs -f to start");
@@ -155,6 +157,7 @@ describe("teal recovers from crashes", () => {
           "teal logs -f to show the crash and the restart",
         );
       } finally {
+        done = true;
         follower.child.kill();
       }
     } finally {

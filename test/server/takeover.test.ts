@@ -15,7 +15,7 @@ import { alive, deploy, finished, history, pids, service, underLoad } from "../s
 import { eventually } from "../support/eventually.ts";
 import { get } from "../support/http.ts";
 import { hup, logOf, stopAll, successors } from "../support/takeover.ts";
-import { api, processServiceConfig, runCli, startTeal, tempDir } from "../support/teal-process.ts";
+import { api, processServiceConfig, runCli, startTeal, TEAL_MAIN, tempDir } from "../support/teal-process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -182,9 +182,9 @@ describe("upgrade from the previous commit", () => {
       all.push(upgraded);
       assert.deepEqual({ errors: traffic.errors, non2xx: traffic.non2xx }, { errors: 0, non2xx: 0 });
       assert.ok(traffic.ok > 100, `${traffic.ok} requests`);
-      // The new process runs this checkout's sources, not the previous commit's.
+      // The new process runs this checkout's sources (compiled), not the previous commit's.
       const cmdline = (await readFile(`/proc/${upgraded}/cmdline`, "utf8")).split("\0");
-      assert.ok(cmdline.includes(join(ROOT, "src/cli/main.ts")), cmdline.join(" "));
+      assert.ok(cmdline.includes(TEAL_MAIN), cmdline.join(" "));
       await eventually(() => !alive(teal.child.pid!), "the previous build's teal to exit", 30_000);
       assert.deepEqual(pids(await service(teal), "blue"), instances);
     } finally {

@@ -7,12 +7,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { tealBuild } from "./teal-build.ts";
 
-// The sources, not bin/teal.js, which would prefer a possibly stale dist/ build.
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+// This checkout's sources compiled (teal-build.ts), not bin/teal.js, which would prefer a possibly
+// stale dist/ build, nor the sources under tsx, which took 2-4 times the CPU to start teal.
+/** The `teal` command's entry point the tests run: src/cli/main.ts, compiled. */
+export const TEAL_MAIN = join(await tealBuild(), "cli/main.js");
 const TSX = ["--import", import.meta.resolve("tsx")];
-/** node arguments that run the `teal` command from the sources. */
-export const CLI_ARGS: readonly string[] = [...TSX, MAIN];
+/** node arguments that run the `teal` command from this checkout's sources. */
+export const CLI_ARGS: readonly string[] = [TEAL_MAIN];
+/** A TypeScript module (an older checkout's sources, a preload) needs tsx to load. */
+const loaderFor = (...modules: Array<string | undefined>) =>
+  modules.some((m) => m?.endsWith(".ts")) ? TSX : [];
 
 export interface TealProcess {
   readonly child: ChildProcess;
@@ -36,7 +42,7 @@ export async function tempDir(prefix = "teal-test-"): Promise<{ path: string; re
 export const TEAL_BIN = fileURLToPath(new URL("../../bin/teal.js", import.meta.url));
 
 /**
- * Starts `teal server` and resolves once it logs "teal listening"; from the sources, or with
+ * Starts `teal server` and resolves once it logs "teal listening"; from this checkout's build, or with
  * `{ bin: true }` through bin/teal.js as users run it. `preload` is a module node loads first.
  * TEAL_TEST_PROXY_ENGINE (see data-plane.ts) sets proxy.engine where the config leaves it out.
  */
@@ -51,7 +57,7 @@ export async function startTeal(
     maxOpenFiles?: number;
     preload?: string;
     serverArgs?: readonly string[];
-    /** Another copy of teal's src/cli/main.ts (an older build, for an upgrade). */
+    /** Another copy of teal's src/cli/main.ts (an older checkout, for an upgrade; run under tsx). */
     main?: string;
   } = {},
 ): Promise<TealProcess> {
@@ -60,7 +66,8 @@ export async function startTeal(
   const args = ["server", "--config", configPath, "--data-dir", dataDir, ...(options.serverArgs ?? [])];
   const command = options.bin ? TEAL_BIN : process.execPath;
   const preload = options.preload === undefined ? [] : ["--import", options.preload];
-  const commandArgs = options.bin ? args : [...TSX, ...preload, options.main ?? MAIN, ...args];
+  const main = options.main ?? TEAL_MAIN;
+  const commandArgs = options.bin ? args : [...loaderFor(main, options.preload), ...preload, main, ...args];
   // prlimit execs the command: the child is teal itself, with a lower RLIMIT_NOFILE.
   const limited = options.maxOpenFiles !== undefined;
   const child = spawn(
@@ -150,7 +157,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [...TSX, MAIN, ...args],
+      [TEAL_MAIN, ...args],
       // Bounded: a CLI that never returns fails its test instead of hanging the suite.
       { env: { ...process.env, ...env }, timeout: 90_000 },
       (err, stdout, stderr) => {
