@@ -24,9 +24,9 @@ done
 # The slowest files (about a minute or more each, measured 2026-12-07) start first, so that neither
 # of the two slots is left running one long file alone at the end while the other is idle.
 slow_first=(
-  test/migrate/backfill-load.test.ts test/server/takeover.test.ts test/store/etcd.test.ts
+  test/migrate/backfill-load.test.ts test/server/takeover.test.ts test/fleet/failures.test.ts test/store/etcd.test.ts
   test/fleet/acknowledged.test.ts test/migrate/cli.test.ts test/store/etcd-server.test.ts
-  test/fleet/agents.test.ts test/cli/pack-install.test.ts test/fleet/fleet-analysis.test.ts
+  test/fleet/agents.test.ts test/fleet/quorum.test.ts test/server/takeover-tls.test.ts test/cli/pack-install.test.ts test/fleet/fleet-analysis.test.ts
   test/deploy/docker-deploy.test.ts test/deploy/fair-analysis.test.ts test/deploy/progressive.test.ts
   test/bench/bench.test.ts test/server/cli.test.ts test/dashboard/dashboard.test.ts
   test/proxy/streaming.test.ts test/deploy/deploy.test.ts test/routers/haproxy.test.ts

@@ -41,8 +41,8 @@ describe("switching colors", () => {
     await plane.close();
     await Promise.all([blue.close(), green.close()]);
     assert.equal(flips, 40);
-    assert.equal(result.errors, 0);
-    assert.equal(result.non2xx, 0);
+    assert.equal(result.errors, 0, result.samples.join("; "));
+    assert.equal(result.non2xx, 0, result.samples.join("; "));
     assert.ok(
       (result.bodies.get("blue") ?? 0) > 500 && (result.bodies.get("green") ?? 0) > 500,
       "both colors served",

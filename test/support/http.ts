@@ -39,6 +39,8 @@ export async function load(
   non2xx: number;
   statuses: Map<number, number>;
   bodies: Map<string, number>;
+  /** The first few network errors and non-2xx answers, for an assertion's message. */
+  samples: string[];
 }> {
   const agent = new Agent({ connections: options.connections, pipelining: 1, connect: options.connect });
   const statuses = new Map<number, number>();
@@ -47,6 +49,8 @@ export async function load(
   let ok = 0;
   let errors = 0;
   let non2xx = 0;
+  const samples: string[] = [];
+  const sample = (what: string) => samples.length < 5 && samples.push(what);
   const worker = async () => {
     for (;;) {
       const i = next++;
@@ -56,14 +60,18 @@ export async function load(
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
         bodies.set(r.body, (bodies.get(r.body) ?? 0) + 1);
         if (r.status >= 200 && r.status < 300) ok++;
-        else non2xx++;
+        else {
+          non2xx++;
+          sample(`request ${i}: ${r.status} ${r.body.slice(0, 200)}`);
+        }
         await options.onReply?.(r, i);
-      } catch {
+      } catch (error) {
         errors++;
+        sample(`request ${i}: ${(error as Error).message} (${(error as { code?: string }).code ?? "no code"})`);
       }
     }
   };
   await Promise.all(Array.from({ length: options.connections }, worker));
   await agent.close();
-  return { ok, errors, non2xx, statuses, bodies };
+  return { ok, errors, non2xx, statuses, bodies, samples };
 }
