@@ -24,14 +24,14 @@ export function accessLine(entry: AccessEntry, bindings: string, timeMs: number)
  * error are codes of teal's own), so it may be written as Latin-1, byte for byte its UTF-8.
  */
 export function plainAccessLine(entry: AccessEntry, bindings: string, timeMs: number): string | undefined {
-  const { upstream } = entry;
+  const { service, upstream } = entry;
   if (
     !(
-      plain(entry.service) &&
+      (service === plainService || plainRemembered(service, "service")) &&
       plain(entry.method) &&
       plain(entry.path) &&
       plain(entry.requestId) &&
-      (upstream === undefined || plain(upstream))
+      (upstream === undefined || upstream === plainUpstream || plainRemembered(upstream, "upstream"))
     )
   )
     return undefined;
@@ -59,6 +59,19 @@ export function escapedAccessLine(entry: AccessEntry, bindings: string, timeMs: 
   if (entry.retried !== undefined) line += `,"retried":${entry.retried}`;
   if (entry.protocol !== undefined) line += `,"protocol":"${entry.protocol}"`;
   return `${line},"msg":"request"}\n`;
+}
+
+/**
+ * The last service name and upstream found plain: nearly every request of a process carries one of
+ * a few, the same string objects (config values), so the scan is skipped by one comparison.
+ */
+let plainService = "";
+let plainUpstream = "";
+function plainRemembered(s: string, field: "service" | "upstream"): boolean {
+  if (!plain(s)) return false;
+  if (field === "service") plainService = s;
+  else plainUpstream = s;
+  return true;
 }
 
 /** True when JSON writes `s` as is between quotes and it is ASCII. */
