@@ -3,6 +3,8 @@
  * batch instead of one per line. The proxy's access log adds a line per request; a write started
  * per line cost more CPU than the request itself. A batch is written at the end of the event-loop
  * turn that logged it (setImmediate), or at once when BATCH_BYTES wait, whichever comes first.
+ * Lines are joined as one string and encoded once per batch: encoding each line into the buffer
+ * as it came (a native call, and a flat copy of the line, per line) cost more than formatting it.
  *
  * Writes are synchronous, as nginx writes its access log: a line handed to write(2) is in the
  * kernel, so a kill -9 loses at most the batch still waiting, and flush() (a clean stop) or the
@@ -31,9 +33,12 @@ function flushAllAtExit(): void {
 
 export class LineBatch {
   readonly #fd: number;
-  /** Lines are encoded into one reused buffer as they come: no string per batch to build and copy. */
-  readonly #buffer = Buffer.allocUnsafe(2 * BATCH_BYTES);
-  #used = 0;
+  /** The waiting lines, joined (V8 keeps the joins as a rope: no copy until the batch is encoded). */
+  #pending = "";
+  /** Every waiting line is ASCII (the caller said so): the batch is copied as Latin-1, its UTF-8 bytes, with no encoding. */
+  #ascii = true;
+  /** Where a batch is encoded, reused: room for BATCH_BYTES units of 3 UTF-8 bytes each, plus one line. */
+  readonly #buffer = Buffer.allocUnsafe(4 * BATCH_BYTES);
   #scheduled = false;
   /** The reader is gone (EPIPE): lines are dropped, as pino does, rather than failing teal. */
   #closed = false;
@@ -54,24 +59,12 @@ export class LineBatch {
     open.add(this);
   }
 
-  /**
-   * Queues one line (with its newline); pino's destination interface. `latin1`: the caller knows
-   * the line is ASCII, whose Latin-1 bytes are its UTF-8 ones and are copied without a check.
-   */
-  write(line: string, latin1 = false): boolean {
+  /** Queues one line (with its newline); pino's destination interface. `ascii`: the caller knows the line is ASCII. */
+  write(line: string, ascii = false): boolean {
     if (this.#closed) return true;
-    // A UTF-16 unit takes at most 3 bytes in UTF-8; a line too long for the buffer is encoded alone.
-    if (this.#used + 3 * line.length > this.#buffer.length) {
-      this.flushSync();
-      if (3 * line.length > this.#buffer.length) {
-        this.#send(Buffer.from(line, "utf8"));
-        return true;
-      }
-    }
-    this.#used += latin1
-      ? this.#buffer.write(line, this.#used, "latin1")
-      : this.#buffer.write(line, this.#used, "utf8");
-    if (this.#used >= BATCH_BYTES) this.flushSync();
+    this.#pending += line;
+    if (!ascii) this.#ascii = false;
+    if (this.#pending.length >= BATCH_BYTES) this.flushSync();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(this.#onTurnEnd);
@@ -88,10 +81,14 @@ export class LineBatch {
 
   /** Hands every waiting line to the kernel, or to the backlog when the reader is behind. */
   flushSync(): void {
-    if (this.#used === 0 || this.#closed) return;
-    const used = this.#used;
-    this.#used = 0;
-    this.#send(this.#buffer.subarray(0, used));
+    const pending = this.#pending;
+    if (pending.length === 0 || this.#closed) return;
+    const ascii = this.#ascii;
+    this.#pending = "";
+    this.#ascii = true;
+    // A UTF-16 unit takes at most 3 bytes in UTF-8; a batch too long for the buffer (one huge line) is encoded alone.
+    if (3 * pending.length > this.#buffer.length) this.#send(Buffer.from(pending, "utf8"));
+    else this.#send(this.#buffer.subarray(0, this.#buffer.write(pending, 0, ascii ? "latin1" : "utf8")));
   }
 
   /** In order: behind a backlog, bytes join it. */

@@ -83,6 +83,38 @@ describe("the access log line", () => {
     }
   });
 
+  it("is pino's line for each of consecutive entries that differ in one field (nothing of the last line is reused wrongly)", () => {
+    const base = entry({});
+    const changes: Partial<AccessEntry>[] = [
+      {},
+      { service: "api" },
+      { color: "green" },
+      { method: "POST" },
+      { upstream: "http://127.0.0.1:9" },
+      { upstream: undefined },
+      { status: 404 },
+      { status: 200, error: "no_endpoints" },
+      { protocol: "h2" },
+      { retried: true },
+      {},
+    ];
+    let time = 1_796_600_000_123;
+    for (const [i, change] of changes.entries()) {
+      for (const t of [time, time + 1]) {
+        const e = { ...base, ...change, requestId: `r-${i}` };
+        assert.equal(accessLine(e, ',"name":"teal"', t), pinoLine(e, t), JSON.stringify(change));
+      }
+      time += 1;
+    }
+    // Another logger's name binding at the same time and with the same entry.
+    const e = entry({});
+    assert.equal(
+      accessLine(e, ',"name":"proxy"', time),
+      pinoLine(e, time).replace('"name":"teal"', '"name":"proxy"'),
+    );
+    assert.equal(accessLine(e, ',"name":"teal"', time), pinoLine(e, time));
+  });
+
   it("prints a duration as JavaScript does, for every value rounded to thousandths up to 100 s", () => {
     for (let micro = 0; micro <= 100_000_000; micro += 7) {
       const ms = Math.round(micro) / 1000;
