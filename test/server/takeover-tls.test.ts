@@ -55,8 +55,12 @@ describe("takeover with proxy.tls", () => {
         } finally {
           done = true;
         }
-        const { ok, errors, non2xx } = await traffic;
-        assert.deepEqual({ errors, non2xx }, { errors: 0, non2xx: 0 }, `across 3 takeovers: ${ok} ok`);
+        const { ok, errors, non2xx, samples } = await traffic;
+        assert.deepEqual(
+          { errors, non2xx },
+          { errors: 0, non2xx: 0 },
+          `across 3 takeovers: ${ok} ok; ${samples.join("; ")}`,
+        );
         assert.ok(ok > 100, `${ok} requests`);
         await eventually(() => all.slice(0, -1).every((p) => !alive(p)), "the old teals to exit", 30_000);
         // The last teal serves the same TLS address, with the same certificate.

@@ -67,7 +67,9 @@ export async function load(
         await options.onReply?.(r, i);
       } catch (error) {
         errors++;
-        sample(`request ${i}: ${(error as Error).message} (${(error as { code?: string }).code ?? "no code"})`);
+        sample(
+          `request ${i}: ${(error as Error).message} (${(error as { code?: string }).code ?? "no code"})`,
+        );
       }
     }
   };

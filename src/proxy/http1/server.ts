@@ -21,6 +21,7 @@ export class Http1Server implements ConnectionHost, ConnectionServer {
   readonly maxHeaderBytes: number;
   readonly keepAliveHeader: string;
   closing = false;
+  #handedOver = false;
   tick = 0;
   readonly #net: Server;
   readonly #connections = new Set<Connection>();
@@ -78,6 +79,7 @@ export class Http1Server implements ConnectionHost, ConnectionServer {
 
   async close(graceMs: number, handedOver = false): Promise<void> {
     this.closing = true;
+    this.#handedOver = handedOver;
     const closed = new Promise<void>((resolve) => this.#net.close(() => resolve()));
     // Handed over: idle connections still time out (the sweep goes on) or close after their next
     // response; closing one now would fail a request its client is sending on it right then.
@@ -104,7 +106,9 @@ export class Http1Server implements ConnectionHost, ConnectionServer {
 
   /** Serves a connection: one this server accepted, or a TLS listener's after its handshake. */
   adopt(socket: Socket): void {
-    if (this.closing) {
+    // Handed over, a TLS connection whose handshake ends after the close is served its request
+    // (answered with `Connection: close`): its client is already sending it.
+    if (this.closing && !this.#handedOver) {
       socket.destroy();
       return;
     }
