@@ -58,67 +58,39 @@ export class InstanceReports implements PrefixFollower {
   untilHealthy(service: string, color: Color, seq: number, signal: AbortSignal): Promise<FleetWait> {
     const targets = new Set(this.#others());
     const quorum = this.#quorum();
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        this.#waiters.delete(waiter);
-        signal.removeEventListener("abort", onAbort);
-      };
-      const onAbort = () => {
-        done();
-        reject(signal.reason);
-      };
-      const waiter: Waiter = {
-        check: () => {
-          const live = new Set(this.#others());
-          const left: NodeLeftOut[] = [];
-          for (const node of targets) {
-            if (!live.has(node))
-              left.push({
-                node,
-                reason: `node ${node} left the fleet (its lease expired) before ${color} was healthy there`,
-              });
-          }
-          // A node that joined meanwhile gets its task too, and is waited for.
-          for (const node of live) targets.add(node);
-          const failed: NodeLeftOut[] = [];
-          const healthy: string[] = [];
-          for (const node of [...targets].sort()) {
-            if (!live.has(node)) continue;
-            const r = this.#report(node, service, color);
-            if (r?.deployment !== seq) continue;
-            if (r.health === "failed")
-              failed.push({ node, reason: `node ${node}: ${r.detail ?? `${color} failed`}` });
-            else if (r.health === "healthy") healthy.push(node);
-          }
-          const out = [...left, ...failed];
-          if (quorum === "all") {
-            if (out.length > 0) {
-              done();
-              reject(new Error(out[0]!.reason));
-            } else if (healthy.length === targets.size) {
-              done();
-              resolve({ healthy, failed: [], left: [] });
-            }
-            return;
-          }
-          // The leader's own instances count as one of the quorum (its deployment waits for them).
-          const needed = quorum - 1;
-          if (targets.size - out.length < needed) {
-            done();
-            reject(new Error(outOfReach(quorum, targets.size + 1, out)));
-          } else if (healthy.length >= needed && healthy.length + out.length === targets.size) {
-            done();
-            resolve({ healthy, failed, left });
-          }
-        },
-      };
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
+    return this.#until(signal, () => {
+      const live = new Set(this.#others());
+      const left: NodeLeftOut[] = [];
+      for (const node of targets) {
+        if (!live.has(node))
+          left.push({
+            node,
+            reason: `node ${node} left the fleet (its lease expired) before ${color} was healthy there`,
+          });
       }
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.add(waiter);
-      waiter.check();
+      // A node that joined meanwhile gets its task too, and is waited for.
+      for (const node of live) targets.add(node);
+      const failed: NodeLeftOut[] = [];
+      const healthy: string[] = [];
+      for (const node of [...targets].sort()) {
+        if (!live.has(node)) continue;
+        const r = this.#report(node, service, color);
+        if (r?.deployment !== seq) continue;
+        if (r.health === "failed")
+          failed.push({ node, reason: `node ${node}: ${r.detail ?? `${color} failed`}` });
+        else if (r.health === "healthy") healthy.push(node);
+      }
+      const out = [...left, ...failed];
+      if (quorum === "all") {
+        if (out.length > 0) throw new Error(out[0]!.reason);
+        return healthy.length === targets.size ? { healthy, failed: [], left: [] } : undefined;
+      }
+      // The leader's own instances count as one of the quorum (its deployment waits for them).
+      const needed = quorum - 1;
+      if (targets.size - out.length < needed) throw new Error(outOfReach(quorum, targets.size + 1, out));
+      return healthy.length >= needed && healthy.length + out.length === targets.size
+        ? { healthy, failed, left }
+        : undefined;
     });
   }
 
@@ -142,8 +114,31 @@ export class InstanceReports implements PrefixFollower {
    * Resolves once each of `nodes` reports `color` of `service` drained (its proxy serves the
    * color it was told instead), or has left the fleet; rejects when `signal` aborts.
    */
-  untilDrained(service: string, color: Color, nodes: readonly string[], signal: AbortSignal): Promise<void> {
+  async untilDrained(
+    service: string,
+    color: Color,
+    nodes: readonly string[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    await this.#until(signal, () => {
+      const live = new Set(this.#others());
+      const waiting = nodes.filter(
+        (n) => live.has(n) && this.#report(n, service, color)?.drained === undefined,
+      );
+      return waiting.length === 0 ? true : undefined;
+    });
+  }
+
+  /**
+   * Resolves with what `check` returns once it returns something, rejects with what it throws or
+   * when `signal` aborts; `check` runs now and again on every report and change of the fleet.
+   */
+  #until<T>(signal: AbortSignal, check: () => T | undefined): Promise<T> {
     return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const done = () => {
         this.#waiters.delete(waiter);
         signal.removeEventListener("abort", onAbort);
@@ -154,19 +149,19 @@ export class InstanceReports implements PrefixFollower {
       };
       const waiter: Waiter = {
         check: () => {
-          const live = new Set(this.#others());
-          const waiting = nodes.filter(
-            (n) => live.has(n) && this.#report(n, service, color)?.drained === undefined,
-          );
-          if (waiting.length > 0) return;
+          let value: T | undefined;
+          try {
+            value = check();
+          } catch (err) {
+            done();
+            reject(err);
+            return;
+          }
+          if (value === undefined) return;
           done();
-          resolve();
+          resolve(value);
         },
       };
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
       signal.addEventListener("abort", onAbort, { once: true });
       this.#waiters.add(waiter);
       waiter.check();
