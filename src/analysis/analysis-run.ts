@@ -171,7 +171,7 @@ export class AnalysisRun {
 
 function thresholdsOf(c: CheckConfig): CheckStatus["thresholds"] {
   const t: Record<string, number> = {};
-  for (const key of ["max", "min", "maxAboveStable", "maxRatioToStable"] as const) {
+  for (const key of ["max", "min", "maxAboveStable", "maxRatioToStable", "noiseFloor"] as const) {
     if (c[key] !== undefined) t[key] = c[key];
   }
   if (c.metric !== undefined) t.minRequests = c.minRequests;

@@ -249,6 +249,8 @@ export const checkSchema = z
     min: z.number().optional(),
     maxAboveStable: z.number().min(0).optional(),
     maxRatioToStable: z.number().positive().optional(),
+    /** With maxRatioToStable: a worsening of at most this much (the metric's unit) passes whatever the ratio. */
+    noiseFloor: z.number().min(0, "must be >= 0 (in the metric's unit: ms for latency)").optional(),
     /** The statistical form: fail only when worse beyond chance (confidence) and beyond tolerance. */
     compare: z
       .strictObject({
@@ -296,6 +298,14 @@ export const checkSchema = z
         code: "custom",
         path: ["compare"],
         message: "is an alternative to maxAboveStable and maxRatioToStable: keep one of them",
+      });
+    }
+    if (c.noiseFloor !== undefined && c.maxRatioToStable === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["noiseFloor"],
+        message:
+          "applies to maxRatioToStable (how much above stable a ratio's failure must also be): add maxRatioToStable or remove noiseFloor",
       });
     }
     if (c.metric === undefined && (c.maxAboveStable !== undefined || c.maxRatioToStable !== undefined)) {

@@ -29,6 +29,12 @@ export interface Thresholds {
   readonly maxAboveStable?: number;
   /** At most this many times the stable color's value (e.g. 1.5 for "p99 no worse than 1.5x"). */
   readonly maxRatioToStable?: number;
+  /**
+   * With maxRatioToStable: a new color worse than stable by no more than this (the metric's unit,
+   * e.g. 20 ms of p99) passes whatever the ratio. A fast app's p99 is the machine's noise: 21 ms
+   * against 7 is 3x, and nothing a user would notice.
+   */
+  readonly noiseFloor?: number;
   readonly compare?: CompareSettings;
   /** Relative forms: fewer seconds in which both colors served is inconclusive (default 1). */
   readonly minSlices?: number;
@@ -134,8 +140,9 @@ function relative(metric: string, m: Measurement, t: Thresholds): Judgement {
   if (t.maxAboveStable !== undefined && v > s + t.maxAboveStable) {
     return fail(`${metric} ${fmt(v)} > stable ${fmt(s)} + ${fmt(t.maxAboveStable)} ${span}`);
   }
-  if (t.maxRatioToStable !== undefined && v > s * t.maxRatioToStable && v - s > 1e-9) {
-    return fail(`${metric} ${fmt(v)} > ${fmt(t.maxRatioToStable)} × stable ${fmt(s)} ${span}`);
+  if (t.maxRatioToStable !== undefined && v > s * t.maxRatioToStable && v - s > (t.noiseFloor ?? 1e-9)) {
+    const floor = t.noiseFloor === undefined ? "" : ` and more than ${fmt(t.noiseFloor)} above it`;
+    return fail(`${metric} ${fmt(v)} > ${fmt(t.maxRatioToStable)} × stable ${fmt(s)}${floor} ${span}`);
   }
   return { verdict: "pass", reason: `${metric} ${fmt(v)} (stable ${fmt(s)}) ${span}` };
 }

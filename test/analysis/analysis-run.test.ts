@@ -80,6 +80,21 @@ describe("judging one measurement", () => {
     });
   });
 
+  it("passes a ratio's failure within noiseFloor of stable, and names the floor when it fails", () => {
+    const floored = { maxRatioToStable: 2, noiseFloor: 20, minRequests: 10 };
+    // 21 ms against 7 is 3x stable, but only 14 ms worse: a fast app's noise.
+    assert.deepEqual(judge("p99", both(21, 20, 7, 20), floored), {
+      verdict: "pass",
+      reason: "p99 21 (stable 7) over the 4 s both served",
+    });
+    assert.deepEqual(judge("p99", both(60, 20, 25, 20), floored), {
+      verdict: "fail",
+      reason: "p99 60 > 2 × stable 25 and more than 20 above it over the 4 s both served",
+    });
+    // Above the floor but within the ratio: passes, the floor adds a condition, never a failure.
+    assert.equal(judge("p99", both(45, 20, 25, 20), floored).verdict, "pass");
+  });
+
   it("is inconclusive with fewer seconds side by side than minSlices", () => {
     assert.deepEqual(
       judge("p99", both(80, 20, 25, 20), { maxRatioToStable: 2, minSlices: 5, minRequests: 10 }),

@@ -198,6 +198,12 @@ describe("compare in the config", () => {
       messages(parse({ compare: { confidence: 0.95, tolerance: 0.1 }, maxRatioToStable: 2 })),
       ["compare: is an alternative to maxAboveStable and maxRatioToStable: keep one of them"],
     );
+    assert.deepEqual(messages(parse({ maxAboveStable: 5, noiseFloor: 10 })), [
+      "noiseFloor: applies to maxRatioToStable (how much above stable a ratio's failure must also be): add maxRatioToStable or remove noiseFloor",
+    ]);
+    assert.deepEqual(messages(parse({ maxRatioToStable: 2, noiseFloor: -1 })), [
+      "noiseFloor: must be >= 0 (in the metric's unit: ms for latency)",
+    ]);
     const prom = checkSchema.safeParse({
       name: "x",
       prometheus: { address: "http://127.0.0.1:9090", query: "up" },
