@@ -29,11 +29,21 @@ export function h1HeadersOf(raw: readonly string[]): string[] {
 }
 
 /**
- * Flat response header pairs as node:http2's header object: a repeated name becomes an array, so
- * that each value goes out as its own field (Set-Cookie must never be joined).
+ * Flat response header pairs (and `more` after them, teal's own) as node:http2's header object: a
+ * repeated name becomes an array, so that each value goes out as its own field (Set-Cookie must
+ * never be joined).
  */
-export function h2HeaderObject(flat: readonly string[]): Record<string, string | string[]> {
+export function h2HeaderObject(
+  flat: readonly string[],
+  more?: readonly string[],
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = Object.create(null);
+  addPairs(out, flat);
+  if (more !== undefined) addPairs(out, more);
+  return out;
+}
+
+function addPairs(out: Record<string, string | string[]>, flat: readonly string[]): void {
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!.toLowerCase();
     const value = flat[i + 1]!;
@@ -42,5 +52,4 @@ export function h2HeaderObject(flat: readonly string[]): Record<string, string |
     else if (Array.isArray(prior)) prior.push(value);
     else out[name] = [prior, value];
   }
-  return out;
 }

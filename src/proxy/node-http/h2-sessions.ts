@@ -21,11 +21,17 @@ import type { Socket } from "node:net";
 import type { Http2Limits } from "../../traffic/tls.ts";
 
 interface SessionState {
+  readonly owner: H2Sessions;
+  readonly session: ServerHttp2Session;
   streams: number;
   idleSince: number;
   resetsSince: number;
   resets: number;
 }
+
+/** A stream's session state, for the one 'close' listener all streams share (no closure a stream). */
+const STATE = Symbol("teal.h2SessionState");
+type CountedStream = ServerHttp2Stream & { [STATE]: SessionState };
 
 /** node:http2 options for these limits; `maxHeaderBytes` bounds one request's header list. */
 export function h2ServerOptions(limits: Http2Limits, maxHeaderBytes: number): SecureServerOptions {
@@ -49,13 +55,15 @@ export function h2ServerOptions(limits: Http2Limits, maxHeaderBytes: number): Se
 
 /**
  * Serves one stream: its header object and flat header list (as node:http2's 'stream' event gives
- * them), and its connection's socket (node:http2's proxy of it, taken once per session).
+ * them), its connection's socket (node:http2's proxy of it, taken once per session) and the
+ * client's address (read once per session: each read through that proxy costs a trap).
  */
 export type StreamServer = (
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   rawHeaders: string[],
   socket: Socket,
+  remoteAddress: string | undefined,
 ) => void;
 
 export class H2Sessions {
@@ -75,45 +83,54 @@ export class H2Sessions {
   }
 
   add(session: ServerHttp2Session): void {
-    const state: SessionState = { streams: 0, idleSince: performance.now(), resetsSince: 0, resets: 0 };
+    const state: SessionState = {
+      owner: this,
+      session,
+      streams: 0,
+      idleSince: performance.now(),
+      resetsSince: 0,
+      resets: 0,
+    };
     this.#sessions.set(session, state);
     session.once("close", () => this.#sessions.delete(session));
     // A session's errors (a protocol error, a reset socket) end it; they are no concern of teal's.
     session.on("error", () => {});
     const socket = session.socket as Socket;
+    const remoteAddress = socket.remoteAddress;
     session.on(
       "stream",
       (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, raw: string[]) => {
-        this.#stream(session, state, stream);
-        this.#serve(stream, headers, raw, socket);
+        state.streams++;
+        (stream as CountedStream)[STATE] = state;
+        stream.on("close", onStreamClose);
+        this.#serve(stream, headers, raw, socket, remoteAddress);
       },
     );
   }
 
-  #stream(session: ServerHttp2Session, state: SessionState, stream: ServerHttp2Stream): void {
-    state.streams++;
-    stream.once("close", () => {
-      state.streams--;
-      const now = performance.now();
-      if (state.streams === 0) state.idleSince = now;
-      // Teal's own resets close with NO_ERROR; a client's cancel carries its code (CANCEL usually).
-      if (stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
-      if (now - state.resetsSince >= 1000) {
-        state.resetsSince = now;
-        state.resets = 0;
-      }
-      if (++state.resets > this.#limits.maxResetsPerSecond && !session.closed) {
-        this.#abuse(
-          "TEAL_H2_RAPID_RESET",
-          `an HTTP/2 client cancelled more than ${this.#limits.maxResetsPerSecond} streams in a second; its connection was closed`,
-        );
-        // GOAWAY: no new stream of its is served from now on; the connection closes once its
-        // open streams end, or is cut a second later.
-        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.close();
-        setTimeout(() => session.destroy(), 1000).unref();
-      }
-    });
+  /** A stream of `state`'s session closed: its count, and the rapid-reset limit. */
+  closed(state: SessionState, stream: ServerHttp2Stream): void {
+    state.streams--;
+    const now = performance.now();
+    if (state.streams === 0) state.idleSince = now;
+    // Teal's own resets close with NO_ERROR; a client's cancel carries its code (CANCEL usually).
+    if (stream.rstCode === constants.NGHTTP2_NO_ERROR) return;
+    if (now - state.resetsSince >= 1000) {
+      state.resetsSince = now;
+      state.resets = 0;
+    }
+    const session = state.session;
+    if (++state.resets > this.#limits.maxResetsPerSecond && !session.closed) {
+      this.#abuse(
+        "TEAL_H2_RAPID_RESET",
+        `an HTTP/2 client cancelled more than ${this.#limits.maxResetsPerSecond} streams in a second; its connection was closed`,
+      );
+      // GOAWAY: no new stream of its is served from now on; the connection closes once its
+      // open streams end, or is cut a second later.
+      session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      session.close();
+      setTimeout(() => session.destroy(), 1000).unref();
+    }
   }
 
   /** Closes the sessions with no stream open for `idleMs` (the client keep-alive timeout). */
@@ -131,4 +148,9 @@ export class H2Sessions {
   destroy(): void {
     for (const session of this.#sessions.keys()) session.destroy();
   }
+}
+
+function onStreamClose(this: CountedStream): void {
+  const state = this[STATE];
+  state.owner.closed(state, this);
 }

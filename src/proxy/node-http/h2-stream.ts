@@ -62,19 +62,28 @@ export class H2Response implements ProxyResponse {
   headersSent = false;
   writableFinished = false;
   destroyed = false;
+  /** The server's record of this open exchange (its sweep's), handed back by `closed`. */
+  watched: unknown;
+  readonly #closed: ((res: H2Response) => void) | undefined;
   #extra: string[] | undefined;
   #head: Head | undefined;
   /** What goes out on 'wantTrailers' (only when responded with waitForTrailers). */
   #trailers: H2Headers | undefined;
   #waitsForTrailers = false;
+  #hearsDrain = false;
 
-  constructor(req: H2Request, stream: ServerHttp2Stream) {
+  /**
+   * `closed` hears of the stream's end (one function for all streams: no closure a stream). Only
+   * 'close' and 'error' are listened to from the start; 'drain' and 'wantTrailers' once they can
+   * matter (a write held back, a response that waits for trailers): each listener costs a stream
+   * an allocation and node:http2's bookkeeping, and most answers need neither.
+   */
+  constructor(req: H2Request, stream: ServerHttp2Stream, closed?: (res: H2Response) => void) {
     this.req = req;
     this.stream = stream;
+    this.#closed = closed;
     (stream as OwnedStream)[RESPONSE] = this;
     stream.on("close", onClose);
-    stream.on("drain", onDrain);
-    stream.on("wantTrailers", onWantTrailers);
     // A client's RST_STREAM is an 'error' here; 'close' follows and tells the listener.
     stream.on("error", ignore);
   }
@@ -103,7 +112,12 @@ export class H2Response implements ProxyResponse {
     }
     const stream = this.stream;
     const ok = written === undefined ? stream.write(chunk) : stream.write(chunk, written);
-    return ok || stream.writableLength === 0;
+    if (ok || stream.writableLength === 0) return true;
+    if (!this.#hearsDrain) {
+      this.#hearsDrain = true;
+      stream.on("drain", onDrain);
+    }
+    return false;
   }
 
   end(chunk?: Buffer, trailers?: readonly string[]): void {
@@ -143,10 +157,10 @@ export class H2Response implements ProxyResponse {
   #respond(endStream: boolean, waitForTrailers: boolean): boolean {
     const head = this.#head!;
     this.#head = undefined;
-    const extra = this.#extra;
-    const headers = h2HeaderObject(extra === undefined ? head.headers : [...head.headers, ...extra]);
+    const headers = h2HeaderObject(head.headers, this.#extra);
     headers[":status"] = String(head.status);
     try {
+      if (waitForTrailers) this.stream.on("wantTrailers", onWantTrailers);
       this.stream.respond(headers, { endStream, waitForTrailers });
       this.#waitsForTrailers = waitForTrailers;
       return true;
@@ -166,6 +180,11 @@ export class H2Response implements ProxyResponse {
     return false;
   }
 
+  /** Tells the server (`closed` of the constructor) that the stream is gone. */
+  closed(): void {
+    this.#closed?.(this);
+  }
+
   /** The trailing HEADERS frame: the upstream's trailers, or none (an empty DATA frame ends it). */
   sendTrailers(): void {
     const trailers = this.#trailers ?? {};
@@ -181,6 +200,7 @@ export class H2Response implements ProxyResponse {
 function onClose(this: OwnedStream): void {
   const res = this[RESPONSE];
   if (!res.writableFinished) res.listener?.clientClosed();
+  res.closed();
 }
 
 function onDrain(this: OwnedStream): void {

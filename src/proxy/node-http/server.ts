@@ -185,8 +185,8 @@ export class NodeHttpServer implements ProxyServer {
   }
 
   #sessions(limits: Http2Limits): H2Sessions {
-    return new H2Sessions(limits, this.#handlers.clientError, (stream, headers, raw, socket) =>
-      this.#h2Stream(stream, headers, raw, socket),
+    return new H2Sessions(limits, this.#handlers.clientError, (stream, headers, raw, socket, remote) =>
+      this.#h2Stream(stream, headers, raw, socket, remote),
     );
   }
 
@@ -275,18 +275,23 @@ export class NodeHttpServer implements ProxyServer {
     }
   }
 
+  /** A stream's end: its exchange is no longer swept (one function for every stream). */
+  readonly #h2Closed = (io: H2Response): void => {
+    if (io.watched !== undefined) this.#watched.delete(io.watched as Watched);
+  };
+
   /** One HTTP/2 stream: the same checks and handler as an HTTP/1.1 request, timed by its own flow. */
-  #h2Stream(stream: ServerHttp2Stream, headers: H2Headers, raw: string[], socket: Socket): void {
+  #h2Stream(
+    stream: ServerHttp2Stream,
+    headers: H2Headers,
+    raw: string[],
+    socket: Socket,
+    remoteAddress: string | undefined,
+  ): void {
     try {
       const method = headers[":method"] ?? "GET";
-      const req = new H2Request(
-        stream,
-        method,
-        headers[":path"] ?? "/",
-        h1HeadersOf(raw),
-        socket.remoteAddress,
-      );
-      const io = new H2Response(req, stream);
+      const req = new H2Request(stream, method, headers[":path"] ?? "/", h1HeadersOf(raw), remoteAddress);
+      const io = new H2Response(req, stream, this.#h2Closed);
       const authority = headers[":authority"];
       if (authority !== undefined && !isValidHost(authority)) {
         this.#refuse(io, "TEAL_INVALID_HOST", "an :authority that is not host[:port]");
@@ -296,23 +301,25 @@ export class NodeHttpServer implements ProxyServer {
         this.#refuse(io, "TEAL_CONNECT", "CONNECT is not supported");
         return;
       }
+      const reading = req.body !== null;
       const watched: Watched = {
         io,
         socket,
         stream,
-        reading: req.body !== null,
-        bodyBytes: socket.bytesRead,
+        reading,
+        // Read through node:http2's socket proxy: only when a body is to be timed.
+        bodyBytes: reading ? socket.bytesRead : 0,
         bodySince: performance.now(),
         sendPending: 0,
         sendSince: -1,
       };
       this.#watched.add(watched);
-      if (watched.reading) {
+      io.watched = watched;
+      if (reading) {
         stream.once("end", () => {
           watched.reading = false;
         });
       }
-      stream.once("close", () => this.#watched.delete(watched));
       this.#handlers.request(req, io);
     } catch (err) {
       this.#handlers.internalError(err);
