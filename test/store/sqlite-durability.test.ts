@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import type { Checkpoint } from "../../src/store/sqlite/checkpointer.ts";
@@ -159,6 +160,62 @@ describe("sqlite store flush thread", () => {
       assert.equal(await threads(), idle + 1, "one thread while writes come");
       // 60 periods of 20 ms without a write end it.
       await eventually(async () => (await threads()) === idle, "the checkpoint thread to end");
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  // teal server's start-up writes every routing record to a fresh data directory: a thread for
+  // that one checkpoint would stay a minute (~6 MiB of RSS at 1,000 services, issue 19).
+  it("holds no thread for start-up's writes: startedUp() puts them in the database file itself", {
+    timeout: 20_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "teal-flush-"));
+    const path = join(dir, "state.db");
+    const threads = async () => (await readdir("/proc/self/task")).length;
+    const idle = await threads();
+    const reports: Checkpoint[] = [];
+    let checkpointed: () => void = () => {};
+    const store = await SqliteStore.open({
+      path,
+      leaseSweepIntervalMs: 0,
+      checkpointPeriodMs: 20,
+      holdCheckpoints: true,
+      onCheckpoint: (c) => {
+        reports.push(c);
+        checkpointed();
+      },
+    });
+    try {
+      for (let n = 1; n <= 20; n++) await store.put(`start/${n}`, `value ${n}`);
+      // An absence to show: ten periods pass (unheld, the first of them starts the thread).
+      await delay(200);
+      assert.equal(await threads(), idle, "no checkpoint thread while start-up's writes are held");
+      assert.equal(reports.length, 0, "no checkpoint while held");
+
+      store.startedUp();
+      assert.equal(reports.length, 1, "startedUp() checkpoints at once");
+      assert.ok(reports[0]!.walFrames > 0 && reports[0]!.checkpointedFrames === reports[0]!.walFrames);
+      assert.equal(await threads(), idle, "on the store's own thread");
+      // The database file alone, as a power loss would leave it without the WAL's unsynced tail.
+      const copy = join(dir, "copy.db");
+      await copyFile(path, copy);
+      const db = new Database(copy, { readonly: true });
+      try {
+        const rows = db.prepare("SELECT count(*) FROM kv WHERE key LIKE 'start/%'").pluck().get();
+        assert.equal(rows, 20);
+      } finally {
+        db.close();
+      }
+
+      // After start-up, a write is checkpointed by the thread as before.
+      const next = new Promise<void>((resolve) => {
+        checkpointed = resolve;
+      });
+      await store.put("after", "v");
+      await keepingAlive(() => next, "the thread's first checkpoint");
+      assert.equal(await threads(), idle + 1, "the thread runs for writes after start-up");
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });

@@ -8,6 +8,9 @@
  * a power loss or OS crash loses at most the changes of about the last period (the database stays
  * consistent: SQLite replays whole transactions only), and no write waits for the disk. The thread
  * costs ~7.5 MiB of RSS: it runs only while there are writes, and ends after a minute without.
+ * A store opened `held` (teal server's start-up) makes no thread for the writes of its start-up:
+ * `release` checkpoints them once on the store's own connection, before the proxy listens, so an
+ * idle teal does not carry the thread for its first minute.
  */
 
 import { fileURLToPath } from "node:url";
@@ -30,6 +33,8 @@ export interface CheckpointerOptions {
   readonly periodMs: number;
   readonly onCheckpoint?: (c: Checkpoint) => void;
   readonly onError: (err: unknown) => void;
+  /** Until `release`, writes are not checkpointed (no thread starts for them). */
+  readonly held?: boolean;
 }
 
 // CommonJS, run with eval: no file to resolve from sources (tsx) or from dist alike.
@@ -68,7 +73,10 @@ export class Checkpointer {
   readonly #options: CheckpointerOptions;
   /** `total_changes()` of the store's connection: rows it changed since it opened. */
   readonly #changes: () => number;
+  /** A checkpoint on the store's own connection, on this thread (fsyncs included). */
+  readonly #checkpointHere: () => Checkpoint;
   readonly #timer: NodeJS.Timeout;
+  #held: boolean;
   #seen: number;
   #idle = 0;
   #thread: Thread | undefined;
@@ -80,13 +88,37 @@ export class Checkpointer {
     this.#options = options;
     const changes = db.prepare<[], number>("SELECT total_changes()").pluck();
     this.#changes = () => changes.get()!;
+    this.#checkpointHere = () => {
+      const [row] = db.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
+      return { walFrames: row!.log, checkpointedFrames: row!.checkpointed };
+    };
     this.#seen = this.#changes();
+    this.#held = options.held ?? false;
     this.#timer = setInterval(() => this.#tick(), options.periodMs).unref();
   }
 
   /** Whether the checkpoint thread runs now (it holds memory only while there are writes). */
   get running(): boolean {
     return this.#thread !== undefined;
+  }
+
+  /**
+   * Ends the hold: what was written meanwhile is checkpointed now, on this thread (it blocks for
+   * the fsyncs, 5-50 ms: call it before serving), and later writes go to the thread as usual.
+   */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    const changes = this.#changes();
+    if (changes === this.#seen) return;
+    this.#seen = changes;
+    try {
+      const done = this.#checkpointHere();
+      this.#options.onCheckpoint?.(done);
+    } catch (err) {
+      // As from the thread: the writes stay in the WAL, and the next checkpoint copies them.
+      this.#options.onError(err);
+    }
   }
 
   /** Ends the thread; the store's own connection, closed last, does the final checkpoint. */
@@ -96,6 +128,7 @@ export class Checkpointer {
   }
 
   #tick(): void {
+    if (this.#held) return;
     const changes = this.#changes();
     if (changes !== this.#seen) {
       this.#seen = changes;

@@ -19,6 +19,11 @@ export interface SqliteStoreOptions extends TableStoreOptions {
   readonly checkpointPeriodMs?: number;
   /** Called after each background checkpoint (tests wait on it). */
   readonly onCheckpoint?: (c: Checkpoint) => void;
+  /**
+   * Start-up: no background checkpoint (and no thread) until `startedUp()`, which checkpoints
+   * start-up's writes once on this thread. Until then they survive kill -9 but not a power loss.
+   */
+  readonly holdCheckpoints?: boolean;
 }
 
 /**
@@ -62,6 +67,7 @@ export class SqliteStore extends TableStore {
               path: options.path,
               periodMs: options.checkpointPeriodMs ?? CHECKPOINT_PERIOD_MS,
               onCheckpoint: options.onCheckpoint,
+              held: options.holdCheckpoints,
               onError: options.onError ?? ((err) => process.emitWarning(String(err), "TealStoreWarning")),
             });
       return new SqliteStore(db, options, checkpointer);
@@ -73,6 +79,11 @@ export class SqliteStore extends TableStore {
         details: { path: options.path },
       });
     }
+  }
+
+  /** Ends start-up's hold (`holdCheckpoints`): its writes are checkpointed now, later ones in the background. */
+  startedUp(): void {
+    this.#checkpointer?.release();
   }
 
   /** Cancels watches, stops the sweep, flushes and closes the database file. */
