@@ -1,11 +1,11 @@
 /**
  * Where JSON log lines go: collected, then written to a file descriptor (stdout) in one write per
  * batch instead of one per line. The proxy's access log adds a line per request; a write started
- * per line cost more CPU than the request itself, and so did one write per event-loop turn: under
- * load a turn finishes only a few requests, and each turn paid a write(2) (6-12 µs for a few KB to
- * a file here) plus the immediate that scheduled it. A batch is written BATCH_MS after its first
- * line, or at once when BATCH_BYTES wait, whichever comes first: at most ~100 writes a second
- * however busy the proxy is.
+ * per line cost more CPU than the request itself. A write at the end of each event-loop turn still
+ * cost about as much as formatting the lines (a turn under load finishes 5-20 requests; each paid a
+ * write(2), 6-12 µs for a few KB to a file here, and the immediate that scheduled it: 3.5-5.4% of
+ * teal's CPU samples). A batch is now written BATCH_MS after its first line, or at once when
+ * BATCH_BYTES wait, whichever comes first: at most ~100 writes a second however busy the proxy is.
  * Lines are joined as one string and encoded once per batch: encoding each line into the buffer
  * as it came (a native call, and a flat copy of the line, per line) cost more than formatting it.
  *
