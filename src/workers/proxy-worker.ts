@@ -84,8 +84,10 @@ process.on("message", async (message: ToWorker | SocketMessage, handle?: object)
       return;
     case "close":
       await plane.close(message.graceMs, message.handedOver);
-      send({ t: "reply", id: message.id });
+      // Before the reply: on it the parent ends this process (SIGTERM), which would drop the
+      // access lines still waiting for their batch's timer.
       log.flush();
+      send({ t: "reply", id: message.id });
       process.disconnect();
       return;
   }

@@ -2,16 +2,19 @@ import assert from "node:assert/strict";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { BATCH_BYTES, LineBatch } from "../../src/log/line-batch.ts";
+import { BATCH_BYTES, BATCH_MS, LineBatch } from "../../src/log/line-batch.ts";
+import { ManualClock } from "../support/manual-clock.ts";
 import { tempDir } from "../support/teal-process.ts";
 
 /** A LineBatch on a new file; `written()` is the file's bytes so far, as UTF-8. */
-async function fileBatch(): Promise<{ batch: LineBatch; written: () => string; done: () => Promise<void> }> {
+async function fileBatch(
+  clock = new ManualClock(),
+): Promise<{ batch: LineBatch; written: () => string; done: () => Promise<void> }> {
   const dir = await tempDir("teal-line-batch-");
   const file = `${dir.path}/out.log`;
   const fd = openSync(file, "w");
   return {
-    batch: new LineBatch(fd),
+    batch: new LineBatch(fd, clock),
     written: () => readFileSync(file, "utf8"),
     done: async () => {
       closeSync(fd);
@@ -21,19 +24,25 @@ async function fileBatch(): Promise<{ batch: LineBatch; written: () => string; d
 }
 
 describe("a batch of log lines", () => {
-  it("writes the lines of a turn at its end, in order, as UTF-8 also when ASCII lines and others mix", async () => {
-    const { batch, written, done } = await fileBatch();
+  it("writes the lines BATCH_MS after the first, in order, as UTF-8 also when ASCII lines and others mix", async () => {
+    const clock = new ManualClock();
+    const { batch, written, done } = await fileBatch(clock);
     const lines = ['{"a":1}\n', '{"msg":"é 😀 \u2028"}\n', '{"b":2}\n', '{"c":"ü"}\n'];
     batch.write(lines[0]!, true);
     batch.write(lines[1]!);
+    await nextTurn();
+    await clock.advance(BATCH_MS - 1);
     batch.write(lines[2]!, true);
     batch.write(lines[3]!);
-    assert.equal(written(), "", "nothing is written before the turn ends");
-    await nextTurn();
-    assert.equal(written(), lines.join(""));
-    // The next batch is ASCII only again: copied as Latin-1, the same bytes.
+    assert.equal(written(), "", "nothing is written at the end of a turn, nor before BATCH_MS");
+    await clock.advance(1);
+    assert.equal(written(), lines.join(""), "BATCH_MS after the first line, every waiting line");
+    assert.equal(clock.pendingCount, 0, "no timer left once the batch is written");
+    // The next batch is ASCII only again: copied as Latin-1, the same bytes; its own BATCH_MS.
     batch.write('{"d":3}\n', true);
-    await nextTurn();
+    await clock.advance(BATCH_MS - 1);
+    assert.equal(written(), lines.join(""));
+    await clock.advance(1);
     assert.equal(written(), `${lines.join("")}{"d":3}\n`);
     await done();
   });
@@ -53,12 +62,14 @@ describe("a batch of log lines", () => {
   });
 
   it("writes what waits on flush, and nothing twice", async () => {
-    const { batch, written, done } = await fileBatch();
+    const clock = new ManualClock();
+    const { batch, written, done } = await fileBatch(clock);
     batch.write("one\n", true);
     batch.write("two ß\n");
     batch.flushSync();
     assert.equal(written(), "one\ntwo ß\n");
-    await nextTurn();
+    assert.equal(clock.pendingCount, 0, "the flushed batch's timer is cancelled");
+    await clock.advance(BATCH_MS);
     batch.flushSync();
     assert.equal(written(), "one\ntwo ß\n");
     await done();
