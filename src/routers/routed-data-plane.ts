@@ -60,18 +60,15 @@ export class RoutedDataPlane implements DataPlanePort {
     // Issued in one loop: the services on teal's proxy join one swap (OwnProxy).
     const previous = this.#previous;
     this.#previous = spec.services;
-    for (const [i, s] of spec.services.entries()) {
+    // The loop allocates nothing per unchanged service: an indexed loop (`entries()` made an
+    // iterator result and an [i, s] pair each) whose body captures nothing in a closure (a
+    // captured `const` made a context object each): at 1,000 services those were ~190 KB of
+    // garbage per switch, a young GC in the control process every ~12 switch calls.
+    for (let i = 0; i < spec.services.length; i++) {
+      const s = spec.services[i]!;
       // The common case, found by identity: unchanged and in force (1 of 1,000 services switched).
       if (previous[i] === s && (this.#unsettled.size === 0 || !this.#unsettled.has(s.name))) continue;
-      const requested = this.#requested.get(s.name);
-      const changed = requested === undefined || !sameSpec(requested, s);
-      this.#requested.set(s.name, s);
-      pushes.push(
-        this.#applyTo(s, spec.generation).catch((err: unknown) => {
-          if (changed) throw err;
-          this.#onWarning(`${(err as Error).message}; ${s.name}'s earlier change stays pending`);
-        }),
-      );
+      pushes.push(this.#request(s, spec.generation));
     }
     const results = await Promise.allSettled(pushes);
     // Services that shared one failed swap share its error: it is said once.
@@ -131,6 +128,17 @@ export class RoutedDataPlane implements DataPlanePort {
   async close(): Promise<void> {
     await Promise.allSettled([...this.#routers.values()].map((r) => r.close()));
     await this.#listener.close();
+  }
+
+  /** Asks the service's router for `spec`; a failure of an earlier, unchanged request only warns. */
+  #request(s: ServiceSpec, generation: number): Promise<void> {
+    const requested = this.#requested.get(s.name);
+    const changed = requested === undefined || !sameSpec(requested, s);
+    this.#requested.set(s.name, s);
+    return this.#applyTo(s, generation).catch((err: unknown) => {
+      if (changed) throw err;
+      this.#onWarning(`${(err as Error).message}; ${s.name}'s earlier change stays pending`);
+    });
   }
 
   async #applyTo(spec: ServiceSpec, generation: number): Promise<void> {

@@ -53,6 +53,9 @@ export class ClusterDataPlane implements ProxyHost {
   #tlsAddress: string | undefined;
   #nextId = 1;
   #closing = false;
+  /** Applies in progress; drain reports that arrive meanwhile are held until none is (see #drained). */
+  #applying = 0;
+  readonly #heldDrains: [string, DrainReport][] = [];
   /** Handed over by the teal this one takes over from; else bound by listen(). */
   readonly #inherited: ListenSockets | undefined;
   #sockets: BoundSockets | undefined;
@@ -75,6 +78,20 @@ export class ClusterDataPlane implements ProxyHost {
   }
 
   async apply(spec: DataPlaneSpec): Promise<void> {
+    this.#applying++;
+    try {
+      await this.#apply(spec);
+    } finally {
+      if (--this.#applying === 0 && this.#heldDrains.length > 0) {
+        const held = this.#heldDrains.splice(0);
+        setImmediate(() => {
+          for (const [service, report] of held) this.#report(service, report);
+        });
+      }
+    }
+  }
+
+  async #apply(spec: DataPlaneSpec): Promise<void> {
     this.#spec = spec;
     // Workers are normally at the same spec: one diff serves them all.
     const changes = new Map<DataPlaneSpec, SpecChange>();
@@ -214,10 +231,7 @@ export class ClusterDataPlane implements ProxyHost {
           this.#tlsAddress ??= message.tls;
           resolve(message.address);
         } else if (message.t === "reply") this.#settle(message.id, message.data);
-        else if (message.t === "drained") {
-          this.#onDrained?.(message.service, message.report);
-          this.#drains.notify(message.service, message.report);
-        }
+        else if (message.t === "drained") this.#drained(message.service, message.report);
       });
       worker.once("exit", (code, signal) => {
         const known = this.#workers.delete(worker);
@@ -235,6 +249,22 @@ export class ClusterDataPlane implements ProxyHost {
         );
       });
     });
+  }
+
+  /**
+   * A switch finishes the old color's drain at once where nothing is in flight, so each worker's
+   * report comes with its acknowledgement. Handled then (a log line each, waiters woken), they
+   * held up the switch call's answer; now reports that come during an apply wait until it is
+   * over and the caller has answered (setImmediate: after the caller's continuation).
+   */
+  #drained(service: string, report: DrainReport): void {
+    if (this.#applying > 0) this.#heldDrains.push([service, report]);
+    else this.#report(service, report);
+  }
+
+  #report(service: string, report: DrainReport): void {
+    this.#onDrained?.(service, report);
+    this.#drains.notify(service, report);
   }
 
   #request(worker: Worker, message: ToWorker): Promise<unknown> {

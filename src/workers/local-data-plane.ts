@@ -14,6 +14,9 @@ export class LocalDataPlane implements ProxyHost {
   readonly #plane: DataPlane;
   readonly #drains: DrainWaiters;
   readonly #inherited: ListenSockets | undefined;
+  readonly #events: DataPlaneEvents;
+  /** During an apply: the drains it finished at once, reported once the caller has answered. */
+  #held: [string, DrainReport][] | undefined;
 
   /** `inherited`: listening sockets handed over by the teal this one takes over from. */
   constructor(
@@ -24,11 +27,12 @@ export class LocalDataPlane implements ProxyHost {
   ) {
     this.#inherited = inherited;
     this.#drains = new DrainWaiters(clock, () => this.status());
+    this.#events = events;
     this.#plane = new DataPlane(settings, {
       ...events,
       drained: (service, report) => {
-        events.drained?.(service, report);
-        this.#drains.notify(service, report);
+        if (this.#held !== undefined) this.#held.push([service, report]);
+        else this.#report(service, report);
       },
     });
   }
@@ -50,8 +54,29 @@ export class LocalDataPlane implements ProxyHost {
     return address === undefined ? undefined : formatAddress(address);
   }
 
+  /**
+   * A switch finishes the old color's drain at once where nothing is in flight: its report (a
+   * log line, waiters woken) comes after the caller's continuation (setImmediate), so that the
+   * switch call answers first, as with workers (cluster-data-plane.ts).
+   */
   async apply(spec: DataPlaneSpec): Promise<void> {
-    this.#plane.apply(spec);
+    const held: [string, DrainReport][] = [];
+    this.#held = held;
+    try {
+      this.#plane.apply(spec);
+    } finally {
+      this.#held = undefined;
+      if (held.length > 0) {
+        setImmediate(() => {
+          for (const [service, report] of held) this.#report(service, report);
+        });
+      }
+    }
+  }
+
+  #report(service: string, report: DrainReport): void {
+    this.#events.drained?.(service, report);
+    this.#drains.notify(service, report);
   }
 
   /** ACME (acme/orderer.ts): a certificate for the TLS listener, held in memory. */

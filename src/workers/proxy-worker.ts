@@ -18,7 +18,10 @@ const log = createLogger({ name: "proxy" });
 const send = (message: FromWorker) => process.send!(message);
 const plane = new DataPlane(settings, {
   accessLog: accessLogTo(log),
-  drained: (service, report) => send({ t: "drained", service, report }),
+  drained: (service, report) => {
+    if (heldDrains === undefined) send({ t: "drained", service, report });
+    else heldDrains.push({ t: "drained", service, report });
+  },
   clientError: (code, message) => log.debug({ code, message }, "client error"),
   warning: (message) => log.warn(message),
   acceptError: (err, refused) =>
@@ -29,6 +32,24 @@ const plane = new DataPlane(settings, {
   internalError: (err) => log.error({ err }, "internal error while proxying a request"),
 });
 const statusLog = new StatusLog();
+/**
+ * While a spec is applied: the drains it finished at once (nothing in flight), sent after the
+ * reply, so the parent's acknowledgement does not wait behind them.
+ */
+let heldDrains: FromWorker[] | undefined;
+
+/** `plane.apply`, then the reply to `id`, then the drain reports the apply made. */
+function applyAndReply(spec: DataPlaneSpec, id: number): void {
+  const held: FromWorker[] = [];
+  heldDrains = held;
+  try {
+    plane.apply(spec);
+    send({ t: "reply", id });
+  } finally {
+    heldDrains = undefined;
+    for (const m of held) send(m);
+  }
+}
 let listening = false;
 /** The spec in force, which updates patch. */
 let current: DataPlaneSpec | undefined;
@@ -48,14 +69,12 @@ process.on("message", async (message: ToWorker | SocketMessage, handle?: object)
         return;
       }
       current = patchSpec(current, change);
-      plane.apply(current);
-      send({ t: "reply", id: message.id });
+      applyAndReply(current, message.id);
       return;
     }
     case "apply": {
       if (current === undefined || message.spec.generation > current.generation) current = message.spec;
-      plane.apply(message.spec);
-      send({ t: "reply", id: message.id });
+      applyAndReply(message.spec, message.id);
       if (!listening) {
         listening = true;
         const address = formatAddress(await plane.listen({ plain: sockets.plain!, tls: sockets.tls }));

@@ -168,6 +168,50 @@ for (const [name, make] of Object.entries(planes)) {
   });
 }
 
+/**
+ * A switch with nothing in flight on the old color ends that drain at once, in the apply itself.
+ * Its report (a "drain finished" log line per proxy process, drain waiters woken) is handled
+ * after the apply has resolved and its caller has gone on (the switch call's answer): before,
+ * each worker's report came ahead of its acknowledgement and was handled on the call's path.
+ */
+describe("a switch answers before the drains it ended at once are reported", () => {
+  const reporting = {
+    "one process": (onDrained: (service: string, r: DrainReport) => void) =>
+      new LocalDataPlane(settings, { drained: onDrained }),
+    "two worker processes": (onDrained: (service: string, r: DrainReport) => void) =>
+      new ClusterDataPlane(settings, 2, silent, onDrained),
+  };
+  for (const [name, make] of Object.entries(reporting)) {
+    it(name, async () => {
+      const blue = await startBackend("blue");
+      const green = await startBackend("green");
+      const events: string[] = [];
+      let reported: () => void = () => {};
+      const expected = name === "one process" ? 1 : 2;
+      const allReported = new Promise<void>((resolve) => {
+        reported = resolve;
+      });
+      const plane = make((service, r) => {
+        events.push(`${service} ${r.color} ${r.state}`);
+        if (events.filter((e) => e !== "answered").length === expected) reported();
+      });
+      const spec = serviceSpec("web", { blue: [blue.url], green: [green.url] });
+      try {
+        await plane.apply({ generation: 1, services: [spec] });
+        await plane.listen();
+        // What the switch call does after the apply: its continuation, before any other event.
+        await plane.apply({ generation: 2, services: [toGreen(spec)] }).then(() => events.push("answered"));
+        await allReported;
+        assert.deepEqual(events, ["answered", ...Array<string>(expected).fill("web blue drained")]);
+        assert.equal((await plane.drained("web", "blue", 5_000))?.state, "drained");
+      } finally {
+        await plane.close();
+        await Promise.all([blue.close(), green.close()]);
+      }
+    });
+  }
+});
+
 describe("drain completion of a service on an external router", () => {
   const router = (status: Router["status"]): Router => ({
     kind: "nginx",
