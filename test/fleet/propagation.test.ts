@@ -83,6 +83,40 @@ describe("a node's served revision", () => {
     await memory.close();
   });
 
+  it("is published while a heartbeat's keep-alive is still under way, not after its round trip", async (t) => {
+    const memory = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    let keepAliveSent!: () => void;
+    const sent = new Promise<void>((resolve) => {
+      keepAliveSent = resolve;
+    });
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    // etcd answers this node's keep-alive only when the test says so.
+    const store = new (class extends DelegatingStore {
+      override async keepAlive(lease: LeaseId): Promise<void> {
+        keepAliveSent();
+        await answered;
+        return super.keepAlive(lease);
+      }
+    })(memory);
+    const seen = new EventRecorder();
+    await memory.watch("nodes/", seen.onEvent);
+    // The shortest heartbeat (200 ms); the test waits for its keep-alive, not for the time.
+    const key = new NodeKey(store, "edge-1", { ttlMs: 600, version: "t" });
+    t.after(async () => {
+      answer();
+      await key.close();
+      await memory.close();
+    });
+    await key.start(1);
+    await sent;
+    key.serve(5);
+    await seen.waitFor(2, 2_000);
+    assert.equal(JSON.parse((await memory.get("nodes/edge-1"))!.value).revision, 5);
+  });
+
   it("is published on a new lease when the old one ran out unseen", async () => {
     const memory = new MemoryStore({ leaseSweepIntervalMs: 0 });
     const seen = new EventRecorder();
