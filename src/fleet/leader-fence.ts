@@ -3,7 +3,7 @@
  * from etcd wakes up with timers that fire before it hears that another node leads; its
  * compare-and-swap on a record is no defence once it has followed the new leader's writes. So
  * every write of what only the leader writes (routing and deployment records, tasks) goes through
- * this Store, which adds the leader's guard to it: the write happens in the same etcd
+ * this Store, which adds the leader's guard to it: the write (or delete) happens in the same etcd
  * transaction as a compare on the leader key's modRevision, as this node wrote it. A refused
  * write fails with NOT_LEADER and makes the node step down; the new leader's state stands.
  */
@@ -11,6 +11,7 @@
 import { TealError } from "../domain/errors.ts";
 import { DelegatingStore } from "../store/delegating-store.ts";
 import type {
+  DeleteOptions,
   KeyGuard,
   PutManyEntry,
   PutOptions,
@@ -43,6 +44,15 @@ export class FencedStore extends DelegatingStore {
     if (!isFenced(key)) return this.inner.put(key, value, options);
     const fence = this.#guarded(key);
     const result = await this.inner.put(key, value, { ...options, requireKey: fence.guard });
+    if (!result.ok && result.guardFailed) throw this.#refused(fence, key);
+    return result;
+  }
+
+  /** A delete under FENCED_PREFIXES (a task of a node that is now the leader) carries it too. */
+  override async delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
+    if (!isFenced(key)) return this.inner.delete(key, options);
+    const fence = this.#guarded(key);
+    const result = await this.inner.delete(key, { ...options, requireKey: fence.guard });
     if (!result.ok && result.guardFailed) throw this.#refused(fence, key);
     return result;
   }

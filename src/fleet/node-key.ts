@@ -58,8 +58,8 @@ export class NodeKey {
   #connected = false;
   #busy = false;
   #again = false;
-  /** A pass asked for while busy is a heartbeat: it keeps the lease alive too. */
-  #againKeepAlive = false;
+  /** A keep-alive is under way (one at a time). */
+  #keeping = false;
   #closed = false;
   #started = false;
   #timer: NodeJS.Timeout | undefined;
@@ -88,10 +88,10 @@ export class NodeKey {
     // A revision served before the start (a server following others' writes) is kept.
     this.#revision = Math.max(this.#revision, revision);
     this.#started = true;
-    await this.#sync(true);
+    await this.#sync();
     if (!this.#connected) throw new Error(`could not publish ${nodeKey(this.#name)}`);
     // Three keep-alives per TTL: one lost answer does not let the lease expire.
-    this.#timer = setInterval(() => void this.#run(true), this.#heartbeatMs);
+    this.#timer = setInterval(() => void this.#heartbeat(), this.#heartbeatMs);
   }
 
   /**
@@ -101,7 +101,7 @@ export class NodeKey {
   serve(revision: number): void {
     if (revision <= this.#revision) return;
     this.#revision = revision;
-    if (this.#started) void this.#run(false);
+    if (this.#started) void this.#run();
   }
 
   get #heartbeatMs(): number {
@@ -115,39 +115,50 @@ export class NodeKey {
     if (this.#lease !== undefined) await this.#store.revokeLease(this.#lease).catch(() => {});
   }
 
-  /** One pass at a time; a request during a pass runs one more pass after it. */
-  async #run(keepAlive: boolean): Promise<void> {
+  /**
+   * Keeps the lease alive, then writes the record (the heartbeat the other nodes see). The
+   * keep-alive is not one of the record's write passes: a revision served while it is under way
+   * is written at once, not after its round trip (a switch waits for that write).
+   */
+  async #heartbeat(): Promise<void> {
+    if (this.#keeping || this.#closed) return;
+    const lease = this.#lease;
+    if (lease !== undefined) {
+      this.#keeping = true;
+      try {
+        await this.#store.keepAlive(lease);
+      } catch (err) {
+        if (!isTealError(err, "LEASE_NOT_FOUND")) return this.#setConnected(false, err);
+        // Expired while etcd was out of reach: the key is gone; a new lease brings it back (unless
+        // a write took one meanwhile).
+        if (this.#lease === lease) this.#lease = undefined;
+      } finally {
+        this.#keeping = false;
+      }
+    }
+    await this.#run();
+  }
+
+  /** One write pass at a time; a request during a pass runs one more pass after it. */
+  async #run(): Promise<void> {
     if (this.#busy) {
       this.#again = true;
-      this.#againKeepAlive ||= keepAlive;
       return;
     }
     this.#busy = true;
     try {
-      let withKeepAlive = keepAlive;
       do {
         this.#again = false;
-        this.#againKeepAlive = false;
-        await this.#sync(withKeepAlive);
-        withKeepAlive = this.#againKeepAlive;
+        await this.#sync();
       } while (this.#again && !this.#closed);
     } finally {
       this.#busy = false;
     }
   }
 
-  async #sync(keepAlive: boolean): Promise<void> {
+  async #sync(): Promise<void> {
     if (this.#closed) return;
     try {
-      if (this.#lease !== undefined && keepAlive) {
-        try {
-          await this.#store.keepAlive(this.#lease);
-        } catch (err) {
-          if (!isTealError(err, "LEASE_NOT_FOUND")) throw err;
-          // Expired while etcd was out of reach: the key is gone; a new lease brings it back.
-          this.#lease = undefined;
-        }
-      }
       if (this.#lease === undefined) {
         this.#lease = await this.#store.grantLease(this.#options.ttlMs);
       }

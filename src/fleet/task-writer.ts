@@ -12,9 +12,10 @@
  * a later deployment of the service comes up healthy on it, or the drained color's version is no
  * longer what the leader runs on that color. The drains are read back from tasks/ by a new leader.
  *
- * Only the leader writes tasks, one at a time and only when a task changes. They are plain puts,
- * not compare-and-swaps: a leader that lost its lease stops writing once it knows (a deposed
- * leader writing in that window is the fencing the leader election has, see leader-election.ts).
+ * Only the leader writes tasks, one at a time and only when a task changes. They are plain puts
+ * and deletes, not compare-and-swaps, but the store it is given is the leader's FencedStore
+ * (leader-fence.ts): each put and delete is refused (NOT_LEADER) once another node leads, so a
+ * leader deposed while paused cannot start, stop or remove work on any node.
  */
 
 import type { FleetWait } from "../deploy/fleet-instances.ts";

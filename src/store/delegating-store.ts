@@ -5,6 +5,7 @@
  */
 
 import type {
+  DeleteOptions,
   KeyGuard,
   KeyValue,
   LeaseId,
@@ -49,7 +50,7 @@ export class DelegatingStore implements Store {
     return this.inner.putMany(entries, options);
   }
 
-  delete(key: string, options?: { readonly expectModRevision?: number }): Promise<WriteResult> {
+  delete(key: string, options?: DeleteOptions): Promise<WriteResult> {
     return this.inner.delete(key, options);
   }
 

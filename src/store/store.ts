@@ -37,6 +37,14 @@ export interface PutOptions {
   readonly requireKey?: KeyGuard;
 }
 
+/** The options of a delete: the same compare and guard as a put's. */
+export interface DeleteOptions {
+  /** Compare-and-swap: the delete happens only if the key's modRevision equals this. */
+  readonly expectModRevision?: number;
+  /** A guard on another key in the same transaction, as for `put` (the leader's fence). */
+  readonly requireKey?: KeyGuard;
+}
+
 /** A key and the modRevision it must have for a guarded write to happen. */
 export interface KeyGuard {
   readonly key: string;
@@ -124,7 +132,11 @@ export interface Store {
     entries: readonly PutManyEntry[],
     options?: { readonly requireKey?: KeyGuard },
   ): Promise<WriteManyResult>;
-  delete(key: string, options?: { readonly expectModRevision?: number }): Promise<WriteResult>;
+  /**
+   * Deletes a key, under the same compare and guard as `put` (a refused guard: guardFailed). A
+   * missing key is a success that changes nothing (no new revision).
+   */
+  delete(key: string, options?: DeleteOptions): Promise<WriteResult>;
   /** Events for keys starting with prefix, in revision order, each delivered once per watch. */
   watch(prefix: string, onEvent: (event: WatchEvent) => void, options?: WatchOptions): Promise<Watch>;
   /** Grants a lease that expires ttlMs after its last keep-alive. */

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { TealError } from "../domain/errors.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type {
+  DeleteOptions,
   KeyGuard,
   KeyValue,
   LeaseId,
@@ -99,9 +100,9 @@ export class TableStore implements Store {
     return this.#write(() => this.#writer.putMany(entries, options.requireKey));
   }
 
-  async delete(key: string, options: { readonly expectModRevision?: number } = {}): Promise<WriteResult> {
+  async delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
     this.#enter();
-    return this.#write(() => this.#writer.delete(key, options.expectModRevision));
+    return this.#write(() => this.#writer.delete(key, options));
   }
 
   async watch(

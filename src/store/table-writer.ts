@@ -3,6 +3,7 @@
 import { TealError } from "../domain/errors.ts";
 import { sortedBatch } from "./put-many.ts";
 import type {
+  DeleteOptions,
   KeyGuard,
   KeyValue,
   LeaseId,
@@ -47,13 +48,8 @@ export class TableWriter {
 
   put(key: string, value: string, options: PutOptions): Outcome<WriteResult> {
     const current = this.#tables.getKv(key);
-    const guard = options.requireKey;
-    if (guard !== undefined && (this.#tables.getKv(guard.key)?.modRevision ?? 0) !== guard.modRevision) {
-      return {
-        result: { ok: false, revision: this.#tables.revision(), current, guardFailed: true },
-        events: [],
-      };
-    }
+    const refused = this.#guard(current, options.requireKey);
+    if (refused) return refused;
     const failed = this.#compare(current, options.expectModRevision);
     if (failed) return failed;
     if (options.lease !== undefined) requireLease(this.#tables, options.lease);
@@ -111,9 +107,11 @@ export class TableWriter {
     return this.#commit(revision, events, { ok: true, revision, kvs });
   }
 
-  delete(key: string, expectModRevision: number | undefined): Outcome<WriteResult> {
+  delete(key: string, options: DeleteOptions): Outcome<WriteResult> {
     const current = this.#tables.getKv(key);
-    const failed = this.#compare(current, expectModRevision);
+    const refused = this.#guard(current, options.requireKey);
+    if (refused) return refused;
+    const failed = this.#compare(current, options.expectModRevision);
     if (failed) return failed;
     // Deleting a missing key changes nothing, so it does not bump the revision.
     if (current === undefined) {
@@ -140,6 +138,16 @@ export class TableWriter {
     const expired = this.#tables.expiredLeases(nowMs);
     const events = expired.flatMap((lease) => this.revoke(lease.id).events);
     return { result: expired.length, events };
+  }
+
+  /** A write refused by its `requireKey` guard (the guard key's modRevision differs, 0: absent). */
+  #guard(current: KeyValue | undefined, guard: KeyGuard | undefined): Outcome<WriteResult> | undefined {
+    if (guard === undefined || (this.#tables.getKv(guard.key)?.modRevision ?? 0) === guard.modRevision)
+      return undefined;
+    return {
+      result: { ok: false, revision: this.#tables.revision(), current, guardFailed: true },
+      events: [],
+    };
   }
 
   #compare(current: KeyValue | undefined, expected: number | undefined): Outcome<WriteResult> | undefined {

@@ -12,10 +12,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RoutingRepository } from "../../src/control/routing-repository.ts";
 import { DeploymentRepository } from "../../src/deploy/deployment-repository.ts";
+import { ServiceUnits } from "../../src/deploy/service-units.ts";
 import { isTealError } from "../../src/domain/errors.ts";
 import { INITIAL_ROUTING } from "../../src/domain/routing.ts";
+import { taskKey } from "../../src/fleet/agent-records.ts";
 import { type Election, LeaderElection } from "../../src/fleet/leader-election.ts";
 import { FencedStore } from "../../src/fleet/leader-fence.ts";
+import { TaskWriter } from "../../src/fleet/task-writer.ts";
+import type { Logger } from "../../src/log/logger.ts";
 import { DelegatingStore } from "../../src/store/delegating-store.ts";
 import { MemoryStore } from "../../src/store/memory/memory-store.ts";
 import type { Store, WatchEvent, WatchOptions } from "../../src/store/store.ts";
@@ -113,6 +117,51 @@ describe("the leader's fence", () => {
     assert.equal(b.election.leadership().state, "leader");
   });
 
+  it("refuses a task delete of a leader deposed while paused: the task stays, and the leader steps down", async (t) => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, leaseSweepIntervalMs: 0 });
+    const pause = new PausableWatches();
+    const deposedA: string[] = [];
+    const a = candidate(pause.wrap(store), "a", deposedA);
+    const b = candidate(store, "b", []);
+    t.after(async () => {
+      await a.election.close();
+      await b.election.close();
+      await store.close();
+    });
+    await a.election.start();
+    await a.won;
+    await b.election.start();
+    // A task for node a, as an earlier leader left it (a runs an agent).
+    const task = taskKey("a", "web", "blue");
+    await store.put(task, JSON.stringify({ action: "run", deployment: 1, version: "v1" }));
+
+    pause.paused = true;
+    clock.advance(TTL_MS);
+    await store.expireLeases();
+    await b.won;
+
+    // a wakes up still believing it leads and settles its leadership: its own node's tasks go,
+    // through the same fenced store its puts use.
+    assert.equal(a.election.leadership().state, "leader");
+    const warnings: unknown[] = [];
+    const writer = new TaskWriter({
+      store: new FencedStore(store, () => a.election),
+      units: new ServiceUnits(),
+      self: "a",
+      agents: () => ["a", "b"],
+      leads: () => a.election.leadership().state === "leader",
+      log: { warn: (obj: unknown) => warnings.push(obj) } as unknown as Logger,
+    });
+    await writer.elected();
+    assert.equal(warnings.length, 1);
+    assert.ok(isTealError((warnings[0] as { err: unknown }).err, "NOT_LEADER"));
+    assert.notEqual(await store.get(task), undefined);
+    assert.equal(a.election.leadership().state, "follower");
+    assert.match(deposedA.join("\n"), /its write of tasks\/a\/web\/blue was refused/);
+    pause.resume();
+  });
+
   it("refuses fenced writes of a server that does not lead, and passes every other key through", async () => {
     const store = new MemoryStore({ leaseSweepIntervalMs: 0 });
     const fenced = new FencedStore(store, () => undefined);
@@ -120,6 +169,9 @@ describe("the leader's fence", () => {
     await assert.rejects(fenced.put("deployments/web/00000001", "{}"), (err) =>
       isTealError(err, "NOT_LEADER"),
     );
+    await store.put("tasks/b/web/blue", "{}");
+    await assert.rejects(fenced.delete("tasks/b/web/blue"), (err) => isTealError(err, "NOT_LEADER"));
+    assert.equal((await store.get("tasks/b/web/blue"))?.value, "{}");
     assert.equal((await fenced.put("services/web/active", "{}")).ok, true);
     assert.equal((await fenced.put("nodes/a", "{}")).ok, true);
     await store.close();

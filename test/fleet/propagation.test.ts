@@ -8,12 +8,23 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { RoutingRepository } from "../../src/control/routing-repository.ts";
+import { INITIAL_ROUTING } from "../../src/domain/routing.ts";
 import { FleetAcks } from "../../src/fleet/acknowledgements.ts";
+import { type Fence, FencedStore } from "../../src/fleet/leader-fence.ts";
 import { NodeKey } from "../../src/fleet/node-key.ts";
 import { DelegatingStore } from "../../src/store/delegating-store.ts";
 import { followPrefix } from "../../src/store/follow-prefix.ts";
 import { MemoryStore } from "../../src/store/memory/memory-store.ts";
-import type { LeaseId, PutOptions, WriteResult } from "../../src/store/store.ts";
+import type {
+  KeyGuard,
+  KeyValue,
+  LeaseId,
+  PutManyEntry,
+  PutOptions,
+  WriteManyResult,
+  WriteResult,
+} from "../../src/store/store.ts";
 import { EventRecorder } from "../store/contract/harness.ts";
 import { ManualClock } from "../support/manual-clock.ts";
 
@@ -26,6 +37,19 @@ class CountingStore extends DelegatingStore {
     return super.put(key, value, options);
   }
 
+  override get(key: string): Promise<KeyValue | undefined> {
+    this.calls.push(`get ${key}`);
+    return super.get(key);
+  }
+
+  override putMany(
+    entries: readonly PutManyEntry[],
+    options?: { readonly requireKey?: KeyGuard },
+  ): Promise<WriteManyResult> {
+    this.calls.push(`putMany ${entries.map((e) => e.key).join(" ")}`);
+    return super.putMany(entries, options);
+  }
+
   override keepAlive(lease: LeaseId): Promise<void> {
     this.calls.push("keepAlive");
     return super.keepAlive(lease);
@@ -36,6 +60,9 @@ class CountingStore extends DelegatingStore {
     return super.grantLease(ttlMs);
   }
 }
+
+/** A fence that always leads, on a guard key that does not exist (modRevision 0). */
+const leading: Fence = { guard: () => ({ key: "leader", modRevision: 0 }), stepDown: () => {} };
 
 const record = (revision: number) => JSON.stringify({ revision, time: "2026-12-07T00:00:00Z", version: "t" });
 
@@ -56,6 +83,40 @@ describe("a node's served revision", () => {
     await memory.close();
   });
 
+  it("is published while a heartbeat's keep-alive is still under way, not after its round trip", async (t) => {
+    const memory = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    let keepAliveSent!: () => void;
+    const sent = new Promise<void>((resolve) => {
+      keepAliveSent = resolve;
+    });
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    // etcd answers this node's keep-alive only when the test says so.
+    const store = new (class extends DelegatingStore {
+      override async keepAlive(lease: LeaseId): Promise<void> {
+        keepAliveSent();
+        await answered;
+        return super.keepAlive(lease);
+      }
+    })(memory);
+    const seen = new EventRecorder();
+    await memory.watch("nodes/", seen.onEvent);
+    // The shortest heartbeat (200 ms); the test waits for its keep-alive, not for the time.
+    const key = new NodeKey(store, "edge-1", { ttlMs: 600, version: "t" });
+    t.after(async () => {
+      answer();
+      await key.close();
+      await memory.close();
+    });
+    await key.start(1);
+    await sent;
+    key.serve(5);
+    await seen.waitFor(2, 2_000);
+    assert.equal(JSON.parse((await memory.get("nodes/edge-1"))!.value).revision, 5);
+  });
+
   it("is published on a new lease when the old one ran out unseen", async () => {
     const memory = new MemoryStore({ leaseSweepIntervalMs: 0 });
     const seen = new EventRecorder();
@@ -71,6 +132,26 @@ describe("a node's served revision", () => {
     assert.ok(now.lease !== undefined && now.lease !== first, "on a new lease");
     assert.equal(key.connected, true);
     await key.close();
+    await memory.close();
+  });
+});
+
+describe("the leader's routing write", () => {
+  it("is one transaction, with no read before it: routing and active key together, or the routing alone", async () => {
+    const memory = new MemoryStore({ leaseSweepIntervalMs: 0 });
+    const store = new CountingStore(memory);
+    const routing = new RoutingRepository(new FencedStore(store, () => leading));
+    const green = { ...INITIAL_ROUTING, live: "green" as const, greenPercent: 100 };
+    let revision = await routing.save("web", INITIAL_ROUTING, 0);
+    store.calls.length = 0;
+    revision = await routing.save("web", green, revision); // a switch
+    revision = await routing.save("web", { ...green, greenPercent: 90 }, revision); // a split step
+    await routing.save("web", INITIAL_ROUTING, revision); // a rollback
+    assert.deepEqual(store.calls, [
+      "putMany routing/web services/web/active",
+      "put routing/web",
+      "putMany routing/web services/web/active",
+    ]);
     await memory.close();
   });
 });

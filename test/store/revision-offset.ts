@@ -11,6 +11,7 @@
 
 import { DelegatingStore } from "../../src/store/delegating-store.ts";
 import type {
+  DeleteOptions,
   KeyGuard,
   KeyValue,
   LeaseId,
@@ -95,13 +96,16 @@ export class RevisionOffsetStore extends DelegatingStore {
       : { ...result, revision: result.revision - this.#base };
   }
 
-  override async delete(
-    key: string,
-    options: { readonly expectModRevision?: number } = {},
-  ): Promise<WriteResult> {
+  override async delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
     const expectModRevision = this.#expected(options.expectModRevision);
+    const guard = options.requireKey;
     return this.#afterWrite(
-      await this.inner.delete(key, expectModRevision === undefined ? {} : { expectModRevision }),
+      await this.inner.delete(key, {
+        ...(expectModRevision === undefined ? {} : { expectModRevision }),
+        ...(guard === undefined
+          ? {}
+          : { requireKey: { key: guard.key, modRevision: this.#expected(guard.modRevision) as number } }),
+      }),
     );
   }
 

@@ -9,6 +9,7 @@ import { Etcd3, type IKeyValue, type IOptions, type IResponseOp, type ITxnReques
 import { TealError } from "../../domain/errors.ts";
 import { sortedBatch } from "../put-many.ts";
 import type {
+  DeleteOptions,
   KeyGuard,
   KeyValue,
   LeaseId,
@@ -127,14 +128,7 @@ export class EtcdStore implements Store {
         { request_put: { key: etcdKey, value: Buffer.from(value), lease: lease ?? 0, prev_kv: true } },
         guard && { key: this.#keys.key(guard.key), modRevision: guard.modRevision },
       );
-      if (!succeeded) {
-        const current = this.#current(responses);
-        // etcd does not say which compare failed: the failure branch read the guard key too.
-        const guardNow = Number(responses[1]?.response_range.kvs[0]?.mod_revision ?? 0);
-        return guard !== undefined && guardNow !== guard.modRevision
-          ? { ok: false, revision, current, guardFailed: true }
-          : { ok: false, revision, current };
-      }
+      if (!succeeded) return this.#refused(responses, revision, guard);
       // etcd answers a put with the previous record; the new one follows from it.
       const previous: IKeyValue | undefined = responses[0]?.response_put.prev_kv ?? undefined;
       const kv: KeyValue = {
@@ -211,15 +205,18 @@ export class EtcdStore implements Store {
     });
   }
 
-  delete(key: string, options: { readonly expectModRevision?: number } = {}): Promise<WriteResult> {
+  delete(key: string, options: DeleteOptions = {}): Promise<WriteResult> {
     return this.#call(`delete ${key}`, async () => {
       const etcdKey = this.#keys.key(key);
-      const { succeeded, revision, responses } = await this.#transaction(etcdKey, options.expectModRevision, {
-        request_delete_range: { key: etcdKey },
-      });
-      return succeeded
-        ? { ok: true, revision, kv: undefined }
-        : { ok: false, revision, current: this.#current(responses) };
+      const guard = options.requireKey;
+      const { succeeded, revision, responses } = await this.#transaction(
+        etcdKey,
+        options.expectModRevision,
+        { request_delete_range: { key: etcdKey } },
+        guard && { key: this.#keys.key(guard.key), modRevision: guard.modRevision },
+      );
+      if (succeeded) return { ok: true, revision, kv: undefined };
+      return this.#refused(responses, revision, guard);
     });
   }
 
@@ -349,6 +346,16 @@ export class EtcdStore implements Store {
       revision: Number(response.header.revision),
       responses: response.responses,
     };
+  }
+
+  /** A failed #transaction as a WriteResult: which compare failed, from its failure branch's reads. */
+  #refused(responses: IResponseOp[], revision: number, guard: KeyGuard | undefined): WriteResult {
+    const current = this.#current(responses);
+    // etcd does not say which compare failed: the failure branch read the guard key too.
+    const guardNow = Number(responses[1]?.response_range.kvs[0]?.mod_revision ?? 0);
+    return guard !== undefined && guardNow !== guard.modRevision
+      ? { ok: false, revision, current, guardFailed: true }
+      : { ok: false, revision, current };
   }
 
   #current(responses: IResponseOp[]): KeyValue | undefined {

@@ -140,6 +140,33 @@ export function kvCases(makeStore: StoreFactory): void {
       assert.equal((await store.get("k"))?.value, "2");
     });
 
+    it("deletes with requireKey only while the guard key keeps that modRevision; guardFailed names it", async () => {
+      const { store } = fixture();
+      const leader = await store.put("leader", "a");
+      const guard = { key: "leader", modRevision: leader.revision };
+      await store.put("tasks/n1/web/blue", "run");
+      await store.put("tasks/n1/web/green", "run");
+      assert.equal((await store.delete("tasks/n1/web/blue", { requireKey: guard })).ok, true);
+      assert.equal(await store.get("tasks/n1/web/blue"), undefined);
+      await store.put("leader", "b");
+      const current = await store.get("tasks/n1/web/green");
+      const refused = await store.delete("tasks/n1/web/green", { requireKey: guard });
+      assert.deepEqual(refused, { ok: false, revision: 5, current, guardFailed: true });
+      assert.equal(await store.revision(), 5);
+      assert.equal((await store.get("tasks/n1/web/green"))?.value, "run");
+      // With a compare too: both must hold, and a failed compare alone is not the guard's.
+      const fresh = { key: "leader", modRevision: 5 };
+      const stale = await store.delete("tasks/n1/web/green", { expectModRevision: 1, requireKey: fresh });
+      assert.equal(stale.ok, false);
+      assert.equal(stale.ok ? undefined : stale.guardFailed, undefined);
+      const both = await store.delete("tasks/n1/web/green", {
+        expectModRevision: current!.modRevision,
+        requireKey: fresh,
+      });
+      assert.equal(both.ok, true);
+      assert.equal(await store.get("tasks/n1/web/green"), undefined);
+    });
+
     it("deletes with compare-and-swap only when the modRevision matches", async () => {
       const { store } = fixture();
       await store.put("k", "1");
