@@ -176,7 +176,10 @@ export class LiveSampler {
   }
 }
 
-/** Services read between two turns of the event loop (~0.1 ms of work on this project's machine). */
+/**
+ * Services passed over between two turns of the event loop: about 0.5 ms of CPU when all are
+ * busy (measured on this project's 2-core machine under load).
+ */
 const SLICE = 100;
 
 /** No response completed or was abandoned between the two reads (every request counts in one of those). */
