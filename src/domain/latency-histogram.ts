@@ -57,3 +57,33 @@ export function countAbove(counts: readonly number[], ms: number): number {
   }
   return above;
 }
+
+/**
+ * p50 and p99 of the requests between two cumulative histograms (`to` minus `from`, bucket by
+ * bucket), in one pass and without an array of differences: the live sampler does this for every
+ * busy service every second. Gives exactly what quantileMs gives on the differences.
+ */
+export function windowMedianAndP99(
+  from: readonly number[] | undefined,
+  to: readonly number[],
+): { p50Ms: number | null; p99Ms: number | null } {
+  let total = 0;
+  for (let i = 0; i < to.length; i++) total += to[i]! - (from?.[i] ?? 0);
+  if (total === 0) return { p50Ms: null, p99Ms: null };
+  const rank50 = 0.5 * total;
+  const rank99 = 0.99 * total;
+  let p50: number | undefined;
+  let p99: number | undefined;
+  let seen = 0;
+  for (let i = 0; i < to.length && p99 === undefined; i++) {
+    const c = to[i]! - (from?.[i] ?? 0);
+    if (c === 0) continue;
+    const lower = i === 0 ? 0 : BUCKET_BOUNDS_MS[i - 1]!;
+    const upper = i === BUCKET_COUNT - 1 ? lower * GROWTH : BUCKET_BOUNDS_MS[i]!;
+    if (p50 === undefined && seen + c >= rank50) p50 = lower + ((rank50 - seen) / c) * (upper - lower);
+    if (seen + c >= rank99) p99 = lower + ((rank99 - seen) / c) * (upper - lower);
+    seen += c;
+  }
+  const last = BUCKET_BOUNDS_MS[BUCKET_COUNT - 2]!;
+  return { p50Ms: p50 ?? last, p99Ms: p99 ?? last };
+}

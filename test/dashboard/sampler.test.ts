@@ -114,6 +114,59 @@ describe("the live sampler", () => {
     }
   });
 
+  it("lets the event loop turn at least every 100 services while it passes over 1,000 busy ones", async () => {
+    // In `teal server` with one proxy process the proxy shares this event loop: a pass in one go
+    // held every request in flight for its whole length once a second.
+    const names = Array.from({ length: 1_000 }, (_, i) => `svc${i}`);
+    const { stats, runtime } = fakeRuntime(names);
+    let now = 1_000_000;
+    const sampler = new LiveSampler({ runtime, now: () => now });
+    await sampler.tick();
+    for (const s of stats.values()) for (let n = 0; n < 20; n++) s.blue.record(200, n + 1, 0, 0);
+    now += 1000;
+    let turns = 0;
+    let done = false;
+    const turn = () => {
+      if (done) return;
+      turns++;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    await sampler.tick();
+    done = true;
+    assert.ok(turns >= 9, `${turns} turns of the event loop during the pass`);
+    const last = sampler.history().samples.at(-1)!;
+    assert.equal(last.services.svc0!.blue.rps, 20);
+    assert.equal(last.services.svc999!.blue.rps, 20);
+  });
+
+  it("shows a sample to pages and subscribers only once every service's point is in it", async () => {
+    const names = Array.from({ length: 1_000 }, (_, i) => `svc${i}`);
+    const { stats, runtime } = fakeRuntime(names);
+    let now = 1_000_000;
+    const sampler = new LiveSampler({ runtime, now: () => now });
+    const seen: LiveSample[] = [];
+    sampler.subscribe((item) => item.kind === "sample" && seen.push(item.sample));
+    await sampler.tick();
+    for (const s of stats.values()) s.green.record(200, 3, 0, 0);
+    now += 1000;
+    await sampler.tick();
+    for (const s of stats.values()) s.green.record(200, 3, 0, 0);
+    now += 1000;
+    const pass = sampler.tick();
+    // A page that opens while the pass is under way.
+    const midway = await new Promise<LiveSample[]>((resolve) =>
+      setImmediate(() => resolve([...sampler.history().samples])),
+    );
+    assert.equal(seen.length, 1, "the sample under way is not sent yet");
+    await pass;
+    assert.equal(midway.length, 1, "the page got the complete samples only");
+    assert.ok(names.every((n) => midway[0]!.services[n]!.green.rps === 1));
+    assert.equal(seen.length, 2);
+    assert.ok(names.every((n) => seen[1]!.services[n]!.green.rps === 1));
+    assert.equal(sampler.history().samples.length, 2);
+  });
+
   it("lets go of a service's history once its last traffic is older than the horizon", async () => {
     const { stats, runtime } = fakeRuntime(["web", "api"]);
     let now = 1_000_000;

@@ -6,6 +6,7 @@ import {
   countAbove,
   emptyCounts,
   quantileMs,
+  windowMedianAndP99,
 } from "../../src/domain/latency-histogram.ts";
 
 describe("latency histogram", () => {
@@ -43,6 +44,25 @@ describe("latency histogram", () => {
       // Over the estimated quantile lie (1 - q) of the requests, exactly: the same interpolation.
       const line = quantileMs(counts, q)!;
       assert.ok(Math.abs(countAbove(counts, line) - (1 - q) * 1_000) < 1e-6, `q${q}`);
+    }
+  });
+
+  it("gives a window's p50 and p99 exactly as quantileMs does on the differences", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let round = 0; round < 500; round++) {
+      const from = emptyCounts().map(() => (random() < 0.3 ? Math.floor(random() * 1000) : 0));
+      // Some windows are empty, some hold a few requests, some reach the unbounded last bucket.
+      const to = from.map((n) => n + (random() < round / 500 ? Math.floor(random() * 50) : 0));
+      if (round % 7 === 0) to[to.length - 1]! += 3;
+      const diff = to.map((n, i) => n - from[i]!);
+      const expected = { p50Ms: quantileMs(diff, 0.5) ?? null, p99Ms: quantileMs(diff, 0.99) ?? null };
+      assert.deepEqual(windowMedianAndP99(from, to), expected, `round ${round}`);
+      const fromStart = { p50Ms: quantileMs(to, 0.5) ?? null, p99Ms: quantileMs(to, 0.99) ?? null };
+      assert.deepEqual(windowMedianAndP99(undefined, to), fromStart, `round ${round}, no earlier read`);
     }
   });
 });

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Client } from "undici";
 import { DataPlane } from "../../src/proxy/data-plane.ts";
+import { LocalDataPlane } from "../../src/workers/local-data-plane.ts";
 import { startBackend } from "../support/backends.ts";
 import { serviceSpec, testSettings } from "../support/data-plane.ts";
 
@@ -52,6 +53,43 @@ describe("status views of busy services", () => {
       await plane.close(0);
       await blue.close();
       await green.close();
+    }
+  });
+
+  it("reads 1,000 services in slices, with turns of the event loop between, as teal server's sampler does", async () => {
+    // With one proxy process the live sampler's read shares the event loop with the requests.
+    const plane = new LocalDataPlane({ ...testSettings, accessLog: false });
+    const services = Array.from({ length: 1_000 }, (_, i) =>
+      serviceSpec(
+        `s${i}`,
+        { blue: ["http://127.0.0.1:1"], green: ["http://127.0.0.1:2"] },
+        { routes: [{ host: `s${i}.test`, path: "/", stripPrefix: false }] },
+      ),
+    );
+    await plane.apply({ generation: 1, services });
+    try {
+      let turns = 0;
+      let done = false;
+      const turn = () => {
+        if (done) return;
+        turns++;
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      const first = await plane.status();
+      done = true;
+      assert.ok(turns >= 9, `${turns} turns of the event loop during the read`);
+      assert.deepEqual(
+        first.map((v) => v.service),
+        services.map((s) => s.name),
+      );
+      const again = await plane.status();
+      assert.ok(
+        again.every((view, i) => view === first[i]),
+        "nothing changed: the very same views, in order",
+      );
+    } finally {
+      await plane.close();
     }
   });
 });

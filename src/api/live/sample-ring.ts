@@ -29,9 +29,10 @@ export class SampleRing {
   /** The services each sample lists (the same array for as long as the services stay the same). */
   readonly #rosters: (readonly string[])[];
   readonly #series = new Map<string, Series>();
-  /** Sequence numbers: the oldest sample kept, and the next one. */
+  /** Sequence numbers: the oldest sample kept, the next one, and the first one not yet complete. */
   #first = 0;
   #next = 0;
+  #complete = 0;
 
   constructor(capacity: number) {
     this.capacity = capacity;
@@ -40,8 +41,9 @@ export class SampleRing {
     this.#rosters = new Array(capacity).fill([]);
   }
 
+  /** Complete samples kept. */
   get size(): number {
-    return this.#next - this.#first;
+    return Math.max(0, this.#complete - this.#first);
   }
 
   /** Services that hold points (they had traffic within the ring). */
@@ -91,16 +93,25 @@ export class SampleRing {
     series.counts[at + 3] = microsPlusOne(p99Ms);
   }
 
-  /** Every sample kept, oldest first. */
+  /**
+   * The sample begin() opened has all its points: from now on readers see it. (The sampler fills
+   * a sample over several turns of the event loop; a page that opens meanwhile gets the samples
+   * before it, never one with only some of its services.)
+   */
+  complete(): void {
+    this.#complete = this.#next;
+  }
+
+  /** Every complete sample kept, oldest first. */
   samples(): LiveSample[] {
     const out: LiveSample[] = [];
-    for (let seq = this.#first; seq < this.#next; seq++) out.push(this.#sample(seq));
+    for (let seq = this.#first; seq < this.#complete; seq++) out.push(this.#sample(seq));
     return out;
   }
 
-  /** The sample begin() opened last. */
+  /** The last complete sample. */
   latest(): LiveSample | undefined {
-    return this.#next > this.#first ? this.#sample(this.#next - 1) : undefined;
+    return this.#complete > this.#first ? this.#sample(this.#complete - 1) : undefined;
   }
 
   #sample(seq: number): LiveSample {
