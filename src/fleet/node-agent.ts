@@ -90,7 +90,10 @@ export class NodeAgent implements PrefixFollower {
 
   async start(): Promise<void> {
     this.#reports.start();
-    this.#watch = await followPrefix(this.#o.store, this.#prefix, this);
+    this.#watch = await followPrefix(this.#o.store, this.#prefix, this, undefined, {
+      clock: this.#o.clock,
+      onWarning: (message, err) => this.#o.ctx.log.warn({ err, node: this.#o.node }, message),
+    });
     this.#timer = setInterval(() => void this.#reportAll(), REPORT_EVERY_MS);
     await this.#reportAll();
   }

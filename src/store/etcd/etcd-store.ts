@@ -32,7 +32,7 @@ export interface EtcdStoreOptions {
   readonly prefix?: string;
   /** Deadline of one call to etcd, in ms (default 5,000); past it the call fails with STORE_UNAVAILABLE. */
   readonly callTimeoutMs?: number;
-  /** Receives errors nobody awaits: a watch that etcd ended by itself (default: a process warning). */
+  /** Receives errors nobody awaits: a watch without `onLost` that etcd ended by itself (default: a process warning). */
   readonly onError?: (err: unknown) => void;
 }
 
@@ -237,7 +237,7 @@ export class EtcdStore implements Store {
         .startRevision(String(afterRevision + 1));
       const watch = new EtcdWatch(builder.watcher(), this.#keys, onEvent, afterRevision, (err) => {
         this.#watches.delete(watch);
-        this.#onError(err);
+        (options.onLost ?? this.#onError)(err);
       });
       this.#watches.add(watch);
       try {
