@@ -96,7 +96,9 @@ export class LeaderElection {
 
   /** Watches the leader key and campaigns once; resolves when this node knows who leads (or nobody could be reached). */
   async start(): Promise<void> {
-    this.#watch = await followPrefix(this.#store, LEADER_KEY, this);
+    this.#watch = await followPrefix(this.#store, LEADER_KEY, this, undefined, {
+      onWarning: this.#options.onWarning,
+    });
     // Campaigns again when no leader is known (etcd was out of reach), keeps the lease alive when leading.
     this.#timer = setInterval(() => void this.#tick(), Math.max(200, Math.floor(this.#options.ttlMs / 3)));
     await this.#campaign();
@@ -148,6 +150,10 @@ export class LeaderElection {
     else {
       this.#current = parseLeaderRecord(kv.value);
       this.#currentRevision = kv.modRevision;
+      // A reload after a lost watch: the key may have changed hands while this node was cut off.
+      if (this.#state !== "follower" && kv.modRevision !== this.#ownRevision) {
+        this.#depose(`node ${this.#current?.node ?? "?"} leads now`);
+      }
     }
   };
 

@@ -20,6 +20,12 @@ export class LeasedRecords {
   #timer: NodeJS.Timeout | undefined;
   #busy: Promise<void> | undefined;
   #again = false;
+  /**
+   * A keep-alive asked for while a pass was busy: the next pass keeps the lease alive too. Reports
+   * are written often (and a write can wait seconds while etcd elects a leader): dropping the
+   * keep-alive of every tick that found a write under way let the lease expire.
+   */
+  #againKeepAlive = false;
   #closed = false;
 
   constructor(store: Store, ttlMs: number, onError: (err: unknown) => void) {
@@ -48,14 +54,16 @@ export class LeasedRecords {
   sync(keepAlive: boolean): Promise<void> {
     if (this.#busy) {
       this.#again = true;
+      this.#againKeepAlive ||= keepAlive;
       return this.#busy;
     }
     this.#busy = (async () => {
       let alive = keepAlive;
       do {
         this.#again = false;
+        this.#againKeepAlive = false;
         await this.#pass(alive).catch(this.#onError);
-        alive = false;
+        alive = this.#againKeepAlive;
       } while (this.#again && !this.#closed);
     })().finally(() => {
       this.#busy = undefined;

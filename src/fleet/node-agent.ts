@@ -2,8 +2,8 @@
  * The agent of a `teal server --node` on etcd: it runs this machine's instances. It follows
  * `tasks/<node>/` (from a revision, reloading the prefix when etcd has compacted it) and carries
  * out each task with the node's own runtime on the node's own service units: starts the version
- * (stopping what ran on that color first), health-checks it locally as a deployment does, and
- * stops a color when told. It reports what runs on each color at `instances/<node>/…` on its own
+ * (stopping what ran on that color first), health-checks it locally and runs the service's smoke
+ * checks against its own instances as a deployment does, and stops a color when told. It reports what runs on each color at `instances/<node>/…` on its own
  * lease, so the leader sees the health of every node and a dead node's reports vanish.
  *
  * The node's proxy routes to these instances: the units are the ones the node's routing
@@ -25,6 +25,7 @@
 import type { DeployContext } from "../deploy/lifecycle.ts";
 import type { ServiceUnit } from "../deploy/service-unit.ts";
 import type { ServiceUnits } from "../deploy/service-units.ts";
+import { runSmokeChecks } from "../deploy/smoke-checks.ts";
 import type { Clock } from "../domain/clock.ts";
 import { COLORS, type Color } from "../domain/color.ts";
 import { followPrefix, type PrefixFollower } from "../store/follow-prefix.ts";
@@ -71,6 +72,8 @@ export class NodeAgent implements PrefixFollower {
   readonly #lanes = new Map<string, Lane>();
   /** Per service/color: the deployment whose version failed to come up here, and why. */
   readonly #failed = new Map<string, { deployment: number | null; detail: string }>();
+  /** Per service/color being started: its smoke checks have not passed yet (reported `starting`). */
+  readonly #smoking = new Set<string>();
   readonly #bodies = new Map<string, string>();
   /** Per service/color: the last task taken (carried out, or being carried out). */
   readonly #tasks = new Map<string, NodeTask>();
@@ -90,7 +93,10 @@ export class NodeAgent implements PrefixFollower {
 
   async start(): Promise<void> {
     this.#reports.start();
-    this.#watch = await followPrefix(this.#o.store, this.#prefix, this);
+    this.#watch = await followPrefix(this.#o.store, this.#prefix, this, undefined, {
+      clock: this.#o.clock,
+      onWarning: (message, err) => this.#o.ctx.log.warn({ err, node: this.#o.node }, message),
+    });
     this.#timer = setInterval(() => void this.#reportAll(), REPORT_EVERY_MS);
     await this.#reportAll();
   }
@@ -233,6 +239,8 @@ export class NodeAgent implements PrefixFollower {
     }
     this.#failed.delete(id);
     if (group.size > 0 || slot.state !== "stopped") await this.#stop(unit, color);
+    // Not healthy until the smoke checks passed here, even once every instance is.
+    if (unit.config.deployment.smoke.length > 0) this.#smoking.add(id);
     const log = this.#o.ctx.log;
     log.info(
       { node: this.#o.node, service: unit.name, color, version: task.version },
@@ -256,6 +264,7 @@ export class NodeAgent implements PrefixFollower {
       await this.#o.ctx.controller.refresh();
       await this.#reportAll();
       await this.#untilHealthy(unit, color, signal);
+      await this.#smoke(unit, color, task, plan.cwd, signal);
       if (!this.#o.leads()) await unit.colors[color].serve();
     } catch (err) {
       // Superseded by a newer task, or this node now leads: the color is no longer this task's.
@@ -268,7 +277,42 @@ export class NodeAgent implements PrefixFollower {
         { node: this.#o.node, service: unit.name, color, version: task.version, detail },
         "the version did not come up on this node",
       );
+    } finally {
+      this.#smoking.delete(id);
     }
+  }
+
+  /**
+   * The service's smoke checks (`deployment.smoke`) against this node's own instances of the new
+   * color, as the leader runs them against its own: the other nodes' instances listen on their
+   * own machine, out of the leader's reach. A failure is this node's version failing.
+   */
+  async #smoke(
+    unit: ServiceUnit,
+    color: Color,
+    task: NodeTask,
+    cwd: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const checks = unit.config.deployment.smoke;
+    if (checks.length === 0) return;
+    const report = await runSmokeChecks(
+      checks,
+      {
+        service: unit.name,
+        color,
+        version: task.version ?? "unknown",
+        urls: unit.groups[color].endpoints(),
+        cwd,
+      },
+      signal,
+    );
+    const failed = report.results.find((r) => !r.ok);
+    if (failed) throw new Error(`smoke check "${failed.name}" failed: ${failed.detail}`);
+    this.#o.ctx.log.info(
+      { node: this.#o.node, service: unit.name, color, version: task.version, checks: report.results.length },
+      "smoke checks passed on this node",
+    );
   }
 
   /** Every instance healthy, within the service's deployment timeout (on the clock). */
@@ -337,11 +381,12 @@ export class NodeAgent implements PrefixFollower {
     if (group.size === 0 && slot.state !== "starting" && drain?.color !== color) return undefined;
     const failed = this.#failed.get(`${unit.name}/${color}`);
     const ready = group.readiness();
+    const smoking = this.#smoking.has(`${unit.name}/${color}`);
     return {
       version: slot.version,
       deployment: slot.deploymentSeq,
-      health: failed ? "failed" : ready.ok ? "healthy" : "starting",
-      detail: failed ? failed.detail : ready.ok ? null : ready.reason,
+      health: failed ? "failed" : ready.ok && !smoking ? "healthy" : "starting",
+      detail: failed ? failed.detail : !ready.ok ? ready.reason : smoking ? "running the smoke checks" : null,
       instances: group.view().map((m) => ({
         id: m.id,
         url: m.url,

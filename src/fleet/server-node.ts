@@ -109,7 +109,9 @@ export async function joinFleet(
   version = "0.1.0",
 ): Promise<Fleet> {
   const acks = new FleetAcks(clock);
-  const watch: Watch = await followPrefix(store, NODES_PREFIX, acks);
+  // A watch that etcd ends (its history compacted while this node was cut off) is reloaded.
+  const following = { clock, onWarning: (message: string, err?: unknown) => log.warn({ err }, message) };
+  const watch: Watch = await followPrefix(store, NODES_PREFIX, acks, undefined, following);
   const key =
     options.node === undefined
       ? undefined
@@ -131,7 +133,7 @@ export async function joinFleet(
     () => agentNodes().filter((n) => n !== options.node),
     () => options.quorum ?? "all",
   );
-  const instancesWatch: Watch = await followPrefix(store, INSTANCES_PREFIX, instances);
+  const instancesWatch: Watch = await followPrefix(store, INSTANCES_PREFIX, instances, undefined, following);
   let writer: TaskWriter | undefined;
   const deployments = new FleetDeployment(instances, () => writer, clock, log);
   let agent: NodeAgent | undefined;
@@ -175,7 +177,7 @@ export async function joinFleet(
         onWarning: (message) => log.warn(message),
       });
       // From the revision read before the controller loaded: nothing written since is missed.
-      peers = await followPrefix(store, ROUTING_PREFIX, routing, loadedAt);
+      peers = await followPrefix(store, ROUTING_PREFIX, routing, loadedAt, following);
     },
     async publish() {
       await key?.start(loadedAt);

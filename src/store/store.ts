@@ -112,6 +112,13 @@ export interface WatchOptions {
    * Omitted: live changes only. Throws STORE_COMPACTED if that history is gone.
    */
   readonly afterRevision?: number;
+  /**
+   * Called once if the store ends the watch by itself, with STORE_COMPACTED: etcd compacted the
+   * history the watch was resuming from while it reconnected (a node cut off for a while). No
+   * event follows; the caller reloads and watches again (followPrefix does). Omitted: the store's
+   * own error report gets it. The in-process stores (SQLite, memory) never end a watch.
+   */
+  readonly onLost?: (err: Error) => void;
 }
 
 export interface Store {

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
-import { answer, keepAliveLoad } from "./proxy-node.ts";
+import { answer, underLoad } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
 const TTL_S = 2;
@@ -97,9 +97,11 @@ describe("per-node agents on a fleet", () => {
     const oldPids = [...before.values()].map((m) => m.get("blue")?.instances[0].pid as number);
     assert.equal(new Set(oldPids).size, 3, `three instances of their own: ${oldPids}`);
 
-    const load = keepAliveLoad([a.proxyUrl, b.proxyUrl, c.proxyUrl]);
-    const second = await deploy(a, { version: "v2" });
-    const { ok, failed } = await load.stop();
+    const {
+      value: second,
+      ok,
+      failed,
+    } = await underLoad([a.proxyUrl, b.proxyUrl, c.proxyUrl], () => deploy(a, { version: "v2" }));
     assert.equal(second.outcome, "succeeded", JSON.stringify(second.events?.slice(-3)));
     const healthLine = (second.events as Json[]).find((e) => e.message.startsWith("all instances healthy"))
       ?.message as string;
@@ -134,9 +136,11 @@ describe("per-node agents on a fleet", () => {
   });
 
   it("a new color that fails its health on one node fails the deployment: every node keeps the old color, the new instances stop", async () => {
-    const load = keepAliveLoad([a.proxyUrl, b.proxyUrl, c.proxyUrl]);
-    const third = await deploy(a, { version: "v3" });
-    const { ok, failed } = await load.stop();
+    const {
+      value: third,
+      ok,
+      failed,
+    } = await underLoad([a.proxyUrl, b.proxyUrl, c.proxyUrl], () => deploy(a, { version: "v3" }));
     console.log(`agents: v3 failing on c: "${third.reason}"; ${ok} requests, ${failed.length} failed`);
     assert.equal(third.outcome, "failed");
     assert.match(third.reason as string, /node c/, third.reason);
@@ -165,13 +169,17 @@ describe("per-node agents on a fleet", () => {
       "b to start v4",
     );
     bGreenPid = (await instancesOf(a)).get("b")?.get("green")?.instances[0].pid as number;
-    const load = keepAliveLoad([a.proxyUrl, c.proxyUrl]);
-    await b.kill9();
-    const d = await eventually(async () => {
-      const x = await deploymentOf(a, seq);
-      return x?.outcome !== "running" && x;
-    }, "the deployment to end");
-    const { ok, failed } = await load.stop();
+    const {
+      value: d,
+      ok,
+      failed,
+    } = await underLoad([a.proxyUrl, c.proxyUrl], async () => {
+      await b.kill9();
+      return eventually(async () => {
+        const x = await deploymentOf(a, seq);
+        return x?.outcome !== "running" && x;
+      }, "the deployment to end");
+    });
     console.log(`agents: b killed: "${d.reason}"; ${ok} requests through a and c, ${failed.length} failed`);
     assert.equal(d.outcome, "failed");
     assert.match(d.reason as string, /node b left the fleet/, d.reason);

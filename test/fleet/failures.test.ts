@@ -94,9 +94,11 @@ describe("a fleet's deployments survive failures", () => {
         strategy: "blueGreen",
         env: { APP_START_DELAY_MS: "1500" },
       });
+      // A bound, not a wait: on a busy 2-core machine the instance took more than 10 s once.
       await eventually(
         async () => (await deploymentOf(a, seq))?.events.some((e: Json) => e.type === "instance"),
         "a to start v2's instance",
+        30_000,
       );
       await etcd.kill(leader);
       return ended(a, seq);

@@ -13,7 +13,7 @@ import { describe, it } from "node:test";
 import { RoutingRepository } from "../../src/control/routing-repository.ts";
 import { DeploymentRepository } from "../../src/deploy/deployment-repository.ts";
 import { ServiceUnits } from "../../src/deploy/service-units.ts";
-import { isTealError } from "../../src/domain/errors.ts";
+import { isTealError, TealError } from "../../src/domain/errors.ts";
 import { INITIAL_ROUTING } from "../../src/domain/routing.ts";
 import { taskKey } from "../../src/fleet/agent-records.ts";
 import { type Election, LeaderElection } from "../../src/fleet/leader-election.ts";
@@ -160,6 +160,65 @@ describe("the leader's fence", () => {
     assert.equal(a.election.leadership().state, "follower");
     assert.match(deposedA.join("\n"), /its write of tasks\/a\/web\/blue was refused/);
     pause.resume();
+  });
+
+  it("a leader whose watch the store ended while it was cut off reloads the leader key and steps down if it changed hands", async (t) => {
+    const clock = new ManualClock();
+    const store = new MemoryStore({ clock, leaseSweepIntervalMs: 0 });
+    // a's watches: events dropped while cut off, then ended by the store (as etcd does when it
+    // compacted the history they would resume from).
+    let cutOff = false;
+    const lost: Array<() => void> = [];
+    let watched = (): void => {};
+    const aStore = new (class extends DelegatingStore {
+      override async watch(prefix: string, onEvent: (event: WatchEvent) => void, options?: WatchOptions) {
+        const watch = await this.inner.watch(prefix, (e) => cutOff || onEvent(e), options);
+        watched();
+        lost.push(() => {
+          void watch.cancel();
+          options?.onLost?.(new TealError("STORE_COMPACTED", "compacted while cut off"));
+        });
+        return watch;
+      }
+    })(store);
+    const deposed: string[] = [];
+    let elected = (): void => {};
+    const won = new Promise<void>((resolve) => {
+      elected = resolve;
+    });
+    const a = new LeaderElection(aStore, {
+      node: "a",
+      admin: "http://a.invalid",
+      ttlMs: TTL_MS,
+      onElected: async () => elected(),
+      onDeposed: (reason) => deposed.push(reason),
+      onWarning: () => {},
+    });
+    const b = candidate(store, "b", []);
+    t.after(async () => {
+      await a.close();
+      await b.election.close();
+      await store.close();
+    });
+    await a.start();
+    await won;
+    await b.election.start();
+
+    cutOff = true;
+    clock.advance(TTL_MS);
+    await store.expireLeases();
+    await b.won;
+    assert.equal(a.leadership().state, "leader", "a has not seen b take over");
+    // The reload comes before the new watch: once a watches again, it has read the key.
+    const rewatched = new Promise<void>((resolve) => {
+      watched = resolve;
+    });
+    cutOff = false;
+    for (const lose of lost.splice(0)) lose();
+    await rewatched;
+    assert.deepEqual(deposed, ["node b leads now"]);
+    assert.equal(a.leadership().state, "follower");
+    assert.equal(a.leadership().leader?.node, "b");
   });
 
   it("refuses fenced writes of a server that does not lead, and passes every other key through", async () => {

@@ -12,8 +12,12 @@ import { startTeal, type TealProcess, tempDir } from "../support/teal-process.ts
 export interface ServerFleet {
   /** Every node started so far, by name (a restarted node replaces its entry). */
   readonly servers: Map<string, TealProcess>;
-  /** Starts `teal server --node NAME` with this config, in a new data directory or `dataDir`. */
-  startNode(node: string, config: string, dataDir?: string): Promise<TealProcess>;
+  /**
+   * Starts `teal server --node NAME` with this config, in a new data directory or `dataDir`,
+   * dialing `storeHosts` (host:port, comma-separated; default every member, e.g. a relay's address
+   * to cut the node off).
+   */
+  startNode(node: string, config: string, dataDir?: string, storeHosts?: string): Promise<TealProcess>;
   /** The etcd cluster (once the file's before hook ran): to kill and restart a member. */
   etcd(): EtcdCluster;
 }
@@ -50,10 +54,10 @@ export function useServerFleet(options: {
       if (etcd === undefined) throw new Error("etcd is not started yet (before hook)");
       return etcd;
     },
-    async startNode(node, config, dataDir) {
+    async startNode(node, config, dataDir, storeHosts) {
       const dir = dataDir === undefined ? await tempDir() : { path: dataDir, remove: async () => {} };
       dirs.push(dir);
-      const hosts = (etcd?.endpoints ?? []).map((e) => new URL(e).host).join(",");
+      const hosts = storeHosts ?? (etcd?.endpoints ?? []).map((e) => new URL(e).host).join(",");
       const teal = await startTeal(config, dir.path, {
         serverArgs: [
           "--store",

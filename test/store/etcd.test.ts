@@ -10,10 +10,11 @@ import { Etcd3 } from "etcd3";
 import { isTealError } from "../../src/domain/errors.ts";
 import { EtcdStore } from "../../src/store/etcd/etcd-store.ts";
 import { followPrefix } from "../../src/store/follow-prefix.ts";
-import type { LeaseId, Store } from "../../src/store/store.ts";
+import type { LeaseId, Store, WatchEvent } from "../../src/store/store.ts";
 import { type EtcdCluster, type EtcdMember, startEtcd } from "../support/etcd.ts";
 import { eventually } from "../support/eventually.ts";
 import { freePort } from "../support/routers.ts";
+import { startTcpRelay } from "../support/tcp-relay.ts";
 import { EventRecorder, rejectsWith } from "./contract/harness.ts";
 import { runStoreContract } from "./contract.ts";
 import { RevisionOffsetStore } from "./revision-offset.ts";
@@ -199,6 +200,67 @@ describe("etcd store history and reachability", () => {
     }
   });
 
+  it("ends a watch whose history etcd compacted while it was cut off with onLost; followPrefix reloads it and goes on", async () => {
+    const member = new URL(cluster.endpoints[0] as string);
+    const relay = await startTcpRelay({ host: member.hostname, port: Number(member.port) });
+    const prefix = freshPrefix();
+    const writer = await EtcdStore.open({ endpoints: cluster.endpoints, prefix });
+    const storeErrors: unknown[] = [];
+    // This store reaches etcd only through the relay: cutting it cuts the store off.
+    const cutOff = await EtcdStore.open({
+      endpoints: [`http://${relay.address}`],
+      prefix,
+      onError: (err) => storeErrors.push(err),
+    });
+    try {
+      await writer.put("svc/a", "1");
+      const lost: Error[] = [];
+      const raw = new EventRecorder();
+      await cutOff.watch("svc/", raw.onEvent, { onLost: (err) => lost.push(err) });
+      const seen: string[] = [];
+      const reloadedAt: number[] = [];
+      const follower = {
+        reload: (items: readonly { key: string; value: string }[], revision: number) => {
+          seen.push(`reload ${items.map((kv) => `${kv.key}=${kv.value}`).join(" ")}`);
+          reloadedAt.push(revision);
+        },
+        onEvent: (event: WatchEvent) => {
+          seen.push(event.type === "put" ? `put ${event.kv.key}=${event.kv.value}` : `delete ${event.key}`);
+        },
+      };
+      const warnings: string[] = [];
+      const followed = await followPrefix(cutOff, "svc/", follower, undefined, {
+        onWarning: (message) => warnings.push(message),
+      });
+      const first = await writer.put("svc/a", "2");
+      await raw.waitFor(1);
+      await eventually(() => seen.length === 2, "the follower to see the first change");
+
+      relay.cut();
+      await writer.put("svc/a", "3");
+      await writer.delete("svc/a");
+      const last = await writer.put("svc/b", "1");
+      await admin.kv.compact({ revision: last.revision, physical: true });
+      relay.restore();
+
+      // The follower gets the prefix as it is now, then the changes after it.
+      await eventually(() => seen.length === 3, "the follower to reload", 15_000);
+      assert.equal(lost.length, 1);
+      assert.ok(isTealError(lost[0], "STORE_COMPACTED"), String(lost[0]));
+      assert.deepEqual(storeErrors, [], "a watch with onLost reports its loss there only");
+      assert.deepEqual(raw.lines(), [`put svc/a=2 @${first.revision}`]);
+      await writer.put("svc/c", "1");
+      await eventually(() => seen.length === 4, "the follower to see the change after the reload");
+      assert.deepEqual(seen, ["reload svc/a=1", "put svc/a=2", "reload svc/b=1", "put svc/c=1"]);
+      assert.ok((reloadedAt[1] as number) >= last.revision, `reloaded at ${reloadedAt[1]}`);
+      assert.deepEqual(warnings, ["the store ended the watch on svc/: reloading it"]);
+      await followed.cancel();
+    } finally {
+      await Promise.all([writer.close(), cutOff.close()]);
+      await relay.close();
+    }
+  });
+
   it("starts a watch after every write already acknowledged, even on a member that has not applied them yet", async () => {
     // A member applies the leader's log a moment after a write is acknowledged; a watch that
     // started from that member's own revision replayed the write (a CI run saw it once, in the
@@ -232,6 +294,27 @@ describe("etcd store history and reachability", () => {
     } finally {
       follower.child?.kill("SIGCONT");
       await Promise.all([writer.close(), watcher.close()]);
+    }
+  });
+
+  it("keeps a lease alive with a member down: every keep-alive succeeds", async () => {
+    // The client picks a member at random for each keep-alive, the dead one too: before each
+    // keep-alive tried again on another pick, about a third of these failed, and a lease whose
+    // keep-alives failed a few times in a row expired while etcd elected a new leader.
+    const leader = await cluster.leader();
+    const down = cluster.members.find((member) => member !== leader) as EtcdMember;
+    const store = await EtcdStore.open({ endpoints: cluster.endpoints, prefix: freshPrefix() });
+    try {
+      const lease = await store.grantLease(5_000);
+      await cluster.kill(down);
+      const failures: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        await store.keepAlive(lease).catch((err: Error) => failures.push(err.message));
+      }
+      assert.deepEqual(failures, []);
+    } finally {
+      await store.close();
+      await cluster.restart(down);
     }
   });
 

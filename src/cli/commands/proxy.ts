@@ -65,7 +65,9 @@ export async function proxyCommand(opts: GlobalOptions & ProxyOptions, version: 
     onWarning: (message) => log.warn(message),
   });
   // The whole routing is in force before the proxy listens: the first request sees the fleet's state.
-  const watch = await followPrefix(store, ROUTING_PREFIX, follower);
+  const watch = await followPrefix(store, ROUTING_PREFIX, follower, undefined, {
+    onWarning: (message, err) => log.warn({ err }, message),
+  });
   await follower.settled();
   await key.start(follower.revision);
   const proxyAddress = await dataPlane.listen().catch((err) => {

@@ -5,8 +5,9 @@
  * cluster with other tools and `etcdctl get --prefix /teal/` shows teal's whole state.
  */
 
+import { setTimeout as delay } from "node:timers/promises";
 import { Etcd3, type IKeyValue, type IOptions, type IResponseOp, type ITxnRequest } from "etcd3";
-import { TealError } from "../../domain/errors.ts";
+import { isTealError, TealError } from "../../domain/errors.ts";
 import { sortedBatch } from "../put-many.ts";
 import type {
   DeleteOptions,
@@ -33,7 +34,7 @@ export interface EtcdStoreOptions {
   readonly prefix?: string;
   /** Deadline of one call to etcd, in ms (default 5,000); past it the call fails with STORE_UNAVAILABLE. */
   readonly callTimeoutMs?: number;
-  /** Receives errors nobody awaits: a watch that etcd ended by itself (default: a process warning). */
+  /** Receives errors nobody awaits: a watch without `onLost` that etcd ended by itself (default: a process warning). */
   readonly onError?: (err: unknown) => void;
 }
 
@@ -234,7 +235,7 @@ export class EtcdStore implements Store {
         .startRevision(String(afterRevision + 1));
       const watch = new EtcdWatch(builder.watcher(), this.#keys, onEvent, afterRevision, (err) => {
         this.#watches.delete(watch);
-        this.#onError(err);
+        (options.onLost ?? this.#onError)(err);
       });
       this.#watches.add(watch);
       try {
@@ -269,25 +270,46 @@ export class EtcdStore implements Store {
   keepAlive(lease: LeaseId): Promise<void> {
     return this.#call(`keep lease ${lease} alive`, async () => {
       if (!isLeaseIdShape(lease)) throw leaseNotFound(lease);
-      const stream = await this.#client.leaseClient.leaseKeepAlive();
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const response = await new Promise<{ TTL: string }>((resolve, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no keep-alive answer within ${this.#callTimeoutMs} ms`)),
-            this.#callTimeoutMs,
-          );
-          stream.on("data", resolve);
-          stream.on("error", reject);
-          stream.write({ ID: lease });
-        });
-        // etcd answers a keep-alive for an expired or unknown lease with TTL 0, not an error.
-        if (Number(response.TTL) <= 0) throw leaseNotFound(lease);
-      } finally {
-        clearTimeout(timer);
-        stream.end();
+      // Each keep-alive is a stream to a member the client picks at random, and the client keeps
+      // picking a member that is down (for streams it opens its circuit only after several
+      // failures): with the etcd leader killed, a third of the keep-alives failed at once and a
+      // node whose few keep-alives in a row did (a 3 s lease, one a second) lost its lease or its
+      // leadership during the election. A failed attempt is tried again, on another pick, until
+      // the call's deadline.
+      const deadline = Date.now() + this.#callTimeoutMs;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#keepAliveOnce(lease, deadline - Date.now());
+          return;
+        } catch (err) {
+          const pauseMs = attempt === 0 ? 0 : Math.min(25 * 2 ** attempt, 500);
+          if (isTealError(err, "LEASE_NOT_FOUND") || this.#closed || Date.now() + pauseMs >= deadline)
+            throw err;
+          await delay(pauseMs);
+        }
       }
     });
+  }
+
+  async #keepAliveOnce(lease: LeaseId, timeoutMs: number): Promise<void> {
+    const stream = await this.#client.leaseClient.leaseKeepAlive();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const response = await new Promise<{ TTL: string }>((resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no keep-alive answer within ${this.#callTimeoutMs} ms`)),
+          timeoutMs,
+        );
+        stream.on("data", resolve);
+        stream.on("error", reject);
+        stream.write({ ID: lease });
+      });
+      // etcd answers a keep-alive for an expired or unknown lease with TTL 0, not an error.
+      if (Number(response.TTL) <= 0) throw leaseNotFound(lease);
+    } finally {
+      clearTimeout(timer);
+      stream.end();
+    }
   }
 
   revokeLease(lease: LeaseId): Promise<void> {
