@@ -15,7 +15,9 @@ import { api, type Json, processServiceConfig, type TealProcess } from "../suppo
 import { answer, underLoad } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
-const TTL_S = 2;
+// Short enough that a node killed -9 leaves well within the deployment's timeout; not 2 s, with which
+// a live node's lease expired twice in a busy run (two fleet files at once on 2 cores).
+const TTL_S = 4;
 const DEPLOYMENT = `    deployment: { timeoutMs: 8000, scaleDownDelayMs: 0, drainTimeoutMs: 2000 }\n`;
 const fleet = useServerFleet({ prefix: "/agents", leaseTtlS: TTL_S });
 const { servers } = fleet;

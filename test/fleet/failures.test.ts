@@ -18,8 +18,10 @@ import { api, type Json, processServiceConfig, type TealProcess } from "../suppo
 import { answer, underLoad } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
-// Long enough that etcd's own re-election (about 1 s here) does not expire the teal leader's lease.
-const TTL_S = 3;
+// teal's default. etcd's own re-election takes about 1 s here, but with two fleet files at once on
+// 2 cores a node's 3 s lease still expired during it once in a few runs (keep-alives refused by the
+// killed member, then queued behind the election), failing a deployment that needs every node.
+const TTL_S = 5;
 const CONFIG =
   processServiceConfig(`    deployment: { timeoutMs: 15000, scaleDownDelayMs: 0, drainTimeoutMs: 2000 }
     strategy:
