@@ -16,15 +16,22 @@
  * take waits in a backlog of at most BACKLOG_BYTES, retried every few ms; past it, lines are
  * dropped, counted, and the count is reported on stderr once the reader caught up. A kill -9
  * while the reader is behind loses the backlog.
+ *
+ * Several processes (proxy workers) write to one stdout. To a pipe, the kernel keeps a write whole
+ * only up to PIPE_BUF (4 KiB): a longer one may be cut where the pipe is full, and another
+ * process's bytes land in the middle of a line. To a pipe or a socket (journald's stdout), a batch
+ * therefore goes out in writes of whole lines of at most PIPE_BUF bytes each (a longer line alone).
  */
 
-import { writeSync } from "node:fs";
+import { fstatSync, writeSync } from "node:fs";
 import { type Clock, systemClock, type Timer } from "../domain/clock.ts";
 
 /** Waiting lines are written as soon as they reach this many bytes (UTF-16 units, near enough). */
 export const BATCH_BYTES = 64 * 1024;
 /** Waiting lines are written this long after the first of them at the latest: what a kill -9 may lose. */
 export const BATCH_MS = 10;
+/** What a pipe writes whole (Linux's PIPE_BUF): the most a write to a pipe or a socket carries. */
+export const PIPE_WRITE_BYTES = 4096;
 /** How long to wait before retrying a non-blocking descriptor that is full (EAGAIN). */
 const FULL_RETRY_MS = 5;
 /** What waits for a stalled reader at most; newer lines beyond it are dropped (and counted). */
@@ -40,6 +47,8 @@ function flushAllAtExit(): void {
 
 export class LineBatch {
   readonly #fd: number;
+  /** The descriptor is a pipe or a socket that other processes may write too: writes of whole lines, at most PIPE_WRITE_BYTES. */
+  readonly #linesWhole: boolean;
   /** The waiting lines, joined (V8 keeps the joins as a rope: no copy until the batch is encoded). */
   #pending = "";
   /** Every waiting line is ASCII (the caller said so): the batch is copied as Latin-1, its UTF-8 bytes, with no encoding. */
@@ -64,6 +73,7 @@ export class LineBatch {
 
   constructor(fd: number, clock: Clock = systemClock) {
     this.#fd = fd;
+    this.#linesWhole = isPipeOrSocket(fd);
     this.#clock = clock;
     if (open.size === 0) process.on("exit", flushAllAtExit);
     open.add(this);
@@ -118,7 +128,7 @@ export class LineBatch {
     let offset = 0;
     while (offset < bytes.length) {
       try {
-        offset += writeSync(this.#fd, bytes, offset);
+        offset += writeSync(this.#fd, bytes, offset, this.#chunkEnd(bytes, offset) - offset);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? "EIO";
         if (code === "EAGAIN") {
@@ -130,6 +140,16 @@ export class LineBatch {
         return;
       }
     }
+  }
+
+  /** Where the next write from `from` ends: the whole rest, or on a pipe or socket the last line end within PIPE_WRITE_BYTES. */
+  #chunkEnd(bytes: Buffer, from: number): number {
+    const limit = from + PIPE_WRITE_BYTES;
+    if (!this.#linesWhole || limit >= bytes.length) return bytes.length;
+    const lastEnd = bytes.lastIndexOf(10, limit - 1);
+    if (lastEnd >= from) return lastEnd + 1;
+    const longLineEnd = bytes.indexOf(10, limit); // a line longer than a pipe's whole write goes alone
+    return longLineEnd === -1 ? bytes.length : longLineEnd + 1;
   }
 
   /** Keeps what the reader did not take (a copy: the buffer is reused), within BACKLOG_BYTES. */
@@ -151,7 +171,7 @@ export class LineBatch {
       const head = this.#backlog[0]!;
       let written = 0;
       try {
-        written = writeSync(this.#fd, head);
+        written = writeSync(this.#fd, head, 0, this.#chunkEnd(head, 0));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code ?? "EIO";
         if (code === "EAGAIN") {
@@ -199,5 +219,14 @@ export class LineBatch {
     try {
       writeSync(2, `teal: ${message}\n`);
     } catch {}
+  }
+}
+
+function isPipeOrSocket(fd: number): boolean {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { BATCH_BYTES, BATCH_MS, LineBatch } from "../../src/log/line-batch.ts";
@@ -73,5 +75,35 @@ describe("a batch of log lines", () => {
     batch.flushSync();
     assert.equal(written(), "one\ntwo ß\n");
     await done();
+  });
+
+  it("keeps every line whole when two processes write full batches to one pipe", async () => {
+    // Two writers, as two proxy workers share teal's stdout (journald's pipe or socket): a 63 KB
+    // write to a pipe is cut where the pipe is full and the other's bytes land mid-line, unless
+    // each write is of whole lines within what a pipe writes whole.
+    const writer = path.resolve(import.meta.dirname, "../fixtures/log-lines-writer.ts");
+    const batches = 150;
+    const run = `node --import tsx ${writer} a ${batches} & node --import tsx ${writer} b ${batches} & wait`;
+    const child = spawn("sh", ["-c", run], { stdio: ["ignore", "pipe", "inherit"] });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    assert.equal(code, 0);
+    const lines = Buffer.concat(chunks).toString("utf8").split("\n");
+    assert.equal(lines.pop(), "");
+    const next: Record<string, number> = { a: 0, b: 0 };
+    const broken: string[] = [];
+    for (const line of lines) {
+      try {
+        const { writer: w, n } = JSON.parse(line) as { writer: string; n: number };
+        assert.equal(n, next[w], `writer ${w}'s lines in order`);
+        next[w]! += 1;
+      } catch (err) {
+        if (err instanceof SyntaxError) broken.push(line.slice(0, 80));
+        else throw err;
+      }
+    }
+    assert.deepEqual(broken.slice(0, 3), [], `${broken.length} broken lines`);
+    assert.deepEqual(next, { a: batches * 300, b: batches * 300 });
   });
 });
