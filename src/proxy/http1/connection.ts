@@ -9,14 +9,20 @@
  *
  * An idle keep-alive connection costs little: after a whole sweep without a request (or at once
  * after its first response) it lets go of its parser (about 2 KB of C++ and JavaScript), and the
- * next byte that arrives makes a new one.
+ * next byte that arrives makes a new one. A connection its server accepted (not a TLS one) then
+ * also parks: it lets go of its net.Socket (about 2.5 KiB with its stream states, listeners and
+ * the heap they keep) and keeps only the socket's TCP handle, still reading; whatever the handle
+ * reads next (bytes, the end, an error) wraps it in a new net.Socket first, and Node's own read
+ * callback takes it from there. See park.ts for the Node internals this needs and how they are
+ * checked.
  * Its socket listeners are shared functions, not closures per connection.
  */
 
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { clientErrorResponse } from "../client-errors.ts";
 import type { ServerHandlers } from "../engine.ts";
 import { isValidHost } from "./host-header.ts";
+import { park, parkableHandle, type TcpHandle, unpark } from "./park.ts";
 import {
   HTTPParser,
   type ListenedParser,
@@ -45,6 +51,8 @@ export interface ConnectionHost {
   readonly keepAliveHeader: string;
   /** The server is closing: finish what is in progress, then close. */
   readonly closing: boolean;
+  /** The net.Server whose accepted sockets may park while idle (park.ts), counted against it. */
+  readonly listener: Server;
   /** The coarse clock that timeouts count in (Http1Server's sweeps). */
   readonly tick: number;
   /** The connection closed, or became an upgraded socket (then it is the handler's). */
@@ -77,7 +85,8 @@ const DUPLICATE_HOST = 16;
 const INVALID_HOST = 32;
 
 export class Connection implements ResponseOwner, ParserListener {
-  readonly socket: Socket;
+  /** Undefined while parked: the handle alone stays, reading (park.ts). */
+  #socket: Socket | undefined;
   readonly #host: ConnectionHost;
   /** Undefined while the connection is idle (its next byte makes one) and once it is gone. */
   #parser: ListenedParser | undefined;
@@ -108,10 +117,22 @@ export class Connection implements ResponseOwner, ParserListener {
   #served = 0;
 
   constructor(socket: Socket, host: ConnectionHost) {
-    this.socket = socket;
     this.#host = host;
     this.#since = host.tick;
     this.#handle = (socket as Socket & { _handle: Handle })._handle;
+    this.#listen(socket);
+    this.#parser = this.#consume();
+  }
+
+  /** The socket of a connection that is not parked (only a parked one has none). */
+  get socket(): Socket {
+    const socket = this.#socket;
+    if (socket === undefined) throw new Error("a parked connection has no socket");
+    return socket;
+  }
+
+  #listen(socket: Socket): void {
+    this.#socket = socket;
     (socket as OwnedSocket)[CONNECTION] = this;
     socket.on("error", ignore); // 'close' follows
     socket.on("end", onEnd);
@@ -119,7 +140,6 @@ export class Connection implements ResponseOwner, ParserListener {
     socket.on("drain", onDrain);
     // Bytes reach JavaScript only while the connection has no parser; else the parser reads them in C++.
     socket.on("data", onIdleData);
-    this.#parser = this.#consume();
   }
 
   /** A parser that reads the socket in C++ from now on. */
@@ -143,7 +163,8 @@ export class Connection implements ResponseOwner, ParserListener {
   }
 
   destroy(): void {
-    this.socket.destroy();
+    if (this.#socket === undefined) this.unparked().destroy();
+    else this.#socket.destroy();
   }
 
   /** The server is closing: an idle connection closes now, a busy one after its response. */
@@ -279,15 +300,38 @@ export class Connection implements ResponseOwner, ParserListener {
   /**
    * Idle (since the sweep before last, or after the first response), with nothing half-read: the
    * parser goes (it is at a message boundary, so it holds no state), and the socket's next read
-   * comes to wake() in JavaScript.
+   * comes to wake() in JavaScript. A socket the server accepted parks too, once its writes are
+   * all out: the next sweep tries again if they are not yet.
    */
   releaseWhileIdle(): void {
-    const parser = this.#parser;
-    if (parser === undefined || this.#wait !== WAIT_IDLE || this.#parsing !== undefined || this.#stopped)
+    if (
+      this.#socket === undefined ||
+      this.#wait !== WAIT_IDLE ||
+      this.#parsing !== undefined ||
+      this.#stopped
+    )
       return;
-    this.#parser = undefined;
-    parser.listener = undefined;
-    releaseParser(parser, true);
+    const parser = this.#parser;
+    if (parser !== undefined) {
+      this.#parser = undefined;
+      parser.listener = undefined;
+      releaseParser(parser, true);
+    }
+    const socket = this.#socket;
+    const handle = parkableHandle(socket, this.#host.listener);
+    if (handle === undefined) return;
+    park(socket, handle, onParkedRead);
+    handle[CONNECTION] = this;
+    this.#socket = undefined;
+  }
+
+  /** The parked handle read something, or must close: a new socket takes it over, listened to as at the start. */
+  unparked(): Socket {
+    const handle = this.#handle as unknown as TcpHandle;
+    handle[CONNECTION] = undefined;
+    const socket = unpark(handle, this.#host.listener);
+    this.#listen(socket);
+    return socket;
   }
 
   /** The first bytes after an idle spell: a new parser reads them, and the socket after them. */
@@ -483,6 +527,14 @@ export class Connection implements ResponseOwner, ParserListener {
     releaseParser(parser, true);
   }
 
+  /** A parked handle could not be given a socket: report it and close the handle. */
+  unparkFailed(err: unknown): void {
+    this.#host.handlers.internalError(err);
+    this.#gone = true;
+    (this.#handle as unknown as { close(): void }).close();
+    this.#host.released(this, false);
+  }
+
   /** A bug in teal's code under a parser callback or a pipelined start: drop the connection. */
   threw(err: unknown): void {
     this.#host.handlers.internalError(err);
@@ -504,6 +556,24 @@ function onClose(this: OwnedSocket): void {
 
 function onDrain(this: OwnedSocket): void {
   this[CONNECTION].drained();
+}
+
+/**
+ * The handle of a parked connection read something (`this` is the handle): a socket takes it
+ * over, and Node's own read callback (now the handle's) takes the read as if the socket had been
+ * there all along: bytes come to onIdleData, an end or an error closes the connection.
+ */
+function onParkedRead(this: TcpHandle, ...args: unknown[]): unknown {
+  const conn = this[CONNECTION] as Connection;
+  let socket: Socket;
+  try {
+    socket = conn.unparked();
+  } catch (err) {
+    conn.unparkFailed(err); // never seen: new net.Socket() on a handle it took at accept threw
+    return undefined;
+  }
+  if (socket.destroyed) return undefined; // net did not take the handle as expected
+  return (this.onread as (...a: unknown[]) => unknown).apply(this, args);
 }
 
 /** A 'data' event: only while the connection is idle without a parser. */
