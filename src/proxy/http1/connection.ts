@@ -22,7 +22,7 @@ import type { Server, Socket } from "node:net";
 import { clientErrorResponse } from "../client-errors.ts";
 import type { ServerHandlers } from "../engine.ts";
 import { isValidHost } from "./host-header.ts";
-import { park, parkableHandle, type TcpHandle, unpark } from "./park.ts";
+import { park, parkableHandle, parkedOwner, type TcpHandle, unpark } from "./park.ts";
 import {
   HTTPParser,
   type ListenedParser,
@@ -73,6 +73,14 @@ const WAIT_CLOSE = 3;
 /** The body of the request being read (not while reading is stopped for backpressure). */
 const WAIT_BODY = 4;
 
+// Connection's yes/no states (its #flags).
+const F_CLOSE_AFTER = 1;
+const F_BODY_ENDS_WITH_CLOSE = 2;
+const F_FAILED = 4;
+const F_STOPPED = 8;
+const F_GONE = 16;
+const F_BEGAN = 32;
+
 /** Pipelined requests beyond this many waiting stop the reading until they are answered. */
 const MAX_QUEUED = 16;
 
@@ -95,26 +103,63 @@ export class Connection implements ResponseOwner, ParserListener {
   #parsing: ClientRequest | undefined;
   #upgrade: ClientRequest | undefined;
   #active: ClientResponse | undefined;
-  readonly #queue: ClientRequest[] = [];
-  #closeAfter = false;
-  /** The response in progress has no length: its body ends with the connection. */
-  #bodyEndsWithClose = false;
+  /** Pipelined requests waiting for the one in progress; made by the first such request. */
+  #queue: ClientRequest[] | undefined;
   /** A client error to answer once the response in progress has ended. */
   #errorAfter: string | undefined;
-  /** No more requests are taken from this connection. */
-  #failed = false;
-  #stopped = false;
-  #gone = false;
+  /**
+   * The connection's yes/no states as bits (F_*, read and written through the accessors below):
+   * one field instead of six, as every idle connection keeps them (README "Performance").
+   */
+  #flags = 0;
   #wait = WAIT_HEAD;
   #since: number;
-  /** Bytes of a request head have arrived (a head timeout is then answered 408). */
-  #began = false;
   /** Since when the response in progress waits on the client to read (-1: it does not). */
   #sendSince = -1;
   /** Bytes not yet taken by the client at the last sweep; fewer now means it reads. */
   #sendPending = 0;
   /** Responses ended on this connection. */
   #served = 0;
+
+  get #closeAfter(): boolean {
+    return (this.#flags & F_CLOSE_AFTER) !== 0;
+  }
+  set #closeAfter(on: boolean) {
+    this.#flags = on ? this.#flags | F_CLOSE_AFTER : this.#flags & ~F_CLOSE_AFTER;
+  }
+  /** The response in progress has no length: its body ends with the connection. */
+  get #bodyEndsWithClose(): boolean {
+    return (this.#flags & F_BODY_ENDS_WITH_CLOSE) !== 0;
+  }
+  set #bodyEndsWithClose(on: boolean) {
+    this.#flags = on ? this.#flags | F_BODY_ENDS_WITH_CLOSE : this.#flags & ~F_BODY_ENDS_WITH_CLOSE;
+  }
+  /** No more requests are taken from this connection. */
+  get #failed(): boolean {
+    return (this.#flags & F_FAILED) !== 0;
+  }
+  set #failed(on: boolean) {
+    this.#flags = on ? this.#flags | F_FAILED : this.#flags & ~F_FAILED;
+  }
+  get #stopped(): boolean {
+    return (this.#flags & F_STOPPED) !== 0;
+  }
+  set #stopped(on: boolean) {
+    this.#flags = on ? this.#flags | F_STOPPED : this.#flags & ~F_STOPPED;
+  }
+  get #gone(): boolean {
+    return (this.#flags & F_GONE) !== 0;
+  }
+  set #gone(on: boolean) {
+    this.#flags = on ? this.#flags | F_GONE : this.#flags & ~F_GONE;
+  }
+  /** Bytes of a request head have arrived (a head timeout is then answered 408). */
+  get #began(): boolean {
+    return (this.#flags & F_BEGAN) !== 0;
+  }
+  set #began(on: boolean) {
+    this.#flags = on ? this.#flags | F_BEGAN : this.#flags & ~F_BEGAN;
+  }
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.#host = host;
@@ -169,7 +214,7 @@ export class Connection implements ResponseOwner, ParserListener {
 
   /** The server is closing: an idle connection closes now, a busy one after its response. */
   closeWhenIdle(): void {
-    if (this.#active === undefined && this.#parsing === undefined && this.#queue.length === 0) this.destroy();
+    if (this.#active === undefined && this.#parsing === undefined && !this.#queued()) this.destroy();
     else this.#closeAfter = true;
   }
 
@@ -260,8 +305,10 @@ export class Connection implements ResponseOwner, ParserListener {
     if (minor === 1 && (flags & EXPECT_CONTINUE) !== 0) req.expectContinue = true;
     if (this.#active === undefined) this.#start(req);
     else {
-      this.#queue.push(req);
-      if (this.#queue.length >= MAX_QUEUED) this.#stopReading();
+      this.#queue ??= [];
+      const queue = this.#queue;
+      queue.push(req);
+      if (queue.length >= MAX_QUEUED) this.#stopReading();
     }
     return 0;
   }
@@ -320,16 +367,13 @@ export class Connection implements ResponseOwner, ParserListener {
     const socket = this.#socket;
     const handle = parkableHandle(socket, this.#host.listener);
     if (handle === undefined) return;
-    park(socket, handle, onParkedRead);
-    handle[CONNECTION] = this;
+    park(socket, handle, onParkedRead, this);
     this.#socket = undefined;
   }
 
   /** The parked handle read something, or must close: a new socket takes it over, listened to as at the start. */
   unparked(): Socket {
-    const handle = this.#handle as unknown as TcpHandle;
-    handle[CONNECTION] = undefined;
-    const socket = unpark(handle, this.#host.listener);
+    const socket = unpark(this.#handle as unknown as TcpHandle, this.#host.listener);
     this.#listen(socket);
     return socket;
   }
@@ -399,21 +443,21 @@ export class Connection implements ResponseOwner, ParserListener {
       this.#closeGracefully();
       return;
     }
-    if (this.#queue.length > 0) process.nextTick(startNext, this);
+    if (this.#queued()) process.nextTick(startNext, this);
     else this.#waitIfIdle();
   }
 
   startNext(): void {
     if (this.#gone || this.#active !== undefined) return;
-    const next = this.#queue.shift();
+    const next = this.#queue?.shift();
     if (next === undefined) return;
-    if (this.#queue.length < MAX_QUEUED) this.resumeReading();
+    if (this.#queue!.length < MAX_QUEUED) this.resumeReading();
     this.#start(next);
   }
 
   /** Nothing to answer: the keep-alive timeout runs (also while the body of an answered request is read past). */
   #waitIfIdle(): void {
-    if (this.#active !== undefined || this.#queue.length > 0 || this.#failed) return;
+    if (this.#active !== undefined || this.#queued() || this.#failed) return;
     this.#wait = WAIT_IDLE;
     this.#since = this.#host.tick;
     // Most connections that stop after one request stop for good (a page load, a health check):
@@ -472,8 +516,15 @@ export class Connection implements ResponseOwner, ParserListener {
     this.#since = this.#host.tick;
   }
 
+  #queued(): boolean {
+    return this.#queue !== undefined && this.#queue.length > 0;
+  }
+
   #dropQueue(): void {
-    for (const req of this.#queue.splice(0)) req.body?.destroy();
+    const queue = this.#queue;
+    if (queue === undefined) return;
+    this.#queue = undefined;
+    for (const req of queue) req.body?.destroy();
   }
 
   /** An upgrade request's head is read: the socket goes to the handler with what followed (head). */
@@ -564,7 +615,7 @@ function onDrain(this: OwnedSocket): void {
  * there all along: bytes come to onIdleData, an end or an error closes the connection.
  */
 function onParkedRead(this: TcpHandle, ...args: unknown[]): unknown {
-  const conn = this[CONNECTION] as Connection;
+  const conn = parkedOwner(this) as Connection;
   let socket: Socket;
   try {
     socket = conn.unparked();

@@ -61,19 +61,29 @@ export function parkableHandle(socket: Socket, server: Server): TcpHandle | unde
 
 /**
  * The socket lets go of its handle (from parkableHandle) for good; `onread` hears the handle's
- * next read, with `this` the handle, and must call unpark() before anything else.
+ * next read, with `this` the handle, and must call unpark() before anything else. `owner` is
+ * what parkedOwner() then finds on the handle.
  */
 export function park(
   socket: Socket,
   handle: TcpHandle,
   onread: (this: TcpHandle, ...args: unknown[]) => unknown,
+  owner: object,
 ): void {
   handle.onread = onread;
-  handle[ownerSymbol!] = undefined;
+  // The owner slot net keeps on the handle holds the parked connection: no property is added to
+  // every parked handle (24 bytes each), and Node reads the slot only in the callbacks of reads
+  // (onread is ours now) and writes (a parked connection writes nothing).
+  handle[ownerSymbol!] = owner;
   const internals = socket as unknown as SocketInternals;
   internals._handle = null;
   internals._server = null;
   internals.server = null;
+}
+
+/** What park() left on a parked handle. */
+export function parkedOwner(handle: TcpHandle): unknown {
+  return handle[ownerSymbol!];
 }
 
 /**
