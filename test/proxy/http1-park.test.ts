@@ -193,6 +193,32 @@ describe("idle keep-alive connections on the fast engine's HTTP/1.1 server", () 
     await server.close(1_000);
   });
 
+  it("handed over (a takeover): answer their next request with Connection: close, and the close waits for them", {
+    timeout: 30_000,
+  }, async () => {
+    const { server, port, problems } = await startServer({ keepAliveTimeoutMs: 60_000 });
+    const clients = await idleClients(port, 3);
+    await eventually(async () => (await liveServerSockets()) === 0, "the connections to park");
+    // The new process has the listening socket now: this one finishes what it holds, then closes.
+    let closed = false;
+    const closing = server.close(60_000, true).then(() => {
+      closed = true;
+    });
+    const [asks, ends, stays] = clients as [Client, Client, Client];
+    asks.socket.write("GET /last HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    await asks.closed;
+    const last = asks.received().slice(asks.received().indexOf("HTTP/1.1", 10));
+    assert.match(last, /^HTTP\/1\.1 200 /);
+    assert.match(last, /\r\nconnection: close\r\n/i);
+    ends.socket.end();
+    await ends.closed;
+    assert.equal(closed, false, "a parked connection is still open: the close waits for it");
+    stays.socket.write("GET /late HTTP/1.1\r\nHost: app.test\r\n\r\n");
+    await stays.closed;
+    await closing; // no connection left: the server's close ends (the old teal then exits)
+    assert.deepEqual(problems, []);
+  });
+
   it("still count against the cap on client connections", async () => {
     const { server, port, refused } = await startServer({ maxConnections: 3 });
     const clients = await idleClients(port, 3);
