@@ -9,7 +9,7 @@
  * This leans on net's internals, none of them documented: a socket's `_handle` (which
  * connection.ts already reads), the handle's `onread` callback, its `reading` flag and its owner
  * symbol, and the `_server` a server's socket counts itself against (its `_connections`, which
- * maxConnections and close() wait on). parkable() checks each one on the socket at hand before it
+ * maxConnections and close() wait on). parkableHandle() checks each one on the socket at hand before it
  * parks it; on a Node where one is not as expected, nothing parks and connections keep their
  * sockets as before. A parked connection still counts as one of its server's connections: the
  * socket made for it on waking counts against the server instead of the one that went.
