@@ -9,14 +9,20 @@
  *
  * An idle keep-alive connection costs little: after a whole sweep without a request (or at once
  * after its first response) it lets go of its parser (about 2 KB of C++ and JavaScript), and the
- * next byte that arrives makes a new one.
+ * next byte that arrives makes a new one. A connection its server accepted (not a TLS one) then
+ * also parks: it lets go of its net.Socket (about 2.5 KiB with its stream states, listeners and
+ * the heap they keep) and keeps only the socket's TCP handle, still reading; whatever the handle
+ * reads next (bytes, the end, an error) wraps it in a new net.Socket first, and Node's own read
+ * callback takes it from there. See park.ts for the Node internals this needs and how they are
+ * checked.
  * Its socket listeners are shared functions, not closures per connection.
  */
 
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { clientErrorResponse } from "../client-errors.ts";
 import type { ServerHandlers } from "../engine.ts";
 import { isValidHost } from "./host-header.ts";
+import { park, parkableHandle, parkedOwner, type TcpHandle, unpark } from "./park.ts";
 import {
   HTTPParser,
   type ListenedParser,
@@ -45,6 +51,8 @@ export interface ConnectionHost {
   readonly keepAliveHeader: string;
   /** The server is closing: finish what is in progress, then close. */
   readonly closing: boolean;
+  /** The net.Server whose accepted sockets may park while idle (park.ts), counted against it. */
+  readonly listener: Server;
   /** The coarse clock that timeouts count in (Http1Server's sweeps). */
   readonly tick: number;
   /** The connection closed, or became an upgraded socket (then it is the handler's). */
@@ -65,6 +73,14 @@ const WAIT_CLOSE = 3;
 /** The body of the request being read (not while reading is stopped for backpressure). */
 const WAIT_BODY = 4;
 
+// Connection's yes/no states (its #flags).
+const F_CLOSE_AFTER = 1;
+const F_BODY_ENDS_WITH_CLOSE = 2;
+const F_FAILED = 4;
+const F_STOPPED = 8;
+const F_GONE = 16;
+const F_BEGAN = 32;
+
 /** Pipelined requests beyond this many waiting stop the reading until they are answered. */
 const MAX_QUEUED = 16;
 
@@ -77,7 +93,8 @@ const DUPLICATE_HOST = 16;
 const INVALID_HOST = 32;
 
 export class Connection implements ResponseOwner, ParserListener {
-  readonly socket: Socket;
+  /** Undefined while parked: the handle alone stays, reading (park.ts). */
+  #socket: Socket | undefined;
   readonly #host: ConnectionHost;
   /** Undefined while the connection is idle (its next byte makes one) and once it is gone. */
   #parser: ListenedParser | undefined;
@@ -86,20 +103,17 @@ export class Connection implements ResponseOwner, ParserListener {
   #parsing: ClientRequest | undefined;
   #upgrade: ClientRequest | undefined;
   #active: ClientResponse | undefined;
-  readonly #queue: ClientRequest[] = [];
-  #closeAfter = false;
-  /** The response in progress has no length: its body ends with the connection. */
-  #bodyEndsWithClose = false;
+  /** Pipelined requests waiting for the one in progress; made by the first such request. */
+  #queue: ClientRequest[] | undefined;
   /** A client error to answer once the response in progress has ended. */
   #errorAfter: string | undefined;
-  /** No more requests are taken from this connection. */
-  #failed = false;
-  #stopped = false;
-  #gone = false;
+  /**
+   * The connection's yes/no states as bits (F_*, read and written through the accessors below):
+   * one field instead of six, as every idle connection keeps them (README "Performance").
+   */
+  #flags = 0;
   #wait = WAIT_HEAD;
   #since: number;
-  /** Bytes of a request head have arrived (a head timeout is then answered 408). */
-  #began = false;
   /** Since when the response in progress waits on the client to read (-1: it does not). */
   #sendSince = -1;
   /** Bytes not yet taken by the client at the last sweep; fewer now means it reads. */
@@ -107,11 +121,63 @@ export class Connection implements ResponseOwner, ParserListener {
   /** Responses ended on this connection. */
   #served = 0;
 
+  get #closeAfter(): boolean {
+    return (this.#flags & F_CLOSE_AFTER) !== 0;
+  }
+  set #closeAfter(on: boolean) {
+    this.#flags = on ? this.#flags | F_CLOSE_AFTER : this.#flags & ~F_CLOSE_AFTER;
+  }
+  /** The response in progress has no length: its body ends with the connection. */
+  get #bodyEndsWithClose(): boolean {
+    return (this.#flags & F_BODY_ENDS_WITH_CLOSE) !== 0;
+  }
+  set #bodyEndsWithClose(on: boolean) {
+    this.#flags = on ? this.#flags | F_BODY_ENDS_WITH_CLOSE : this.#flags & ~F_BODY_ENDS_WITH_CLOSE;
+  }
+  /** No more requests are taken from this connection. */
+  get #failed(): boolean {
+    return (this.#flags & F_FAILED) !== 0;
+  }
+  set #failed(on: boolean) {
+    this.#flags = on ? this.#flags | F_FAILED : this.#flags & ~F_FAILED;
+  }
+  get #stopped(): boolean {
+    return (this.#flags & F_STOPPED) !== 0;
+  }
+  set #stopped(on: boolean) {
+    this.#flags = on ? this.#flags | F_STOPPED : this.#flags & ~F_STOPPED;
+  }
+  get #gone(): boolean {
+    return (this.#flags & F_GONE) !== 0;
+  }
+  set #gone(on: boolean) {
+    this.#flags = on ? this.#flags | F_GONE : this.#flags & ~F_GONE;
+  }
+  /** Bytes of a request head have arrived (a head timeout is then answered 408). */
+  get #began(): boolean {
+    return (this.#flags & F_BEGAN) !== 0;
+  }
+  set #began(on: boolean) {
+    this.#flags = on ? this.#flags | F_BEGAN : this.#flags & ~F_BEGAN;
+  }
+
   constructor(socket: Socket, host: ConnectionHost) {
-    this.socket = socket;
     this.#host = host;
     this.#since = host.tick;
     this.#handle = (socket as Socket & { _handle: Handle })._handle;
+    this.#listen(socket);
+    this.#parser = this.#consume();
+  }
+
+  /** The socket of a connection that is not parked (only a parked one has none). */
+  get socket(): Socket {
+    const socket = this.#socket;
+    if (socket === undefined) throw new Error("a parked connection has no socket");
+    return socket;
+  }
+
+  #listen(socket: Socket): void {
+    this.#socket = socket;
     (socket as OwnedSocket)[CONNECTION] = this;
     socket.on("error", ignore); // 'close' follows
     socket.on("end", onEnd);
@@ -119,7 +185,6 @@ export class Connection implements ResponseOwner, ParserListener {
     socket.on("drain", onDrain);
     // Bytes reach JavaScript only while the connection has no parser; else the parser reads them in C++.
     socket.on("data", onIdleData);
-    this.#parser = this.#consume();
   }
 
   /** A parser that reads the socket in C++ from now on. */
@@ -143,12 +208,13 @@ export class Connection implements ResponseOwner, ParserListener {
   }
 
   destroy(): void {
-    this.socket.destroy();
+    if (this.#socket === undefined) this.unparked().destroy();
+    else this.#socket.destroy();
   }
 
   /** The server is closing: an idle connection closes now, a busy one after its response. */
   closeWhenIdle(): void {
-    if (this.#active === undefined && this.#parsing === undefined && this.#queue.length === 0) this.destroy();
+    if (this.#active === undefined && this.#parsing === undefined && !this.#queued()) this.destroy();
     else this.#closeAfter = true;
   }
 
@@ -239,8 +305,10 @@ export class Connection implements ResponseOwner, ParserListener {
     if (minor === 1 && (flags & EXPECT_CONTINUE) !== 0) req.expectContinue = true;
     if (this.#active === undefined) this.#start(req);
     else {
-      this.#queue.push(req);
-      if (this.#queue.length >= MAX_QUEUED) this.#stopReading();
+      this.#queue ??= [];
+      const queue = this.#queue;
+      queue.push(req);
+      if (queue.length >= MAX_QUEUED) this.#stopReading();
     }
     return 0;
   }
@@ -279,15 +347,35 @@ export class Connection implements ResponseOwner, ParserListener {
   /**
    * Idle (since the sweep before last, or after the first response), with nothing half-read: the
    * parser goes (it is at a message boundary, so it holds no state), and the socket's next read
-   * comes to wake() in JavaScript.
+   * comes to wake() in JavaScript. A socket the server accepted parks too, once its writes are
+   * all out: the next sweep tries again if they are not yet.
    */
   releaseWhileIdle(): void {
-    const parser = this.#parser;
-    if (parser === undefined || this.#wait !== WAIT_IDLE || this.#parsing !== undefined || this.#stopped)
+    if (
+      this.#socket === undefined ||
+      this.#wait !== WAIT_IDLE ||
+      this.#parsing !== undefined ||
+      this.#stopped
+    )
       return;
-    this.#parser = undefined;
-    parser.listener = undefined;
-    releaseParser(parser, true);
+    const parser = this.#parser;
+    if (parser !== undefined) {
+      this.#parser = undefined;
+      parser.listener = undefined;
+      releaseParser(parser, true);
+    }
+    const socket = this.#socket;
+    const handle = parkableHandle(socket, this.#host.listener);
+    if (handle === undefined) return;
+    park(socket, handle, onParkedRead, this);
+    this.#socket = undefined;
+  }
+
+  /** The parked handle read something, or must close: a new socket takes it over, listened to as at the start. */
+  unparked(): Socket {
+    const socket = unpark(this.#handle as unknown as TcpHandle, this.#host.listener);
+    this.#listen(socket);
+    return socket;
   }
 
   /** The first bytes after an idle spell: a new parser reads them, and the socket after them. */
@@ -355,21 +443,21 @@ export class Connection implements ResponseOwner, ParserListener {
       this.#closeGracefully();
       return;
     }
-    if (this.#queue.length > 0) process.nextTick(startNext, this);
+    if (this.#queued()) process.nextTick(startNext, this);
     else this.#waitIfIdle();
   }
 
   startNext(): void {
     if (this.#gone || this.#active !== undefined) return;
-    const next = this.#queue.shift();
+    const next = this.#queue?.shift();
     if (next === undefined) return;
-    if (this.#queue.length < MAX_QUEUED) this.resumeReading();
+    if (this.#queue!.length < MAX_QUEUED) this.resumeReading();
     this.#start(next);
   }
 
   /** Nothing to answer: the keep-alive timeout runs (also while the body of an answered request is read past). */
   #waitIfIdle(): void {
-    if (this.#active !== undefined || this.#queue.length > 0 || this.#failed) return;
+    if (this.#active !== undefined || this.#queued() || this.#failed) return;
     this.#wait = WAIT_IDLE;
     this.#since = this.#host.tick;
     // Most connections that stop after one request stop for good (a page load, a health check):
@@ -428,8 +516,15 @@ export class Connection implements ResponseOwner, ParserListener {
     this.#since = this.#host.tick;
   }
 
+  #queued(): boolean {
+    return this.#queue !== undefined && this.#queue.length > 0;
+  }
+
   #dropQueue(): void {
-    for (const req of this.#queue.splice(0)) req.body?.destroy();
+    const queue = this.#queue;
+    if (queue === undefined) return;
+    this.#queue = undefined;
+    for (const req of queue) req.body?.destroy();
   }
 
   /** An upgrade request's head is read: the socket goes to the handler with what followed (head). */
@@ -483,6 +578,14 @@ export class Connection implements ResponseOwner, ParserListener {
     releaseParser(parser, true);
   }
 
+  /** A parked handle could not be given a socket: report it and close the handle. */
+  unparkFailed(err: unknown): void {
+    this.#host.handlers.internalError(err);
+    this.#gone = true;
+    (this.#handle as unknown as { close(): void }).close();
+    this.#host.released(this, false);
+  }
+
   /** A bug in teal's code under a parser callback or a pipelined start: drop the connection. */
   threw(err: unknown): void {
     this.#host.handlers.internalError(err);
@@ -504,6 +607,24 @@ function onClose(this: OwnedSocket): void {
 
 function onDrain(this: OwnedSocket): void {
   this[CONNECTION].drained();
+}
+
+/**
+ * The handle of a parked connection read something (`this` is the handle): a socket takes it
+ * over, and Node's own read callback (now the handle's) takes the read as if the socket had been
+ * there all along: bytes come to onIdleData, an end or an error closes the connection.
+ */
+function onParkedRead(this: TcpHandle, ...args: unknown[]): unknown {
+  const conn = parkedOwner(this) as Connection;
+  let socket: Socket;
+  try {
+    socket = conn.unparked();
+  } catch (err) {
+    conn.unparkFailed(err); // never seen: new net.Socket() on a handle it took at accept threw
+    return undefined;
+  }
+  if (socket.destroyed) return undefined; // net did not take the handle as expected
+  return (this.onread as (...a: unknown[]) => unknown).apply(this, args);
 }
 
 /** A 'data' event: only while the connection is idle without a parser. */

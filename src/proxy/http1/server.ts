@@ -2,7 +2,8 @@
  * teal's HTTP/1.1 server for the proxy's listener: plain sockets read by Node's C++ parser, and
  * responses written as one string when they fit, which costs fewer instructions per request than
  * node:http's server (see README "Performance"). Head, body, send and keep-alive timeouts are
- * checked by one sweep over the connections rather than a timer per socket.
+ * checked by one sweep over the connections rather than a timer per socket. An idle connection
+ * parks (connection.ts, park.ts): it keeps its TCP handle but no net.Socket until it reads again.
  */
 
 import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
@@ -24,6 +25,10 @@ export class Http1Server implements ConnectionHost, ConnectionServer {
   #handedOver = false;
   tick = 0;
   readonly #net: Server;
+  /** Connections (as parked ones) count against it: see park.ts. */
+  get listener(): Server {
+    return this.#net;
+  }
   readonly #connections = new Set<Connection>();
   /** Upgraded sockets (WebSocket tunnels): not HTTP any more, but closed with the server. */
   readonly #tunnels = new Set<Socket>();
