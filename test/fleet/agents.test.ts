@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
+import { deploymentOf, deploy as deployOn } from "./deployments.ts";
 import { answer, underLoad } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
@@ -31,24 +32,7 @@ function startNode(node: string, env = "", dataDir?: string): Promise<TealProces
   return fleet.startNode(node, config, dataDir);
 }
 
-const deploymentOf = async (teal: TealProcess, seq: number) =>
-  ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
-    (d) => d.seq === seq,
-  );
-
-async function deploy(teal: TealProcess, body: Json): Promise<Json> {
-  const started = await api(teal, "POST", "/v1/services/web/deployments", body);
-  assert.equal(started.status, 202, JSON.stringify(started.body));
-  const seq = started.body.deployment.seq as number;
-  return eventually(
-    async () => {
-      const d = await deploymentOf(teal, seq);
-      return d?.outcome !== "running" && d;
-    },
-    `deployment #${seq} to end`,
-    30_000,
-  );
-}
+const deploy = (teal: TealProcess, body: Json) => deployOn(teal, body, fleet);
 
 /** What each node reports it runs, from the leader's status: node -> "color" -> report. */
 async function instancesOf(leader: TealProcess): Promise<Map<string, Map<string, Json>>> {

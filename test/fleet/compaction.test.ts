@@ -14,7 +14,8 @@ import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { eventually } from "../support/eventually.ts";
 import { startTcpRelay, type TcpRelay } from "../support/tcp-relay.ts";
-import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
+import { processServiceConfig, type TealProcess } from "../support/teal-process.ts";
+import { deploymentEnded, startDeploy } from "./deployments.ts";
 import { answer, etcdctlGet } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
@@ -32,26 +33,7 @@ const etcdctl = (endpoints: readonly string[], ...args: string[]) =>
     env: { ...process.env, ETCDCTL_API: "3" },
   });
 
-const deploymentOf = async (teal: TealProcess, seq: number) =>
-  ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
-    (d) => d.seq === seq,
-  );
-
-async function startDeploy(teal: TealProcess, body: Json): Promise<number> {
-  const started = await api(teal, "POST", "/v1/services/web/deployments", body);
-  assert.equal(started.status, 202, JSON.stringify(started.body));
-  return started.body.deployment.seq as number;
-}
-
-const ended = (teal: TealProcess, seq: number, timeoutMs = 60_000) =>
-  eventually(
-    async () => {
-      const d = await deploymentOf(teal, seq);
-      return d?.outcome !== "running" && d;
-    },
-    `deployment #${seq} to end`,
-    timeoutMs,
-  );
+const ended = (teal: TealProcess, seq: number) => deploymentEnded(teal, seq, fleet);
 
 describe("a node whose watches etcd compacted while it was cut off", () => {
   let relay: TcpRelay | undefined;

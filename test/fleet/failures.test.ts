@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
+import { deploymentEnded, deploymentOf, startDeploy } from "./deployments.ts";
 import { answer, underLoad } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
@@ -33,26 +34,7 @@ const CONFIG =
 const fleet = useServerFleet({ prefix: "/failures", leaseTtlS: TTL_S });
 const startNode = (node: string) => fleet.startNode(node, CONFIG);
 
-const deploymentOf = async (teal: TealProcess, seq: number) =>
-  ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
-    (d) => d.seq === seq,
-  );
-
-async function startDeploy(teal: TealProcess, body: Json): Promise<number> {
-  const started = await api(teal, "POST", "/v1/services/web/deployments", body);
-  assert.equal(started.status, 202, JSON.stringify(started.body));
-  return started.body.deployment.seq as number;
-}
-
-const ended = (teal: TealProcess, seq: number, timeoutMs = 30_000) =>
-  eventually(
-    async () => {
-      const d = await deploymentOf(teal, seq);
-      return d?.outcome !== "running" && d;
-    },
-    `deployment #${seq} to end`,
-    timeoutMs,
-  );
+const ended = (teal: TealProcess, seq: number) => deploymentEnded(teal, seq, fleet);
 
 /** Once every node in `on` reports `version` on `color` healthy, as `teal` sees it. */
 const runEverywhere = (teal: TealProcess, on: readonly string[], color: string, version: string) =>

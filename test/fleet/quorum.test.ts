@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
 import { api, type Json, processServiceConfig, runCli, type TealProcess } from "../support/teal-process.ts";
+import { deploy as deployOn } from "./deployments.ts";
 import { answer, underLoad } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
@@ -28,32 +29,7 @@ function startNode(node: string, env = ""): Promise<TealProcess> {
   return fleet.startNode(node, config);
 }
 
-async function deploy(teal: TealProcess, body: Json): Promise<Json> {
-  const started = await api(teal, "POST", "/v1/services/web/deployments", body);
-  assert.equal(started.status, 202, JSON.stringify(started.body));
-  const seq = started.body.deployment.seq as number;
-  const find = async () =>
-    ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
-      (x) => x.seq === seq,
-    );
-  try {
-    return await eventually(
-      async () => {
-        const d = await find();
-        return d?.outcome !== "running" && d;
-      },
-      `deployment #${seq} to end`,
-      60_000,
-    );
-  } catch (err) {
-    // What it waited for, and what the nodes said about it.
-    console.log(JSON.stringify((await find())?.events, null, 1));
-    for (const [node, server] of fleet.servers)
-      for (const line of server.logs.filter((l) => (l.level as number) >= 40).slice(-10))
-        console.log(node, JSON.stringify(line));
-    throw err;
-  }
-}
+const deploy = (teal: TealProcess, body: Json) => deployOn(teal, body, fleet);
 
 /** What each node reports, from `teal`'s status: node -> color -> report. */
 async function instancesOf(teal: TealProcess): Promise<Map<string, Map<string, Json>>> {

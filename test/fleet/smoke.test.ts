@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { eventually } from "../support/eventually.ts";
-import { api, type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
+import { type Json, processServiceConfig, type TealProcess } from "../support/teal-process.ts";
+import { deploy as deployOn } from "./deployments.ts";
 import { answer } from "./proxy-node.ts";
 import { useServerFleet } from "./server-fleet.ts";
 
@@ -32,21 +33,7 @@ function startNode(node: string, env = ""): Promise<TealProcess> {
   return fleet.startNode(node, config);
 }
 
-async function deploy(teal: TealProcess, body: Json): Promise<Json> {
-  const started = await api(teal, "POST", "/v1/services/web/deployments", body);
-  assert.equal(started.status, 202, JSON.stringify(started.body));
-  const seq = started.body.deployment.seq as number;
-  return eventually(
-    async () => {
-      const d = ((await api(teal, "GET", "/v1/services/web/deployments")).body.deployments as Json[]).find(
-        (x) => x.seq === seq,
-      );
-      return d?.outcome !== "running" && d;
-    },
-    `deployment #${seq} to end`,
-    60_000,
-  );
-}
+const deploy = (teal: TealProcess, body: Json) => deployOn(teal, body, fleet);
 
 const versionAt = async (teal: TealProcess) =>
   JSON.parse(await answer(`${teal.proxyUrl}/`)).version as string;
