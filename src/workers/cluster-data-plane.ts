@@ -19,6 +19,7 @@ import type { ListenSockets } from "../proxy/data-plane.ts";
 import { type ListenerStats, sumListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
+import { HeldDrains } from "./held-drains.ts";
 import { type BoundSockets, bindListenSockets, ownedSockets } from "./listen-socket.ts";
 import { MergedStatus } from "./merged-status.ts";
 import { type FromWorker, SETTINGS_ENV, type SocketMessage, STALE, type ToWorker } from "./messages.ts";
@@ -53,9 +54,11 @@ export class ClusterDataPlane implements ProxyHost {
   #tlsAddress: string | undefined;
   #nextId = 1;
   #closing = false;
-  /** Applies in progress; drain reports that arrive meanwhile are held until none is (see #drained). */
-  #applying = 0;
-  readonly #heldDrains: [string, DrainReport][] = [];
+  /** Drain reports that come with an apply's acknowledgements, handed on after its caller answered. */
+  readonly #heldDrains = new HeldDrains((service, report) => {
+    this.#onDrained?.(service, report);
+    this.#drains.notify(service, report);
+  });
   /** Handed over by the teal this one takes over from; else bound by listen(). */
   readonly #inherited: ListenSockets | undefined;
   #sockets: BoundSockets | undefined;
@@ -77,18 +80,8 @@ export class ClusterDataPlane implements ProxyHost {
     this.#drains = new DrainWaiters(clock, () => this.status());
   }
 
-  async apply(spec: DataPlaneSpec): Promise<void> {
-    this.#applying++;
-    try {
-      await this.#apply(spec);
-    } finally {
-      if (--this.#applying === 0 && this.#heldDrains.length > 0) {
-        const held = this.#heldDrains.splice(0);
-        setImmediate(() => {
-          for (const [service, report] of held) this.#report(service, report);
-        });
-      }
-    }
+  apply(spec: DataPlaneSpec): Promise<void> {
+    return this.#heldDrains.during(() => this.#apply(spec));
   }
 
   async #apply(spec: DataPlaneSpec): Promise<void> {
@@ -231,7 +224,7 @@ export class ClusterDataPlane implements ProxyHost {
           this.#tlsAddress ??= message.tls;
           resolve(message.address);
         } else if (message.t === "reply") this.#settle(message.id, message.data);
-        else if (message.t === "drained") this.#drained(message.service, message.report);
+        else if (message.t === "drained") this.#heldDrains.drained(message.service, message.report);
       });
       worker.once("exit", (code, signal) => {
         const known = this.#workers.delete(worker);
@@ -249,22 +242,6 @@ export class ClusterDataPlane implements ProxyHost {
         );
       });
     });
-  }
-
-  /**
-   * A switch finishes the old color's drain at once where nothing is in flight, so each worker's
-   * report comes with its acknowledgement. Handled then (a log line each, waiters woken), they
-   * held up the switch call's answer; now reports that come during an apply wait until it is
-   * over and the caller has answered (setImmediate: after the caller's continuation).
-   */
-  #drained(service: string, report: DrainReport): void {
-    if (this.#applying > 0) this.#heldDrains.push([service, report]);
-    else this.#report(service, report);
-  }
-
-  #report(service: string, report: DrainReport): void {
-    this.#onDrained?.(service, report);
-    this.#drains.notify(service, report);
   }
 
   #request(worker: Worker, message: ToWorker): Promise<unknown> {

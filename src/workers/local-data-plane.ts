@@ -8,15 +8,15 @@ import { DataPlane, type DataPlaneEvents, type ListenSockets } from "../proxy/da
 import type { ListenerStats } from "../traffic/listener-stats.ts";
 import type { DataPlaneSpec, ProxySettings } from "../traffic/spec.ts";
 import type { DrainReport, ServiceRuntimeStatus } from "../traffic/status.ts";
+import { HeldDrains } from "./held-drains.ts";
 import type { ProxyHost } from "./proxy-host.ts";
 
 export class LocalDataPlane implements ProxyHost {
   readonly #plane: DataPlane;
   readonly #drains: DrainWaiters;
   readonly #inherited: ListenSockets | undefined;
-  readonly #events: DataPlaneEvents;
-  /** During an apply: the drains it finished at once, reported once the caller has answered. */
-  #held: [string, DrainReport][] | undefined;
+  /** The drains an apply finished at once, reported once its caller has answered. */
+  readonly #heldDrains: HeldDrains;
 
   /** `inherited`: listening sockets handed over by the teal this one takes over from. */
   constructor(
@@ -27,13 +27,13 @@ export class LocalDataPlane implements ProxyHost {
   ) {
     this.#inherited = inherited;
     this.#drains = new DrainWaiters(clock, () => this.status());
-    this.#events = events;
+    this.#heldDrains = new HeldDrains((service, report) => {
+      events.drained?.(service, report);
+      this.#drains.notify(service, report);
+    });
     this.#plane = new DataPlane(settings, {
       ...events,
-      drained: (service, report) => {
-        if (this.#held !== undefined) this.#held.push([service, report]);
-        else this.#report(service, report);
-      },
+      drained: (service, report) => this.#heldDrains.drained(service, report),
     });
   }
 
@@ -54,29 +54,8 @@ export class LocalDataPlane implements ProxyHost {
     return address === undefined ? undefined : formatAddress(address);
   }
 
-  /**
-   * A switch finishes the old color's drain at once where nothing is in flight: its report (a
-   * log line, waiters woken) comes after the caller's continuation (setImmediate), so that the
-   * switch call answers first, as with workers (cluster-data-plane.ts).
-   */
-  async apply(spec: DataPlaneSpec): Promise<void> {
-    const held: [string, DrainReport][] = [];
-    this.#held = held;
-    try {
-      this.#plane.apply(spec);
-    } finally {
-      this.#held = undefined;
-      if (held.length > 0) {
-        setImmediate(() => {
-          for (const [service, report] of held) this.#report(service, report);
-        });
-      }
-    }
-  }
-
-  #report(service: string, report: DrainReport): void {
-    this.#events.drained?.(service, report);
-    this.#drains.notify(service, report);
+  apply(spec: DataPlaneSpec): Promise<void> {
+    return this.#heldDrains.during(() => this.#plane.apply(spec));
   }
 
   /** ACME (acme/orderer.ts): a certificate for the TLS listener, held in memory. */
